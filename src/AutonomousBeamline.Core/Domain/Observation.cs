@@ -1,0 +1,25 @@
+namespace AutonomousBeamline.Core.Domain;
+
+/// <summary>
+/// One measurement the learner may use: where and when it was taken, the state of the cell then,
+/// and the feature extracted from the frame.
+/// </summary>
+public sealed record Observation
+{
+    public required long Sequence { get; init; }
+    public required long Frame { get; init; }
+    public required DateTimeOffset Time { get; init; }
+    public required string Kind { get; init; }
+    public required double XMm { get; init; }
+    public required double YMm { get; init; }
+    /// <summary>State of charge estimated by charge counting, 0..1.</summary>
+    public required double StateOfCharge { get; init; }
+    /// <summary>C-rate of the cycling step running when the frame was taken (signed: + charge).</summary>
+    public required double CRate { get; init; }
+    /// <summary>FePO4 (delithiated) phase fraction extracted from the frame, 0..1.</summary>
+    public required double PhaseFraction { get; init; }
+    public required double PhaseFractionSigma { get; init; }
+    public required double BeamCurrentMa { get; init; }
+    /// <summary>Who chose this spot: "learner", "raster", "random" or "operator".</summary>
+    public string Source { get; init; } = "learner";
+}
