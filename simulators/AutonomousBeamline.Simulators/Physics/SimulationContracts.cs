@@ -31,3 +31,10 @@ public interface IXrdRenderer
     /// </summary>
     float[] Render(double fePO4Fraction, double exposureS, double signalScale, Random rng);
 }
+
+/// <summary>Renders a normalised Fe K-edge absorption spectrum (mu) for a given local Fe3+ (FePO4) fraction.</summary>
+public interface IXasRenderer
+{
+    /// <summary>mu at each energy, with counting noise that shrinks with <paramref name="dwellS"/> and <paramref name="signalScale"/>.</summary>
+    float[] Render(IReadOnlyList<double> energiesEv, double fePO4Fraction, double dwellS, double signalScale, Random rng);
+}

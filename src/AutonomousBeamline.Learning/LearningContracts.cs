@@ -1,0 +1,51 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Learning;
+
+/// <summary>
+/// What one diffraction pattern says. <see cref="Flag"/> is null for a usable frame; otherwise it names
+/// why the frame must not be learned from ("flat", "empty", "saturated", "non-finite", ...).
+/// </summary>
+public sealed record XrdFeatures(double PhaseFraction, double PhaseFractionSigma, string? Flag)
+{
+    public bool Usable => Flag is null;
+}
+
+/// <summary>Turns a fresh diffraction frame into features. Pure: no I/O.</summary>
+public interface IXrdAnalyzer
+{
+    XrdFeatures Analyze(Frame frame);
+}
+
+/// <summary>The electrode rectangle the planner may choose from, on a grid of <see cref="StepMm"/>.</summary>
+public sealed record RoiSearchSpace(double XMinMm, double XMaxMm, double YMinMm, double YMaxMm, double StepMm)
+{
+    public IEnumerable<(double X, double Y)> GridPoints()
+    {
+        var nx = (int)Math.Floor((XMaxMm - XMinMm) / StepMm + 1e-9) + 1;
+        var ny = (int)Math.Floor((YMaxMm - YMinMm) / StepMm + 1e-9) + 1;
+        for (var j = 0; j < ny; j++)
+        for (var i = 0; i < nx; i++)
+            yield return (XMinMm + i * StepMm, YMinMm + j * StepMm);
+    }
+}
+
+/// <summary>Where the beam is now and the state of the cell: what the next ROI decision is made at.</summary>
+public sealed record RoiContext(double CurrentXMm, double CurrentYMm, double StateOfCharge, double CRate);
+
+/// <summary>Chooses the next spot on the electrode. Pure: observations in, a ranked decision out.</summary>
+public interface IRoiPlanner
+{
+    /// <summary>"learner", "raster" or "random".</summary>
+    string Strategy { get; }
+
+    Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context);
+}
+
+/// <summary>A fitted map of the phase fraction over (x, y, state of charge), with its spread.</summary>
+public interface IPhaseMap
+{
+    int Version { get; }
+    (double Mean, double Spread) Predict(double xMm, double yMm, double stateOfCharge);
+}
