@@ -17,6 +17,10 @@ public static class Clock
     public static IDisposable JoinAsActor(this TimeProvider time) =>
         time is VirtualTimeProvider virtualTime ? virtualTime.JoinActor() : NoActor.Instance;
 
+    /// <summary>Runs <paramref name="body"/> on the thread pool as an independent actor of the clock.</summary>
+    public static Task StartActor(this TimeProvider time, Func<Task> body) =>
+        time is VirtualTimeProvider virtualTime ? virtualTime.StartActor(body) : Task.Run(body);
+
     private sealed class NoActor : IDisposable
     {
         public static readonly NoActor Instance = new();

@@ -51,9 +51,30 @@ public sealed class VirtualTimeProvider : TimeProvider
     /// </summary>
     public IDisposable JoinActor()
     {
+        var token = CreateActor();
+        _currentActor.Value = token;
+        return token;
+    }
+
+    /// <summary>
+    /// Starts <paramref name="body"/> as a new actor. Membership is counted before this returns, so
+    /// time cannot slip past the new actor's first sleep while its task is still being scheduled.
+    /// </summary>
+    public Task StartActor(Func<Task> body)
+    {
+        var token = CreateActor();
+        return Task.Run(async () =>
+        {
+            _currentActor.Value = token;
+            try { await body().ConfigureAwait(false); }
+            finally { token.Dispose(); }
+        });
+    }
+
+    private ActorToken CreateActor()
+    {
         var token = new ActorToken(this);
         lock (_gate) _actors++;
-        _currentActor.Value = token;
         return token;
     }
 

@@ -1,0 +1,170 @@
+namespace AutonomousBeamline.Configuration;
+
+// The experiment file, one per experiment. YAML keys are the snake_case of these property names
+// (NominalCapacityAh -> nominal_capacity_ah). Units are in the names on purpose: a number in a
+// config file without a unit is how cells get destroyed.
+
+public sealed class ExperimentConfig
+{
+    public ExperimentSection Experiment { get; set; } = new();
+    public CellSection Cell { get; set; } = new();
+    public ProtocolSection Protocol { get; set; } = new();
+    public DevicesSection Devices { get; set; } = new();
+    /// <summary>Which ICD axis plays which role: x, y (electrode plane, mm), optionally z and energy.</summary>
+    public AxesSection Axes { get; set; } = new();
+    public SearchSection Search { get; set; } = new();
+    public AcquisitionSection Acquisition { get; set; } = new();
+    public BudgetSection Budget { get; set; } = new();
+    public OutputSection Output { get; set; } = new();
+    /// <summary>Used only by dry-run and simulate: what the simulators pretend the world is.</summary>
+    public SimulationSection Simulation { get; set; } = new();
+}
+
+public sealed class ExperimentSection
+{
+    public string Name { get; set; } = "";
+    public string Operator { get; set; } = "";
+    public int Seed { get; set; } = 1;
+}
+
+public sealed class CellSection
+{
+    public string Chemistry { get; set; } = "";
+    public double NominalCapacityAh { get; set; }
+    public double VoltageMinV { get; set; }
+    public double VoltageMaxV { get; set; }
+    public double MaxCRate { get; set; }
+    /// <summary>Optional hard cap on |I| in amperes; defaults to max_c_rate × capacity.</summary>
+    public double? MaxCurrentA { get; set; }
+    public double InitialStateOfCharge { get; set; }
+    /// <summary>What "safe" means at a fault or the end: "output_off" or "open_circuit_rest".</summary>
+    public string SafeState { get; set; } = "output_off";
+}
+
+public sealed class ProtocolSection
+{
+    public double SamplePeriodS { get; set; } = 10;
+    /// <summary>How many times the list of steps runs.</summary>
+    public int Cycles { get; set; } = 1;
+    public List<ProtocolStepConfig> Steps { get; set; } = new();
+}
+
+public sealed class ProtocolStepConfig
+{
+    public string Name { get; set; } = "";
+    /// <summary>"cc" (constant current), "cv" (constant voltage) or "rest" (open circuit).</summary>
+    public string Type { get; set; } = "";
+    /// <summary>For cc: signed C-rate, positive charges.</summary>
+    public double? CRate { get; set; }
+    /// <summary>For cv: the held voltage.</summary>
+    public double? VoltageV { get; set; }
+    public StepLimits Until { get; set; } = new();
+}
+
+public sealed class StepLimits
+{
+    /// <summary>cc: stop when the voltage reaches this (upward when charging, downward when discharging).</summary>
+    public double? VoltageV { get; set; }
+    /// <summary>cv: stop when |I| falls below this.</summary>
+    public double? CurrentA { get; set; }
+    public double? DurationS { get; set; }
+    /// <summary>Stop after this much charge has passed in the step (A·h, magnitude).</summary>
+    public double? ChargeAh { get; set; }
+}
+
+public sealed class DevicesSection
+{
+    public PotentiostatDeviceConfig Potentiostat { get; set; } = new();
+    public ZmqDeviceConfig Motion { get; set; } = new() { Endpoint = "tcp://127.0.0.1:5555" };
+    public DetectorDeviceConfig Detector { get; set; } = new();
+}
+
+public sealed class PotentiostatDeviceConfig
+{
+    /// <summary>"serial" or "tcp".</summary>
+    public string Transport { get; set; } = "serial";
+    public string SerialPort { get; set; } = "";
+    public int Baud { get; set; } = 9600;
+    public string Host { get; set; } = "";
+    public int Port { get; set; } = 5025;
+    public double TimeoutS { get; set; } = 2;
+}
+
+public sealed class ZmqDeviceConfig
+{
+    public string Endpoint { get; set; } = "";
+    public double TimeoutS { get; set; } = 2;
+    public int Retries { get; set; } = 3;
+}
+
+public sealed class DetectorDeviceConfig
+{
+    public string Control { get; set; } = "tcp://127.0.0.1:5557";
+    public string Data { get; set; } = "tcp://127.0.0.1:5558";
+    public double TimeoutS { get; set; } = 5;
+    public int Retries { get; set; } = 3;
+}
+
+public sealed class AxesSection
+{
+    public string X { get; set; } = "sample_x";
+    public string Y { get; set; } = "sample_y";
+    public string? Z { get; set; }
+    public string? Energy { get; set; }
+}
+
+public sealed class SearchSection
+{
+    public RoiConfig Roi { get; set; } = new();
+    public List<double> CRates { get; set; } = new();
+    public List<EnergyWindowConfig> EnergyWindows { get; set; } = new();
+}
+
+public sealed class RoiConfig
+{
+    public double XMinMm { get; set; }
+    public double XMaxMm { get; set; }
+    public double YMinMm { get; set; }
+    public double YMaxMm { get; set; }
+    public double StepMm { get; set; }
+}
+
+public sealed class EnergyWindowConfig
+{
+    public string Name { get; set; } = "";
+    public double StartEv { get; set; }
+    public double StopEv { get; set; }
+    public double StepEv { get; set; }
+}
+
+public sealed class AcquisitionSection
+{
+    /// <summary>"xrd" (XAS joins with the learning issue).</summary>
+    public string Kind { get; set; } = "xrd";
+    public double ExposureS { get; set; } = 5;
+    /// <summary>"learner", "raster" or "random".</summary>
+    public string Strategy { get; set; } = "learner";
+    /// <summary>Below this storage-ring current a frame is not an observation.</summary>
+    public double BeamThresholdMa { get; set; } = 10;
+}
+
+public sealed class BudgetSection
+{
+    public int Frames { get; set; }
+    public double BeamTimeS { get; set; }
+}
+
+public sealed class OutputSection
+{
+    public string Directory { get; set; } = "runs";
+}
+
+public sealed class SimulationSection
+{
+    public int FieldSeed { get; set; } = 7;
+    public double HeterogeneityBase { get; set; } = 0.15;
+    public double HeterogeneityPerCRate { get; set; } = 0.12;
+    public double BeamCurrentMa { get; set; } = 200;
+    public double FootprintMm { get; set; } = 0.2;
+    public double AxisSpeedMmPerS { get; set; } = 2;
+}

@@ -1,0 +1,34 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning;
+
+namespace AutonomousBeamline.Control.Running;
+
+/// <summary>The devices and the learner the controller composes. Built by the program's composition root.</summary>
+public sealed record ControllerDevices(IPotentiostat Potentiostat, IMotion Motion, IDetector Detector);
+
+/// <summary>The learning side as the controller uses it: features from a frame, the next ROI, and a hook to retrain.</summary>
+public sealed record ControllerLearning(
+    IXrdAnalyzer Analyzer,
+    IRoiPlanner Planner,
+    Action<IReadOnlyList<Observation>> ObservationsChanged);
+
+/// <summary>A line of progress for whoever watches (the terminal, a test).</summary>
+public sealed record RunProgress(string Message, int Frames, int Observations, double StateOfCharge);
+
+/// <summary>How the run ended and what it produced.</summary>
+public sealed record RunOutcome
+{
+    /// <summary>"success", "abort" or "fail".</summary>
+    public required string ExitStatus { get; init; }
+    public required string Reason { get; init; }
+    public required IReadOnlyList<Observation> Observations { get; init; }
+    public required IReadOnlyDictionary<string, int> Decisions { get; init; }
+    public required int Faults { get; init; }
+    public required int FramesAcquired { get; init; }
+    public required int FramesRejected { get; init; }
+    public required int FramesStored { get; init; }
+    public required int ProtocolSteps { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required DateTimeOffset EndedAt { get; init; }
+}

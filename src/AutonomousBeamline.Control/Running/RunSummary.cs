@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using AutonomousBeamline.Control.Journal;
+
+namespace AutonomousBeamline.Control.Running;
+
+/// <summary>The learner's map against the truth, and a raster scan's with the same number of frames (dry run only).</summary>
+public sealed record MapErrorSummary(double LearnerRmse, double RasterRmse, int Frames, string Method);
+
+/// <summary>summary.json: what a person reads first the next morning.</summary>
+public sealed record RunSummary
+{
+    public required string RunId { get; init; }
+    /// <summary>"dry-run" or "live".</summary>
+    public required string Mode { get; init; }
+    /// <summary>"success", "abort" or "fail".</summary>
+    public required string ExitStatus { get; init; }
+    public required string Reason { get; init; }
+    public required string Experiment { get; init; }
+    public required string Strategy { get; init; }
+    public required int Observations { get; init; }
+    public required IReadOnlyDictionary<string, int> Decisions { get; init; }
+    public required int Faults { get; init; }
+    public required int Frames { get; init; }
+    public required int FramesRejected { get; init; }
+    public required int FramesStored { get; init; }
+    public required int ProtocolSteps { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required DateTimeOffset EndedAt { get; init; }
+    public required double VirtualDurationS { get; init; }
+    public required double WallS { get; init; }
+    public MapErrorSummary? MapError { get; init; }
+    /// <summary>Times the simulated cell was outside its window (dry run only; must be 0).</summary>
+    public int? SafetyViolations { get; init; }
+
+    public static RunSummary From(RunOutcome outcome, string runId, string mode, string experiment, string strategy, double wallS) => new()
+    {
+        RunId = runId,
+        Mode = mode,
+        ExitStatus = outcome.ExitStatus,
+        Reason = outcome.Reason,
+        Experiment = experiment,
+        Strategy = strategy,
+        Observations = outcome.Observations.Count,
+        Decisions = outcome.Decisions,
+        Faults = outcome.Faults,
+        Frames = outcome.FramesAcquired,
+        FramesRejected = outcome.FramesRejected,
+        FramesStored = outcome.FramesStored,
+        ProtocolSteps = outcome.ProtocolSteps,
+        StartedAt = outcome.StartedAt,
+        EndedAt = outcome.EndedAt,
+        VirtualDurationS = (outcome.EndedAt - outcome.StartedAt).TotalSeconds,
+        WallS = wallS,
+    };
+
+    public void WriteTo(string path) =>
+        File.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions(RunJournal.JsonOptions) { WriteIndented = true }));
+}
