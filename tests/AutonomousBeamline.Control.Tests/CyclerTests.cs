@@ -1,0 +1,102 @@
+using System.Text.Json.Nodes;
+using AutonomousBeamline.Control.Cycling;
+using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Time;
+
+namespace AutonomousBeamline.Control.Tests;
+
+public sealed class CyclerTests : IDisposable
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 24, 21, 0, 0, TimeSpan.Zero);
+    private readonly string _dir = Directory.CreateTempSubdirectory("cycler-").FullName;
+    private readonly VirtualTimeProvider _clock = new(Start);
+    private readonly RunJournal _journal;
+    private readonly CellLimits _cell = new(0.005, 2.5, 4.0, 3.0, 0.015, 0.1);
+
+    public CyclerTests() => _journal = new RunJournal(Path.Combine(_dir, "journal.jsonl"), _clock);
+
+    public void Dispose()
+    {
+        _journal.Dispose();
+        Directory.Delete(_dir, true);
+    }
+
+    private List<JsonObject> Records(string type) => RunJournal.Read(_journal.Path).Where(r => (string?)r["type"] == type).ToList();
+
+    private static ProtocolStep Cc(string name, double rate, double cutoff, double maxS = 7200) =>
+        new() { Name = name, Kind = StepKind.ConstantCurrent, CRate = rate, CutoffVoltageV = cutoff, MaxDuration = TimeSpan.FromSeconds(maxS) };
+
+    [Fact]
+    public async Task A_charge_ends_at_its_cut_off_and_the_journal_says_why()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.1);
+        var protocol = new CyclingProtocol([Cc("charge", 1, 3.6), new ProtocolStep { Name = "rest", Kind = StepKind.Rest, MaxDuration = TimeSpan.FromSeconds(60) }], 1, TimeSpan.FromSeconds(10));
+        var cycler = new Cycler(cell, protocol, _cell, _clock, _journal);
+
+        await cycler.RunAsync(CancellationToken.None);
+
+        Assert.Equal(2, cycler.StepsCompleted);
+        var ends = Records("step_end");
+        Assert.Contains("voltage cut-off 3.6 V", (string?)ends[0]["reason"]);
+        Assert.Contains("time limit 60 s", (string?)ends[1]["reason"]);
+        // 3.0 + soc + 0.005·5 >= 3.6 at soc ≈ 0.575: about 0.475 h of 1C charge.
+        Assert.InRange(cycler.Latest.StateOfCharge, 0.55, 0.60);
+        Assert.InRange(cell.StateOfCharge, 0.55, 0.60);
+        Assert.False(cell.Output);
+    }
+
+    [Fact]
+    public async Task Compliance_is_set_before_the_output_goes_on_and_only_with_it_off()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.5);
+        var protocol = new CyclingProtocol([Cc("discharge", -2, 3.2), new ProtocolStep { Name = "hold", Kind = StepKind.ConstantVoltage, HoldVoltageV = 3.4, CutoffCurrentA = 0.0005, MaxDuration = TimeSpan.FromHours(1) }], 1, TimeSpan.FromSeconds(10));
+        await new Cycler(cell, protocol, _cell, _clock, _journal).RunAsync(CancellationToken.None);
+        Assert.Equal(["off", "cc -0.01 vlim 4", "on", "off", "cv 3.4 ilim 0.015", "on", "safe"], cell.Calls);
+    }
+
+    [Fact]
+    public async Task A_requested_C_rate_applies_from_the_next_step_and_keeps_the_sign()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.5);
+        var protocol = new CyclingProtocol([Cc("charge", 1, 3.52)], 2, TimeSpan.FromSeconds(10));
+        var cycler = new Cycler(cell, protocol, _cell, _clock, _journal);
+        cycler.RequestCRate(2, "test");
+        await cycler.RunAsync(CancellationToken.None);
+        Assert.Equal(0.01, (double)Records("step_start")[0]["current_a"]!, 9);
+        Assert.Throws<ArgumentOutOfRangeException>(() => cycler.RequestCRate(5, "test"));
+    }
+
+    [Fact]
+    public async Task A_measured_excursion_faults_and_leaves_the_cell_safe()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.5) { ForcedVoltage = 4.2 };
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        var e = await Assert.ThrowsAsync<CellWindowException>(() => cycler.RunAsync(CancellationToken.None));
+        Assert.Contains("4.200 V is outside the cell window", e.Message);
+        Assert.Equal("safe", cell.Calls[^1]);
+        Assert.False(cell.Output);
+    }
+
+    [Fact]
+    public async Task A_device_error_leaves_the_cell_safe()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.5) { FailMeasurementsWith = new DeviceTimeoutException("potentiostat", "no reply to :MEAS:VOLT?") };
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        await Assert.ThrowsAsync<DeviceTimeoutException>(() => cycler.RunAsync(CancellationToken.None));
+        Assert.Equal("safe", cell.Calls[^1]);
+    }
+
+    [Fact]
+    public async Task Sampling_gets_finer_near_a_cut_off()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.1);
+        await new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(60)), _cell, _clock, _journal).RunAsync(CancellationToken.None);
+        var times = Records("cell").Select(r => DateTimeOffset.Parse((string)r["t"]!)).ToList();
+        var gaps = times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
+        Assert.Equal(60, gaps[0], 3);
+        Assert.True(gaps[^1] <= 6, $"last gap {gaps[^1]} s");
+        // The overshoot past the cut-off is bounded by the fine sampling: 0.5 s at 1C moves V by ~0.00014 V here.
+        Assert.InRange(cell.StateOfCharge, 0.574, 0.578);
+    }
+}
