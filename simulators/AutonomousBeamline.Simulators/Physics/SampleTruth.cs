@@ -15,10 +15,13 @@ public sealed class SampleTruth(ICellTruth cell, ElectrodeField field)
     }
 
     /// <summary>The fraction the beam sees: averaged over a square footprint of side <paramref name="footprintMm"/>.</summary>
-    public double FePO4FractionOverFootprint(double xMm, double yMm, DateTimeOffset t, double footprintMm)
+    public double FePO4FractionOverFootprint(double xMm, double yMm, DateTimeOffset t, double footprintMm) =>
+        FePO4FractionOverFootprint(xMm, yMm, cell.At(t), footprintMm);
+
+    /// <summary>The same for a given state of the cell (used to replay a run's moments afterwards).</summary>
+    public double FePO4FractionOverFootprint(double xMm, double yMm, CellSnapshot snapshot, double footprintMm)
     {
-        if (footprintMm <= 0) return FePO4Fraction(xMm, yMm, t);
-        var snapshot = cell.At(t);
+        if (footprintMm <= 0) return Field.LocalStateOfCharge(xMm, yMm, snapshot.StateOfCharge, snapshot.CRate);
         const int n = 3;
         var sum = 0.0;
         for (var i = 0; i < n; i++)

@@ -8,10 +8,17 @@ namespace AutonomousBeamline.Control.Running;
 public sealed record ControllerDevices(IPotentiostat Potentiostat, IMotion Motion, IDetector Detector);
 
 /// <summary>The learning side as the controller uses it: features from a frame, the next ROI, and a hook to retrain.</summary>
+/// <param name="ObservationAdded">Hands each new observation to the (background) trainer.</param>
+/// <param name="ModelSettled">
+/// Null on a live run: a decision never waits for a fit. A dry run passes the trainer's "idle" wait here,
+/// because on the virtual clock a 20-second exposure takes milliseconds of wall time, and without it the
+/// rehearsal would decide on a model many frames staler than a real night's (and not be reproducible).
+/// </param>
 public sealed record ControllerLearning(
     IXrdAnalyzer Analyzer,
     IRoiPlanner Planner,
-    Action<IReadOnlyList<Observation>> ObservationsChanged);
+    Action<Observation> ObservationAdded,
+    Func<CancellationToken, Task>? ModelSettled = null);
 
 /// <summary>A line of progress for whoever watches (the terminal, a test).</summary>
 public sealed record RunProgress(string Message, int Frames, int Observations, double StateOfCharge);

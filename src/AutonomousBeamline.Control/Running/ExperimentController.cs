@@ -172,6 +172,7 @@ public sealed class ExperimentController
             if (_beamTimeUsedS >= _config.Budget.BeamTimeS) return $"the beam-time budget ({_config.Budget.BeamTimeS} s) is spent";
 
             // Decide
+            if (_learning.ModelSettled is { } settled) await settled(ct).ConfigureAwait(false);
             var soc = _cycler.EstimateStateOfCharge(_time.GetUtcNow());
             var decision = _learning.Planner.NextRoi(_observations,
                 new RoiContext(_position.X, _position.Y, soc, _cycler.Latest.CRate));
@@ -208,7 +209,7 @@ public sealed class ExperimentController
             _machine.Fire(RunTrigger.Analyzed);
             if (observation is null) continue;
             _observations.Add(observation);
-            _learning.ObservationsChanged(_observations);
+            _learning.ObservationAdded(observation);
             Report($"frame {_framesAcquired}/{_config.Budget.Frames} at ({observation.XMm:0.0}, {observation.YMm:0.0}) mm, " +
                    $"SOC {observation.StateOfCharge:0.000}, FePO4 {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.000}; {decision.Reason}");
         }

@@ -1,0 +1,76 @@
+using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Core.Time;
+
+namespace AutonomousBeamline.Cli;
+
+/// <summary>What each command of the program does, start to finish.</summary>
+internal static class Commands
+{
+    public const int Success = 0, RunFailed = 1, BadConfig = 2, Aborted = 130;
+
+    public static int Validate(string configPath)
+    {
+        var config = LoadOrReport(configPath);
+        if (config is null) return BadConfig;
+        Console.WriteLine($"{configPath}: valid. Experiment '{config.Experiment.Name}', {config.Protocol.Steps.Count} protocol step(s) × {config.Protocol.Cycles} cycle(s), " +
+                          $"budget {config.Budget.Frames} frames / {config.Budget.BeamTimeS} s of beam, strategy {config.Acquisition.Strategy}.");
+        return Success;
+    }
+
+    public static async Task<int> DryRunAsync(string configPath, string? outDir, int? seed, CancellationToken ct)
+    {
+        var config = LoadOrReport(configPath);
+        if (config is null) return BadConfig;
+        if (seed is { } s) config.Experiment.Seed = s;
+
+        var clock = new VirtualTimeProvider(RunStartTime());
+        await using var facility = SimulationComposition.StartFacility(config, clock);
+        Console.WriteLine($"simulators: potentiostat on {facility.PotentiostatPath}, motion on {facility.MotionEndpoint}, " +
+                          $"detector on {facility.DetectorControlEndpoint} (data {facility.DetectorDataEndpoint})");
+        var endpoints = DeviceEndpoints.FromFacility(facility, config);
+        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, "dry-run", outDir, facility, ct).ConfigureAwait(false);
+        return result;
+    }
+
+    public static async Task<int> RunLiveAsync(string configPath, string? outDir, CancellationToken ct)
+    {
+        var config = LoadOrReport(configPath);
+        if (config is null) return BadConfig;
+        return await ExperimentRunner.RunAsync(config, configPath, DeviceEndpoints.FromConfig(config), TimeProvider.System, "live", outDir, null, ct).ConfigureAwait(false);
+    }
+
+    public static async Task<int> SimulateAsync(string configPath, CancellationToken ct)
+    {
+        var config = LoadOrReport(configPath);
+        if (config is null) return BadConfig;
+        // A controller in another process runs on its own wall clock, so the simulators do too.
+        await using var facility = SimulationComposition.StartFacility(config, TimeProvider.System);
+        Console.WriteLine("Serving the facility contract (Ctrl-C to stop):");
+        Console.WriteLine($"  potentiostat (SCPI, serial)  {facility.PotentiostatPath}   (9600 8N1)");
+        Console.WriteLine($"  potentiostat (SCPI, TCP)     {facility.PotentiostatTcpEndpoint}");
+        Console.WriteLine($"  motion server (ZeroMQ)       {facility.MotionEndpoint}");
+        Console.WriteLine($"  detector control (ZeroMQ)    {facility.DetectorControlEndpoint}");
+        Console.WriteLine($"  detector data (ZeroMQ PUSH)  {facility.DetectorDataEndpoint}");
+        try { await Task.Delay(Timeout.Infinite, ct).ConfigureAwait(false); }
+        catch (OperationCanceledException) { }
+        Console.WriteLine("simulators stopped");
+        return Success;
+    }
+
+    private static ExperimentConfig? LoadOrReport(string path)
+    {
+        try { return ConfigLoader.Load(path); }
+        catch (ConfigException e)
+        {
+            Console.Error.WriteLine(e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Dry runs start "now", rounded to the second, so journal times read naturally.</summary>
+    private static DateTimeOffset RunStartTime()
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new DateTimeOffset(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
+    }
+}

@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Running;
+using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Learning.Features;
+using AutonomousBeamline.Learning.Surrogate;
+
+namespace AutonomousBeamline.Cli;
+
+/// <summary>One run, live or dry: the run folder, the devices, the learner, the controller, the summary.</summary>
+internal static class ExperimentRunner
+{
+    public static async Task<int> RunAsync(ExperimentConfig config, string configPath, DeviceEndpoints endpoints, TimeProvider time,
+        string mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct)
+    {
+        var wall = Stopwatch.StartNew();
+        var runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
+        var runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
+        Directory.CreateDirectory(runDir);
+        File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+        Console.WriteLine($"run {runId} ({mode}) -> {runDir}");
+
+        using var journal = new RunJournal(Path.Combine(runDir, "journal.jsonl"), time);
+        using var frames = new FrameStore(Path.Combine(runDir, "frames.jsonl"));
+        using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
+
+        RunOutcome outcome;
+        await using (var devices = await DeviceConnector.ConnectAsync(endpoints, config, time, ct).ConfigureAwait(false))
+        {
+            var learning = new ControllerLearning(
+                new XrdPhaseAnalyzer(),
+                LearningComposition.Planner(config, trainer),
+                trainer.Add,
+                mode == "dry-run" ? trainer.WhenIdleAsync : null);
+            var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time);
+            controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            outcome = await controller.RunAsync(ct).ConfigureAwait(false);
+        }
+
+        var summary = RunSummary.From(outcome, runId, mode, config.Experiment.Name, config.Acquisition.Strategy, wall.Elapsed.TotalSeconds);
+        if (facility is not null)
+        {
+            summary = summary with
+            {
+                MapError = outcome.Observations.Count > 0 ? DryRunEvaluation.MapError(outcome.Observations, facility, config) : null,
+                SafetyViolations = facility.Cell.SafetyViolations,
+            };
+        }
+        summary.WriteTo(Path.Combine(runDir, "summary.json"));
+
+        Console.WriteLine($"{summary.ExitStatus}: {summary.Reason}");
+        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault("roi")} ROI decisions, " +
+                          $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
+        if (summary.MapError is { } m)
+            Console.WriteLine($"map error (RMSE of FePO4 fraction): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000} with the same {m.Frames} frames");
+        if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
+        Console.WriteLine($"summary: {Path.Combine(runDir, "summary.json")}");
+        return summary.ExitStatus switch { "success" => Commands.Success, "abort" => Commands.Aborted, _ => Commands.RunFailed };
+    }
+}

@@ -1,0 +1,42 @@
+using System.CommandLine;
+using AutonomousBeamline.Cli;
+
+// The program: the only place that wires concrete devices, simulators and the learner together.
+var configArgument = new Argument<string>("CONFIG") { Description = "the experiment file (YAML)" };
+var optionalConfigArgument = new Argument<string>("CONFIG")
+{
+    Description = "the experiment file (YAML)",
+    Arity = ArgumentArity.ZeroOrOne,
+    DefaultValueFactory = _ => Paths.DefaultDryRunConfig,
+};
+var outOption = new Option<string?>("--out") { Description = "where run folders go (default: the config's output.directory, runs/)" };
+var seedOption = new Option<int?>("--seed") { Description = "seed for the learner and the simulators' noise (default: experiment.seed)" };
+
+var dryRun = new Command("dry-run", "Start the simulators in-process and run the controller against them on a virtual clock.")
+{
+    optionalConfigArgument, outOption, seedOption,
+};
+dryRun.SetAction((parse, ct) => Commands.DryRunAsync(parse.GetValue(optionalConfigArgument)!, parse.GetValue(outOption), parse.GetValue(seedOption), ct));
+
+var runConfig = new Argument<string>("CONFIG") { Description = "the experiment file (YAML)" };
+var runOut = new Option<string?>("--out") { Description = "where run folders go (default: the config's output.directory)" };
+var run = new Command("run", "Run the experiment against the equipment named in the config.") { runConfig, runOut };
+run.SetAction((parse, ct) => Commands.RunLiveAsync(parse.GetValue(runConfig)!, parse.GetValue(runOut), ct));
+
+var simulateConfig = new Argument<string>("CONFIG")
+{
+    Description = "the experiment file (YAML)",
+    Arity = ArgumentArity.ZeroOrOne,
+    DefaultValueFactory = _ => Paths.DefaultDryRunConfig,
+};
+var simulate = new Command("simulate", "Serve the facility contract from the simulators until Ctrl-C, printing their endpoints.") { simulateConfig };
+simulate.SetAction((parse, ct) => Commands.SimulateAsync(parse.GetValue(simulateConfig)!, ct));
+
+var validate = new Command("validate", "Check an experiment file and list every problem with its line.") { configArgument };
+validate.SetAction(parse => Commands.Validate(parse.GetValue(configArgument)!));
+
+var root = new RootCommand("beamline: autonomous operando battery experiments at a beamline")
+{
+    dryRun, run, simulate, validate,
+};
+return await root.Parse(args).InvokeAsync();
