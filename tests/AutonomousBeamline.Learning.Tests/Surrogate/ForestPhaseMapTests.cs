@@ -81,6 +81,19 @@ public sealed class ForestPhaseMapTests
         Assert.Null(ForestPhaseMap.Fit(TestObservations.Random(3, Smooth, seed: 1), 1));
     }
 
+    [Theory]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(7)]
+    public void The_smallest_fits_give_finite_predictions(int count)
+    {
+        var map = ForestPhaseMap.Fit(TestObservations.Random(count, Smooth, seed: count), 1)!;
+        Assert.Equal(count, map.ObservationCount);
+        var (mean, spread) = map.Predict(10, 5, 0.5);
+        Assert.InRange(mean, 0, 1);
+        Assert.True(double.IsFinite(spread) && spread >= 0);
+    }
+
     [Fact]
     public void Identical_targets_give_a_constant_map_without_tree_spread()
     {
