@@ -47,7 +47,7 @@ public sealed class ForestPhaseMap : IPhaseMap
         var rows = observations.Where(IsUsable).Select(o => new TrainingRow
         {
             Features = [(float)o.XMm, (float)o.YMm, (float)o.StateOfCharge],
-            Label = (float)o.PhaseFraction,
+            Label = (float)(options.LearnDeviationFromStateOfCharge ? o.PhaseFraction - o.StateOfCharge : o.PhaseFraction),
         }).ToArray();
         if (rows.Length < options.MinimumObservations) return null;
 
@@ -96,8 +96,16 @@ public sealed class ForestPhaseMap : IPhaseMap
         return (mean, treeSpread + _options.DistanceSpreadPerUnit * distance);
     }
 
-    /// <summary>The forest alone: mean and standard deviation of the per-tree predictions.</summary>
+    /// <summary>The forest alone: mean (with the state of charge added back when the trees learn the deviation from it,
+    /// clipped to a fraction's range) and the standard deviation of the per-tree predictions.</summary>
     public (double Mean, double Spread) PredictTrees(double xMm, double yMm, double stateOfCharge)
+    {
+        var (mean, spread) = TreeStatistics(xMm, yMm, stateOfCharge);
+        return _options.LearnDeviationFromStateOfCharge ? (Math.Clamp(mean + stateOfCharge, 0, 1), spread) : (mean, spread);
+    }
+
+    /// <summary>Mean and standard deviation of the raw per-tree outputs, in the units the trees were trained on.</summary>
+    public (double Mean, double Spread) TreeStatistics(double xMm, double yMm, double stateOfCharge)
     {
         Span<float> features = [(float)xMm, (float)yMm, (float)stateOfCharge];
         double sum = 0, sumSquares = 0;

@@ -12,6 +12,10 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// disagreement does not grow away from the data (a tree extends its edge leaf forever), so this term is what
 /// makes an unexplored corner uncertain. 0 switches it off.</param>
 /// <param name="MaximumDistanceUnits">Caps the distance term, so the spread stays on the scale of a phase fraction.</param>
+/// <param name="LearnDeviationFromStateOfCharge">Fit the trees to (phase fraction − cell state of charge) and add the state of
+/// charge back when predicting. In the two-phase LiFePO4 reaction the FePO4 fraction follows the local state of charge, so the
+/// cell average is the right first guess everywhere and the trees only have to learn the inhomogeneity, which piecewise-constant
+/// trees do far better with few points than the whole steep trend along the state-of-charge axis.</param>
 public sealed record ForestPhaseMapOptions(
     int NumberOfTrees = 60,
     int NumberOfLeaves = 12,
@@ -21,7 +25,8 @@ public sealed record ForestPhaseMapOptions(
     double LengthScaleMm = 5.0,
     double StateOfChargeScale = 0.2,
     double DistanceSpreadPerUnit = 0.05,
-    double MaximumDistanceUnits = 4.0)
+    double MaximumDistanceUnits = 4.0,
+    bool LearnDeviationFromStateOfCharge = true)
 {
     public static ForestPhaseMapOptions Default { get; } = new();
 
