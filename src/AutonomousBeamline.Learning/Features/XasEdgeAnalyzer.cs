@@ -1,0 +1,245 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Materials;
+
+namespace AutonomousBeamline.Learning.Features;
+
+/// <summary>
+/// What one Fe K-edge spectrum says. <see cref="Flag"/> is null for a usable spectrum; otherwise it names why not.
+/// </summary>
+/// <param name="EdgeEnergyEv">E0, the maximum of dμ/dE.</param>
+/// <param name="WhiteLineEnergyEv">Energy of the normalised absorption maximum above the edge.</param>
+/// <param name="WhiteLineHeight">Normalised μ at the white line (1 is the edge step).</param>
+/// <param name="EdgeStep">Post-edge minus pre-edge line at E0, in the frame's units.</param>
+/// <param name="OxidisedFraction">Fe3+ (FePO4) fraction from a two-component linear combination fit, clipped to [0, 1].</param>
+public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, double WhiteLineHeight, double EdgeStep,
+    double OxidisedFraction, double OxidisedFractionSigma, string? Flag)
+{
+    public bool Usable => Flag is null;
+}
+
+/// <summary>Settings of <see cref="XasEdgeAnalyzer"/>. Energies are relative to the edge found in the data.</summary>
+/// <param name="PreEdgeEndEv">Pre-edge line fitted below E0 + this (negative).</param>
+/// <param name="PostEdgeStartEv">Post-edge line fitted above E0 + this.</param>
+/// <param name="EdgeSearchMarginEv">E0 is searched within this distance of the reference edges, away from the pre-edge peak.</param>
+/// <param name="FitFromEv">Linear combination fit from E0(Fe2+) + this (negative)...</param>
+/// <param name="FitToEv">...to E0(Fe3+) + this, the XANES region where the two references differ.</param>
+/// <param name="DerivativeHalfWindow">Points on each side of the local quadratic that gives the derivative.</param>
+/// <param name="MinimumStepToNoise">The edge step must exceed this many times the pre-edge scatter.</param>
+public sealed record XasAnalyzerOptions(
+    double PreEdgeEndEv = -15,
+    double PostEdgeStartEv = 35,
+    double EdgeSearchMarginEv = 6,
+    double FitFromEv = -15,
+    double FitToEv = 35,
+    int DerivativeHalfWindow = 2,
+    double MinimumStepToNoise = 10)
+{
+    public static XasAnalyzerOptions Default { get; } = new();
+}
+
+/// <summary>
+/// Reduces an Fe K-edge spectrum: pre-/post-edge line normalisation, E0 at the derivative maximum,
+/// white-line position and height, and the Fe3+ fraction by linear combination of the Fe2+ and Fe3+ references.
+/// </summary>
+public sealed class XasEdgeAnalyzer
+{
+    public const string FlagWrongKind = "wrong-kind";
+    public const string FlagWrongLength = "wrong-length";
+    public const string FlagNonFinite = "non-finite";
+    public const string FlagUnsorted = "unsorted-energies";
+    public const string FlagEmpty = "empty";
+    public const string FlagIncomplete = "incomplete-scan";
+    public const string FlagFlat = "flat";
+
+    private const int MinimumPointsPerLine = 3;
+
+    private readonly FeKEdgeModel _model;
+    private readonly XasAnalyzerOptions _options;
+
+    /// <param name="model">Edge references; <see cref="BatteryMaterials.FeKEdge"/> when null.</param>
+    /// <param name="options">Regions and thresholds; <see cref="XasAnalyzerOptions.Default"/> when null.</param>
+    public XasEdgeAnalyzer(FeKEdgeModel? model = null, XasAnalyzerOptions? options = null)
+    {
+        _model = model ?? BatteryMaterials.FeKEdge;
+        _options = options ?? XasAnalyzerOptions.Default;
+        if (_options.DerivativeHalfWindow < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.DerivativeHalfWindow, "derivative half window must be >= 1");
+    }
+
+    public XasFeatures Analyze(Frame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (!string.Equals(frame.Header.Kind, "xas", StringComparison.Ordinal)) return Flagged(FlagWrongKind);
+        var n = frame.Intensities.Length;
+        if (n != frame.Header.N || (frame.X is not null && frame.X.Length != n)) return Flagged(FlagWrongLength);
+        if (frame.X is null && (frame.Header.XStart is null || frame.Header.XStep is null)) return Flagged(FlagWrongLength);
+        var energies = new double[n];
+        var mu = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            energies[i] = frame.XAt(i);
+            mu[i] = frame.Intensities[i];
+        }
+        return Analyze(energies, mu);
+    }
+
+    public XasFeatures Analyze(IReadOnlyList<double> energiesEv, IReadOnlyList<double> mu)
+    {
+        ArgumentNullException.ThrowIfNull(energiesEv);
+        ArgumentNullException.ThrowIfNull(mu);
+        var n = mu.Count;
+        if (energiesEv.Count != n || n < 4 * MinimumPointsPerLine) return Flagged(FlagWrongLength);
+        var e = energiesEv.ToArray();
+        var y = mu.ToArray();
+        for (var i = 0; i < n; i++)
+        {
+            if (!double.IsFinite(e[i]) || !double.IsFinite(y[i])) return Flagged(FlagNonFinite);
+            if (i > 0 && !(e[i] > e[i - 1])) return Flagged(FlagUnsorted);
+        }
+        if (y.Max() - y.Min() <= 0) return Flagged(FlagEmpty);
+
+        // The edge is searched only near where Fe can have it, so the pre-edge peak or a glitch cannot win.
+        var searchFrom = _model.Reduced.EdgeEv - _options.EdgeSearchMarginEv;
+        var searchTo = _model.Oxidised.EdgeEv + _options.EdgeSearchMarginEv;
+        if (e[0] > searchFrom + _options.PreEdgeEndEv || e[^1] < searchTo + _options.PostEdgeStartEv) return Flagged(FlagIncomplete);
+
+        var slope = Derivative(e, y, _options.DerivativeHalfWindow);
+        var roughEdge = ArgMaxEnergy(e, slope, searchFrom, searchTo, out _);
+        if (roughEdge is null) return Flagged(FlagIncomplete);
+
+        var normalisation = Normalise(e, y, roughEdge.Value);
+        if (normalisation is null) return Flagged(FlagIncomplete);
+        var (normalised, step, preEdgeScatter) = normalisation.Value;
+        if (!(step > _options.MinimumStepToNoise * preEdgeScatter) || !(step > 0)) return Flagged(FlagFlat);
+
+        // Refine on the normalised data: same positions, but the parabola now sees a well-scaled derivative.
+        var normalisedSlope = Derivative(e, normalised, _options.DerivativeHalfWindow);
+        var edge = ArgMaxEnergy(e, normalisedSlope, searchFrom, searchTo, out _) ?? roughEdge.Value;
+
+        var whiteLineEnergy = ArgMaxEnergy(e, normalised, edge, edge + 20, out var whiteLineHeight) ?? double.NaN;
+
+        var (fraction, sigma) = LinearCombination(e, normalised, edge);
+        return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step, fraction, sigma, null);
+    }
+
+    private (double Fraction, double Sigma) LinearCombination(double[] e, double[] normalised, double edge)
+    {
+        // The references go through the same normalisation as the data, so any bias of the line fits cancels.
+        var reducedRaw = e.Select(x => _model.Reduced.Mu(x)).ToArray();
+        var oxidisedRaw = e.Select(x => _model.Oxidised.Mu(x)).ToArray();
+        var reduced = Normalise(e, reducedRaw, edge)?.Normalised ?? reducedRaw;
+        var oxidised = Normalise(e, oxidisedRaw, edge)?.Normalised ?? oxidisedRaw;
+        var from = _model.Reduced.EdgeEv + _options.FitFromEv;
+        var to = _model.Oxidised.EdgeEv + _options.FitToEv;
+        // μ = (1 - f)·r2 + f·r3  ⇔  μ - r2 = f·(r3 - r2): a one-parameter least squares.
+        double sdd = 0, sdy = 0; var m = 0;
+        for (var i = 0; i < e.Length; i++)
+        {
+            if (e[i] < from || e[i] > to) continue;
+            var d = oxidised[i] - reduced[i];
+            sdd += d * d;
+            sdy += d * (normalised[i] - reduced[i]);
+            m++;
+        }
+        if (m < 2 || !(sdd > 0)) return (double.NaN, double.NaN);
+        var f = sdy / sdd;
+        var rss = 0.0;
+        for (var i = 0; i < e.Length; i++)
+        {
+            if (e[i] < from || e[i] > to) continue;
+            var r = normalised[i] - reduced[i] - f * (oxidised[i] - reduced[i]);
+            rss += r * r;
+        }
+        var sigma = Math.Sqrt(rss / (m - 1) / sdd);
+        return (Math.Clamp(f, 0, 1), sigma);
+    }
+
+    /// <summary>Subtracts the pre-edge line and divides by the edge step at E0 (the post- minus pre-edge line there).</summary>
+    private (double[] Normalised, double Step, double PreEdgeScatter)? Normalise(double[] e, double[] y, double edge)
+    {
+        var pre = FitLine(e, y, double.NegativeInfinity, edge + _options.PreEdgeEndEv);
+        var post = FitLine(e, y, edge + _options.PostEdgeStartEv, double.PositiveInfinity);
+        if (pre is null || post is null) return null;
+        var step = post.Value.At(edge) - pre.Value.At(edge);
+        var normalised = new double[e.Length];
+        for (var i = 0; i < e.Length; i++) normalised[i] = (y[i] - pre.Value.At(e[i])) / step;
+        return (normalised, step, pre.Value.Scatter);
+    }
+
+    private readonly record struct Line(double Intercept, double Slope, double Center, double Scatter)
+    {
+        public double At(double x) => Intercept + Slope * (x - Center);
+    }
+
+    private static Line? FitLine(double[] e, double[] y, double from, double to)
+    {
+        double sx = 0, sy = 0; var m = 0;
+        for (var i = 0; i < e.Length; i++)
+            if (e[i] >= from && e[i] <= to) { sx += e[i]; sy += y[i]; m++; }
+        if (m < MinimumPointsPerLine) return null;
+        var cx = sx / m; var cy = sy / m;
+        double sxx = 0, sxy = 0;
+        for (var i = 0; i < e.Length; i++)
+            if (e[i] >= from && e[i] <= to) { sxx += (e[i] - cx) * (e[i] - cx); sxy += (e[i] - cx) * (y[i] - cy); }
+        var slope = sxx > 0 ? sxy / sxx : 0;
+        var rss = 0.0;
+        for (var i = 0; i < e.Length; i++)
+            if (e[i] >= from && e[i] <= to) { var r = y[i] - cy - slope * (e[i] - cx); rss += r * r; }
+        return new Line(cy, slope, cx, Math.Sqrt(rss / Math.Max(1, m - 2)));
+    }
+
+    /// <summary>
+    /// dy/dE at each point from a local quadratic fit over ±<paramref name="halfWindow"/> points (a Savitzky-Golay
+    /// derivative that also works on unevenly spaced energies), which tames noise without shifting a symmetric peak.
+    /// </summary>
+    private static double[] Derivative(double[] e, double[] y, int halfWindow)
+    {
+        var n = e.Length;
+        var d = new double[n];
+        for (var i = 0; i < n; i++)
+        {
+            var from = Math.Max(0, i - halfWindow);
+            var to = Math.Min(n - 1, i + halfWindow);
+            // Solve the 3x3 normal equations of y = c0 + c1 t + c2 t², t = e - e[i]; the slope at e[i] is c1.
+            double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, t0 = 0, t1 = 0, t2 = 0;
+            for (var k = from; k <= to; k++)
+            {
+                var t = e[k] - e[i]; var t2k = t * t;
+                s0 += 1; s1 += t; s2 += t2k; s3 += t2k * t; s4 += t2k * t2k;
+                t0 += y[k]; t1 += y[k] * t; t2 += y[k] * t2k;
+            }
+            if (to - from < 2)
+            {
+                d[i] = (y[to] - y[from]) / (e[to] - e[from]);
+                continue;
+            }
+            var det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2);
+            var detC1 = s0 * (t1 * s4 - s3 * t2) - t0 * (s1 * s4 - s3 * s2) + s2 * (s1 * t2 - t1 * s2);
+            d[i] = detC1 / det;
+        }
+        return d;
+    }
+
+    /// <summary>The energy of the largest value in [from, to], refined by a parabola through it and its neighbours.</summary>
+    private static double? ArgMaxEnergy(double[] e, double[] values, double from, double to, out double peakValue)
+    {
+        var best = -1;
+        for (var i = 0; i < e.Length; i++)
+            if (e[i] >= from && e[i] <= to && (best < 0 || values[i] > values[best])) best = i;
+        peakValue = best >= 0 ? values[best] : double.NaN;
+        if (best < 0) return null;
+        if (best == 0 || best == e.Length - 1) return e[best];
+        double x0 = e[best - 1], x1 = e[best], x2 = e[best + 1];
+        double y0 = values[best - 1], y1 = values[best], y2 = values[best + 1];
+        var denominator = (x0 - x1) * (x0 - x2) * (x1 - x2);
+        var a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / denominator;
+        var b = (x2 * x2 * (y0 - y1) + x1 * x1 * (y2 - y0) + x0 * x0 * (y1 - y2)) / denominator;
+        if (!(a < 0)) return e[best];
+        var vertex = -b / (2 * a);
+        if (vertex < x0 || vertex > x2) return e[best];
+        var c = y0 - a * x0 * x0 - b * x0;
+        peakValue = a * vertex * vertex + b * vertex + c;
+        return vertex;
+    }
+
+    private static XasFeatures Flagged(string flag) => new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, flag);
+}

@@ -1,0 +1,44 @@
+namespace AutonomousBeamline.Learning.Surrogate;
+
+/// <summary>Settings of the random-forest surrogate. Defaults suit tens to a few thousand observations.</summary>
+/// <param name="NumberOfTrees">Trees in the forest; their disagreement is the spread.</param>
+/// <param name="NumberOfLeaves">Leaves per tree; modest, because the data are few.</param>
+/// <param name="MinimumExampleCountPerLeaf">Small, so a handful of observations still splits.</param>
+/// <param name="Seed">Bagging seed: the same observations and seed give the same forest.</param>
+/// <param name="MinimumObservations">Below this many usable observations there is no model.</param>
+/// <param name="LengthScaleMm">Distance on the electrode that counts as one unit in the distance term.</param>
+/// <param name="StateOfChargeScale">State-of-charge difference that counts as one unit in the distance term.</param>
+/// <param name="DistanceSpreadPerUnit">Spread added per unit of distance to the nearest observation. Tree
+/// disagreement does not grow away from the data (a tree extends its edge leaf forever), so this term is what
+/// makes an unexplored corner uncertain. 0 switches it off.</param>
+/// <param name="MaximumDistanceUnits">Caps the distance term, so the spread stays on the scale of a phase fraction.</param>
+/// <param name="LearnDeviationFromStateOfCharge">Fit the trees to (phase fraction − cell state of charge) and add the state of
+/// charge back when predicting. In the two-phase LiFePO4 reaction the FePO4 fraction follows the local state of charge, so the
+/// cell average is the right first guess everywhere and the trees only have to learn the inhomogeneity, which piecewise-constant
+/// trees do far better with few points than the whole steep trend along the state-of-charge axis.</param>
+public sealed record ForestPhaseMapOptions(
+    int NumberOfTrees = 60,
+    int NumberOfLeaves = 12,
+    int MinimumExampleCountPerLeaf = 2,
+    int Seed = 1,
+    int MinimumObservations = 4,
+    double LengthScaleMm = 5.0,
+    double StateOfChargeScale = 0.2,
+    double DistanceSpreadPerUnit = 0.05,
+    double MaximumDistanceUnits = 4.0,
+    bool LearnDeviationFromStateOfCharge = true)
+{
+    public static ForestPhaseMapOptions Default { get; } = new();
+
+    internal void Validate()
+    {
+        if (NumberOfTrees < 1) throw new ArgumentOutOfRangeException(nameof(NumberOfTrees), NumberOfTrees, "need at least one tree");
+        if (NumberOfLeaves < 2) throw new ArgumentOutOfRangeException(nameof(NumberOfLeaves), NumberOfLeaves, "need at least two leaves");
+        if (MinimumExampleCountPerLeaf < 1) throw new ArgumentOutOfRangeException(nameof(MinimumExampleCountPerLeaf), MinimumExampleCountPerLeaf, "must be >= 1");
+        if (MinimumObservations < 2) throw new ArgumentOutOfRangeException(nameof(MinimumObservations), MinimumObservations, "must be >= 2");
+        if (!(LengthScaleMm > 0)) throw new ArgumentOutOfRangeException(nameof(LengthScaleMm), LengthScaleMm, "must be positive");
+        if (!(StateOfChargeScale > 0)) throw new ArgumentOutOfRangeException(nameof(StateOfChargeScale), StateOfChargeScale, "must be positive");
+        if (!(DistanceSpreadPerUnit >= 0)) throw new ArgumentOutOfRangeException(nameof(DistanceSpreadPerUnit), DistanceSpreadPerUnit, "must be >= 0");
+        if (!(MaximumDistanceUnits > 0)) throw new ArgumentOutOfRangeException(nameof(MaximumDistanceUnits), MaximumDistanceUnits, "must be positive");
+    }
+}

@@ -1,0 +1,146 @@
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Learning.Surrogate;
+
+/// <summary>
+/// Keeps the phase map up to date without ever making a decision wait for a fit: observations are added as
+/// they arrive, a background task refits on a snapshot of all of them, and the newest finished map is
+/// published atomically through <see cref="Current"/>. Observations that arrive during a fit are picked up by
+/// the next one; fits never run concurrently with each other, so the trainer uses at most one core.
+/// </summary>
+public sealed class PhaseMapTrainer : IDisposable
+{
+    private readonly object _gate = new();
+    private readonly List<Observation> _observations = [];
+    private readonly ForestPhaseMapOptions _options;
+    private ForestPhaseMap? _current;
+    private int _lastVersion;
+    private bool _pending;
+    private bool _running;
+    private bool _disposed;
+    private Task _training = Task.CompletedTask;
+    private Exception? _lastError;
+
+    /// <param name="options">Forest settings; <see cref="ForestPhaseMapOptions.Default"/> when null.</param>
+    public PhaseMapTrainer(ForestPhaseMapOptions? options = null)
+    {
+        _options = options ?? ForestPhaseMapOptions.Default;
+        _options.Validate();
+    }
+
+    /// <summary>The newest finished map, or null before the first fit with enough observations. Never blocks.</summary>
+    public IPhaseMap? Current => Volatile.Read(ref _current);
+
+    /// <summary>For a planner: <c>new LearnerRoiPlanner(space, () => trainer.Current, ...)</c>.</summary>
+    public Func<IPhaseMap?> CurrentSource => () => Current;
+
+    public int ObservationCount
+    {
+        get { lock (_gate) return _observations.Count; }
+    }
+
+    /// <summary>The last exception a background fit threw (null when the last fit succeeded); the previous map stays published.</summary>
+    public Exception? LastError => Volatile.Read(ref _lastError);
+
+    /// <summary>Raised on the training thread after a new map is published.</summary>
+    public event Action<IPhaseMap>? Published;
+
+    /// <summary>Adds one observation and schedules a background refit.</summary>
+    public void Add(Observation observation)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        AddRange([observation]);
+    }
+
+    /// <summary>Adds observations (e.g. replayed from a journal) and schedules one background refit for all of them.</summary>
+    public void AddRange(IEnumerable<Observation> observations)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _observations.AddRange(observations);
+            _pending = true;
+            if (_running) return;
+            _running = true;
+            _training = Task.Run(TrainUntilCurrent);
+        }
+    }
+
+    /// <summary>Completes when no fit is running or scheduled. For tests, evaluation and an orderly shutdown.</summary>
+    public async Task WhenIdleAsync(CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            Task training;
+            lock (_gate)
+            {
+                if (!_running) return;
+                training = _training;
+            }
+            await training.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Fits synchronously on exactly <paramref name="observations"/> (not the ones added), publishes the map if it
+    /// is the newest, and returns it; null when there are too few usable observations.
+    /// </summary>
+    public IPhaseMap? Fit(IReadOnlyList<Observation> observations)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        if (observations.Count(ForestPhaseMap.IsUsable) < _options.MinimumObservations) return null;
+        var map = ForestPhaseMap.Fit(observations, NextVersion(), _options);
+        if (map is not null) Publish(map);
+        return map;
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) _disposed = true;
+    }
+
+    private void TrainUntilCurrent()
+    {
+        while (true)
+        {
+            Observation[] snapshot;
+            lock (_gate)
+            {
+                if (!_pending || _disposed)
+                {
+                    _running = false;
+                    return;
+                }
+                _pending = false;
+                snapshot = _observations.ToArray();
+            }
+            try
+            {
+                if (snapshot.Count(ForestPhaseMap.IsUsable) < _options.MinimumObservations) continue;
+                var map = ForestPhaseMap.Fit(snapshot, NextVersion(), _options);
+                if (map is not null) Publish(map);
+                Volatile.Write(ref _lastError, null);
+            }
+            catch (Exception ex)
+            {
+                // A failed fit must not stop learning: keep the previous map, report, and fit again on the next data.
+                Volatile.Write(ref _lastError, ex);
+            }
+        }
+    }
+
+    private int NextVersion() => Interlocked.Increment(ref _lastVersion);
+
+    private void Publish(ForestPhaseMap map)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _current);
+            // A slower fit that started earlier must not replace a newer model.
+            if (current is not null && current.Version >= map.Version) return;
+            if (Interlocked.CompareExchange(ref _current, map, current) == current) break;
+        }
+        Published?.Invoke(map);
+    }
+}

@@ -1,0 +1,80 @@
+using AutonomousBeamline.Learning.Surrogate;
+
+namespace AutonomousBeamline.Learning.Tests.Surrogate;
+
+public sealed class PhaseMapTrainerTests
+{
+    private static double Field(double x, double y, double soc) => Math.Clamp(soc + 0.1 * Math.Sin(x / 3), 0, 1);
+
+    [Fact]
+    public async Task Background_fit_publishes_a_model_once_enough_observations_arrive()
+    {
+        using var trainer = new PhaseMapTrainer();
+        var observations = TestObservations.Random(12, Field, seed: 1);
+        foreach (var o in observations.Take(3)) trainer.Add(o);
+        await trainer.WhenIdleAsync();
+        Assert.Null(trainer.Current);
+
+        foreach (var o in observations.Skip(3)) trainer.Add(o);
+        await trainer.WhenIdleAsync();
+        var map = Assert.IsType<ForestPhaseMap>(trainer.Current);
+        Assert.Equal(12, map.ObservationCount);
+        Assert.Null(trainer.LastError);
+    }
+
+    [Fact]
+    public async Task Versions_increase_with_every_fit_and_the_newest_model_covers_all_data()
+    {
+        using var trainer = new PhaseMapTrainer();
+        var published = new List<int>();
+        trainer.Published += m => { lock (published) published.Add(m.Version); };
+        var observations = TestObservations.Random(200, Field, seed: 2);
+        // Adds from several threads while fits run: none may be lost and versions must only go up.
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(t => Task.Run(() =>
+        {
+            for (var i = t; i < observations.Count; i += 4) trainer.Add(observations[i]);
+        })));
+        await trainer.WhenIdleAsync();
+        var map = Assert.IsType<ForestPhaseMap>(trainer.Current);
+        Assert.Equal(200, map.ObservationCount);
+        Assert.Equal(200, trainer.ObservationCount);
+        lock (published)
+        {
+            Assert.NotEmpty(published);
+            Assert.Equal(published.OrderBy(v => v), published);
+            Assert.Equal(published.Distinct().Count(), published.Count);
+            Assert.Equal(map.Version, published[^1]);
+        }
+    }
+
+    [Fact]
+    public void Synchronous_fit_returns_a_new_version_each_time()
+    {
+        using var trainer = new PhaseMapTrainer();
+        var observations = TestObservations.Random(20, Field, seed: 3);
+        var first = trainer.Fit(observations)!;
+        var second = trainer.Fit(observations)!;
+        Assert.True(second.Version > first.Version);
+        Assert.Same(second, trainer.Current);
+        Assert.Null(trainer.Fit(observations.Take(2).ToList()));
+        Assert.Same(second, trainer.Current);
+    }
+
+    [Fact]
+    public void Planner_source_reads_the_newest_model()
+    {
+        using var trainer = new PhaseMapTrainer();
+        var source = trainer.CurrentSource;
+        Assert.Null(source());
+        var map = trainer.Fit(TestObservations.Random(20, Field, seed: 4));
+        Assert.Same(map, source());
+    }
+
+    [Fact]
+    public void Adding_after_dispose_is_refused()
+    {
+        var trainer = new PhaseMapTrainer();
+        trainer.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => trainer.Add(TestObservations.Make(1, 1, 0.5, 0.5)));
+    }
+}
