@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Running;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Evaluation;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Learning.Surrogate;
 using AutonomousBeamline.Simulators.Physics;
@@ -24,15 +25,12 @@ internal static class DryRunEvaluation
         var space = LearningComposition.SearchSpace(config);
         var options = new ForestPhaseMapOptions { Seed = config.Experiment.Seed };
         var states = EvaluationPoints(observations);
-        double Truth(double x, double y, double soc, double cRate) => facility.Field.LocalStateOfCharge(x, y, soc, cRate);
 
-        var learnerMap = ForestPhaseMap.Fit(observations, 1, options);
         var raster = RasterObservations(observations, space, facility, config);
-        var rasterMap = ForestPhaseMap.Fit(raster, 1, options);
 
         return new MapErrorSummary(
-            Rmse(learnerMap, space, states, Truth),
-            Rmse(rasterMap, space, states, Truth),
+            Rmse(observations, space, states, facility.Field, options),
+            Rmse(raster, space, states, facility.Field, options),
             observations.Count,
             $"RMSE of the FePO4 fraction over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run; " +
             "raster: a serpentine raster covering the ROI with the same number of frames, taken at the same times, measured through the same renderer and analyzer");
@@ -47,20 +45,23 @@ internal static class DryRunEvaluation
             .ToList();
     }
 
-    private static double Rmse(IPhaseMap? map, RoiSearchSpace space, List<(double Soc, double CRate)> states, Func<double, double, double, double, double> truth)
+    /// <summary>
+    /// The field depends on the C-rate a state of charge was reached at, so each state is judged against the
+    /// truth at its own rate; the groups are the same size, so the overall RMSE is the root of their mean square.
+    /// </summary>
+    private static double Rmse(IReadOnlyList<Observation> observations, RoiSearchSpace space, List<(double Soc, double CRate)> states,
+        ElectrodeField field, ForestPhaseMapOptions options)
     {
-        var sum = 0.0;
-        var n = 0;
-        foreach (var (soc, cRate) in states)
-        foreach (var (x, y) in space.GridPoints())
+        var map = ForestPhaseMap.Fit(observations, 1, options);
+        var meanSquare = states.Average(s =>
         {
-            // With no map at all the best guess is the cell's average state of charge.
-            var predicted = map?.Predict(x, y, soc).Mean ?? soc;
-            var error = predicted - truth(x, y, soc, cRate);
-            sum += error * error;
-            n++;
-        }
-        return Math.Sqrt(sum / n);
+            double Truth(double x, double y, double soc) => field.LocalStateOfCharge(x, y, soc, s.CRate);
+            var rmse = map is null
+                ? MapError.Rmse(observations, space, Truth, [s.Soc], options) // too few for a forest: scored as their mean
+                : MapError.Rmse(map, space, Truth, [s.Soc]);
+            return rmse * rmse;
+        });
+        return Math.Sqrt(meanSquare);
     }
 
     /// <summary>

@@ -31,7 +31,7 @@ internal static class ExperimentRunner
         {
             var learning = new ControllerLearning(
                 new XrdPhaseAnalyzer(),
-                LearningComposition.Planner(config, trainer),
+                motion => LearningComposition.Planner(config, trainer, motion),
                 trainer.Add,
                 mode == "dry-run" ? trainer.WhenIdleAsync : null);
             var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time);

@@ -14,9 +14,13 @@ public sealed record ControllerDevices(IPotentiostat Potentiostat, IMotion Motio
 /// because on the virtual clock a 20-second exposure takes milliseconds of wall time, and without it the
 /// rehearsal would decide on a model many frames staler than a real night's (and not be reproducible).
 /// </param>
+/// <param name="CreatePlanner">
+/// Builds the ROI planner once preflight has read the motion server's <c>describe</c> (the planner's
+/// travel cost needs the axes' real speeds).
+/// </param>
 public sealed record ControllerLearning(
     IXrdAnalyzer Analyzer,
-    IRoiPlanner Planner,
+    Func<MotionDescription, IRoiPlanner> CreatePlanner,
     Action<Observation> ObservationAdded,
     Func<CancellationToken, Task>? ModelSettled = null);
 

@@ -35,6 +35,7 @@ public sealed class ExperimentController
     private readonly List<Observation> _observations = new();
     private readonly Dictionary<string, int> _decisions = new() { [DecisionKinds.Roi] = 0, [DecisionKinds.CRate] = 0, [DecisionKinds.EnergyRange] = 0 };
     private readonly Cycler _cycler;
+    private IRoiPlanner? _planner;
     private int _faults;
     private int _framesAcquired;
     private int _framesRejected;
@@ -68,7 +69,7 @@ public sealed class ExperimentController
         using var cyclerStop = new CancellationTokenSource();
         Task? cyclerTask = null;
         string exitStatus, reason;
-        _journal.Write("run_start", new { experiment = _config.Experiment.Name, strategy = _learning.Planner.Strategy });
+        _journal.Write("run_start", new { experiment = _config.Experiment.Name, strategy = _config.Acquisition.Strategy });
         try
         {
             _machine.Fire(RunTrigger.Start);
@@ -145,6 +146,7 @@ public sealed class ExperimentController
                 throw new PreflightException($"the ROI's {role} range [{lo}, {hi}] mm is outside axis '{name}' limits [{axis.Min}, {axis.Max}]");
             Check($"axis {name}", $"limits [{axis.Min}, {axis.Max}] {axis.Unit} cover the ROI, speed {axis.Speed} {axis.Unit}/s");
         }
+        _planner = _learning.CreatePlanner(motion);
         var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
         if (status.State == MotionState.Fault) throw new PreflightException("the motion server reports a fault");
         _position = (status.Positions.GetValueOrDefault(_config.Axes.X), status.Positions.GetValueOrDefault(_config.Axes.Y));
@@ -174,7 +176,7 @@ public sealed class ExperimentController
             // Decide
             if (_learning.ModelSettled is { } settled) await settled(ct).ConfigureAwait(false);
             var soc = _cycler.EstimateStateOfCharge(_time.GetUtcNow());
-            var decision = _learning.Planner.NextRoi(_observations,
+            var decision = Planner.NextRoi(_observations,
                 new RoiContext(_position.X, _position.Y, soc, _cycler.Latest.CRate));
             _decisions[DecisionKinds.Roi]++;
             _journal.Write("decision", decision);
@@ -214,6 +216,8 @@ public sealed class ExperimentController
                    $"SOC {observation.StateOfCharge:0.000}, FePO4 {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.000}; {decision.Reason}");
         }
     }
+
+    private IRoiPlanner Planner => _planner ?? throw new InvalidOperationException("the planner exists only after preflight");
 
     private Observation? Analyze(Frame frame, string source)
     {
