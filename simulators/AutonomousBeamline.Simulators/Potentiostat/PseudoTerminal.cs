@@ -13,7 +13,7 @@ public enum PtyInputState
     /// <summary>Nothing arrived within the time-out.</summary>
     Idle,
 
-    /// <summary>No process has the slave side open (none yet, or the client left).</summary>
+    /// <summary>The slave side was closed (the client left); before any client opened it, Linux reports <see cref="Idle"/>.</summary>
     NoClient,
 }
 
@@ -22,8 +22,9 @@ public enum PtyInputState
 /// device any serial client (System.IO.Ports.SerialPort included) can open as if it were a real serial port.
 /// </summary>
 /// <remarks>
-/// Linux/glibc only. Reading the master while no slave is open fails with EIO (and poll reports POLLHUP): that is
-/// reported as <see cref="PtyInputState.NoClient"/>, not an error, so a client may come, go and come back.
+/// Linux/glibc only. Once a client has closed the slave, reading the master fails with EIO and poll reports
+/// POLLHUP until another client opens it: that is reported as <see cref="PtyInputState.NoClient"/> (and a read
+/// returns 0), not as an error, so a client may come, go and come back.
 /// </remarks>
 public sealed unsafe class PseudoTerminal : IDisposable
 {
