@@ -80,7 +80,8 @@ public sealed partial class ScpiClient : IAsyncDisposable
     public async Task SendAsync(string command, CancellationToken cancellationToken = default)
     {
         ValidateMessage(command, expectQuery: false);
-        await WithGateAsync(ct => GuardedAsync(command, ct2 => WriteCoreAsync(command, ct2), ct), cancellationToken).ConfigureAwait(false);
+        await WithGateAsync(ct => GuardedAsync(command, ct2 => WriteCoreAsync(command, ct2), ct), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     /// <summary>
@@ -177,13 +178,13 @@ public sealed partial class ScpiClient : IAsyncDisposable
             $"last entries: {string.Join("; ", errors.TakeLast(3))}");
     }
 
+    /// <summary>Runs one operation alone on the link: at most one query is ever outstanding.</summary>
     private async Task<T> WithGateAsync<T>(Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (_resyncPending) await ResynchroniseAsync(cancellationToken).ConfigureAwait(false);
             return await action(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -238,6 +239,9 @@ public sealed partial class ScpiClient : IAsyncDisposable
 
     private async ValueTask<string> QueryCoreAsync(string query, CancellationToken cancellationToken)
     {
+        // Only exchanges that read need a clean input; a bare command (an emergency output-off included) goes
+        // out at once even while the instrument is silent.
+        if (_resyncPending) await ResynchroniseAsync(cancellationToken).ConfigureAwait(false);
         await WriteCoreAsync(query, cancellationToken).ConfigureAwait(false);
         try
         {
