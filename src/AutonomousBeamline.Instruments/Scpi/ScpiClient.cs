@@ -213,6 +213,11 @@ public sealed partial class ScpiClient : IAsyncDisposable
                 $"not sending \"{message}\": too many recent transport failures on {Endpoint}, the link is paused " +
                 $"(circuit open for {_options.BreakerBreakDuration.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s)", e);
         }
+        catch (IOException e)
+        {
+            // The breaker has counted it; callers of a device see a device error that says which link broke.
+            throw new DeviceException(DeviceName, $"link failure during \"{message}\" on {Endpoint}: {e.Message}", e);
+        }
     }
 
     private async ValueTask GuardedAsync(string message, Func<CancellationToken, ValueTask> exchange, CancellationToken cancellationToken) =>

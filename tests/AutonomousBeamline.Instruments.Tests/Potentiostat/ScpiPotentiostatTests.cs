@@ -122,7 +122,7 @@ public class ScpiPotentiostatTests
             options: new ScpiClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(200), QueryRetries = 0 });
         await rig.StopHostAsync();
         await rig.Potentiostat.EnterSafeStateAsync();
-        await Assert.ThrowsAnyAsync<Exception>(() => rig.Potentiostat.MeasureVoltageAsync());
+        await Assert.ThrowsAnyAsync<DeviceException>(() => rig.Potentiostat.MeasureVoltageAsync());
     }
 
     [Theory]
