@@ -323,10 +323,16 @@ public sealed partial class ScpiClient : IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(message);
         if (message.AsSpan().IndexOfAny('\n', '\r') >= 0)
             throw new ArgumentException($"an SCPI message must be one line: \"{message.ReplaceLineEndings(" ")}\"", nameof(message));
-        var isQuery = message.TrimEnd().Split(' ', 2)[0].EndsWith('?');
-        if (expectQuery && !isQuery)
-            throw new ArgumentException($"\"{message}\" is not a query (its header does not end in '?'): it would get no reply", nameof(message));
-        if (!expectQuery && isQuery)
-            throw new ArgumentException($"\"{message}\" is a query: use QueryAsync so its reply is read", nameof(message));
+        // Each query unit of a line produces one reply line; the count must match what the caller will read,
+        // or a reply would be left behind to be taken for the next query's.
+        var queries = message.Split(';')
+            .Select(unit => unit.Trim())
+            .Count(unit => unit.Length > 0 && unit.Split([' ', '\t'], 2)[0].EndsWith('?'));
+        if (expectQuery && queries != 1)
+            throw new ArgumentException(
+                $"\"{message}\" must contain exactly one query (a header ending in '?') to be asked with a query method; it has {queries}",
+                nameof(message));
+        if (!expectQuery && queries != 0)
+            throw new ArgumentException($"\"{message}\" contains a query: use QueryAsync so its reply is read", nameof(message));
     }
 }

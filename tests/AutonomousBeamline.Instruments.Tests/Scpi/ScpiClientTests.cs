@@ -175,6 +175,9 @@ public class ScpiClientTests
         await Assert.ThrowsAsync<ArgumentException>(() => client.QueryAsync("*RST"));
         await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync(":OUTP?"));
         await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync(":OUTP ON\n:OUTP OFF"));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.SendAsync(":OUTP ON;:OUTP?"));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.QueryAsync("*OPC?;:OUTP?"));
         Assert.Empty(_transport.Written);
+        Assert.Equal("1", await client.QueryAsync(":OUTP ON;*OPC?"));
     }
 }
