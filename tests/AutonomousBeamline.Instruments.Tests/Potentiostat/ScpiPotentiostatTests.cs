@@ -1,4 +1,5 @@
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Instruments.Scpi;
 using AutonomousBeamline.Simulators.Potentiostat;
 
@@ -176,5 +177,26 @@ public class ScpiPotentiostatTests
         await using var rig = await SimulatedPotentiostatRig.StartAsync(Link.Tcp);
         rig.Server.Faults.ReplyDelay = TimeSpan.FromMilliseconds(50);
         Assert.False(await rig.Potentiostat.GetOutputAsync());
+    }
+
+    [Fact]
+    public async Task Composed_as_the_program_does_the_envelope_stops_unsafe_requests_before_the_wire()
+    {
+        await using var rig = await SimulatedPotentiostatRig.StartAsync(Link.Pty, initialSoc: 0.5);
+        var guarded = new EnvelopeGuardedPotentiostat(rig.Potentiostat, SimulatedPotentiostatRig.Window);
+
+        var e = await Assert.ThrowsAsync<SafetyEnvelopeException>(() => guarded.ConfigureCurrentSourceAsync(0.012, 3.7));
+        Assert.Contains("0.012 A exceeds the window's |I| max 0.010 A", e.Message);
+        await Assert.ThrowsAsync<SafetyEnvelopeException>(() => guarded.ConfigureCurrentSourceAsync(0.005, 4.0));
+        Assert.Equal(0, rig.Cell.CurrentLevelA);
+        Assert.Equal(10, rig.Cell.VoltageLimitV);
+
+        await guarded.ConfigureCurrentSourceAsync(0.005, 3.7);
+        await guarded.SetOutputAsync(true);
+        rig.Time.Advance(TimeSpan.FromHours(1));
+        Assert.True(await guarded.IsComplianceTrippedAsync());
+        await guarded.EnterSafeStateAsync();
+        Assert.False(rig.Cell.OutputOn);
+        Assert.Equal(0, rig.Cell.SafetyViolations);
     }
 }
