@@ -1,0 +1,155 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Instruments.Scpi;
+
+namespace AutonomousBeamline.Instruments.Potentiostat;
+
+/// <summary>
+/// A Keithley 2450-class SourceMeter used as galvanostat/potentiostat, driven with the command names of
+/// FACILITY-ICD §1. Every setting is confirmed through the error queue; the compliance is always set
+/// before the level and before the output may go on; mode and compliance change only with the output off.
+/// </summary>
+public sealed class ScpiPotentiostat : IPotentiostat
+{
+    private enum SourceMode { Unknown, Current, Voltage }
+
+    private readonly ScpiClient _client;
+    private SourceMode _mode = SourceMode.Unknown;
+
+    public ScpiPotentiostat(ScpiClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        _client = client;
+    }
+
+    public ScpiPotentiostat(IScpiTransport transport, string deviceName, ScpiClientOptions? options = null)
+        : this(new ScpiClient(transport, deviceName, options))
+    {
+    }
+
+    public string DeviceName => _client.DeviceName;
+
+    public async Task<InstrumentIdentity> IdentifyAsync(CancellationToken cancellationToken = default)
+    {
+        const string query = "*IDN?";
+        var reply = await _client.QueryAsync(query, cancellationToken).ConfigureAwait(false);
+        var fields = reply.Split(',', 4, StringSplitOptions.TrimEntries);
+        if (fields.Length != 4 || fields[0].Length == 0 || fields[1].Length == 0)
+            throw new ScpiReplyFormatException(DeviceName, query, reply, "MAKER,MODEL,SERIAL,FIRMWARE");
+        return new InstrumentIdentity(fields[0], fields[1], fields[2], fields[3]);
+    }
+
+    public async Task ResetAsync(CancellationToken cancellationToken = default)
+    {
+        // *RST's own error (if any) must be read before *CLS would wipe it.
+        await _client.SendConfirmedAsync("*RST", cancellationToken).ConfigureAwait(false);
+        _mode = SourceMode.Unknown;
+        await _client.SendConfirmedAsync("*CLS", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ConfigureCurrentSourceAsync(double currentA, double voltageLimitV, CancellationToken cancellationToken = default)
+    {
+        RequireFinite(currentA, "current");
+        RequireFinite(voltageLimitV, "voltage limit");
+        await RequireOutputOffAsync("switch to galvanostatic mode and set its voltage limit", cancellationToken).ConfigureAwait(false);
+        _mode = SourceMode.Unknown;
+        await _client.SendConfirmedAsync(":SOUR:FUNC CURR", cancellationToken).ConfigureAwait(false);
+        await _client.SendConfirmedAsync($":SOUR:CURR:VLIM {ScpiNumber.Format(voltageLimitV)}", cancellationToken).ConfigureAwait(false);
+        await _client.SendConfirmedAsync($":SOUR:CURR {ScpiNumber.Format(currentA)}", cancellationToken).ConfigureAwait(false);
+        _mode = SourceMode.Current;
+    }
+
+    public async Task SetCurrentAsync(double currentA, CancellationToken cancellationToken = default)
+    {
+        RequireFinite(currentA, "current");
+        RequireMode(SourceMode.Current, "set the current level", nameof(ConfigureCurrentSourceAsync));
+        await _client.SendConfirmedAsync($":SOUR:CURR {ScpiNumber.Format(currentA)}", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task ConfigureVoltageSourceAsync(double voltageV, double currentLimitA, CancellationToken cancellationToken = default)
+    {
+        RequireFinite(voltageV, "voltage");
+        RequireFinite(currentLimitA, "current limit");
+        await RequireOutputOffAsync("switch to potentiostatic mode and set its current limit", cancellationToken).ConfigureAwait(false);
+        _mode = SourceMode.Unknown;
+        await _client.SendConfirmedAsync(":SOUR:FUNC VOLT", cancellationToken).ConfigureAwait(false);
+        await _client.SendConfirmedAsync($":SOUR:VOLT:ILIM {ScpiNumber.Format(currentLimitA)}", cancellationToken).ConfigureAwait(false);
+        await _client.SendConfirmedAsync($":SOUR:VOLT {ScpiNumber.Format(voltageV)}", cancellationToken).ConfigureAwait(false);
+        _mode = SourceMode.Voltage;
+    }
+
+    public async Task SetVoltageAsync(double voltageV, CancellationToken cancellationToken = default)
+    {
+        RequireFinite(voltageV, "voltage");
+        RequireMode(SourceMode.Voltage, "set the voltage level", nameof(ConfigureVoltageSourceAsync));
+        await _client.SendConfirmedAsync($":SOUR:VOLT {ScpiNumber.Format(voltageV)}", cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetOutputAsync(bool on, CancellationToken cancellationToken = default)
+    {
+        if (on && _mode == SourceMode.Unknown)
+            throw new InvalidOperationException(
+                $"{DeviceName}: refusing to turn the output on before a source mode and its compliance limit were configured " +
+                $"through this driver ({nameof(ConfigureCurrentSourceAsync)} or {nameof(ConfigureVoltageSourceAsync)})");
+        await _client.SendConfirmedAsync(on ? ":OUTP ON" : ":OUTP OFF", cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<bool> GetOutputAsync(CancellationToken cancellationToken = default) =>
+        _client.QueryBooleanAsync(":OUTP?", cancellationToken);
+
+    public Task<double> MeasureVoltageAsync(CancellationToken cancellationToken = default) =>
+        _client.QueryNumberAsync(":MEAS:VOLT?", cancellationToken);
+
+    public Task<double> MeasureCurrentAsync(CancellationToken cancellationToken = default) =>
+        _client.QueryNumberAsync(":MEAS:CURR?", cancellationToken);
+
+    public Task<bool> IsComplianceTrippedAsync(CancellationToken cancellationToken = default) => _mode switch
+    {
+        SourceMode.Current => _client.QueryBooleanAsync(":SOUR:CURR:VLIM:TRIP?", cancellationToken),
+        SourceMode.Voltage => _client.QueryBooleanAsync(":SOUR:VOLT:ILIM:TRIP?", cancellationToken),
+        _ => throw new InvalidOperationException(
+            $"{DeviceName}: no source mode configured through this driver, so there is no compliance limit to ask about"),
+    };
+
+    public async Task EnterSafeStateAsync(CancellationToken cancellationToken = default)
+    {
+        // Two tries: the first may be spent resynchronising a link that just timed out.
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            try
+            {
+                await _client.SendBypassingBreakerAsync(":OUTP OFF", cancellationToken).ConfigureAwait(false);
+                await _client.DrainErrorsAsync(cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw;
+            }
+            catch (Exception e) when (e is DeviceException or IOException or ObjectDisposedException or TimeoutException or OperationCanceledException)
+            {
+                // Best effort by contract: the caller is already handling a fault and must not get a second one.
+            }
+        }
+    }
+
+    public ValueTask DisposeAsync() => _client.DisposeAsync();
+
+    private async Task RequireOutputOffAsync(string action, CancellationToken cancellationToken)
+    {
+        if (await GetOutputAsync(cancellationToken).ConfigureAwait(false))
+            throw new InvalidOperationException($"{DeviceName}: cannot {action} while the output is on; turn the output off first");
+    }
+
+    private void RequireMode(SourceMode required, string action, string configureMethod)
+    {
+        if (_mode != required)
+            throw new InvalidOperationException(
+                $"{DeviceName}: cannot {action}: the instrument is not configured as a " +
+                $"{(required == SourceMode.Current ? "current" : "voltage")} source by this driver; call {configureMethod} first");
+    }
+
+    private static void RequireFinite(double value, string what)
+    {
+        if (!double.IsFinite(value)) throw new ArgumentOutOfRangeException(what, value, $"the {what} must be a finite number");
+    }
+}
