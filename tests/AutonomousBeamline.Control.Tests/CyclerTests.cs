@@ -52,7 +52,7 @@ public sealed class CyclerTests : IDisposable
         var cell = new FakePotentiostat(_clock, 0.005, 0.5);
         var protocol = new CyclingProtocol([Cc("discharge", -2, 3.2), new ProtocolStep { Name = "hold", Kind = StepKind.ConstantVoltage, HoldVoltageV = 3.4, CutoffCurrentA = 0.0005, MaxDuration = TimeSpan.FromHours(1) }], 1, TimeSpan.FromSeconds(10));
         await new Cycler(cell, protocol, _cell, _clock, _journal).RunAsync(CancellationToken.None);
-        Assert.Equal(["off", "cc -0.01 vlim 4", "on", "off", "cv 3.4 ilim 0.015", "on", "safe"], cell.Calls);
+        Assert.Equal(["off", "cc -0.01 vlim 2.5", "on", "off", "cv 3.4 ilim 0.015", "on", "safe"], cell.Calls);
     }
 
     [Fact]

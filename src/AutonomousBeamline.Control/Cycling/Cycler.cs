@@ -103,7 +103,10 @@ public sealed class Cycler
         switch (step.Kind)
         {
             case StepKind.ConstantCurrent:
-                await _potentiostat.ConfigureCurrentSourceAsync(currentA, _cell.VoltageMaxV, ct).ConfigureAwait(false);
+                // The compliance is the window's edge in the direction of travel: the instrument's own stop
+                // if a sample comes too late to catch the cut-off.
+                var voltageLimit = currentA >= 0 ? _cell.VoltageMaxV : _cell.VoltageMinV;
+                await _potentiostat.ConfigureCurrentSourceAsync(currentA, voltageLimit, ct).ConfigureAwait(false);
                 await _potentiostat.SetOutputAsync(true, ct).ConfigureAwait(false);
                 break;
             case StepKind.ConstantVoltage:

@@ -1,0 +1,85 @@
+using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Core.Safety;
+using AutonomousBeamline.Simulators.Detector;
+using AutonomousBeamline.Simulators.Motion;
+using AutonomousBeamline.Simulators.Physics;
+using AutonomousBeamline.Simulators.Potentiostat;
+
+namespace AutonomousBeamline.Cli;
+
+/// <summary>The simulated facility for dry-run and simulate: physics first, then the wire servers over it.</summary>
+internal static class SimulationComposition
+{
+    /// <summary>The running simulators and where they listen. Disposing stops them all.</summary>
+    internal sealed class Facility : IAsyncDisposable
+    {
+        public required ElectrochemicalCell Cell { get; init; }
+        public required ElectrodeField Field { get; init; }
+        public required SampleTruth Truth { get; init; }
+        public required MotionStage Stage { get; init; }
+        public required XrdPatternRenderer XrdRenderer { get; init; }
+        public required PtyScpiHost Potentiostat { get; init; }
+        public required TcpScpiHost PotentiostatTcp { get; init; }
+        public required MotionServer Motion { get; init; }
+        public required DetectorServer Detector { get; init; }
+
+        public string PotentiostatPath => Potentiostat.SlavePath;
+        public string PotentiostatTcpEndpoint => $"{PotentiostatTcp.Host}:{PotentiostatTcp.Port}";
+        public string MotionEndpoint => $"tcp://127.0.0.1:{Motion.Port}";
+        public string DetectorControlEndpoint => $"tcp://127.0.0.1:{Detector.ControlPort}";
+        public string DetectorDataEndpoint => $"tcp://127.0.0.1:{Detector.DataPort}";
+
+        public async ValueTask DisposeAsync()
+        {
+            await Detector.DisposeAsync().ConfigureAwait(false);
+            await Motion.DisposeAsync().ConfigureAwait(false);
+            await PotentiostatTcp.DisposeAsync().ConfigureAwait(false);
+            await Potentiostat.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public static Facility StartFacility(ExperimentConfig c, TimeProvider time)
+    {
+        var cellConfig = c.Cell;
+        var window = new SafetyEnvelope(cellConfig.VoltageMinV, cellConfig.VoltageMaxV,
+            cellConfig.MaxCurrentA ?? cellConfig.MaxCRate * cellConfig.NominalCapacityAh, cellConfig.MaxCRate, cellConfig.NominalCapacityAh);
+        var cell = new ElectrochemicalCell(time, cellConfig.NominalCapacityAh, window, cellConfig.InitialStateOfCharge);
+        var roi = c.Search.Roi;
+        var s = c.Simulation;
+        var field = new ElectrodeField(s.FieldSeed, roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, s.HeterogeneityBase, s.HeterogeneityPerCRate);
+        var truth = new SampleTruth(cell, field);
+
+        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the Fe K-edge.
+        var axes = new List<StageAxis>
+        {
+            new(c.Axes.X, "mm", roi.XMinMm - 5, roi.XMaxMm + 5, s.AxisSpeedMmPerS, (roi.XMinMm + roi.XMaxMm) / 2),
+            new(c.Axes.Y, "mm", roi.YMinMm - 5, roi.YMaxMm + 5, s.AxisSpeedMmPerS, (roi.YMinMm + roi.YMaxMm) / 2),
+        };
+        if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -5, 5, s.AxisSpeedMmPerS, 0));
+        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, 50, 7150));
+        var stage = new MotionStage(time, axes, s.BeamCurrentMa);
+        var xrd = new XrdPatternRenderer();
+
+        var scpi = new ScpiServer(cell);
+        return new Facility
+        {
+            Cell = cell,
+            Field = field,
+            Truth = truth,
+            Stage = stage,
+            XrdRenderer = xrd,
+            Potentiostat = new PtyScpiHost(scpi),
+            PotentiostatTcp = new TcpScpiHost(scpi),
+            Motion = new MotionServer(stage, time),
+            Detector = new DetectorServer(stage, truth, xrd, new XasSpectrumRenderer(), time, new DetectorServerOptions
+            {
+                XAxis = c.Axes.X,
+                YAxis = c.Axes.Y,
+                EnergyAxis = c.Axes.Energy ?? "energy",
+                FootprintMm = s.FootprintMm,
+                NominalBeamMa = s.BeamCurrentMa,
+                Seed = c.Experiment.Seed,
+            }),
+        };
+    }
+}
