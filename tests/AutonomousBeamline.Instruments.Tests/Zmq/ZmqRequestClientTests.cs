@@ -7,7 +7,7 @@ namespace AutonomousBeamline.Instruments.Tests.Zmq;
 
 public class ZmqRequestClientTests
 {
-    private static readonly ZmqRequestClientOptions Fast = new() { ReplyTimeout = TimeSpan.FromMilliseconds(300), Retries = 2 };
+    private static readonly ZmqRequestClientOptions Fast = new() { ReplyTimeout = TimeSpan.FromSeconds(1), Retries = 2 };
 
     private static string Ok(JsonObject request, string extra = "") =>
         $"{{\"id\":\"{request["id"]}\",\"ok\":true{extra}}}";
