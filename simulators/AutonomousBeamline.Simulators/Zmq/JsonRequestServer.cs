@@ -1,0 +1,232 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Simulators.Physics;
+using NetMQ;
+using NetMQ.Sockets;
+
+namespace AutonomousBeamline.Simulators.Zmq;
+
+/// <summary>A request the server refuses with an ICD error code.</summary>
+public sealed class RequestRefusedException(FacilityErrorCode code, string message) : Exception(message)
+{
+    public FacilityErrorCode Code { get; } = code;
+}
+
+/// <summary>
+/// The request/reply half of FACILITY-ICD §2/§3 on a ROUTER socket, so REQ clients and DEALER clients
+/// (with or without the empty delimiter frame) are all served. All socket work runs on one poller thread.
+/// </summary>
+/// <remarks>
+/// Replies to non-idempotent commands are remembered by request id and payload: a Lazy Pirate client that
+/// resends after a lost reply gets the same answer instead of a second move or a second frame.
+/// </remarks>
+public abstract class JsonRequestServer : IDisposable
+{
+    private const int RememberedReplies = 64;
+
+    private readonly RouterSocket _router;
+    private readonly Dictionary<string, string> _replayable = new(StringComparer.Ordinal);
+    private readonly Queue<string> _replayOrder = new();
+    private int _dropNextReplies;
+    private long _requests;
+    private long _droppedReplies;
+    private bool _started;
+    private bool _disposed;
+
+    protected JsonRequestServer(string host, int port)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(host);
+        if (port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(port), port, "not a TCP port");
+        Host = host;
+        _router = new RouterSocket();
+        _router.Options.Linger = TimeSpan.Zero;
+        Port = Bind(_router, host, port);
+        _router.ReceiveReady += OnReceiveReady;
+        Poller = new NetMQPoller { _router };
+    }
+
+    public string Host { get; }
+
+    /// <summary>The control port actually bound (a random one when 0 was asked for).</summary>
+    public int Port { get; }
+
+    public string Endpoint => $"tcp://{Host}:{Port}";
+
+    public long RequestsHandled => Interlocked.Read(ref _requests);
+
+    public long DroppedReplies => Interlocked.Read(ref _droppedReplies);
+
+    /// <summary>Runs the poller thread that serves requests. Idempotent.</summary>
+    public void Start()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_started) return;
+        _started = true;
+        Poller.RunAsync();
+    }
+
+    /// <summary>Fault switch: handle the next <paramref name="count"/> requests but send no reply.</summary>
+    public void DropNextReplies(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        Interlocked.Exchange(ref _dropNextReplies, count);
+    }
+
+    protected NetMQPoller Poller { get; }
+
+    protected static int Bind(NetMQSocket socket, string host, int port)
+    {
+        if (port == 0) return socket.BindRandomPort($"tcp://{host}");
+        socket.Bind($"tcp://{host}:{port}");
+        return port;
+    }
+
+    /// <summary>Handles one request on the poller thread and returns the reply's fields besides "id" and "ok".</summary>
+    /// <exception cref="RequestRefusedException">Answered as an ICD error with its code.</exception>
+    protected abstract JsonObject Handle(string cmd, JsonObject request);
+
+    /// <summary>Whether a command changes state, so that a resend of it must be answered from memory.</summary>
+    protected virtual bool IsReplayable(string cmd) => false;
+
+    private void OnReceiveReady(object? sender, NetMQSocketEventArgs e)
+    {
+        var message = new NetMQMessage();
+        while (e.Socket.TryReceiveMultipartMessage(TimeSpan.Zero, ref message))
+        {
+            ServeOne(message);
+            message = new NetMQMessage();
+        }
+    }
+
+    private void ServeOne(NetMQMessage message)
+    {
+        if (message.FrameCount < 2) return;
+        // The envelope is everything up to the empty delimiter (REQ, DEALER with delimiter) or just the identity.
+        var frames = message.ToList();
+        var delimiter = frames.FindIndex(1, f => f.MessageSize == 0);
+        var envelopeLength = delimiter >= 0 ? delimiter + 1 : 1;
+        var body = frames.Skip(envelopeLength).ToList();
+        Interlocked.Increment(ref _requests);
+
+        string reply;
+        if (body.Count != 1)
+            reply = Error(null, FacilityErrorCode.BadRequest, $"expected one JSON frame, got {body.Count}");
+        else
+            reply = Answer(body[0].ConvertToString(Encoding.UTF8));
+
+        if (Interlocked.Decrement(ref _dropNextReplies) >= 0)
+        {
+            Interlocked.Increment(ref _droppedReplies);
+            return;
+        }
+        Interlocked.Exchange(ref _dropNextReplies, 0);
+
+        var response = new NetMQMessage();
+        foreach (var frame in frames.Take(envelopeLength)) response.Append(frame.ToByteArray());
+        response.Append(reply, Encoding.UTF8);
+        _router.TrySendMultipartMessage(TimeSpan.FromSeconds(1), response);
+    }
+
+    private string Answer(string text)
+    {
+        JsonNode? parsed;
+        try
+        {
+            parsed = JsonNode.Parse(text);
+        }
+        catch (JsonException ex)
+        {
+            return Error(null, FacilityErrorCode.BadRequest, $"not valid JSON: {ex.Message}");
+        }
+        if (parsed is not JsonObject request)
+            return Error(null, FacilityErrorCode.BadRequest, "the request must be a JSON object");
+        var id = request["id"];
+        if (id is not JsonValue idValue || !idValue.TryGetValue<string>(out var idText))
+            return Error(id, FacilityErrorCode.BadRequest, "\"id\" must be a string");
+        if (request["cmd"] is not JsonValue cmdValue || !cmdValue.TryGetValue<string>(out var cmd))
+            return Error(id, FacilityErrorCode.BadRequest, "\"cmd\" must be a string");
+
+        var replayKey = idText + "\n" + text;
+        var replayable = IsReplayable(cmd);
+        if (replayable && _replayable.TryGetValue(replayKey, out var remembered)) return remembered;
+
+        string reply;
+        try
+        {
+            var fields = Handle(cmd, request);
+            var obj = new JsonObject { ["id"] = idText, ["ok"] = true };
+            foreach (var (key, value) in fields.ToList())
+            {
+                fields.Remove(key);
+                obj[key] = value;
+            }
+            reply = obj.ToJsonString();
+        }
+        catch (RequestRefusedException ex)
+        {
+            reply = Error(id, ex.Code, ex.Message);
+        }
+        catch (StageRefusedException ex)
+        {
+            reply = Error(id, ex.Code, ex.Message);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            reply = Error(id, FacilityErrorCode.Fault, $"internal error: {ex.Message}");
+        }
+
+        if (replayable)
+        {
+            _replayable[replayKey] = reply;
+            _replayOrder.Enqueue(replayKey);
+            if (_replayOrder.Count > RememberedReplies) _replayable.Remove(_replayOrder.Dequeue());
+        }
+        return reply;
+    }
+
+    private static string Error(JsonNode? id, FacilityErrorCode code, string message) =>
+        new JsonObject
+        {
+            ["id"] = id?.DeepClone(),
+            ["ok"] = false,
+            ["error"] = new JsonObject { ["code"] = code.ToWire(), ["message"] = message },
+        }.ToJsonString();
+
+    // Field readers for Handle: a missing or mistyped field is the client's fault, so BAD_REQUEST names it.
+
+    protected static string RequireString(JsonObject request, string field) =>
+        request[field] is JsonValue v && v.TryGetValue<string>(out var s)
+            ? s
+            : throw new RequestRefusedException(FacilityErrorCode.BadRequest, $"\"{field}\" must be a string");
+
+    protected static double RequireNumber(JsonObject request, string field) =>
+        ReadNumber(request[field], $"\"{field}\"");
+
+    protected static double ReadNumber(JsonNode? node, string what)
+    {
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) && double.IsFinite(d))
+            return d;
+        throw new RequestRefusedException(FacilityErrorCode.BadRequest, $"{what} must be a finite number");
+    }
+
+    protected static JsonObject RequireObject(JsonObject request, string field) =>
+        request[field] as JsonObject ?? throw new RequestRefusedException(FacilityErrorCode.BadRequest, $"\"{field}\" must be an object");
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_started) Poller.Stop();
+        Poller.Dispose();
+        _router.Dispose();
+        DisposeSockets();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Disposes the derived class's own sockets; the poller has stopped when this runs.</summary>
+    protected virtual void DisposeSockets()
+    {
+    }
+}
