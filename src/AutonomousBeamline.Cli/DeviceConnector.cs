@@ -58,7 +58,7 @@ internal static class DeviceConnector
             Transport = new ZmqRequestClientOptions
             {
                 IdPrefix = "m",
-                Timeout = TimeSpan.FromSeconds(config.Devices.Motion.TimeoutS),
+                ReplyTimeout = TimeSpan.FromSeconds(config.Devices.Motion.TimeoutS),
                 Retries = config.Devices.Motion.Retries,
             },
             // The ROI is the only place the sample may be sent: a learner or a bug cannot drive it elsewhere.
@@ -73,9 +73,10 @@ internal static class DeviceConnector
             Transport = new ZmqRequestClientOptions
             {
                 IdPrefix = "d",
-                Timeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
+                ReplyTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
                 Retries = config.Devices.Detector.Retries,
             },
+            FrameTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
         });
         return new ConnectedDevices(new ControllerDevices(guarded, motion, detector), guarded, motion, detector);
     }

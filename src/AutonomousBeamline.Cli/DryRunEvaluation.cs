@@ -57,8 +57,8 @@ internal static class DryRunEvaluation
         {
             double Truth(double x, double y, double soc) => field.LocalStateOfCharge(x, y, soc, s.CRate);
             var rmse = map is null
-                ? MapError.Rmse(observations, space, Truth, [s.Soc], options) // too few for a forest: scored as their mean
-                : MapError.Rmse(map, space, Truth, [s.Soc]);
+                ? Learning.Evaluation.MapError.Rmse(observations, space, Truth, [s.Soc], options) // too few for a forest: scored as their mean
+                : Learning.Evaluation.MapError.Rmse(map, space, Truth, [s.Soc]);
             return rmse * rmse;
         });
         return Math.Sqrt(meanSquare);

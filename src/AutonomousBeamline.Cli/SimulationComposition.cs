@@ -25,14 +25,14 @@ internal static class SimulationComposition
 
         public string PotentiostatPath => Potentiostat.SlavePath;
         public string PotentiostatTcpEndpoint => $"{PotentiostatTcp.Host}:{PotentiostatTcp.Port}";
-        public string MotionEndpoint => $"tcp://127.0.0.1:{Motion.Port}";
-        public string DetectorControlEndpoint => $"tcp://127.0.0.1:{Detector.ControlPort}";
-        public string DetectorDataEndpoint => $"tcp://127.0.0.1:{Detector.DataPort}";
+        public string MotionEndpoint => Motion.Endpoint;
+        public string DetectorControlEndpoint => Detector.Endpoint;
+        public string DetectorDataEndpoint => Detector.DataEndpoint;
 
         public async ValueTask DisposeAsync()
         {
-            await Detector.DisposeAsync().ConfigureAwait(false);
-            await Motion.DisposeAsync().ConfigureAwait(false);
+            Detector.Dispose();
+            Motion.Dispose();
             await PotentiostatTcp.DisposeAsync().ConfigureAwait(false);
             await Potentiostat.DisposeAsync().ConfigureAwait(false);
         }
@@ -61,7 +61,7 @@ internal static class SimulationComposition
         var xrd = new XrdPatternRenderer();
 
         var scpi = new ScpiServer(cell);
-        return new Facility
+        var facility = new Facility
         {
             Cell = cell,
             Field = field,
@@ -75,11 +75,13 @@ internal static class SimulationComposition
             {
                 XAxis = c.Axes.X,
                 YAxis = c.Axes.Y,
-                EnergyAxis = c.Axes.Energy ?? "energy",
                 FootprintMm = s.FootprintMm,
                 NominalBeamMa = s.BeamCurrentMa,
                 Seed = c.Experiment.Seed,
             }),
         };
+        facility.Motion.Start();
+        facility.Detector.Start();
+        return facility;
     }
 }
