@@ -21,15 +21,15 @@ public class VirtualTimeProviderTests
         var secondMayGo = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         DateTimeOffset? firstWokeAt = null;
 
-        var first = clock.StartActor(async () =>
-        {
-            await clock.SleepAsync(TimeSpan.FromSeconds(10));
-            firstWokeAt = clock.GetUtcNow();
-        });
         var second = clock.StartActor(async () =>
         {
             await secondMayGo.Task; // busy (as if doing I/O): time must stand still
             await clock.SleepAsync(TimeSpan.FromSeconds(30));
+        });
+        var first = clock.StartActor(async () =>
+        {
+            await clock.SleepAsync(TimeSpan.FromSeconds(10));
+            firstWokeAt = clock.GetUtcNow();
         });
 
         await Task.Delay(50);
@@ -77,9 +77,10 @@ public class VirtualTimeProviderTests
     {
         var clock = new VirtualTimeProvider(Start);
         using var cancel = new CancellationTokenSource();
-        var sleeper = clock.StartActor(() => clock.SleepAsync(TimeSpan.FromHours(1), cancel.Token));
+        // The busy actor joins first, so that the hour-long sleep can never be the only one awake.
         var busy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var other = clock.StartActor(async () => { await busy.Task; await clock.SleepAsync(TimeSpan.FromSeconds(1)); });
+        var sleeper = clock.StartActor(() => clock.SleepAsync(TimeSpan.FromHours(1), cancel.Token));
         await Task.Delay(20);
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WaitAsync(TimeSpan.FromSeconds(5)));
