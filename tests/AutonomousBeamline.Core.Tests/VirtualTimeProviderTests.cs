@@ -55,8 +55,14 @@ public class VirtualTimeProviderTests
                 lock (log) log.Add((who, (clock.GetUtcNow() - Start).TotalSeconds));
             }
         }
-        await Task.WhenAll(clock.StartActor(() => Loop("a", 3, 4)), clock.StartActor(() => Loop("b", 5, 2)))
-            .WaitAsync(TimeSpan.FromSeconds(10));
+        Task a, b;
+        // Hold time while both loops join, so that neither can run ahead alone.
+        using (clock.JoinActor())
+        {
+            a = clock.StartActor(() => Loop("a", 3, 4));
+            b = clock.StartActor(() => Loop("b", 5, 2));
+        }
+        await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(new double[] { 3, 5, 6, 9, 10, 12 }, log.Select(l => l.T).ToArray());
     }
 
