@@ -17,7 +17,9 @@ internal static class Commands
         return Success;
     }
 
-    public static async Task<int> DryRunAsync(string configPath, string? outDir, int? seed, CancellationToken ct)
+    /// <param name="attach">Called with the controller before it starts (tests use it to act as an operator).</param>
+    public static async Task<int> DryRunAsync(string configPath, string? outDir, int? seed, CancellationToken ct,
+        Action<Control.Running.ExperimentController>? attach = null)
     {
         var config = LoadOrReport(configPath);
         if (config is null) return BadConfig;
@@ -28,7 +30,7 @@ internal static class Commands
         Console.WriteLine($"simulators: potentiostat on {facility.PotentiostatPath}, motion on {facility.MotionEndpoint}, " +
                           $"detector on {facility.DetectorControlEndpoint} (data {facility.DetectorDataEndpoint})");
         var endpoints = DeviceEndpoints.FromFacility(facility, config);
-        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, "dry-run", outDir, facility, ct).ConfigureAwait(false);
+        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, "dry-run", outDir, facility, ct, attach).ConfigureAwait(false);
         return result;
     }
 

@@ -13,7 +13,8 @@ namespace AutonomousBeamline.Cli;
 internal static class ExperimentRunner
 {
     public static async Task<int> RunAsync(ExperimentConfig config, string configPath, DeviceEndpoints endpoints, TimeProvider time,
-        string mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct)
+        string mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct,
+        Action<ExperimentController>? attach = null)
     {
         var wall = Stopwatch.StartNew();
         var runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
@@ -33,13 +34,15 @@ internal static class ExperimentRunner
                 new XrdPhaseAnalyzer(),
                 motion => LearningComposition.Planner(config, trainer, motion),
                 trainer.Add,
-                mode == "dry-run" ? trainer.WhenIdleAsync : null);
-            var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time);
+                mode == "dry-run" ? trainer.WhenIdleAsync : null,
+                () => trainer.Current);
+            var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId);
             controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            attach?.Invoke(controller);
             outcome = await controller.RunAsync(ct).ConfigureAwait(false);
         }
 
-        var summary = RunSummary.From(outcome, runId, mode, config.Experiment.Name, config.Acquisition.Strategy, wall.Elapsed.TotalSeconds);
+        var summary = RunSummary.From(outcome, runId, mode, config.Experiment.Name, config.Acquisition.Strategy, config.Acquisition.BeamThresholdMa, wall.Elapsed.TotalSeconds);
         if (facility is not null)
         {
             summary = summary with

@@ -95,6 +95,13 @@ public static class ConfigValidator
         if (!Strategies.Contains(a.Strategy))
             Fail("acquisition.strategy", $"must be one of {string.Join(", ", Strategies)}, got '{a.Strategy}'");
         if (a.BeamThresholdMa < 0) Fail("acquisition.beam_threshold_ma", $"must not be negative, got {a.BeamThresholdMa}");
+        if (a.BeamSettleS < 0) Fail("acquisition.beam_settle_s", $"must not be negative, got {a.BeamSettleS}");
+        Positive("acquisition.beam_poll_s", a.BeamPollS, "the beam polling period");
+
+        var op = c.Operator;
+        if (op.Endpoint.Length > 0) CheckEndpoint("operator.endpoint", op.Endpoint, Fail);
+        if (op.ApprovalWindowS is < 0 or > 3600 || !double.IsFinite(op.ApprovalWindowS))
+            Fail("operator.approval_window_s", $"must be between 0 and 3600 s, got {op.ApprovalWindowS}");
 
         if (c.Budget.Frames < 1) Fail("budget.frames", $"must be at least 1, got {c.Budget.Frames}");
         Positive("budget.beam_time_s", c.Budget.BeamTimeS, "the beam-time budget");

@@ -16,6 +16,7 @@ public sealed class ExperimentConfig
     public AcquisitionSection Acquisition { get; set; } = new();
     public BudgetSection Budget { get; set; } = new();
     public OutputSection Output { get; set; } = new();
+    public OperatorSection Operator { get; set; } = new();
     /// <summary>Used only by dry-run and simulate: what the simulators pretend the world is.</summary>
     public SimulationSection Simulation { get; set; } = new();
 }
@@ -144,8 +145,12 @@ public sealed class AcquisitionSection
     public double ExposureS { get; set; } = 5;
     /// <summary>"learner", "raster" or "random".</summary>
     public string Strategy { get; set; } = "learner";
-    /// <summary>Below this storage-ring current a frame is not an observation.</summary>
+    /// <summary>Below this storage-ring current a frame is not an observation and the run suspends.</summary>
     public double BeamThresholdMa { get; set; } = 10;
+    /// <summary>How long the beam must be back above the threshold before measuring resumes.</summary>
+    public double BeamSettleS { get; set; } = 60;
+    /// <summary>How often the beam is re-checked while suspended.</summary>
+    public double BeamPollS { get; set; } = 5;
 }
 
 public sealed class BudgetSection
@@ -157,6 +162,19 @@ public sealed class BudgetSection
 public sealed class OutputSection
 {
     public string Directory { get; set; } = "runs";
+}
+
+/// <summary>The operator endpoint a console attaches to.</summary>
+public sealed class OperatorSection
+{
+    /// <summary>ZeroMQ endpoint for commands (REP); status is published on the next port up. Empty: no endpoint.</summary>
+    public string Endpoint { get; set; } = "tcp://127.0.0.1:5560";
+    /// <summary>How long each decision waits for a veto before it runs; 0 when unattended.</summary>
+    public double ApprovalWindowS { get; set; }
+    /// <summary>Z85 CURVE secret key of the endpoint; required to bind anything but loopback.</summary>
+    public string? CurveSecretKey { get; set; }
+    /// <summary>Z85 CURVE public keys of the consoles allowed to attach beyond loopback.</summary>
+    public List<string> CurveClientPublicKeys { get; set; } = new();
 }
 
 public sealed class SimulationSection

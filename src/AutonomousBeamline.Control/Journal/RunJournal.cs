@@ -67,6 +67,22 @@ public sealed class RunJournal : IDisposable
         Recorded?.Invoke(record);
     }
 
+    /// <summary>Like <see cref="Write"/>, but false instead of an exception once the journal is closed (the run is over).</summary>
+    public bool TryWrite(string type, object? payload = null)
+    {
+        lock (_gate)
+            if (_disposed) return false;
+        try
+        {
+            Write(type, payload);
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
     public void Dispose()
     {
         lock (_gate)

@@ -18,11 +18,13 @@ public sealed record ControllerDevices(IPotentiostat Potentiostat, IMotion Motio
 /// Builds the ROI planner once preflight has read the motion server's <c>describe</c> (the planner's
 /// travel cost needs the axes' real speeds).
 /// </param>
+/// <param name="CurrentMap">The newest finished map, for the operator's uncertainty view.</param>
 public sealed record ControllerLearning(
     IXrdAnalyzer Analyzer,
     Func<MotionDescription, IRoiPlanner> CreatePlanner,
     Action<Observation> ObservationAdded,
-    Func<CancellationToken, Task>? ModelSettled = null);
+    Func<CancellationToken, Task>? ModelSettled = null,
+    Func<IPhaseMap?>? CurrentMap = null);
 
 /// <summary>A line of progress for whoever watches (the terminal, a test).</summary>
 public sealed record RunProgress(string Message, int Frames, int Observations, double StateOfCharge);
@@ -40,6 +42,7 @@ public sealed record RunOutcome
     public required int FramesRejected { get; init; }
     public required int FramesStored { get; init; }
     public required int ProtocolSteps { get; init; }
+    public required int Suspensions { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
     public required DateTimeOffset EndedAt { get; init; }
 }

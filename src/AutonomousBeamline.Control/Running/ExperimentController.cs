@@ -2,6 +2,7 @@ using System.Threading.Channels;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
@@ -10,19 +11,16 @@ using AutonomousBeamline.Learning;
 
 namespace AutonomousBeamline.Control.Running;
 
-/// <summary>Something asked of the running experiment from outside the loop (an operator, a signal).</summary>
-public enum ControlRequest { Pause, Resume, Abort }
-
 /// <summary>
-/// The experiment's control loop, readable in one place: preflight, then Decide → Move → Acquire →
-/// Analyze until the budget is spent or the protocol ends, with the cycler running the cell alongside.
-/// It owns the state machine and nothing else: devices and learner come in through small interfaces,
-/// and every step goes to the journal.
+/// The experiment's control loop, readable in one place: preflight, then Decide → (approval) → Move →
+/// Acquire → Analyze until the budget is spent or the protocol ends, with the cycler running the cell
+/// alongside. It owns the state machine and nothing else: devices and learner come in through small
+/// interfaces, operators through <see cref="IExperimentOperations"/>, and every step goes to the journal.
 /// </summary>
-public sealed class ExperimentController
+public sealed partial class ExperimentController
 {
-    private static readonly TimeSpan BeamRecheckPeriod = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PausePollPeriod = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ApprovalPollPeriod = TimeSpan.FromSeconds(0.5);
 
     private readonly ExperimentConfig _config;
     private readonly ControllerDevices _devices;
@@ -31,19 +29,15 @@ public sealed class ExperimentController
     private readonly FrameStore _frames;
     private readonly TimeProvider _time;
     private readonly ExperimentStateMachine _machine = new();
-    private readonly Channel<ControlRequest> _requests = Channel.CreateUnbounded<ControlRequest>();
+    private readonly Channel<OperatorCommand> _requests = Channel.CreateUnbounded<OperatorCommand>();
     private readonly List<Observation> _observations = new();
-    private readonly Dictionary<string, int> _decisions = new() { [DecisionKinds.Roi] = 0, [DecisionKinds.CRate] = 0, [DecisionKinds.EnergyRange] = 0 };
     private readonly Cycler _cycler;
+    private readonly RunCounters _counters = new();
+    private readonly CancellationTokenSource _cyclerStop = new();
     private IRoiPlanner? _planner;
-    private int _faults;
-    private int _framesAcquired;
-    private int _framesRejected;
-    private double _beamTimeUsedS;
-    private (double X, double Y) _position;
 
     public ExperimentController(ExperimentConfig config, ControllerDevices devices, ControllerLearning learning,
-        RunJournal journal, FrameStore frames, TimeProvider time)
+        RunJournal journal, FrameStore frames, TimeProvider time, string runId = "")
     {
         _config = config;
         _devices = devices;
@@ -51,25 +45,35 @@ public sealed class ExperimentController
         _journal = journal;
         _frames = frames;
         _time = time;
+        RunId = runId;
         _cycler = new Cycler(devices.Potentiostat, CyclingProtocol.FromConfig(config.Protocol), CellLimits.FromConfig(config.Cell), time, journal);
-        _machine.Transitioned += t => journal.Write("transition", new { from = t.From.ToString(), to = t.To.ToString(), trigger = t.Trigger.ToString() });
+        _framesBudget = config.Budget.Frames;
+        _beamTimeBudgetS = config.Budget.BeamTimeS;
+        _approvalWindowS = config.Operator.ApprovalWindowS;
+        _machine.Transitioned += t =>
+        {
+            // The state is visible to operators before the record is, so that a watcher reacting to the
+            // record sees the state it describes.
+            lock (_gate) _state = t.To;
+            journal.Write("transition", new { from = t.From.ToString(), to = t.To.ToString(), trigger = t.Trigger.ToString() });
+        };
     }
 
+    public string RunId { get; }
     public RunState State => _machine.State;
     public Cycler Cycler => _cycler;
+    /// <summary>The run's journal; its <see cref="RunJournal.Recorded"/> event lets a watcher follow every record.</summary>
+    public RunJournal Journal => _journal;
     public event Action<RunProgress>? Progress;
-
-    /// <summary>Queues a request for the loop to act on at its next safe point. Thread-safe.</summary>
-    public void Request(ControlRequest request) => _requests.Writer.TryWrite(request);
 
     public async Task<RunOutcome> RunAsync(CancellationToken cancellationToken)
     {
         using var actor = _time.JoinAsActor();
         var startedAt = _time.GetUtcNow();
-        using var cyclerStop = new CancellationTokenSource();
+        var cyclerStop = _cyclerStop;
         Task? cyclerTask = null;
         string exitStatus, reason;
-        _journal.Write("run_start", new { experiment = _config.Experiment.Name, strategy = _config.Acquisition.Strategy });
+        _journal.Write("run_start", new { experiment = _config.Experiment.Name, strategy = _config.Acquisition.Strategy, run_id = RunId });
         try
         {
             _machine.Fire(RunTrigger.Start);
@@ -81,41 +85,42 @@ public sealed class ExperimentController
 
             _machine.Fire(RunTrigger.Finish);
             await StopCyclerAsync(cyclerStop, cyclerTask).ConfigureAwait(false);
-            await CloseShutterAsync().ConfigureAwait(false);
+            await EnterSafeStateAsync("end of run").ConfigureAwait(false);
             _machine.Fire(RunTrigger.Finished);
             exitStatus = "success";
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested || _machine.State == RunState.Aborted)
         {
-            reason = "aborted on request";
+            reason = _abortReason ?? "aborted on request";
             exitStatus = "abort";
             if (_machine.CanFire(RunTrigger.Abort)) _machine.Fire(RunTrigger.Abort);
             await StopCyclerAsync(cyclerStop, cyclerTask).ConfigureAwait(false);
-            await EnterSafeStateAsync().ConfigureAwait(false);
+            await EnterSafeStateAsync("abort").ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            _faults++;
             reason = e.Message;
             exitStatus = "fail";
-            _journal.Write("fault", new { source = e.GetType().Name, message = e.Message, state = _machine.State.ToString() });
+            RecordFault(e.GetType().Name, e.Message);
             if (_machine.CanFire(RunTrigger.Fault)) _machine.FireFault(e.Message);
             await StopCyclerAsync(cyclerStop, cyclerTask).ConfigureAwait(false);
-            await EnterSafeStateAsync().ConfigureAwait(false);
+            await EnterSafeStateAsync("fault").ConfigureAwait(false);
+            if (_machine.CanFire(RunTrigger.Abort)) _machine.Fire(RunTrigger.Abort);
         }
 
-        _journal.Write("run_end", new { exit_status = exitStatus, reason, observations = _observations.Count, frames = _framesAcquired });
+        _journal.Write("run_end", new { exit_status = exitStatus, reason, observations = _observations.Count, frames = _counters.FramesAcquired });
         return new RunOutcome
         {
             ExitStatus = exitStatus,
             Reason = reason,
             Observations = _observations.ToList(),
-            Decisions = new Dictionary<string, int>(_decisions),
-            Faults = _faults,
-            FramesAcquired = _framesAcquired,
-            FramesRejected = _framesRejected,
+            Decisions = _counters.DecisionCounts(),
+            Faults = _counters.Faults,
+            FramesAcquired = _counters.FramesAcquired,
+            FramesRejected = _counters.FramesRejected,
             FramesStored = _frames.Count,
             ProtocolSteps = _cycler.StepsCompleted,
+            Suspensions = _counters.Suspensions,
             StartedAt = startedAt,
             EndedAt = _time.GetUtcNow(),
         };
@@ -146,16 +151,20 @@ public sealed class ExperimentController
                 throw new PreflightException($"the ROI's {role} range [{lo}, {hi}] mm is outside axis '{name}' limits [{axis.Min}, {axis.Max}]");
             Check($"axis {name}", $"limits [{axis.Min}, {axis.Max}] {axis.Unit} cover the ROI, speed {axis.Speed} {axis.Unit}/s");
         }
+        if (!motion.HasShutter) throw new PreflightException("the motion server reports no experimental shutter; frames could not be taken safely");
         _planner = _learning.CreatePlanner(motion);
         var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
         if (status.State == MotionState.Fault) throw new PreflightException("the motion server reports a fault");
-        _position = (status.Positions.GetValueOrDefault(_config.Axes.X), status.Positions.GetValueOrDefault(_config.Axes.Y));
+        SetPosition(status.Positions.GetValueOrDefault(_config.Axes.X), status.Positions.GetValueOrDefault(_config.Axes.Y));
+        UpdateBeam(status);
         Check("beam", $"{status.BeamCurrentMa:0.0} mA (threshold {_config.Acquisition.BeamThresholdMa} mA)");
 
         var detector = await _devices.Detector.DescribeAsync(ct).ConfigureAwait(false);
         if (!detector.Kinds.Contains(_config.Acquisition.Kind))
             throw new PreflightException($"the detector offers {string.Join(", ", detector.Kinds)}, not '{_config.Acquisition.Kind}'");
         Check("detector", $"kinds {string.Join(", ", detector.Kinds)}" + (detector.Xrd is { } x ? $"; xrd {x.N} points of {x.Name} from {x.Start} {x.Unit}" : ""));
+        await _devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false);
+        Check("shutter", "closed");
         _journal.Write("preflight", new { checks });
     }
 
@@ -164,89 +173,213 @@ public sealed class ExperimentController
     {
         while (true)
         {
-            await HandleRequestsAsync(ct).ConfigureAwait(false);
+            if (await AtSafePointAsync(ct).ConfigureAwait(false) is { } skipReason) return skipReason;
             if (cyclerTask.IsCompleted)
             {
                 await cyclerTask.ConfigureAwait(false); // rethrows a cycler fault
                 return "the cycling protocol is complete";
             }
-            if (_framesAcquired >= _config.Budget.Frames) return $"the frame budget ({_config.Budget.Frames}) is spent";
-            if (_beamTimeUsedS >= _config.Budget.BeamTimeS) return $"the beam-time budget ({_config.Budget.BeamTimeS} s) is spent";
+            if (BudgetSpent() is { } spent) return spent;
 
-            // Decide
-            if (_learning.ModelSettled is { } settled) await settled(ct).ConfigureAwait(false);
-            var soc = _cycler.EstimateStateOfCharge(_time.GetUtcNow());
-            var decision = Planner.NextRoi(_observations,
-                new RoiContext(_position.X, _position.Y, soc, _cycler.Latest.CRate));
-            _decisions[DecisionKinds.Roi]++;
-            _journal.Write("decision", decision);
-            _machine.Fire(RunTrigger.Decided);
+            var decision = await DecideAsync(ct).ConfigureAwait(false);
+            if (decision is null) continue; // vetoed: decide again
 
-            // Move
             var target = (X: decision.Values["x_mm"], Y: decision.Values["y_mm"]);
             await _devices.Motion.MoveAsync(new Dictionary<string, double> { [_config.Axes.X] = target.X, [_config.Axes.Y] = target.Y }, ct).ConfigureAwait(false);
-            _position = target;
+            SetPosition(target.X, target.Y);
             _machine.Fire(RunTrigger.Arrived);
 
-            // Acquire: the beam is checked as a level before every frame, not only on its edges.
-            var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
-            if (status.BeamCurrentMa < _config.Acquisition.BeamThresholdMa)
-            {
-                _journal.Write("beam_low", new { beam_current_ma = status.BeamCurrentMa, threshold_ma = _config.Acquisition.BeamThresholdMa });
-                Report($"beam {status.BeamCurrentMa:0.0} mA below threshold; waiting");
-                await CloseShutterAsync().ConfigureAwait(false);
-                await _time.SleepAsync(BeamRecheckPeriod, ct).ConfigureAwait(false);
-                _machine.Fire(RunTrigger.Redecide);
-                continue;
-            }
-            await _devices.Motion.SetShutterAsync(true, ct).ConfigureAwait(false);
-            var frame = await _devices.Detector.AcquireXrdAsync(_config.Acquisition.ExposureS, ct).ConfigureAwait(false);
-            await _devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false);
-            _framesAcquired++;
-            _beamTimeUsedS += _config.Acquisition.ExposureS;
+            var frame = await AcquireWithBeamAsync(ct).ConfigureAwait(false);
+            if (frame is null) return "ended while waiting for the beam";
             _machine.Fire(RunTrigger.FrameTaken);
 
-            // Analyze
             var observation = Analyze(frame, decision.Strategy);
             _machine.Fire(RunTrigger.Analyzed);
             if (observation is null) continue;
-            _observations.Add(observation);
+            lock (_gate) _observations.Add(observation);
             _learning.ObservationAdded(observation);
-            Report($"frame {_framesAcquired}/{_config.Budget.Frames} at ({observation.XMm:0.0}, {observation.YMm:0.0}) mm, " +
-                   $"SOC {observation.StateOfCharge:0.000}, FePO4 {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.000}; {decision.Reason}");
+            Report($"frame {_counters.FramesAcquired}/{FramesBudget} at ({observation.XMm:0.0}, {observation.YMm:0.0}) mm, " +
+                   $"SOC {observation.StateOfCharge:0.000}, FePO4 {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.0000}; {decision.Reason}");
         }
     }
 
-    private IRoiPlanner Planner => _planner ?? throw new InvalidOperationException("the planner exists only after preflight");
+    /// <summary>
+    /// The next spot: an operator's forced ROI if one is queued, else the planner's choice; then the approval
+    /// window, if one is set. Returns null when the decision was vetoed (the loop decides again).
+    /// </summary>
+    private async Task<Decision?> DecideAsync(CancellationToken ct)
+    {
+        if (_learning.ModelSettled is { } settled) await settled(ct).ConfigureAwait(false);
+        var soc = _cycler.EstimateStateOfCharge(_time.GetUtcNow());
+        var planned = Planner.NextRoi(ObservationsSnapshot(), new RoiContext(Position.X, Position.Y, soc, _cycler.Latest.CRate));
+        var decision = planned;
+        if (TakeForcedRoi() is { } forced)
+        {
+            decision = new Decision
+            {
+                Kind = DecisionKinds.Roi,
+                Values = new Dictionary<string, double> { ["x_mm"] = forced.Command.XMm, ["y_mm"] = forced.Command.YMm },
+                Score = double.NaN,
+                Alternatives = [new DecisionOption(planned.Values, planned.Score)],
+                Reason = $"operator {forced.Command.By} forced ({forced.Command.XMm:0.###}, {forced.Command.YMm:0.###}) mm",
+                ModelVersion = planned.ModelVersion,
+                Strategy = "operator",
+            };
+            _journal.Write("override", new
+            {
+                by = forced.Command.By.ToString(), what = "roi", x_mm = forced.Command.XMm, y_mm = forced.Command.YMm,
+                replaced = planned,
+            });
+        }
+        else if (IsExcluded(decision.Values["x_mm"], decision.Values["y_mm"]) is { } region)
+        {
+            // The planner does not know the operator's exclusions yet: take its best alternative outside them.
+            var alternative = decision.Alternatives.FirstOrDefault(a => IsExcluded(a.Values["x_mm"], a.Values["y_mm"]) is null);
+            var fallback = alternative is not null
+                ? decision with { Values = alternative.Values, Score = alternative.Score, Reason = $"runner-up: the best spot lies in excluded region {region}" }
+                : SpotOutsideExclusions(decision);
+            decision = fallback;
+        }
+
+        RecordDecision(decision);
+        if (ApprovalWindow > TimeSpan.Zero)
+        {
+            SetPending(decision);
+            _machine.Fire(RunTrigger.AwaitApproval);
+            if (!await AwaitApprovalAsync(decision, ct).ConfigureAwait(false))
+            {
+                _machine.Fire(RunTrigger.Vetoed);
+                return null;
+            }
+            _machine.Fire(RunTrigger.Approved);
+        }
+        else
+        {
+            _machine.Fire(RunTrigger.Decided);
+        }
+        return decision;
+    }
+
+    private Decision SpotOutsideExclusions(Decision decision)
+    {
+        var space = _config.Search.Roi;
+        var here = Position;
+        var best = new Learning.RoiSearchSpace(space.XMinMm, space.XMaxMm, space.YMinMm, space.YMaxMm, space.StepMm).GridPoints()
+            .Where(p => IsExcluded(p.X, p.Y) is null)
+            .OrderBy(p => Math.Pow(p.X - here.X, 2) + Math.Pow(p.Y - here.Y, 2))
+            .Select(p => ((double X, double Y)?)p)
+            .FirstOrDefault()
+            ?? throw new InvalidOperationException("every spot of the ROI is excluded; nothing is left to measure");
+        return decision with
+        {
+            Values = new Dictionary<string, double> { ["x_mm"] = best.X, ["y_mm"] = best.Y },
+            Reason = "nearest spot outside the operator's excluded regions",
+        };
+    }
+
+    /// <summary>Waits out the veto window on the clock. False when the operator vetoed.</summary>
+    private async Task<bool> AwaitApprovalAsync(Decision decision, CancellationToken ct)
+    {
+        var deadline = _time.GetUtcNow() + ApprovalWindow;
+        try
+        {
+            while (_time.GetUtcNow() < deadline)
+            {
+                if (TakeVeto() is { } veto)
+                {
+                    _journal.Write("override", new { by = veto.By.ToString(), what = "veto", replaced = decision });
+                    Report($"decision vetoed by {veto.By}");
+                    return false;
+                }
+                await _time.SleepAsync(ApprovalPollPeriod, ct).ConfigureAwait(false);
+            }
+            return true;
+        }
+        finally
+        {
+            SetPending(null);
+        }
+    }
+
+    /// <summary>
+    /// One frame taken with beam. The beam is checked as a level before every frame (not only on its edges);
+    /// below the threshold the run suspends with the shutter closed, and when the beam has been back for the
+    /// settle time the interrupted frame is taken again. A frame whose own header shows no beam is stored but
+    /// never counted. Returns null if the run was told to end while suspended.
+    /// </summary>
+    private async Task<Frame?> AcquireWithBeamAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
+            UpdateBeam(status);
+            if (status.BeamCurrentMa >= _config.Acquisition.BeamThresholdMa)
+            {
+                await SetShutterAsync(true, ct).ConfigureAwait(false);
+                Frame frame;
+                try { frame = await _devices.Detector.AcquireXrdAsync(_config.Acquisition.ExposureS, ct).ConfigureAwait(false); }
+                finally { await SetShutterAsync(false, CancellationToken.None).ConfigureAwait(false); }
+                _counters.FrameAcquired(_config.Acquisition.ExposureS);
+                if (frame.Header.BeamCurrentMa >= _config.Acquisition.BeamThresholdMa) return frame;
+
+                _counters.FrameRejected();
+                _frames.Store(frame, "no_beam");
+                _journal.Write("frame_not_counted", new { frame = frame.Header.Frame, reason = $"beam {frame.Header.BeamCurrentMa:0.0} mA below threshold during the exposure" });
+            }
+            if (!await SuspendForBeamAsync(ct).ConfigureAwait(false)) return null;
+        }
+    }
+
+    /// <summary>Suspended until the beam has been back for its settle time. False if the run was ended meanwhile.</summary>
+    private async Task<bool> SuspendForBeamAsync(CancellationToken ct)
+    {
+        _machine.Fire(RunTrigger.Suspend);
+        _counters.Suspended();
+        var threshold = _config.Acquisition.BeamThresholdMa;
+        _journal.Write("suspend", new { reason = "beam below threshold", beam_current_ma = Beam, threshold_ma = threshold });
+        Report($"suspended: beam {Beam:0.0} mA below {threshold} mA; the cell continues its protocol");
+        var settle = TimeSpan.FromSeconds(_config.Acquisition.BeamSettleS);
+        var poll = TimeSpan.FromSeconds(_config.Acquisition.BeamPollS);
+        DateTimeOffset? backSince = null;
+        var suspendedAt = _time.GetUtcNow();
+        while (true)
+        {
+            if (await HandleRequestsWhileSuspendedAsync(ct).ConfigureAwait(false) is { } ended) { _abortReason ??= ended; return false; }
+            var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
+            UpdateBeam(status);
+            var now = _time.GetUtcNow();
+            if (status.BeamCurrentMa < threshold) backSince = null;
+            else if ((backSince ??= now) + settle <= now) break;
+            await _time.SleepAsync(poll, ct).ConfigureAwait(false);
+        }
+        _journal.Write("resume", new { reason = $"beam back above threshold for {settle.TotalSeconds:0} s", beam_current_ma = Beam, suspended_s = (_time.GetUtcNow() - suspendedAt).TotalSeconds });
+        Report($"resumed: beam {Beam:0.0} mA; re-taking the interrupted frame");
+        _machine.Fire(RunTrigger.ConditionCleared);
+        return true;
+    }
 
     private Observation? Analyze(Frame frame, string source)
     {
         var header = frame.Header;
-        if (header.BeamCurrentMa < _config.Acquisition.BeamThresholdMa)
-        {
-            _framesRejected++;
-            _frames.Store(frame, "no_beam");
-            _journal.Write("frame_not_counted", new { frame = header.Frame, reason = $"beam {header.BeamCurrentMa:0.0} mA below threshold" });
-            return null;
-        }
         var features = _learning.Analyzer.Analyze(frame);
         if (!features.Usable)
         {
-            _framesRejected++;
+            _counters.FrameRejected();
             _frames.Store(frame, "flagged:" + features.Flag);
             _journal.Write("frame_not_counted", new { frame = header.Frame, reason = features.Flag });
             return null;
         }
         _frames.Store(frame, "observation");
         var midExposure = header.TStart + TimeSpan.FromSeconds((header.ExposureS ?? 0) / 2);
+        var here = Position;
         var observation = new Observation
         {
             Sequence = _observations.Count + 1,
             Frame = header.Frame,
             Time = midExposure,
             Kind = header.Kind,
-            XMm = header.Positions.GetValueOrDefault(_config.Axes.X, _position.X),
-            YMm = header.Positions.GetValueOrDefault(_config.Axes.Y, _position.Y),
+            XMm = header.Positions.GetValueOrDefault(_config.Axes.X, here.X),
+            YMm = header.Positions.GetValueOrDefault(_config.Axes.Y, here.Y),
             StateOfCharge = _cycler.EstimateStateOfCharge(midExposure),
             CRate = _cycler.Latest.CRate,
             PhaseFraction = features.PhaseFraction,
@@ -258,64 +391,49 @@ public sealed class ExperimentController
         return observation;
     }
 
-    private async Task HandleRequestsAsync(CancellationToken ct)
-    {
-        while (_requests.Reader.TryRead(out var request))
-        {
-            switch (request)
-            {
-                case ControlRequest.Abort:
-                    _machine.Fire(RunTrigger.Abort);
-                    throw new OperationCanceledException("abort requested");
-                case ControlRequest.Pause when _machine.CanFire(RunTrigger.Pause):
-                    _machine.Fire(RunTrigger.Pause);
-                    await CloseShutterAsync().ConfigureAwait(false);
-                    Report("paused; the cell continues its protocol");
-                    // Wait for a resume or an abort; the cycler keeps running the cell meanwhile.
-                    // Polling on the clock (not blocking on the queue) lets virtual time, and so the cell, go on.
-                    while (_machine.State == RunState.Paused)
-                    {
-                        if (!_requests.Reader.TryRead(out var next))
-                        {
-                            await _time.SleepAsync(PausePollPeriod, ct).ConfigureAwait(false);
-                            continue;
-                        }
-                        if (next == ControlRequest.Resume) _machine.Fire(RunTrigger.Resume);
-                        else if (next == ControlRequest.Abort) { _machine.Fire(RunTrigger.Abort); throw new OperationCanceledException("abort requested"); }
-                    }
-                    Report("resumed; re-deciding from the present state");
-                    break;
-            }
-        }
-    }
-
     private async Task StopCyclerAsync(CancellationTokenSource stop, Task? cyclerTask)
     {
         if (cyclerTask is null) return;
         await stop.CancelAsync().ConfigureAwait(false);
         try { await cyclerTask.ConfigureAwait(false); }
         catch (OperationCanceledException) { }
-        catch (Exception e) when (_machine.IsFinal || _machine.State == RunState.Completing)
+        catch (Exception e) when (_machine.State is RunState.Completing or RunState.Aborted or RunState.Faulted)
         {
             _journal.Write("cycler_error", new { message = e.Message });
         }
     }
 
-    private async Task EnterSafeStateAsync()
+    /// <summary>Output off and shutter closed, whatever went before. Never throws.</summary>
+    private async Task EnterSafeStateAsync(string why)
     {
         await _devices.Potentiostat.EnterSafeStateAsync(CancellationToken.None).ConfigureAwait(false);
-        await CloseShutterAsync().ConfigureAwait(false);
-        _journal.Write("safe_state", new { output = "off", shutter = "closed requested" });
+        var shutter = "closed";
+        try { await SetShutterAsync(false, CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception e) when (e is DeviceException or TimeoutException)
+        {
+            shutter = "close failed: " + e.Message;
+            RecordFault("shutter", e.Message);
+        }
+        _journal.Write("safe_state", new { why, output = "off", shutter });
     }
 
-    private async Task CloseShutterAsync()
+    private async Task SetShutterAsync(bool open, CancellationToken ct)
     {
-        try { await _devices.Motion.SetShutterAsync(false, CancellationToken.None).ConfigureAwait(false); }
-        catch (DeviceException e) { _journal.Write("shutter_close_failed", new { message = e.Message }); }
+        await _devices.Motion.SetShutterAsync(open, ct).ConfigureAwait(false);
+        lock (_gate) _shutterOpen = open;
     }
+
+    private string? BudgetSpent()
+    {
+        if (_counters.FramesAcquired >= FramesBudget) return $"the frame budget ({FramesBudget}) is spent";
+        if (_counters.BeamTimeUsedS >= BeamTimeBudgetS) return $"the beam-time budget ({BeamTimeBudgetS} s) is spent";
+        return null;
+    }
+
+    private IRoiPlanner Planner => _planner ?? throw new InvalidOperationException("the planner exists only after preflight");
 
     private void Report(string message) =>
-        Progress?.Invoke(new RunProgress(message, _framesAcquired, _observations.Count, _cycler.Latest.StateOfCharge));
+        Progress?.Invoke(new RunProgress(message, _counters.FramesAcquired, _observations.Count, _cycler.Latest.StateOfCharge));
 }
 
 /// <summary>The equipment and the config disagree, or the cell is not fit to start.</summary>

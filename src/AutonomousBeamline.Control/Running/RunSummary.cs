@@ -25,6 +25,10 @@ public sealed record RunSummary
     public required int FramesRejected { get; init; }
     public required int FramesStored { get; init; }
     public required int ProtocolSteps { get; init; }
+    /// <summary>Times the run suspended (beam loss, an operator).</summary>
+    public required int Suspensions { get; init; }
+    /// <summary>Observations whose frame was taken below the beam threshold. Must always be 0.</summary>
+    public required int ObservationsWithoutBeam { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
     public required DateTimeOffset EndedAt { get; init; }
     public required double VirtualDurationS { get; init; }
@@ -33,7 +37,7 @@ public sealed record RunSummary
     /// <summary>Times the simulated cell was outside its window (dry run only; must be 0).</summary>
     public int? SafetyViolations { get; init; }
 
-    public static RunSummary From(RunOutcome outcome, string runId, string mode, string experiment, string strategy, double wallS) => new()
+    public static RunSummary From(RunOutcome outcome, string runId, string mode, string experiment, string strategy, double beamThresholdMa, double wallS) => new()
     {
         RunId = runId,
         Mode = mode,
@@ -48,6 +52,8 @@ public sealed record RunSummary
         FramesRejected = outcome.FramesRejected,
         FramesStored = outcome.FramesStored,
         ProtocolSteps = outcome.ProtocolSteps,
+        Suspensions = outcome.Suspensions,
+        ObservationsWithoutBeam = outcome.Observations.Count(o => o.BeamCurrentMa < beamThresholdMa),
         StartedAt = outcome.StartedAt,
         EndedAt = outcome.EndedAt,
         VirtualDurationS = (outcome.EndedAt - outcome.StartedAt).TotalSeconds,

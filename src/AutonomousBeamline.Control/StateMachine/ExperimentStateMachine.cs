@@ -27,16 +27,23 @@ public sealed class ExperimentStateMachine
             .Permit(RunTrigger.Fault, RunState.Faulted)
             .Permit(RunTrigger.Abort, RunState.Aborted);
 
-        // Running holds what every measuring sub-state shares: it can pause, fault, finish or abort.
+        // Running holds what every measuring sub-state shares: it can pause, suspend, fault, finish or abort.
         _machine.Configure(RunState.Running)
             .Permit(RunTrigger.Pause, RunState.Paused)
+            .Permit(RunTrigger.Suspend, RunState.Suspended)
             .Permit(RunTrigger.Fault, RunState.Faulted)
             .Permit(RunTrigger.Finish, RunState.Completing)
             .Permit(RunTrigger.Abort, RunState.Aborted);
 
         _machine.Configure(RunState.Deciding)
             .SubstateOf(RunState.Running)
-            .Permit(RunTrigger.Decided, RunState.Moving);
+            .Permit(RunTrigger.Decided, RunState.Moving)
+            .Permit(RunTrigger.AwaitApproval, RunState.AwaitingApproval);
+
+        _machine.Configure(RunState.AwaitingApproval)
+            .SubstateOf(RunState.Running)
+            .Permit(RunTrigger.Approved, RunState.Moving)
+            .Permit(RunTrigger.Vetoed, RunState.Deciding);
 
         _machine.Configure(RunState.Moving)
             .SubstateOf(RunState.Running)
@@ -50,16 +57,29 @@ public sealed class ExperimentStateMachine
 
         _machine.Configure(RunState.Analyzing)
             .SubstateOf(RunState.Running)
-            .Permit(RunTrigger.Analyzed, RunState.Deciding);
+            .Permit(RunTrigger.Analyzed, RunState.Deciding)
+            .Permit(RunTrigger.Redecide, RunState.Deciding);
 
         // A resume re-decides from the present state of the cell; it never replays the last command.
         _machine.Configure(RunState.Paused)
+            .Permit(RunTrigger.Resume, RunState.Deciding)
+            .Permit(RunTrigger.Suspend, RunState.Suspended)
+            .Permit(RunTrigger.Fault, RunState.Faulted)
+            .Permit(RunTrigger.Finish, RunState.Completing)
+            .Permit(RunTrigger.Abort, RunState.Aborted);
+
+        // Beam back (for its settle time): the interrupted frame is taken again where the sample already is.
+        // An operator's resume re-decides instead.
+        _machine.Configure(RunState.Suspended)
+            .Permit(RunTrigger.ConditionCleared, RunState.Acquiring)
             .Permit(RunTrigger.Resume, RunState.Deciding)
             .Permit(RunTrigger.Fault, RunState.Faulted)
             .Permit(RunTrigger.Finish, RunState.Completing)
             .Permit(RunTrigger.Abort, RunState.Aborted);
 
         _machine.Configure(RunState.Faulted)
+            .Permit(RunTrigger.Recovered, RunState.Deciding)
+            .Permit(RunTrigger.Finish, RunState.Completing)
             .Permit(RunTrigger.Abort, RunState.Aborted)
             .Ignore(RunTrigger.Fault);
 
@@ -79,7 +99,7 @@ public sealed class ExperimentStateMachine
     /// <summary>True in Running or any of its sub-states.</summary>
     public bool IsRunning => _machine.IsInState(RunState.Running);
 
-    public bool IsFinal => State is RunState.Completed or RunState.Aborted or RunState.Faulted;
+    public bool IsFinal => State is RunState.Completed or RunState.Aborted;
 
     public event Action<RunTransition>? Transitioned;
 
