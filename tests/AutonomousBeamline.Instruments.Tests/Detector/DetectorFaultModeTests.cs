@@ -29,7 +29,7 @@ public sealed class DetectorFaultModeTests : IDisposable
         {
             Transport = new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromSeconds(1), Retries = 2 },
             Reacquisitions = reacquisitions,
-            FrameTimeout = TimeSpan.FromMilliseconds(500),
+            FrameTimeout = TimeSpan.FromSeconds(1),
         });
 
     [Theory]

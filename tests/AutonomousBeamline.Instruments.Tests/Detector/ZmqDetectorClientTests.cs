@@ -111,7 +111,7 @@ public sealed class ZmqDetectorClientTests : IDisposable
     [Fact]
     public async Task A_lost_frame_is_reacquired()
     {
-        await using var client = Client(reacquisitions: 1, frameTimeoutS: 0.3);
+        await using var client = Client(reacquisitions: 1, frameTimeoutS: 1);
         _server.DropNextFrames(1);
 
         var frame = await client.AcquireXrdAsync(1);

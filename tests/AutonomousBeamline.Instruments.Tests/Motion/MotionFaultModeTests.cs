@@ -21,10 +21,10 @@ public class MotionFaultModeTests
         var time = new VirtualTimeProvider(Start);
         using var server = new MotionServer(Stage(time), time);
         server.Start();
-        server.DelayNextReplies(1, TimeSpan.FromMilliseconds(800));
+        server.DelayNextReplies(1, TimeSpan.FromSeconds(3));
         await using var client = new ZmqMotionClient(server.Endpoint, time, new ZmqMotionClientOptions
         {
-            Transport = new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(250), Retries = 2 },
+            Transport = new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromSeconds(1), Retries = 2 },
         });
 
         var status = await client.GetStatusAsync();

@@ -95,20 +95,27 @@ public class ZmqRequestClientTests
     {
         using var server = new ScriptedRouterServer((_, _) => []);
         using var client = new ZmqRequestClient(server.Endpoint, "detector",
-            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(100), Retries = 1 });
+            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(200), Retries = 1 });
 
         var ex = await Assert.ThrowsAsync<DeviceTimeoutException>(() => client.RequestAsync("status"));
 
         Assert.Contains("2 attempt", ex.Message);
-        Assert.Equal(2, server.Received.Count);
+        // A request still unsent when its socket is dropped never arrives, so only the upper bound is certain.
+        Assert.InRange(server.Received.Count, 1, 2);
     }
 
     [Fact]
     public async Task The_client_recovers_after_a_timeout_for_the_next_request()
     {
-        using var server = new ScriptedRouterServer((request, n) => n <= 2 ? [] : [Ok(request)]);
+        string? ignoredId = null;
+        using var server = new ScriptedRouterServer((request, _) =>
+        {
+            var id = request["id"]!.GetValue<string>();
+            ignoredId ??= id;
+            return id == ignoredId ? [] : [Ok(request)];
+        });
         using var client = new ZmqRequestClient(server.Endpoint, "test",
-            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(100), Retries = 1 });
+            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(200), Retries = 1 });
 
         await Assert.ThrowsAsync<DeviceTimeoutException>(() => client.RequestAsync("status"));
         var reply = await client.RequestAsync("status");
