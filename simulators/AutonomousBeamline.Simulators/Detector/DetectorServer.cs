@@ -223,9 +223,11 @@ public sealed class DetectorServer : JsonRequestServer
             var increment = ReadNumber(range["step"], "range.step");
             if (!(increment > 0) || last < first)
                 throw new RequestRefusedException(FacilityErrorCode.BadRequest, "range needs start <= stop and a positive step");
-            var count = (long)Math.Floor((last - first) / increment + 1e-9) + 1;
+            // Counted in double first: a tiny step must not overflow the integer it ends up in.
+            var count = Math.Floor((last - first) / increment + 1e-9) + 1;
             if (count > _options.MaxXasPoints)
-                throw new RequestRefusedException(FacilityErrorCode.OutOfRange, $"the range has {count} points, the limit is {_options.MaxXasPoints}");
+                throw new RequestRefusedException(FacilityErrorCode.OutOfRange,
+                    FormattableString.Invariant($"the range has {count} points, the limit is {_options.MaxXasPoints}"));
             energies = Enumerable.Range(0, (int)count).Select(i => first + i * increment).ToArray();
             start = first;
             step = increment;

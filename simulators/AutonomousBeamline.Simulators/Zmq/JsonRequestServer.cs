@@ -188,17 +188,22 @@ public abstract class JsonRequestServer : IDisposable
     private string Answer(string text)
     {
         JsonNode? parsed;
+        JsonNode? id;
         try
         {
             parsed = JsonNode.Parse(text);
+            id = (parsed as JsonObject)?["id"];
         }
         catch (JsonException ex)
         {
             return Error(null, FacilityErrorCode.BadRequest, $"not valid JSON: {ex.Message}");
         }
+        catch (ArgumentException ex)
+        {
+            return Error(null, FacilityErrorCode.BadRequest, $"unusable JSON object: {ex.Message}");
+        }
         if (parsed is not JsonObject request)
             return Error(null, FacilityErrorCode.BadRequest, "the request must be a JSON object");
-        var id = request["id"];
         if (id is not JsonValue idValue || !idValue.TryGetValue<string>(out var idText))
             return Error(id, FacilityErrorCode.BadRequest, "\"id\" must be a string");
         if (request["cmd"] is not JsonValue cmdValue || !cmdValue.TryGetValue<string>(out var cmd))

@@ -101,6 +101,7 @@ public class FrameDecoderTests
     [Theory]
     [InlineData("not json")]
     [InlineData("[1,2,3]")]
+    [InlineData("{\"htype\":\"pattern-1.0\",\"htype\":\"pattern-1.0\"}")]
     public void A_header_that_is_not_a_JSON_object_is_rejected(string text)
     {
         var ex = Assert.Throws<FrameRejectedException>(() => FrameDecoder.Decode([Encoding.UTF8.GetBytes(text), Bytes(1)]));

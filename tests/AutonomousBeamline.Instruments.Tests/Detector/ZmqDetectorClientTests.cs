@@ -95,6 +95,7 @@ public sealed class ZmqDetectorClientTests : IDisposable
 
         await Assert.ThrowsAsync<ArgumentException>(() => client.AcquireXasAsync(new XasScanRequest([7100], new EnergyRange(1, 2, 1), 1)));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.AcquireXrdAsync(0));
+        await Assert.ThrowsAsync<ArgumentException>(() => client.AcquireXasAsync(new XasScanRequest(null, new EnergyRange(7100, 7200, 1e-300), 1)));
         Assert.Equal(0, _server.RequestsHandled);
     }
 

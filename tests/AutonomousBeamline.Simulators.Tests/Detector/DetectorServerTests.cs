@@ -177,6 +177,7 @@ public sealed class DetectorServerTests : IDisposable
     [InlineData("""{"id":"e6","cmd":"acquire","kind":"xas","dwell_s":1,"energies_eV":[7100,"x"]}""", "BAD_REQUEST")]
     [InlineData("""{"id":"e7","cmd":"acquire","kind":"xas","dwell_s":1,"range":{"start":7200,"stop":7100,"step":1}}""", "BAD_REQUEST")]
     [InlineData("""{"id":"e8","cmd":"acquire","kind":"xrd","exposure_s":1e6}""", "OUT_OF_RANGE")]
+    [InlineData("""{"id":"e10","cmd":"acquire","kind":"xas","dwell_s":1,"range":{"start":7100,"stop":7200,"step":1e-300}}""", "OUT_OF_RANGE")]
     [InlineData("""{"id":"e9","cmd":"snap"}""", "BAD_REQUEST")]
     public void Bad_acquisitions_are_refused_with_the_ICD_codes_and_push_nothing(string request, string code)
     {

@@ -129,6 +129,7 @@ public sealed class MotionServerTests : IDisposable
     [InlineData("""{"cmd":"status"}""", "BAD_REQUEST", null)]
     [InlineData("""not json""", "BAD_REQUEST", null)]
     [InlineData("""[1,2]""", "BAD_REQUEST", null)]
+    [InlineData("""{"id":"a","id":"b","cmd":"status"}""", "BAD_REQUEST", null)]
     public void Bad_requests_get_the_ICD_error_codes(string request, string code, string? id)
     {
         AssertError(Ask(request), code, id);
