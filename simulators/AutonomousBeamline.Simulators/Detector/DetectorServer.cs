@@ -98,7 +98,16 @@ public sealed class DetectorServer : JsonRequestServer
         _rng = new Random(_options.Seed);
         _push = new PushSocket();
         _push.Options.Linger = TimeSpan.Zero;
-        DataPort = Bind(_push, _options.Host, _options.DataPort);
+        try
+        {
+            DataPort = Bind(_push, _options.Host, _options.DataPort);
+        }
+        catch
+        {
+            // The control socket is already bound; release it too, or the port stays taken.
+            Dispose();
+            throw;
+        }
     }
 
     public int DataPort { get; }

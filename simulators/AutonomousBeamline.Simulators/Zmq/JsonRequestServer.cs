@@ -47,7 +47,15 @@ public abstract class JsonRequestServer : IDisposable
         Host = host;
         _router = new RouterSocket();
         _router.Options.Linger = TimeSpan.Zero;
-        Port = Bind(_router, host, port);
+        try
+        {
+            Port = Bind(_router, host, port);
+        }
+        catch
+        {
+            _router.Dispose();
+            throw;
+        }
         _router.ReceiveReady += OnReceiveReady;
         _lateReplyTimer.Elapsed += SendLateReplies;
         Poller = new NetMQPoller { _router, _lateReplyTimer };

@@ -51,7 +51,9 @@ public sealed class ZmqRequestClient : IAsyncDisposable, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(endpoint);
         ArgumentException.ThrowIfNullOrWhiteSpace(device);
         _options = options ?? new ZmqRequestClientOptions();
-        if (_options.ReplyTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "ReplyTimeout must be positive");
+        // NetMQ waits in whole milliseconds and never returns from a sub-millisecond wait.
+        if (_options.ReplyTimeout < TimeSpan.FromMilliseconds(1))
+            throw new ArgumentOutOfRangeException(nameof(options), "ReplyTimeout must be at least 1 ms");
         if (_options.Retries < 0) throw new ArgumentOutOfRangeException(nameof(options), "Retries cannot be negative");
         _endpoint = endpoint;
         _device = device;

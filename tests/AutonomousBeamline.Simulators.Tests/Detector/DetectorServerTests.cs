@@ -219,3 +219,39 @@ public sealed class DetectorServerTests : IDisposable
         _server.Dispose();
     }
 }
+
+public class DetectorServerLifetimeTests
+{
+    private static readonly FakeTimeProvider Time = new(new DateTimeOffset(2026, 11, 24, 21, 0, 0, TimeSpan.Zero));
+
+    private static MotionStage Stage() => new(Time, [new StageAxis("sample_x", "mm", 0, 1, 1), new StageAxis("sample_y", "mm", 0, 1, 1)], 200);
+
+    private static SampleTruth Truth() => new(new FixedCell(0.5), new ElectrodeField(1, 0, 1, 0, 1));
+
+    [Fact]
+    public void A_server_never_started_disposes_cleanly()
+    {
+        var server = new DetectorServer(Stage(), Truth(), new RecordingXrdRenderer(), new RecordingXasRenderer(), Time);
+        server.Dispose();
+        server.Dispose();
+    }
+
+    [Fact]
+    public void A_taken_data_port_fails_the_constructor()
+    {
+        using var occupant = new PushSocket();
+        var taken = occupant.BindRandomPort("tcp://127.0.0.1");
+
+        Assert.Throws<AddressAlreadyInUseException>(() =>
+            new DetectorServer(Stage(), Truth(), new RecordingXrdRenderer(), new RecordingXasRenderer(), Time,
+                new DetectorServerOptions { DataPort = taken }));
+    }
+
+    [Fact]
+    public void Without_a_nominal_current_a_plain_beamline_view_is_refused()
+    {
+        var view = new Moq.Mock<IBeamlineView>();
+        Assert.Throws<ArgumentException>(() =>
+            new DetectorServer(view.Object, Truth(), new RecordingXrdRenderer(), new RecordingXasRenderer(), Time));
+    }
+}
