@@ -10,6 +10,19 @@ using NetMQ.Sockets;
 
 namespace AutonomousBeamline.Simulators.Detector;
 
+/// <summary>Ways the fault switch <see cref="DetectorServer.CorruptNextFrames"/> breaks a frame.</summary>
+public enum FrameCorruption
+{
+    /// <summary>The intensity payload loses its last value.</summary>
+    TruncatedPayload,
+    /// <summary>The header's <c>n</c> is one more than the payload holds.</summary>
+    WrongN,
+    /// <summary>The first intensity is NaN.</summary>
+    NotANumber,
+    /// <summary>The frame names a request nobody made.</summary>
+    ForeignRequestId,
+}
+
 public sealed record DetectorServerOptions
 {
     public string Host { get; init; } = "127.0.0.1";
@@ -63,6 +76,9 @@ public sealed class DetectorServer : JsonRequestServer
     private readonly Random _rng;
     private long _nextFrame;
     private int _dropNextFrames;
+    private int _corruptNextFrames;
+    private volatile int _corruption;
+    private volatile string? _fault;
     private long _framesSent;
     private long _framesDropped;
 
@@ -82,7 +98,16 @@ public sealed class DetectorServer : JsonRequestServer
         _rng = new Random(_options.Seed);
         _push = new PushSocket();
         _push.Options.Linger = TimeSpan.Zero;
-        DataPort = Bind(_push, _options.Host, _options.DataPort);
+        try
+        {
+            DataPort = Bind(_push, _options.Host, _options.DataPort);
+        }
+        catch
+        {
+            // The control socket is already bound; release it too, or the port stays taken.
+            Dispose();
+            throw;
+        }
     }
 
     public int DataPort { get; }
@@ -100,6 +125,23 @@ public sealed class DetectorServer : JsonRequestServer
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         Interlocked.Exchange(ref _dropNextFrames, count);
     }
+
+    /// <summary>Fault switch: acknowledge the next <paramref name="count"/> acquisitions but push broken frames.</summary>
+    public void CorruptNextFrames(FrameCorruption corruption, int count = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        _corruption = (int)corruption;
+        Interlocked.Exchange(ref _corruptNextFrames, count);
+    }
+
+    /// <summary>Puts the detector into fault: acquisitions are refused with FAULT until <see cref="ClearFault"/>.</summary>
+    public void InjectFault(string reason)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(reason);
+        _fault = reason;
+    }
+
+    public void ClearFault() => _fault = null;
 
     protected override bool IsReplayable(string cmd) => cmd == "acquire";
 
@@ -129,6 +171,7 @@ public sealed class DetectorServer : JsonRequestServer
 
     private JsonObject Acquire(JsonObject request)
     {
+        if (_fault is { } fault) throw new RequestRefusedException(FacilityErrorCode.Fault, $"detector in fault: {fault}");
         var id = RequireString(request, "id");
         var kind = RequireString(request, "kind");
         return kind switch
@@ -189,9 +232,11 @@ public sealed class DetectorServer : JsonRequestServer
             var increment = ReadNumber(range["step"], "range.step");
             if (!(increment > 0) || last < first)
                 throw new RequestRefusedException(FacilityErrorCode.BadRequest, "range needs start <= stop and a positive step");
-            var count = (long)Math.Floor((last - first) / increment + 1e-9) + 1;
+            // Counted in double first: a tiny step must not overflow the integer it ends up in.
+            var count = Math.Floor((last - first) / increment + 1e-9) + 1;
             if (count > _options.MaxXasPoints)
-                throw new RequestRefusedException(FacilityErrorCode.OutOfRange, $"the range has {count} points, the limit is {_options.MaxXasPoints}");
+                throw new RequestRefusedException(FacilityErrorCode.OutOfRange,
+                    FormattableString.Invariant($"the range has {count} points, the limit is {_options.MaxXasPoints}"));
             energies = Enumerable.Range(0, (int)count).Select(i => first + i * increment).ToArray();
             start = first;
             step = increment;
@@ -267,15 +312,33 @@ public sealed class DetectorServer : JsonRequestServer
 
     private void Push(JsonObject header, float[] intensities, float[]? x)
     {
-        if (Interlocked.Decrement(ref _dropNextFrames) >= 0)
+        if (TakeOne(ref _dropNextFrames))
         {
             Interlocked.Increment(ref _framesDropped);
             return;
         }
-        Interlocked.Exchange(ref _dropNextFrames, 0);
+        var payload = ToLittleEndian(intensities);
+        if (TakeOne(ref _corruptNextFrames))
+        {
+            switch ((FrameCorruption)_corruption)
+            {
+                case FrameCorruption.TruncatedPayload:
+                    payload = payload[..^sizeof(float)];
+                    break;
+                case FrameCorruption.WrongN:
+                    header["n"] = header["n"]!.GetValue<int>() + 1;
+                    break;
+                case FrameCorruption.NotANumber:
+                    BinaryPrimitives.WriteSingleLittleEndian(payload, float.NaN);
+                    break;
+                case FrameCorruption.ForeignRequestId:
+                    header["request_id"] = "stray-" + header["request_id"]!.GetValue<string>();
+                    break;
+            }
+        }
         var message = new NetMQMessage();
         message.Append(header.ToJsonString(), Encoding.UTF8);
-        message.Append(ToLittleEndian(intensities));
+        message.Append(payload);
         if (x is not null) message.Append(ToLittleEndian(x));
         if (_push.TrySendMultipartMessage(PushTimeout, message)) Interlocked.Increment(ref _framesSent);
         else Interlocked.Increment(ref _framesDropped);

@@ -27,9 +27,14 @@ public abstract class JsonRequestServer : IDisposable
     private const int RememberedReplies = 64;
 
     private readonly RouterSocket _router;
+    // Slow replies wait here, on the poller thread, instead of blocking it; one timer serves them all.
+    private readonly NetMQTimer _lateReplyTimer = new(TimeSpan.FromMilliseconds(1)) { Enable = false };
+    private readonly PriorityQueue<NetMQMessage, DateTime> _lateReplies = new();
     private readonly Dictionary<string, string> _replayable = new(StringComparer.Ordinal);
     private readonly Queue<string> _replayOrder = new();
     private int _dropNextReplies;
+    private int _delayNextReplies;
+    private long _replyDelayTicks;
     private long _requests;
     private long _droppedReplies;
     private bool _started;
@@ -42,9 +47,18 @@ public abstract class JsonRequestServer : IDisposable
         Host = host;
         _router = new RouterSocket();
         _router.Options.Linger = TimeSpan.Zero;
-        Port = Bind(_router, host, port);
+        try
+        {
+            Port = Bind(_router, host, port);
+        }
+        catch
+        {
+            _router.Dispose();
+            throw;
+        }
         _router.ReceiveReady += OnReceiveReady;
-        Poller = new NetMQPoller { _router };
+        _lateReplyTimer.Elapsed += SendLateReplies;
+        Poller = new NetMQPoller { _router, _lateReplyTimer };
     }
 
     public string Host { get; }
@@ -74,7 +88,28 @@ public abstract class JsonRequestServer : IDisposable
         Interlocked.Exchange(ref _dropNextReplies, count);
     }
 
+    /// <summary>Fault switch: answer the next <paramref name="count"/> requests only after <paramref name="delay"/> of real time (a slow peer).</summary>
+    /// <remarks>The poller keeps serving meanwhile; the late reply goes out on a poller timer.</remarks>
+    public void DelayNextReplies(int count, TimeSpan delay)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        if (delay <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(delay), "the delay must be positive");
+        Interlocked.Exchange(ref _replyDelayTicks, delay.Ticks);
+        Interlocked.Exchange(ref _delayNextReplies, count);
+    }
+
     protected NetMQPoller Poller { get; }
+
+    /// <summary>Takes one unit from a fault-switch counter; false when it is used up.</summary>
+    protected static bool TakeOne(ref int counter)
+    {
+        while (true)
+        {
+            var left = Volatile.Read(ref counter);
+            if (left <= 0) return false;
+            if (Interlocked.CompareExchange(ref counter, left - 1, left) == left) return true;
+        }
+    }
 
     protected static int Bind(NetMQSocket socket, string host, int port)
     {
@@ -100,6 +135,29 @@ public abstract class JsonRequestServer : IDisposable
         }
     }
 
+    private void SendLateReplies(object? sender, NetMQTimerEventArgs e)
+    {
+        while (_lateReplies.TryPeek(out var response, out var due) && due <= DateTime.UtcNow)
+        {
+            _lateReplies.Dequeue();
+            _router.TrySendMultipartMessage(TimeSpan.FromSeconds(1), response);
+        }
+        ArmLateReplyTimer();
+    }
+
+    private void ArmLateReplyTimer()
+    {
+        if (!_lateReplies.TryPeek(out _, out var next))
+        {
+            _lateReplyTimer.Enable = false;
+            return;
+        }
+        // NetMQ timers count whole milliseconds; rounding up never sends a reply early.
+        var wait = Math.Max(1, (int)Math.Ceiling((next - DateTime.UtcNow).TotalMilliseconds));
+        _lateReplyTimer.Interval = wait;
+        _lateReplyTimer.Enable = true;
+    }
+
     private void ServeOne(NetMQMessage message)
     {
         if (message.FrameCount < 2) return;
@@ -116,33 +174,44 @@ public abstract class JsonRequestServer : IDisposable
         else
             reply = Answer(body[0].ConvertToString(Encoding.UTF8));
 
-        if (Interlocked.Decrement(ref _dropNextReplies) >= 0)
+        if (TakeOne(ref _dropNextReplies))
         {
             Interlocked.Increment(ref _droppedReplies);
             return;
         }
-        Interlocked.Exchange(ref _dropNextReplies, 0);
 
         var response = new NetMQMessage();
         foreach (var frame in frames.Take(envelopeLength)) response.Append(frame.ToByteArray());
         response.Append(reply, Encoding.UTF8);
+        if (TakeOne(ref _delayNextReplies))
+        {
+            var due = DateTime.UtcNow + TimeSpan.FromTicks(Interlocked.Read(ref _replyDelayTicks));
+            _lateReplies.Enqueue(response, due);
+            ArmLateReplyTimer();
+            return;
+        }
         _router.TrySendMultipartMessage(TimeSpan.FromSeconds(1), response);
     }
 
     private string Answer(string text)
     {
         JsonNode? parsed;
+        JsonNode? id;
         try
         {
             parsed = JsonNode.Parse(text);
+            id = (parsed as JsonObject)?["id"];
         }
         catch (JsonException ex)
         {
             return Error(null, FacilityErrorCode.BadRequest, $"not valid JSON: {ex.Message}");
         }
+        catch (ArgumentException ex)
+        {
+            return Error(null, FacilityErrorCode.BadRequest, $"unusable JSON object: {ex.Message}");
+        }
         if (parsed is not JsonObject request)
             return Error(null, FacilityErrorCode.BadRequest, "the request must be a JSON object");
-        var id = request["id"];
         if (id is not JsonValue idValue || !idValue.TryGetValue<string>(out var idText))
             return Error(id, FacilityErrorCode.BadRequest, "\"id\" must be a string");
         if (request["cmd"] is not JsonValue cmdValue || !cmdValue.TryGetValue<string>(out var cmd))

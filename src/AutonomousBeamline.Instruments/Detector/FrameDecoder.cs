@@ -39,6 +39,8 @@ public static class FrameDecoder
         {
             header = JsonNode.Parse(Encoding.UTF8.GetString(parts[0])) as JsonObject
                 ?? throw new FrameRejectedException("the header is not a JSON object", null, null);
+            // The object is built on first use, and that is where duplicate keys are refused.
+            _ = header.Count;
         }
         catch (JsonException ex)
         {

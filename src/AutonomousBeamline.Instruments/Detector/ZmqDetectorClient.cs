@@ -127,8 +127,11 @@ public sealed class ZmqDetectorClient : IDetector
         {
             if (!double.IsFinite(range.StartEv) || !double.IsFinite(range.StopEv) || !(range.StepEv > 0) || range.StopEv < range.StartEv)
                 throw new ArgumentException("the energy range needs finite start <= stop and a positive step", nameof(request));
+            var rangePoints = Math.Floor((range.StopEv - range.StartEv) / range.StepEv + 1e-9) + 1;
+            if (rangePoints > FrameDecoder.MaxPoints)
+                throw new ArgumentException(FormattableString.Invariant($"the energy range has {rangePoints} points, more than {FrameDecoder.MaxPoints}"), nameof(request));
             fields["range"] = new JsonObject { ["start"] = range.StartEv, ["stop"] = range.StopEv, ["step"] = range.StepEv };
-            points = (int)Math.Floor((range.StopEv - range.StartEv) / range.StepEv + 1e-9) + 1;
+            points = (int)rangePoints;
         }
         else
         {
@@ -202,7 +205,15 @@ public sealed class ZmqDetectorClient : IDetector
         {
             NetMQMessage? message = null;
             if (!pull.TryReceiveMultipartMessage(ReceiveSlice, ref message) || message is null) continue;
-            Accept(message.Select(f => f.ToByteArray()).ToList());
+            try
+            {
+                Accept(message.Select(f => f.ToByteArray()).ToList());
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Whatever a peer sends must not end the stream: count it as a rejected frame.
+                Report($"undecodable message ({ex.GetType().Name}: {ex.Message})", null, null);
+            }
         }
     }
 

@@ -51,7 +51,9 @@ public sealed class ZmqRequestClient : IAsyncDisposable, IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(endpoint);
         ArgumentException.ThrowIfNullOrWhiteSpace(device);
         _options = options ?? new ZmqRequestClientOptions();
-        if (_options.ReplyTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "ReplyTimeout must be positive");
+        // NetMQ waits in whole milliseconds and never returns from a sub-millisecond wait.
+        if (_options.ReplyTimeout < TimeSpan.FromMilliseconds(1))
+            throw new ArgumentOutOfRangeException(nameof(options), "ReplyTimeout must be at least 1 ms");
         if (_options.Retries < 0) throw new ArgumentOutOfRangeException(nameof(options), "Retries cannot be negative");
         _endpoint = endpoint;
         _device = device;
@@ -166,7 +168,12 @@ public sealed class ZmqRequestClient : IAsyncDisposable, IDisposable
             string? reply = null;
             while (reply is null)
             {
-                if (pending.Completion.Task.IsCompleted || _shutdown.IsCancellationRequested) return false;
+                if (pending.Completion.Task.IsCompleted) return false;
+                if (_shutdown.IsCancellationRequested)
+                {
+                    pending.Completion.TrySetException(new ObjectDisposedException(nameof(ZmqRequestClient)));
+                    return false;
+                }
                 var left = deadline - DateTime.UtcNow;
                 if (left <= TimeSpan.Zero) break;
                 // NetMQ blocks indefinitely on a sub-millisecond time-out, so waits are whole milliseconds.
@@ -201,17 +208,18 @@ public sealed class ZmqRequestClient : IAsyncDisposable, IDisposable
     private Action? Interpret(PendingRequest pending, string reply)
     {
         JsonObject? obj;
+        string? id = null;
         try
         {
             obj = JsonNode.Parse(reply) as JsonObject;
+            if (obj?["id"] is JsonValue idValue) idValue.TryGetValue(out id);
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
         {
+            // Not JSON, or JSON that System.Text.Json refuses to index (duplicate keys): nobody's reply.
             obj = null;
         }
-        if (obj is null || !obj.TryGetPropertyValue("id", out var idNode) || idNode is not JsonValue idValue ||
-            !idValue.TryGetValue<string>(out var id) || id != pending.Id)
-            return null;
+        if (obj is null || id != pending.Id) return null;
 
         if (!obj.TryGetPropertyValue("ok", out var okNode) || okNode is not JsonValue okValue || !okValue.TryGetValue<bool>(out var ok))
             return () => pending.Completion.TrySetException(new DeviceException(_device,

@@ -99,14 +99,21 @@ public sealed class ZmqMotionClientTests : IAsyncDisposable
     [Fact]
     public async Task A_stage_fault_during_the_move_throws()
     {
-        await using var client = Client();
-        // The fault arrives while the client sleeps the eta on the virtual clock.
-        using var timer = _time.CreateTimer(_ => _stage.InjectFault("motor stalled"), null, TimeSpan.FromSeconds(1), Timeout.InfiniteTimeSpan);
+        // The stage reads "moving" at the first poll and "fault" at the second.
+        var polls = 0;
+        using var server = new ScriptedRouterServer((request, _) =>
+        [
+            request["cmd"]!.GetValue<string>() == "move"
+                ? $$"""{"id":"{{request["id"]}}","ok":true,"state":"moving","eta_s":1.0}"""
+                : $$"""{"id":"{{request["id"]}}","ok":true,"state":"{{(++polls == 1 ? "moving" : "fault")}}","positions":{"sample_x":2},"shutter":"open","beam_current_mA":200}""",
+        ]);
+        await using var client = new ZmqMotionClient(server.Endpoint, _time, new ZmqMotionClientOptions { Transport = Transport });
 
         var ex = await Assert.ThrowsAsync<DeviceException>(() =>
             client.MoveAsync(new Dictionary<string, double> { ["sample_x"] = 10 }));
 
         Assert.Contains("fault", ex.Message);
+        Assert.Equal(2, polls);
     }
 
     [Fact]

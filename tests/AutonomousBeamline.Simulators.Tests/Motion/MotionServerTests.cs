@@ -129,6 +129,7 @@ public sealed class MotionServerTests : IDisposable
     [InlineData("""{"cmd":"status"}""", "BAD_REQUEST", null)]
     [InlineData("""not json""", "BAD_REQUEST", null)]
     [InlineData("""[1,2]""", "BAD_REQUEST", null)]
+    [InlineData("""{"id":"a","id":"b","cmd":"status"}""", "BAD_REQUEST", null)]
     public void Bad_requests_get_the_ICD_error_codes(string request, string code, string? id)
     {
         AssertError(Ask(request), code, id);
@@ -199,5 +200,28 @@ public sealed class MotionServerTests : IDisposable
     {
         _req.Dispose();
         _server.Dispose();
+    }
+}
+
+public sealed class MotionServerSlowReplyTests
+{
+    [Fact]
+    public void A_delayed_reply_comes_late_while_other_clients_are_still_served()
+    {
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 24, 21, 0, 0, TimeSpan.Zero));
+        using var server = new MotionServer(new MotionStage(time, [new StageAxis("sample_x", "mm", 0, 1, 1)], 200), time);
+        server.Start();
+        using var slow = new RequestSocket(server.Endpoint);
+        using var other = new RequestSocket(server.Endpoint);
+        server.DelayNextReplies(1, TimeSpan.FromMilliseconds(600));
+
+        slow.SendFrame("""{"id":"slow","cmd":"status"}""");
+        Assert.False(slow.TryReceiveFrameString(TimeSpan.FromMilliseconds(150), out _));
+        other.SendFrame("""{"id":"quick","cmd":"status"}""");
+        Assert.True(other.TryReceiveFrameString(TimeSpan.FromSeconds(5), out var quick));
+        Assert.True(slow.TryReceiveFrameString(TimeSpan.FromSeconds(5), out var late));
+
+        Assert.Equal("quick", JsonNode.Parse(quick!)!["id"]!.GetValue<string>());
+        Assert.Equal("slow", JsonNode.Parse(late!)!["id"]!.GetValue<string>());
     }
 }
