@@ -1,3 +1,5 @@
+using AutonomousBeamline.Core.Devices;
+
 namespace AutonomousBeamline.Configuration;
 
 /// <summary>
@@ -9,6 +11,7 @@ public static class ConfigValidator
     public static readonly string[] StepTypes = ["cc", "cv", "rest"];
     public static readonly string[] Strategies = ["learner", "raster", "random"];
     public static readonly string[] SafeStates = ["output_off", "open_circuit_rest"];
+
 
     public static List<ConfigError> Validate(ExperimentConfig c)
     {
@@ -113,6 +116,23 @@ public static class ConfigValidator
         Positive("simulation.beam_current_ma", s.BeamCurrentMa, "the beam current");
         Positive("simulation.axis_speed_mm_per_s", s.AxisSpeedMmPerS, "the axis speed");
         if (s.FootprintMm < 0) Fail("simulation.footprint_mm", "must not be negative");
+        for (var i = 0; i < s.BeamDumps.Count; i++)
+        {
+            if (s.BeamDumps[i].AtS < 0) Fail($"simulation.beam_dumps[{i}].at_s", $"must not be negative, got {s.BeamDumps[i].AtS}");
+            Positive($"simulation.beam_dumps[{i}].duration_s", s.BeamDumps[i].DurationS, "a beam dump's duration");
+        }
+        for (var i = 0; i < s.Faults.Count; i++)
+        {
+            var f = s.Faults[i];
+            var path = $"simulation.faults[{i}]";
+            if (f.AtS < 0) Fail($"{path}.at_s", $"must not be negative, got {f.AtS}");
+            if (!SimulatedFaultKinds.ByDevice.TryGetValue(f.Device, out var kinds))
+                Fail($"{path}.device", $"must be one of {string.Join(", ", SimulatedFaultKinds.ByDevice.Keys)}, got '{f.Device}'");
+            else if (!kinds.Contains(f.Kind))
+                Fail($"{path}.kind", $"a {f.Device} fault must be one of {string.Join(", ", kinds)}, got '{f.Kind}'");
+            if (f.Count < 1) Fail($"{path}.count", $"must be at least 1, got {f.Count}");
+            Positive($"{path}.duration_s", f.DurationS, "the fault's duration");
+        }
         return errors;
     }
 

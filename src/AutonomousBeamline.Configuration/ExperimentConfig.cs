@@ -185,4 +185,26 @@ public sealed class SimulationSection
     public double BeamCurrentMa { get; set; } = 200;
     public double FootprintMm { get; set; } = 0.2;
     public double AxisSpeedMmPerS { get; set; } = 2;
+    /// <summary>Storage-ring beam dumps, in seconds from the start of the run.</summary>
+    public List<BeamDumpConfig> BeamDumps { get; set; } = new();
+    /// <summary>Faults the simulators inject on schedule, to rehearse a bad night.</summary>
+    public List<FaultConfig> Faults { get; set; } = new();
+}
+
+public sealed class BeamDumpConfig
+{
+    public double AtS { get; set; }
+    public double DurationS { get; set; }
+}
+
+public sealed class FaultConfig
+{
+    public double AtS { get; set; }
+    /// <summary>"potentiostat", "motion" or "detector".</summary>
+    public string Device { get; set; } = "";
+    /// <summary>See ConfigValidator.FaultKinds for what each device can do.</summary>
+    public string Kind { get; set; } = "";
+    public int Count { get; set; } = 1;
+    /// <summary>For slow replies: the delay; for a device fault state: how long it lasts.</summary>
+    public double DurationS { get; set; } = 1;
 }

@@ -21,6 +21,8 @@ public sealed partial class ExperimentController
 {
     private static readonly TimeSpan PausePollPeriod = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ApprovalPollPeriod = TimeSpan.FromSeconds(0.5);
+    private static readonly TimeSpan RecoveryFirstPause = TimeSpan.FromSeconds(5);
+    private const int RecoveryAttempts = 4;
 
     private readonly ExperimentConfig _config;
     private readonly ControllerDevices _devices;
@@ -184,12 +186,21 @@ public sealed partial class ExperimentController
             var decision = await DecideAsync(ct).ConfigureAwait(false);
             if (decision is null) continue; // vetoed: decide again
 
-            var target = (X: decision.Values["x_mm"], Y: decision.Values["y_mm"]);
-            await _devices.Motion.MoveAsync(new Dictionary<string, double> { [_config.Axes.X] = target.X, [_config.Axes.Y] = target.Y }, ct).ConfigureAwait(false);
-            SetPosition(target.X, target.Y);
-            _machine.Fire(RunTrigger.Arrived);
-
-            var frame = await AcquireWithBeamAsync(ct).ConfigureAwait(false);
+            Frame? frame;
+            try
+            {
+                var target = (X: decision.Values["x_mm"], Y: decision.Values["y_mm"]);
+                await _devices.Motion.MoveAsync(new Dictionary<string, double> { [_config.Axes.X] = target.X, [_config.Axes.Y] = target.Y }, ct).ConfigureAwait(false);
+                SetPosition(target.X, target.Y);
+                _machine.Fire(RunTrigger.Arrived);
+                frame = await AcquireWithBeamAsync(ct).ConfigureAwait(false);
+            }
+            catch (DeviceException e) when (!ct.IsCancellationRequested && e.Device != "potentiostat")
+            {
+                // The beamline side failed; the cell is not affected and stays on its protocol.
+                await RecoverAsync(e, ct).ConfigureAwait(false);
+                continue;
+            }
             if (frame is null) return "ended while waiting for the beam";
             _machine.Fire(RunTrigger.FrameTaken);
 
@@ -356,6 +367,42 @@ public sealed partial class ExperimentController
         Report($"resumed: beam {Beam:0.0} mA; re-taking the interrupted frame");
         _machine.Fire(RunTrigger.ConditionCleared);
         return true;
+    }
+
+    /// <summary>
+    /// Faulted on the beamline side (motion or detector): the shutter is closed if it can be, then the devices are
+    /// probed with growing pauses. When both answer, the loop re-decides from the present state (never replaying
+    /// the command that failed); when they keep failing, the run gives up and ends in the safe state.
+    /// </summary>
+    private async Task RecoverAsync(DeviceException fault, CancellationToken ct)
+    {
+        RecordFault(fault.Device, fault.Message);
+        _machine.FireFault(fault.Message);
+        Report($"fault: {fault.Message}; the cell continues its protocol, retrying the beamline");
+        try { await SetShutterAsync(false, ct).ConfigureAwait(false); }
+        catch (DeviceException) { /* the motion server may be the one that failed; probed below */ }
+
+        var pause = RecoveryFirstPause;
+        for (var attempt = 1; attempt <= RecoveryAttempts; attempt++)
+        {
+            await _time.SleepAsync(pause, ct).ConfigureAwait(false);
+            try
+            {
+                UpdateBeam(await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false));
+                await _devices.Detector.DescribeAsync(ct).ConfigureAwait(false);
+                var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
+                if (status.State == MotionState.Fault) throw new DeviceException("motion", "the motion server still reports a fault");
+                _journal.Write("recovered", new { device = fault.Device, attempt, after_s = pause.TotalSeconds });
+                _machine.Fire(RunTrigger.Recovered);
+                return;
+            }
+            catch (DeviceException again) when (!ct.IsCancellationRequested)
+            {
+                _journal.Write("recovery_failed", new { device = again.Device, attempt, message = again.Message });
+                pause *= 3;
+            }
+        }
+        throw new DeviceException(fault.Device, $"gave up after {RecoveryAttempts} attempts to recover from: {fault.Message}", fault);
     }
 
     private Observation? Analyze(Frame frame, string source)
