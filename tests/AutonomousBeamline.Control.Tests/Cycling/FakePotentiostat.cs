@@ -1,6 +1,6 @@
 using AutonomousBeamline.Core.Devices;
 
-namespace AutonomousBeamline.Control.Tests;
+namespace AutonomousBeamline.Control.Tests.Cycling;
 
 /// <summary>
 /// A linear cell behind the potentiostat interface: V = 3.0 + soc + I·R, integrated on the test's clock.
