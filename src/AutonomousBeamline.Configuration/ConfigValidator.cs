@@ -124,16 +124,16 @@ public static class ConfigValidator
         var type = step.Type;
         void NotUsed(string field, bool present)
         {
-            if (present) fail($"{path}.{field}", $"is not used by a {type} step");
+            if (present) fail($"{path}.{field}", Inv($"is not used by a {type} step"));
         }
         void PositiveIfGiven(string field, double? value)
         {
-            if (value is { } v && (!(v > 0) || !double.IsFinite(v))) fail($"{path}.{field}", $"must be a positive number, got {v}");
+            if (value is { } v && (!(v > 0) || !double.IsFinite(v))) fail($"{path}.{field}", Inv($"must be a positive number, got {v}"));
         }
         void InWindow(string field, double v)
         {
             if (v > cell.VoltageMaxV || v < cell.VoltageMinV)
-                fail($"{path}.{field}", $"{v} V is outside the cell window [{cell.VoltageMinV}, {cell.VoltageMaxV}] V");
+                fail($"{path}.{field}", Inv($"{v} V is outside the cell window [{cell.VoltageMinV}, {cell.VoltageMaxV}] V"));
         }
         var maxCurrentA = Math.Min(cell.MaxCurrentA ?? double.PositiveInfinity, cell.MaxCRate * cell.NominalCapacityAh);
         // The signed source current of a cc, cccv or gitt step; null when missing or refused.
@@ -146,19 +146,19 @@ public static class ConfigValidator
             }
             if (step.CurrentA is { } current)
             {
-                if (current == 0 || !double.IsFinite(current)) { fail($"{path}.current_a", $"must be a non-zero signed current (+ charges), got {current}"); return null; }
-                if (Math.Abs(current) > maxCurrentA) { fail($"{path}.current_a", $"|{current}| A exceeds the cell's maximum current ({maxCurrentA} A)"); return null; }
+                if (current == 0 || !double.IsFinite(current)) { fail($"{path}.current_a", Inv($"must be a non-zero signed current (+ charges), got {current}")); return null; }
+                if (Math.Abs(current) > maxCurrentA) { fail($"{path}.current_a", Inv($"|{current}| A exceeds the cell's maximum current ({maxCurrentA} A)")); return null; }
                 return current;
             }
             if (step.CRate is not { } rate || rate == 0 || !double.IsFinite(rate))
             {
-                fail($"{path}.c_rate", $"a {type} step needs a non-zero signed C-rate (+ charges) or current_a");
+                fail($"{path}.c_rate", Inv($"a {type} step needs a non-zero signed C-rate (+ charges) or current_a"));
                 return null;
             }
-            if (Math.Abs(rate) > cell.MaxCRate) { fail($"{path}.c_rate", $"|{rate}| exceeds cell.max_c_rate ({cell.MaxCRate})"); return null; }
+            if (Math.Abs(rate) > cell.MaxCRate) { fail($"{path}.c_rate", Inv($"|{rate}| exceeds cell.max_c_rate ({cell.MaxCRate})")); return null; }
             if (Math.Abs(rate) * cell.NominalCapacityAh > maxCurrentA)
             {
-                fail($"{path}.c_rate", $"|{rate}| C is {Math.Abs(rate) * cell.NominalCapacityAh} A, above cell.max_current_a ({maxCurrentA} A)");
+                fail($"{path}.c_rate", Inv($"|{rate}| C is {Math.Abs(rate) * cell.NominalCapacityAh} A, above cell.max_current_a ({maxCurrentA} A)"));
                 return null;
             }
             return rate * cell.NominalCapacityAh;
@@ -167,9 +167,9 @@ public static class ConfigValidator
         if (type == "loop")
         {
             if (step.Repeat is not { } repeat) fail($"{path}.repeat", "a loop needs repeat, the number of times its steps run");
-            else if (repeat < 1) fail($"{path}.repeat", $"must be at least 1, got {repeat}");
+            else if (repeat < 1) fail($"{path}.repeat", Inv($"must be at least 1, got {repeat}"));
             if (step.Steps is not { Count: > 0 }) fail($"{path}.steps", "a loop needs at least one step");
-            if (depth + 1 > MaxLoopDepth) fail($"{path}.steps", $"loops nest deeper than {MaxLoopDepth}");
+            if (depth + 1 > MaxLoopDepth) fail($"{path}.steps", Inv($"loops nest deeper than {MaxLoopDepth}"));
             else
                 for (var j = 0; j < (step.Steps?.Count ?? 0); j++) ValidateStep(step.Steps![j], $"{path}.steps[{j}]", cell, fail, depth + 1);
             NotUsed("c_rate", step.CRate is not null);
@@ -188,7 +188,7 @@ public static class ConfigValidator
         }
 
         if (u.DurationS is null) fail($"{path}.until.duration_s", "every step needs a time limit, so that no step can run forever");
-        else if (!(u.DurationS > 0) || !double.IsFinite(u.DurationS.Value)) fail($"{path}.until.duration_s", $"must be positive, got {u.DurationS}");
+        else if (!(u.DurationS > 0) || !double.IsFinite(u.DurationS.Value)) fail($"{path}.until.duration_s", Inv($"must be positive, got {u.DurationS}"));
         PositiveIfGiven("until.charge_ah", u.ChargeAh);
         PositiveIfGiven("sample_period_s", step.SamplePeriodS);
         NotUsed("repeat", step.Repeat is not null);
@@ -238,9 +238,9 @@ public static class ConfigValidator
                 else InWindow("voltage_v", v);
                 if (step.HoldUntilCurrentA is not { } hold)
                     fail($"{path}.hold_until_current_a", "a cccv step needs the current below which its hold ends");
-                else if (!(hold > 0) || !double.IsFinite(hold)) fail($"{path}.hold_until_current_a", $"must be a positive number, got {hold}");
+                else if (!(hold > 0) || !double.IsFinite(hold)) fail($"{path}.hold_until_current_a", Inv($"must be a positive number, got {hold}"));
                 else if (current is { } i && hold >= Math.Abs(i))
-                    fail($"{path}.hold_until_current_a", $"{hold} A is not below the constant current ({Math.Abs(i)} A), so the hold would end at once");
+                    fail($"{path}.hold_until_current_a", Inv($"{hold} A is not below the constant current ({Math.Abs(i)} A), so the hold would end at once"));
                 break;
             }
             case "rest":
@@ -265,7 +265,7 @@ public static class ConfigValidator
                 if (step.RestS is null) fail($"{path}.rest_s", "a gitt step needs the rest after each pulse");
                 else PositiveIfGiven("rest_s", step.RestS);
                 if (step.MaxPulses is not { } pulses) fail($"{path}.max_pulses", "a gitt step needs the most pulses to give");
-                else if (pulses < 1) fail($"{path}.max_pulses", $"must be at least 1, got {pulses}");
+                else if (pulses < 1) fail($"{path}.max_pulses", Inv($"must be at least 1, got {pulses}"));
                 if (u.VoltageV is not { } limit) fail($"{path}.until.voltage_v", "a gitt step needs the voltage limit that ends the titration");
                 else InWindow("until.voltage_v", limit);
                 break;
@@ -284,7 +284,7 @@ public static class ConfigValidator
                 : 1L);
         var total = Math.Min(MaxScheduledSteps + 1, Count(p.Steps, 0) * (long)Math.Max(0, p.Cycles));
         if (total > MaxScheduledSteps)
-            fail("protocol.cycles", $"cycles and loop repeats unroll to more than {MaxScheduledSteps:N0} step runs");
+            fail("protocol.cycles", Inv($"cycles and loop repeats unroll to more than {MaxScheduledSteps:N0} step runs"));
     }
 
     private static void ValidateCRateByCycle(ProtocolSection p, CellSection cell, Action<string, string> fail)
@@ -292,21 +292,24 @@ public static class ConfigValidator
         if (p.CRateByCycle is not { } rates) return;
         if (rates.Count == 0) fail("protocol.c_rate_by_cycle", "is empty; leave it out to use the steps' own rates");
         if (rates.Count > p.Cycles)
-            fail("protocol.c_rate_by_cycle", $"has {rates.Count} entries but the protocol runs {p.Cycles} cycle(s)");
+            fail("protocol.c_rate_by_cycle", Inv($"has {rates.Count} entries but the protocol runs {p.Cycles} cycle(s)"));
         var maxCurrentA = Math.Min(cell.MaxCurrentA ?? double.PositiveInfinity, cell.MaxCRate * cell.NominalCapacityAh);
         for (var i = 0; i < rates.Count; i++)
         {
             var rate = rates[i];
             if (!(rate > 0) || !double.IsFinite(rate) || rate > cell.MaxCRate)
-                fail($"protocol.c_rate_by_cycle[{i}]", $"must be a magnitude above 0 and at most cell.max_c_rate ({cell.MaxCRate}), got {rate}");
+                fail($"protocol.c_rate_by_cycle[{i}]", Inv($"must be a magnitude above 0 and at most cell.max_c_rate ({cell.MaxCRate}), got {rate}"));
             else if (rate * cell.NominalCapacityAh > maxCurrentA)
-                fail($"protocol.c_rate_by_cycle[{i}]", $"{rate} C is {rate * cell.NominalCapacityAh} A, above cell.max_current_a ({maxCurrentA} A)");
+                fail($"protocol.c_rate_by_cycle[{i}]", Inv($"{rate} C is {rate * cell.NominalCapacityAh} A, above cell.max_current_a ({maxCurrentA} A)"));
         }
         static bool HasAdjustable(IEnumerable<ProtocolStepConfig> steps) =>
             steps.Any(s => s.Type is "cc" or "cccv" || (s.Type == "loop" && HasAdjustable(s.Steps ?? [])));
         if (!HasAdjustable(p.Steps))
             fail("protocol.c_rate_by_cycle", "applies to cc and cccv steps, and the protocol has none");
     }
+
+    /// <summary>Numbers in messages read the same on every machine.</summary>
+    private static string Inv(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void CheckEndpoint(string path, string endpoint, Action<string, string> fail)
     {

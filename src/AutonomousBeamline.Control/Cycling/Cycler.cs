@@ -1,3 +1,4 @@
+using System.Globalization;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Safety;
@@ -125,9 +126,9 @@ public sealed class Cycler
         ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
         string? refusal = null;
         if (!(cRate > 0) || !double.IsFinite(cRate) || cRate > _cell.MaxCRate)
-            refusal = $"C-rate {cRate} is outside (0, {_cell.MaxCRate}] of the cell's window";
+            refusal = Inv($"C-rate {cRate} is outside (0, {_cell.MaxCRate}] of the cell's window");
         else if (cRate * _cell.NominalCapacityAh > _cell.CurrentCeilingA)
-            refusal = $"C-rate {cRate} is {cRate * _cell.NominalCapacityAh} A, above the cell's maximum current {_cell.CurrentCeilingA} A";
+            refusal = Inv($"C-rate {cRate} is {cRate * _cell.NominalCapacityAh} A, above the cell's maximum current {_cell.CurrentCeilingA} A");
         if (refusal is not null)
         {
             _journal.Write("c_rate_refused", new { c_rate = cRate, requested_by = requestedBy, reason = refusal });
@@ -260,13 +261,13 @@ public sealed class Cycler
                 StepKind.ConstantCurrentConstantVoltage => await RunCccvAsync(run, cRate, currentA, ct).ConfigureAwait(false),
                 StepKind.Rest => await RunRestAsync(run, ct).ConfigureAwait(false),
                 StepKind.Gitt => await RunGittAsync(run, cRate, currentA, ct).ConfigureAwait(false),
-                _ => throw new InvalidOperationException($"step '{step.Name}' of kind {step.Kind} cannot run on its own"),
+                _ => throw new InvalidOperationException(Inv($"step '{step.Name}' of kind {step.Kind} cannot run on its own")),
             };
         }
         catch (Exception e)
         {
             var stopped = e is OperationCanceledException;
-            WriteStepEnd(run, stopped ? "stopped before its end" : $"fault: {e.Message}", stopped ? "stopped" : "fault");
+            WriteStepEnd(run, stopped ? "stopped before its end" : Inv($"fault: {e.Message}"), stopped ? "stopped" : "fault");
             throw;
         }
         WriteStepEnd(run, reason, endedBy);
@@ -301,7 +302,7 @@ public sealed class Cycler
             ? samples =>
             {
                 var r = samples[^1];
-                return (currentA > 0 ? r.VoltageV >= v : r.VoltageV <= v) ? $"{stopWhat} {v} V reached ({r.VoltageV:0.000} V)" : null;
+                return (currentA > 0 ? r.VoltageV >= v : r.VoltageV <= v) ? Inv($"{stopWhat} {v} V reached ({r.VoltageV:0.000} V)") : null;
             }
             : null;
         return new Phase(name, Source.Current, currentA, compliance, duration, condition, stopVoltage, cRate);
@@ -310,7 +311,7 @@ public sealed class Cycler
     private static Phase VoltagePhase(string name, double holdV, double currentLimitA, double? stopBelowA) => new(
         name, Source.Voltage, holdV, currentLimitA, null,
         stopBelowA is { } limit
-            ? samples => Math.Abs(samples[^1].CurrentA) < limit ? $"current fell below {limit} A ({samples[^1].CurrentA:E3} A)" : null
+            ? samples => Math.Abs(samples[^1].CurrentA) < limit ? Inv($"current fell below {limit} A ({samples[^1].CurrentA:0.000e0} A)") : null
             : null,
         null, 0);
 
@@ -333,14 +334,14 @@ public sealed class Cycler
         var step = run.Step;
         var cc = CurrentPhase("cc", cRate, currentA, null, step.HoldVoltageV, "voltage");
         var (end, reason) = await RunPhaseAsync(run, cc, journalPhase: true, ct).ConfigureAwait(false);
-        if (end != PhaseEnd.Condition) return ($"{reason} in the constant-current phase", Describe(end));
+        if (end != PhaseEnd.Condition) return (Inv($"{reason} in the constant-current phase"), Describe(end));
 
         // The hold may not draw more than the constant current did: the cell sees no step up in rate.
         var cv = VoltagePhase("cv", step.HoldVoltageV, Math.Abs(currentA), step.CutoffCurrentA);
         (end, reason) = await RunPhaseAsync(run, cv, journalPhase: true, ct).ConfigureAwait(false);
         return end == PhaseEnd.Condition
-            ? ($"{reason} in the constant-voltage phase", "current_below_limit")
-            : ($"{reason} in the constant-voltage phase", Describe(end));
+            ? (Inv($"{reason} in the constant-voltage phase"), "current_below_limit")
+            : (Inv($"{reason} in the constant-voltage phase"), Describe(end));
     }
 
     private async Task<(string, string)> RunRestAsync(StepRun run, CancellationToken ct)
@@ -359,7 +360,7 @@ public sealed class Cycler
                     var span = now.Time - samples[i].Time;
                     if (span < window) continue;
                     var slope = Math.Abs(now.VoltageV - samples[i].VoltageV) / span.TotalSeconds;
-                    return slope < threshold ? $"|dV/dt| {slope:E2} V/s over {span.TotalSeconds:0} s below {threshold} V/s" : null;
+                    return slope < threshold ? Inv($"|dV/dt| {slope:0.00e0} V/s over {span.TotalSeconds:0} s below {threshold} V/s") : null;
                 }
                 return null;
             };
@@ -374,18 +375,18 @@ public sealed class Cycler
         var step = run.Step;
         for (var pulse = 1; pulse <= step.MaxPulses; pulse++)
         {
-            var pulsePhase = CurrentPhase($"pulse {pulse}", cRate, currentA, step.PulseDuration, step.CutoffVoltageV, "voltage limit");
+            var pulsePhase = CurrentPhase(Inv($"pulse {pulse}"), cRate, currentA, step.PulseDuration, step.CutoffVoltageV, "voltage limit");
             var (end, reason) = await RunPhaseAsync(run, pulsePhase, journalPhase: true, ct).ConfigureAwait(false);
-            if (end is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return ($"{reason} in pulse {pulse}", Describe(end));
+            if (end is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{reason} in pulse {pulse}"), Describe(end));
             var limitReached = end == PhaseEnd.Condition;
 
             // The relaxation after the last pulse is part of the titration's data, so it runs even at the limit.
-            var restPhase = new Phase($"rest {pulse}", Source.Off, 0, 0, step.RestDuration, null, null, 0);
+            var restPhase = new Phase(Inv($"rest {pulse}"), Source.Off, 0, 0, step.RestDuration, null, null, 0);
             var (restEnd, restReason) = await RunPhaseAsync(run, restPhase, journalPhase: true, ct).ConfigureAwait(false);
-            if (limitReached) return ($"{reason} in pulse {pulse}", "voltage_limit");
-            if (restEnd is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return ($"{restReason} in the rest after pulse {pulse}", Describe(restEnd));
+            if (limitReached) return (Inv($"{reason} in pulse {pulse}"), "voltage_limit");
+            if (restEnd is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{restReason} in the rest after pulse {pulse}"), Describe(restEnd));
         }
-        return ($"all {step.MaxPulses} pulses given", "max_pulses");
+        return (Inv($"all {step.MaxPulses} pulses given"), "max_pulses");
     }
 
     // ---- one phase --------------------------------------------------------------------------------------------
@@ -424,17 +425,17 @@ public sealed class Cycler
 
             if (reading.VoltageV > _cell.VoltageMaxV || reading.VoltageV < _cell.VoltageMinV)
                 throw new CellWindowException(
-                    $"measured {reading.VoltageV:0.000} V is outside the cell window [{_cell.VoltageMinV}, {_cell.VoltageMaxV}] V during step '{step.Name}'");
+                    Inv($"measured {reading.VoltageV:0.000} V is outside the cell window [{_cell.VoltageMinV}, {_cell.VoltageMaxV}] V during step '{step.Name}'"));
 
             if (phase.Condition?.Invoke(samples) is { } done) { end = PhaseEnd.Condition; reason = done; break; }
             if (step.MaxChargeAh is { } qMax && run.ChargeAh >= qMax)
-            { end = PhaseEnd.StepChargeLimit; reason = $"charge limit {qMax} Ah passed ({run.ChargeAh:0.######} Ah)"; break; }
+            { end = PhaseEnd.StepChargeLimit; reason = Inv($"charge limit {qMax} Ah passed ({run.ChargeAh:0.######} Ah)"); break; }
             var stepLeft = step.MaxDuration - (reading.Time - run.Start);
             if (stepLeft <= TimeSpan.Zero)
-            { end = PhaseEnd.StepTimeLimit; reason = $"time limit {step.MaxDuration.TotalSeconds:0.###} s reached"; break; }
+            { end = PhaseEnd.StepTimeLimit; reason = Inv($"time limit {step.MaxDuration.TotalSeconds:0.###} s reached"); break; }
             var phaseLeft = phase.Duration is { } d ? d - (reading.Time - phaseStart) : TimeSpan.MaxValue;
             if (phaseLeft <= TimeSpan.Zero)
-            { end = PhaseEnd.PhaseTime; reason = $"{phase.Name} of {phase.Duration!.Value.TotalSeconds:0.###} s done"; break; }
+            { end = PhaseEnd.PhaseTime; reason = Inv($"{phase.Name} of {phase.Duration!.Value.TotalSeconds:0.###} s done"); break; }
 
             // Never sleep past a time limit, so that a step or a GITT pulse ends on time, not up to a period late.
             var period = NextSamplePeriod(run, phase, reading);
@@ -539,6 +540,9 @@ public sealed class Cycler
         });
         return reading;
     }
+
+    /// <summary>Numbers in journal reasons and messages read the same on every machine.</summary>
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>The cell was measured outside its configured window: a fault that ends in the safe state.</summary>

@@ -127,7 +127,7 @@ public sealed record ProtocolStep
 
         // A bound in time is what guarantees that no step runs forever, whatever the cell does.
         Require(MaxDuration > TimeSpan.Zero && MaxDuration < TimeSpan.MaxValue, "needs a positive time limit");
-        Require(MaxChargeAh is null || MaxChargeAh > 0, $"the charge limit must be positive, got {MaxChargeAh}");
+        Require(MaxChargeAh is null || MaxChargeAh > 0, FormattableString.Invariant($"the charge limit must be positive, got {MaxChargeAh}"));
         Require(SamplePeriod is null || SamplePeriod > TimeSpan.Zero, "the sample period must be positive");
         var sourcesCurrent = Kind is StepKind.ConstantCurrent or StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt;
         if (sourcesCurrent)
