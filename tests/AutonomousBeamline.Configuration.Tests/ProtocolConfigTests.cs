@@ -222,6 +222,23 @@ public class ProtocolConfigTests
     }
 
     [Fact]
+    public void Every_step_example_in_the_docs_is_a_valid_step()
+    {
+        var doc = File.ReadAllText(RepoFile("docs/scpi.md")).ReplaceLineEndings("\n");
+        var examples = doc.Split("```yaml\n").Skip(1)
+            .Select(block => block[..block.IndexOf("```", StringComparison.Ordinal)])
+            .Where(block => block.StartsWith("- name:", StringComparison.Ordinal))
+            .ToList();
+        Assert.Equal(6, examples.Count);
+        foreach (var example in examples)
+        {
+            var indented = string.Join("\n", example.TrimEnd().Split('\n').Select(line => "    " + line));
+            var config = ConfigLoader.Parse(WithProtocol("  cycles: 1\n  steps:\n" + indented), "docs/scpi.md example");
+            Assert.Single(config.Protocol.Steps);
+        }
+    }
+
+    [Fact]
     public void Messages_print_numbers_the_same_in_every_culture()
     {
         var previous = CultureInfo.CurrentCulture;
