@@ -199,8 +199,7 @@ public sealed class Cycler
         if (index < 0 || index >= _schedule.Count) return null;
         var entry = _schedule[index];
         var step = entry.Step;
-        var sourcesCurrent = step.Kind is StepKind.ConstantCurrent or StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt;
-        double? rate = sourcesCurrent ? step.SourceCurrent(_cell.NominalCapacityAh, _requestedCRate).CRate : null;
+        double? rate = step.Kind.SourcesCurrent() ? step.SourceCurrent(_cell.NominalCapacityAh, _requestedCRate).CRate : null;
         return new UpcomingStep(step.Name, entry.Path, step.Kind, entry.Cycle, rate, step.Kind.HasAdjustableCRate());
     }
 
@@ -228,7 +227,6 @@ public sealed class Cycler
         public TimeSpan SamplePeriod { get; } = samplePeriod;
         public double ChargeAh { get; set; }
         public CellReading? Last { get; set; }
-        public string? PhaseEndReason { get; set; }
     }
 
     private async Task<string> RunStepAsync(ScheduledStep entry, CancellationToken ct)
@@ -238,7 +236,7 @@ public sealed class Cycler
         string requestedBy;
         lock (_gate) { requested = _requestedCRate; requestedBy = _requestedBy; }
         var (cRate, currentA) = step.SourceCurrent(_cell.NominalCapacityAh, requested);
-        var sourcesCurrent = step.Kind is StepKind.ConstantCurrent or StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt;
+        var sourcesCurrent = step.Kind.SourcesCurrent();
         var adjusted = requested is not null && step.Kind.HasAdjustableCRate();
 
         var run = new StepRun(entry, _time.GetUtcNow(), step.SamplePeriod ?? _protocol.SamplePeriod);
@@ -267,7 +265,7 @@ public sealed class Cycler
         catch (Exception e)
         {
             var stopped = e is OperationCanceledException;
-            WriteStepEnd(run, stopped ? "stopped before its end" : Inv($"fault: {e.Message}"), stopped ? "stopped" : "fault");
+            WriteStepEnd(run, stopped ? "stopped before its end" : "fault: " + e.Message, stopped ? "stopped" : "fault");
             throw;
         }
         WriteStepEnd(run, reason, endedBy);
@@ -285,7 +283,8 @@ public sealed class Cycler
         });
     }
 
-    private static string Describe(PhaseEnd end) => end switch
+    /// <summary>The journal's <c>ended_by</c> code for a step that ended on one of its general limits.</summary>
+    private static string EndedByCode(PhaseEnd end) => end switch
     {
         PhaseEnd.StepTimeLimit => "time_limit",
         PhaseEnd.StepChargeLimit => "charge_limit",
@@ -319,14 +318,14 @@ public sealed class Cycler
     {
         var phase = CurrentPhase("cc", cRate, currentA, null, run.Step.CutoffVoltageV, "voltage cut-off");
         var (end, reason) = await RunPhaseAsync(run, phase, journalPhase: false, ct).ConfigureAwait(false);
-        return (reason, end == PhaseEnd.Condition ? "voltage_cutoff" : Describe(end));
+        return (reason, end == PhaseEnd.Condition ? "voltage_cutoff" : EndedByCode(end));
     }
 
     private async Task<(string, string)> RunConstantVoltageAsync(StepRun run, CancellationToken ct)
     {
         var phase = VoltagePhase("cv", run.Step.HoldVoltageV, _cell.CurrentCeilingA, run.Step.CutoffCurrentA);
         var (end, reason) = await RunPhaseAsync(run, phase, journalPhase: false, ct).ConfigureAwait(false);
-        return (reason, end == PhaseEnd.Condition ? "current_below_limit" : Describe(end));
+        return (reason, end == PhaseEnd.Condition ? "current_below_limit" : EndedByCode(end));
     }
 
     private async Task<(string, string)> RunCccvAsync(StepRun run, double cRate, double currentA, CancellationToken ct)
@@ -334,14 +333,14 @@ public sealed class Cycler
         var step = run.Step;
         var cc = CurrentPhase("cc", cRate, currentA, null, step.HoldVoltageV, "voltage");
         var (end, reason) = await RunPhaseAsync(run, cc, journalPhase: true, ct).ConfigureAwait(false);
-        if (end != PhaseEnd.Condition) return (Inv($"{reason} in the constant-current phase"), Describe(end));
+        if (end != PhaseEnd.Condition) return (reason + " in the constant-current phase", EndedByCode(end));
 
         // The hold may not draw more than the constant current did: the cell sees no step up in rate.
         var cv = VoltagePhase("cv", step.HoldVoltageV, Math.Abs(currentA), step.CutoffCurrentA);
         (end, reason) = await RunPhaseAsync(run, cv, journalPhase: true, ct).ConfigureAwait(false);
         return end == PhaseEnd.Condition
-            ? (Inv($"{reason} in the constant-voltage phase"), "current_below_limit")
-            : (Inv($"{reason} in the constant-voltage phase"), Describe(end));
+            ? (reason + " in the constant-voltage phase", "current_below_limit")
+            : (reason + " in the constant-voltage phase", EndedByCode(end));
     }
 
     private async Task<(string, string)> RunRestAsync(StepRun run, CancellationToken ct)
@@ -367,7 +366,7 @@ public sealed class Cycler
         }
         var phase = new Phase("rest", Source.Off, 0, 0, null, settled, null, 0);
         var (end, reason) = await RunPhaseAsync(run, phase, journalPhase: false, ct).ConfigureAwait(false);
-        return (reason, end == PhaseEnd.Condition ? "dv_dt_below_threshold" : Describe(end));
+        return (reason, end == PhaseEnd.Condition ? "dv_dt_below_threshold" : EndedByCode(end));
     }
 
     private async Task<(string, string)> RunGittAsync(StepRun run, double cRate, double currentA, CancellationToken ct)
@@ -377,14 +376,14 @@ public sealed class Cycler
         {
             var pulsePhase = CurrentPhase(Inv($"pulse {pulse}"), cRate, currentA, step.PulseDuration, step.CutoffVoltageV, "voltage limit");
             var (end, reason) = await RunPhaseAsync(run, pulsePhase, journalPhase: true, ct).ConfigureAwait(false);
-            if (end is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{reason} in pulse {pulse}"), Describe(end));
+            if (end is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{reason} in pulse {pulse}"), EndedByCode(end));
             var limitReached = end == PhaseEnd.Condition;
 
             // The relaxation after the last pulse is part of the titration's data, so it runs even at the limit.
             var restPhase = new Phase(Inv($"rest {pulse}"), Source.Off, 0, 0, step.RestDuration, null, null, 0);
             var (restEnd, restReason) = await RunPhaseAsync(run, restPhase, journalPhase: true, ct).ConfigureAwait(false);
             if (limitReached) return (Inv($"{reason} in pulse {pulse}"), "voltage_limit");
-            if (restEnd is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{restReason} in the rest after pulse {pulse}"), Describe(restEnd));
+            if (restEnd is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{restReason} in the rest after pulse {pulse}"), EndedByCode(restEnd));
         }
         return (Inv($"all {step.MaxPulses} pulses given"), "max_pulses");
     }

@@ -44,6 +44,10 @@ public static class StepKinds
         _ => throw new ArgumentException($"protocol step '{stepName}': unknown type '{spelling}'"),
     };
 
+    /// <summary>Whether the step drives a constant current (all of it, its first phase, or its pulses).</summary>
+    public static bool SourcesCurrent(this StepKind kind) =>
+        kind is StepKind.ConstantCurrent or StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt;
+
     /// <summary>Whether the step sources a constant current whose C-rate the learner or an operator may choose.</summary>
     public static bool HasAdjustableCRate(this StepKind kind) =>
         kind is StepKind.ConstantCurrent or StepKind.ConstantCurrentConstantVoltage;
@@ -129,8 +133,7 @@ public sealed record ProtocolStep
         Require(MaxDuration > TimeSpan.Zero && MaxDuration < TimeSpan.MaxValue, "needs a positive time limit");
         Require(MaxChargeAh is null || MaxChargeAh > 0, FormattableString.Invariant($"the charge limit must be positive, got {MaxChargeAh}"));
         Require(SamplePeriod is null || SamplePeriod > TimeSpan.Zero, "the sample period must be positive");
-        var sourcesCurrent = Kind is StepKind.ConstantCurrent or StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt;
-        if (sourcesCurrent)
+        if (Kind.SourcesCurrent())
             Require(CurrentA is { } a ? a != 0 && double.IsFinite(a) : CRate != 0 && double.IsFinite(CRate), "needs a non-zero current or C-rate");
         switch (Kind)
         {
