@@ -8,7 +8,7 @@ namespace AutonomousBeamline.Configuration;
 /// </summary>
 public static class ConfigValidator
 {
-    public static readonly string[] StepTypes = ["cc", "cv", "rest"];
+    public static readonly string[] StepTypes = ["cc", "cv", "cccv", "rest", "gitt", "loop"];
     public static readonly string[] Strategies = ["learner", "raster", "random"];
     public static readonly string[] SafeStates = ["output_off", "open_circuit_rest"];
 
@@ -42,7 +42,9 @@ public static class ConfigValidator
         Positive("protocol.sample_period_s", p.SamplePeriodS, "the sampling period");
         if (p.Cycles < 1) Fail("protocol.cycles", $"must be at least 1, got {p.Cycles}");
         if (p.Steps.Count == 0) Fail("protocol.steps", "needs at least one step");
-        for (var i = 0; i < p.Steps.Count; i++) ValidateStep(p.Steps[i], $"protocol.steps[{i}]", cell, Fail);
+        for (var i = 0; i < p.Steps.Count; i++) ValidateStep(p.Steps[i], $"protocol.steps[{i}]", cell, Fail, 0);
+        ValidateProtocolSize(p, Fail);
+        ValidateCRateByCycle(p, cell, Fail);
 
         var d = c.Devices;
         switch (d.Potentiostat.Transport)
@@ -136,35 +138,205 @@ public static class ConfigValidator
         return errors;
     }
 
-    private static void ValidateStep(ProtocolStepConfig step, string path, CellSection cell, Action<string, string> fail)
+    /// <summary>Loops may nest, but not without end: deeper than this is a mistake, not a protocol.</summary>
+    public const int MaxLoopDepth = 4;
+
+    /// <summary>The most step runs a protocol may unroll to (cycles × loop repeats × steps).</summary>
+    public const long MaxScheduledSteps = 100_000;
+
+    private static void ValidateStep(ProtocolStepConfig step, string path, CellSection cell, Action<string, string> fail, int depth)
     {
         if (string.IsNullOrWhiteSpace(step.Name)) fail($"{path}.name", "is required");
         var u = step.Until;
+        var type = step.Type;
+        void NotUsed(string field, bool present)
+        {
+            if (present) fail($"{path}.{field}", Inv($"is not used by a {type} step"));
+        }
+        void PositiveIfGiven(string field, double? value)
+        {
+            if (value is { } v && (!(v > 0) || !double.IsFinite(v))) fail($"{path}.{field}", Inv($"must be a positive number, got {v}"));
+        }
+        void InWindow(string field, double v)
+        {
+            if (v > cell.VoltageMaxV || v < cell.VoltageMinV)
+                fail($"{path}.{field}", Inv($"{v} V is outside the cell window [{cell.VoltageMinV}, {cell.VoltageMaxV}] V"));
+        }
+        var maxCurrentA = Math.Min(cell.MaxCurrentA ?? double.PositiveInfinity, cell.MaxCRate * cell.NominalCapacityAh);
+        // The signed source current of a cc, cccv or gitt step; null when missing or refused.
+        double? SourceCurrent()
+        {
+            if (step.CRate is not null && step.CurrentA is not null)
+            {
+                fail($"{path}.current_a", "give either c_rate or current_a, not both");
+                return null;
+            }
+            if (step.CurrentA is { } current)
+            {
+                if (current == 0 || !double.IsFinite(current)) { fail($"{path}.current_a", Inv($"must be a non-zero signed current (+ charges), got {current}")); return null; }
+                if (Math.Abs(current) > maxCurrentA) { fail($"{path}.current_a", Inv($"|{current}| A exceeds the cell's maximum current ({maxCurrentA} A)")); return null; }
+                return current;
+            }
+            if (step.CRate is not { } rate || rate == 0 || !double.IsFinite(rate))
+            {
+                fail($"{path}.c_rate", Inv($"a {type} step needs a non-zero signed C-rate (+ charges) or current_a"));
+                return null;
+            }
+            if (Math.Abs(rate) > cell.MaxCRate) { fail($"{path}.c_rate", Inv($"|{rate}| exceeds cell.max_c_rate ({cell.MaxCRate})")); return null; }
+            if (Math.Abs(rate) * cell.NominalCapacityAh > maxCurrentA)
+            {
+                fail($"{path}.c_rate", Inv($"|{rate}| C is {Math.Abs(rate) * cell.NominalCapacityAh} A, above cell.max_current_a ({maxCurrentA} A)"));
+                return null;
+            }
+            return rate * cell.NominalCapacityAh;
+        }
+
+        if (type == "loop")
+        {
+            if (step.Repeat is not { } repeat) fail($"{path}.repeat", "a loop needs repeat, the number of times its steps run");
+            else if (repeat < 1) fail($"{path}.repeat", Inv($"must be at least 1, got {repeat}"));
+            if (step.Steps is not { Count: > 0 }) fail($"{path}.steps", "a loop needs at least one step");
+            if (depth + 1 > MaxLoopDepth) fail($"{path}.steps", Inv($"loops nest deeper than {MaxLoopDepth}"));
+            else
+                for (var j = 0; j < (step.Steps?.Count ?? 0); j++) ValidateStep(step.Steps![j], $"{path}.steps[{j}]", cell, fail, depth + 1);
+            NotUsed("c_rate", step.CRate is not null);
+            NotUsed("current_a", step.CurrentA is not null);
+            NotUsed("voltage_v", step.VoltageV is not null);
+            NotUsed("hold_until_current_a", step.HoldUntilCurrentA is not null);
+            NotUsed("dv_dt_v_per_s", step.DvDtVPerS is not null);
+            NotUsed("dv_dt_window_s", step.DvDtWindowS is not null);
+            NotUsed("pulse_s", step.PulseS is not null);
+            NotUsed("rest_s", step.RestS is not null);
+            NotUsed("max_pulses", step.MaxPulses is not null);
+            NotUsed("sample_period_s", step.SamplePeriodS is not null);
+            if (u.VoltageV is not null || u.CurrentA is not null || u.DurationS is not null || u.ChargeAh is not null)
+                fail($"{path}.until", "a loop ends after repeat passes; put the limits on its steps");
+            return;
+        }
+
         if (u.DurationS is null) fail($"{path}.until.duration_s", "every step needs a time limit, so that no step can run forever");
-        else if (!(u.DurationS > 0)) fail($"{path}.until.duration_s", $"must be positive, got {u.DurationS}");
-        if (u.ChargeAh is { } q && !(q > 0)) fail($"{path}.until.charge_ah", $"must be positive, got {q}");
-        switch (step.Type)
+        else if (!(u.DurationS > 0) || !double.IsFinite(u.DurationS.Value)) fail($"{path}.until.duration_s", Inv($"must be positive, got {u.DurationS}"));
+        PositiveIfGiven("until.charge_ah", u.ChargeAh);
+        PositiveIfGiven("sample_period_s", step.SamplePeriodS);
+        NotUsed("repeat", step.Repeat is not null);
+        NotUsed("steps", step.Steps is not null);
+        if (type != "cv" && type != "cccv") NotUsed("hold_until_current_a", step.HoldUntilCurrentA is not null);
+        if (type != "cv") NotUsed("until.current_a", u.CurrentA is not null);
+        if (type != "rest")
+        {
+            NotUsed("dv_dt_v_per_s", step.DvDtVPerS is not null);
+            NotUsed("dv_dt_window_s", step.DvDtWindowS is not null);
+        }
+        if (type != "gitt")
+        {
+            NotUsed("pulse_s", step.PulseS is not null);
+            NotUsed("rest_s", step.RestS is not null);
+            NotUsed("max_pulses", step.MaxPulses is not null);
+        }
+
+        switch (type)
         {
             case "cc":
-                if (step.CRate is not { } rate || rate == 0) { fail($"{path}.c_rate", "a cc step needs a non-zero signed C-rate (+ charges)"); break; }
-                if (Math.Abs(rate) > cell.MaxCRate) fail($"{path}.c_rate", $"|{rate}| exceeds cell.max_c_rate ({cell.MaxCRate})");
+            {
+                SourceCurrent();
+                NotUsed("voltage_v", step.VoltageV is not null);
                 if (u.VoltageV is not { } cut) { fail($"{path}.until.voltage_v", "a cc step needs a voltage cut-off"); break; }
-                if (cut > cell.VoltageMaxV || cut < cell.VoltageMinV)
-                    fail($"{path}.until.voltage_v", $"{cut} V is outside the cell window [{cell.VoltageMinV}, {cell.VoltageMaxV}] V");
+                InWindow("until.voltage_v", cut);
                 break;
+            }
             case "cv":
-                if (step.VoltageV is not { } v) { fail($"{path}.voltage_v", "a cv step needs the voltage to hold"); break; }
-                if (v > cell.VoltageMaxV || v < cell.VoltageMinV)
-                    fail($"{path}.voltage_v", $"{v} V is outside the cell window [{cell.VoltageMinV}, {cell.VoltageMaxV}] V");
-                if (u.CurrentA is { } i && !(i > 0)) fail($"{path}.until.current_a", $"must be positive, got {i}");
+            {
+                NotUsed("c_rate", step.CRate is not null);
+                NotUsed("current_a", step.CurrentA is not null);
+                NotUsed("until.voltage_v", u.VoltageV is not null);
+                if (step.VoltageV is not { } v) fail($"{path}.voltage_v", "a cv step needs the voltage to hold");
+                else InWindow("voltage_v", v);
+                if (step.HoldUntilCurrentA is not null && u.CurrentA is not null)
+                    fail($"{path}.hold_until_current_a", "give either hold_until_current_a or until.current_a, not both");
+                PositiveIfGiven("hold_until_current_a", step.HoldUntilCurrentA);
+                PositiveIfGiven("until.current_a", u.CurrentA);
                 break;
+            }
+            case "cccv":
+            {
+                var current = SourceCurrent();
+                NotUsed("until.voltage_v", u.VoltageV is not null);
+                if (step.VoltageV is not { } v) fail($"{path}.voltage_v", "a cccv step needs the voltage to reach and then hold");
+                else InWindow("voltage_v", v);
+                if (step.HoldUntilCurrentA is not { } hold)
+                    fail($"{path}.hold_until_current_a", "a cccv step needs the current below which its hold ends");
+                else if (!(hold > 0) || !double.IsFinite(hold)) fail($"{path}.hold_until_current_a", Inv($"must be a positive number, got {hold}"));
+                else if (current is { } i && hold >= Math.Abs(i))
+                    fail($"{path}.hold_until_current_a", Inv($"{hold} A is not below the constant current ({Math.Abs(i)} A), so the hold would end at once"));
+                break;
+            }
             case "rest":
+            {
+                NotUsed("c_rate", step.CRate is not null);
+                NotUsed("current_a", step.CurrentA is not null);
+                NotUsed("voltage_v", step.VoltageV is not null);
+                NotUsed("until.voltage_v", u.VoltageV is not null);
+                NotUsed("until.charge_ah", u.ChargeAh is not null);
+                PositiveIfGiven("dv_dt_v_per_s", step.DvDtVPerS);
+                PositiveIfGiven("dv_dt_window_s", step.DvDtWindowS);
+                if (step.DvDtWindowS is not null && step.DvDtVPerS is null)
+                    fail($"{path}.dv_dt_window_s", "is only used with dv_dt_v_per_s");
                 break;
+            }
+            case "gitt":
+            {
+                SourceCurrent();
+                NotUsed("voltage_v", step.VoltageV is not null);
+                if (step.PulseS is null) fail($"{path}.pulse_s", "a gitt step needs the pulse length");
+                else PositiveIfGiven("pulse_s", step.PulseS);
+                if (step.RestS is null) fail($"{path}.rest_s", "a gitt step needs the rest after each pulse");
+                else PositiveIfGiven("rest_s", step.RestS);
+                if (step.MaxPulses is not { } pulses) fail($"{path}.max_pulses", "a gitt step needs the most pulses to give");
+                else if (pulses < 1) fail($"{path}.max_pulses", Inv($"must be at least 1, got {pulses}"));
+                if (u.VoltageV is not { } limit) fail($"{path}.until.voltage_v", "a gitt step needs the voltage limit that ends the titration");
+                else InWindow("until.voltage_v", limit);
+                break;
+            }
             default:
                 fail($"{path}.type", $"must be one of {string.Join(", ", StepTypes)}, got '{step.Type}'");
                 break;
         }
     }
+
+    private static void ValidateProtocolSize(ProtocolSection p, Action<string, string> fail)
+    {
+        static long Count(IEnumerable<ProtocolStepConfig> steps, int depth) =>
+            depth > MaxLoopDepth ? 0 : steps.Sum(s => s.Type == "loop"
+                ? Math.Min(MaxScheduledSteps + 1, (long)Math.Max(0, s.Repeat ?? 0) * Count(s.Steps ?? [], depth + 1))
+                : 1L);
+        var total = Math.Min(MaxScheduledSteps + 1, Count(p.Steps, 0) * (long)Math.Max(0, p.Cycles));
+        if (total > MaxScheduledSteps)
+            fail("protocol.cycles", Inv($"cycles and loop repeats unroll to more than {MaxScheduledSteps:N0} step runs"));
+    }
+
+    private static void ValidateCRateByCycle(ProtocolSection p, CellSection cell, Action<string, string> fail)
+    {
+        if (p.CRateByCycle is not { } rates) return;
+        if (rates.Count == 0) fail("protocol.c_rate_by_cycle", "is empty; leave it out to use the steps' own rates");
+        if (rates.Count > p.Cycles)
+            fail("protocol.c_rate_by_cycle", Inv($"has {rates.Count} entries but the protocol runs {p.Cycles} cycle(s)"));
+        var maxCurrentA = Math.Min(cell.MaxCurrentA ?? double.PositiveInfinity, cell.MaxCRate * cell.NominalCapacityAh);
+        for (var i = 0; i < rates.Count; i++)
+        {
+            var rate = rates[i];
+            if (!(rate > 0) || !double.IsFinite(rate) || rate > cell.MaxCRate)
+                fail($"protocol.c_rate_by_cycle[{i}]", Inv($"must be a magnitude above 0 and at most cell.max_c_rate ({cell.MaxCRate}), got {rate}"));
+            else if (rate * cell.NominalCapacityAh > maxCurrentA)
+                fail($"protocol.c_rate_by_cycle[{i}]", Inv($"{rate} C is {rate * cell.NominalCapacityAh} A, above cell.max_current_a ({maxCurrentA} A)"));
+        }
+        static bool HasAdjustable(IEnumerable<ProtocolStepConfig> steps) =>
+            steps.Any(s => s.Type is "cc" or "cccv" || (s.Type == "loop" && HasAdjustable(s.Steps ?? [])));
+        if (!HasAdjustable(p.Steps))
+            fail("protocol.c_rate_by_cycle", "applies to cc and cccv steps, and the protocol has none");
+    }
+
+    /// <summary>Numbers in messages read the same on every machine.</summary>
+    private static string Inv(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static void CheckEndpoint(string path, string endpoint, Action<string, string> fail)
     {

@@ -47,26 +47,51 @@ public sealed class ProtocolSection
     public double SamplePeriodS { get; set; } = 10;
     /// <summary>How many times the list of steps runs.</summary>
     public int Cycles { get; set; } = 1;
+    /// <summary>
+    /// Optional C-rate magnitudes for the cc and cccv steps of each cycle (entry 0 for cycle 1), requested at
+    /// the start of the cycle like any other C-rate request; later cycles keep the last entry.
+    /// </summary>
+    public List<double>? CRateByCycle { get; set; }
     public List<ProtocolStepConfig> Steps { get; set; } = new();
 }
 
 public sealed class ProtocolStepConfig
 {
     public string Name { get; set; } = "";
-    /// <summary>"cc" (constant current), "cv" (constant voltage) or "rest" (open circuit).</summary>
+    /// <summary>"cc", "cv", "cccv", "rest" (open circuit), "gitt" or "loop".</summary>
     public string Type { get; set; } = "";
-    /// <summary>For cc: signed C-rate, positive charges.</summary>
+    /// <summary>cc, cccv, gitt: signed C-rate, positive charges.</summary>
     public double? CRate { get; set; }
-    /// <summary>For cv: the held voltage.</summary>
+    /// <summary>cc, cccv, gitt: signed current in amperes instead of a C-rate.</summary>
+    public double? CurrentA { get; set; }
+    /// <summary>cv: the held voltage; cccv: the voltage driven to and then held.</summary>
     public double? VoltageV { get; set; }
+    /// <summary>cv, cccv: the hold ends when |I| falls below this.</summary>
+    public double? HoldUntilCurrentA { get; set; }
+    /// <summary>rest: end once |dV/dt| over dv_dt_window_s is below this.</summary>
+    public double? DvDtVPerS { get; set; }
+    /// <summary>rest: the span dV/dt is taken over (default 60 s).</summary>
+    public double? DvDtWindowS { get; set; }
+    /// <summary>gitt: length of each current pulse.</summary>
+    public double? PulseS { get; set; }
+    /// <summary>gitt: open-circuit rest after each pulse.</summary>
+    public double? RestS { get; set; }
+    /// <summary>gitt: the most pulses given.</summary>
+    public int? MaxPulses { get; set; }
+    /// <summary>loop: how many times its steps run.</summary>
+    public int? Repeat { get; set; }
+    /// <summary>loop: the steps it repeats.</summary>
+    public List<ProtocolStepConfig>? Steps { get; set; }
+    /// <summary>The step's own sampling period; protocol.sample_period_s when absent.</summary>
+    public double? SamplePeriodS { get; set; }
     public StepLimits Until { get; set; } = new();
 }
 
 public sealed class StepLimits
 {
-    /// <summary>cc: stop when the voltage reaches this (upward when charging, downward when discharging).</summary>
+    /// <summary>cc: stop when the voltage reaches this (upward when charging, downward when discharging); gitt: the voltage limit.</summary>
     public double? VoltageV { get; set; }
-    /// <summary>cv: stop when |I| falls below this.</summary>
+    /// <summary>cv: stop when |I| falls below this (same as hold_until_current_a).</summary>
     public double? CurrentA { get; set; }
     public double? DurationS { get; set; }
     /// <summary>Stop after this much charge has passed in the step (A·h, magnitude).</summary>

@@ -1,5 +1,7 @@
+using System.Globalization;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Core.Time;
 
 namespace AutonomousBeamline.Control.Cycling;
@@ -10,10 +12,30 @@ public sealed record CellReading(
     string Step, int Cycle, double CRate, bool OutputOn);
 
 /// <summary>
+/// A step the cycler is about to run, as a planner sees it: <see cref="CRate"/> is the signed C-rate it will
+/// source with the requests made so far (null for a step that sources no constant current), and
+/// <see cref="CRateAdjustable"/> says whether <see cref="Cycler.RequestCRate"/> can change it.
+/// </summary>
+public sealed record UpcomingStep(string Name, string Path, StepKind Kind, int Cycle, double? CRate, bool CRateAdjustable);
+
+/// <summary>
+/// A step boundary: the step that just ended (null before the first), why it ended, and the one that comes next
+/// (null after the last). Handlers run on the cycler before the next step is configured, so a C-rate requested
+/// from a handler applies to <see cref="Next"/>.
+/// </summary>
+public sealed record StepBoundary(ScheduledStep? Ended, string? EndReason, UpcomingStep? Next);
+
+/// <summary>
 /// Runs the cell's protocol on its own clock actor, independently of the measurement loop (the cell
 /// never waits for the beam). It counts charge for the state-of-charge estimate, ends each step on its
 /// terminations, and takes the cell to the safe state on any fault or measured excursion.
 /// </summary>
+/// <remarks>
+/// Every step is a sequence of phases (one for cc, cv and rest; cc then cv for cccv; pulse and rest pairs for
+/// gitt). Each phase starts with the output off, sets the compliance, and only then turns the output on: the
+/// instrument is never reconfigured live. The compliance of a galvanostatic phase is the window's edge in the
+/// direction of travel, so the instrument itself stops the cell if a sample comes too late.
+/// </remarks>
 public sealed class Cycler
 {
     private readonly IPotentiostat _potentiostat;
@@ -21,27 +43,67 @@ public sealed class Cycler
     private readonly CellLimits _cell;
     private readonly TimeProvider _time;
     private readonly RunJournal _journal;
+    private readonly IReadOnlyList<ScheduledStep> _schedule;
     private readonly object _gate = new();
     private CellReading _latest;
     private double? _requestedCRate;
+    private string _requestedBy = "protocol";
+    private int _position = -1;
     private int _stepsCompleted;
 
     public Cycler(IPotentiostat potentiostat, CyclingProtocol protocol, CellLimits cell, TimeProvider time, RunJournal journal)
     {
+        ArgumentNullException.ThrowIfNull(potentiostat);
+        ArgumentNullException.ThrowIfNull(protocol);
+        ArgumentNullException.ThrowIfNull(cell);
+        ArgumentNullException.ThrowIfNull(time);
+        ArgumentNullException.ThrowIfNull(journal);
         _potentiostat = potentiostat;
         _protocol = protocol;
         _cell = cell;
         _time = time;
         _journal = journal;
+        _schedule = protocol.Schedule();
         _latest = new CellReading(time.GetUtcNow(), double.NaN, 0, cell.InitialStateOfCharge, "(not started)", 0, 0, false);
     }
+
+    /// <summary>Raised at every step boundary, on the cycler's own flow; handlers must be quick and must not block.</summary>
+    public event Action<StepBoundary>? StepBoundary;
 
     public CellReading Latest
     {
         get { lock (_gate) return _latest; }
     }
 
+    /// <summary>Step runs finished so far (a loop's steps count once per pass; a cccv or gitt step counts once).</summary>
     public int StepsCompleted => Volatile.Read(ref _stepsCompleted);
+
+    /// <summary>Step runs in the whole protocol, loops and cycles unrolled.</summary>
+    public int StepsTotal => _schedule.Count;
+
+    /// <summary>The cycle now running (0 before the start).</summary>
+    public int CurrentCycle
+    {
+        get { lock (_gate) return _position < 0 ? 0 : _schedule[Math.Min(_position, _schedule.Count - 1)].Cycle; }
+    }
+
+    /// <summary>The step now running, or null before the start and after the end.</summary>
+    public ScheduledStep? CurrentStep
+    {
+        get { lock (_gate) return _position >= 0 && _position < _schedule.Count ? _schedule[_position] : null; }
+    }
+
+    /// <summary>The next step to run with the C-rate it would have now, or null when none follows.</summary>
+    public UpcomingStep? NextStep
+    {
+        get { lock (_gate) return PreviewLocked(_position + 1); }
+    }
+
+    /// <summary>The C-rate magnitude requested for the coming cc and cccv steps, or null for the steps' own rates.</summary>
+    public double? RequestedCRate
+    {
+        get { lock (_gate) return _requestedCRate; }
+    }
 
     /// <summary>
     /// The state of charge at <paramref name="t"/>: the last charge-counted value carried forward at
@@ -55,14 +117,28 @@ public sealed class Cycler
     }
 
     /// <summary>
-    /// Asks for a different C-rate magnitude from the next constant-current step on. Applied only at a
-    /// step boundary; refused here if outside the configured maximum (the guarded driver checks again).
+    /// Asks for a different C-rate magnitude from the next cc or cccv step on (the running step keeps its
+    /// current: a change happens only at a step boundary). Refused with <see cref="ArgumentOutOfRangeException"/>
+    /// outside the cell's window (maximum C-rate and current); the guarded driver checks again.
     /// </summary>
     public void RequestCRate(double cRate, string requestedBy)
     {
-        if (!(cRate > 0) || cRate > _cell.MaxCRate)
-            throw new ArgumentOutOfRangeException(nameof(cRate), $"C-rate {cRate} is outside (0, {_cell.MaxCRate}] of the cell's window");
-        lock (_gate) _requestedCRate = cRate;
+        ArgumentException.ThrowIfNullOrWhiteSpace(requestedBy);
+        string? refusal = null;
+        if (!(cRate > 0) || !double.IsFinite(cRate) || cRate > _cell.MaxCRate)
+            refusal = Inv($"C-rate {cRate} is outside (0, {_cell.MaxCRate}] of the cell's window");
+        else if (cRate * _cell.NominalCapacityAh > _cell.CurrentCeilingA)
+            refusal = Inv($"C-rate {cRate} is {cRate * _cell.NominalCapacityAh} A, above the cell's maximum current {_cell.CurrentCeilingA} A");
+        if (refusal is not null)
+        {
+            _journal.Write("c_rate_refused", new { c_rate = cRate, requested_by = requestedBy, reason = refusal });
+            throw new ArgumentOutOfRangeException(nameof(cRate), refusal);
+        }
+        lock (_gate)
+        {
+            _requestedCRate = cRate;
+            _requestedBy = requestedBy;
+        }
         _journal.Write("c_rate_requested", new { c_rate = cRate, requested_by = requestedBy, applies = "next constant-current step" });
     }
 
@@ -71,15 +147,23 @@ public sealed class Cycler
     {
         try
         {
-            for (var cycle = 1; cycle <= _protocol.Cycles; cycle++)
+            RaiseBoundary(null, null, 0);
+            var cycle = 0;
+            for (var i = 0; i < _schedule.Count; i++)
             {
-                foreach (var step in _protocol.Steps)
+                var entry = _schedule[i];
+                if (entry.Cycle != cycle)
                 {
-                    await RunStepAsync(step, cycle, cancellationToken).ConfigureAwait(false);
-                    Interlocked.Increment(ref _stepsCompleted);
+                    cycle = entry.Cycle;
+                    StartCycle(cycle);
                 }
+                lock (_gate) _position = i;
+                var reason = await RunStepAsync(entry, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _stepsCompleted);
+                RaiseBoundary(entry, reason, i + 1);
             }
-            _journal.Write("protocol_done", new { steps_completed = StepsCompleted });
+            lock (_gate) _position = _schedule.Count;
+            _journal.Write("protocol_done", new { steps_completed = StepsCompleted, cycles = _protocol.Cycles });
         }
         finally
         {
@@ -88,108 +172,376 @@ public sealed class Cycler
         }
     }
 
-    private async Task RunStepAsync(ProtocolStep step, int cycle, CancellationToken ct)
+    private void StartCycle(int cycle)
     {
-        var cRate = step.CRate;
-        if (step.Kind == StepKind.ConstantCurrent)
-        {
-            lock (_gate)
-                if (_requestedCRate is { } requested) cRate = Math.Sign(step.CRate) * requested;
-        }
-        var currentA = cRate * _cell.NominalCapacityAh;
+        _journal.Write("cycle_start", new { cycle, of = _protocol.Cycles });
+        var rates = _protocol.CRateByCycle;
+        if (cycle - 1 < rates.Count) RequestCRate(rates[cycle - 1], "protocol.c_rate_by_cycle");
+    }
 
-        // Reconfigure only with the output off; compliance is set before the output goes on.
-        await _potentiostat.SetOutputAsync(false, ct).ConfigureAwait(false);
-        switch (step.Kind)
+    private void RaiseBoundary(ScheduledStep? ended, string? reason, int nextIndex)
+    {
+        var handlers = StepBoundary;
+        if (handlers is null) return;
+        UpcomingStep? next;
+        lock (_gate) next = PreviewLocked(nextIndex);
+        var boundary = new StepBoundary(ended, reason, next);
+        foreach (var handler in handlers.GetInvocationList().Cast<Action<StepBoundary>>())
         {
-            case StepKind.ConstantCurrent:
-                // The compliance is the window's edge in the direction of travel: the instrument's own stop
-                // if a sample comes too late to catch the cut-off.
-                var voltageLimit = currentA >= 0 ? _cell.VoltageMaxV : _cell.VoltageMinV;
-                await _potentiostat.ConfigureCurrentSourceAsync(currentA, voltageLimit, ct).ConfigureAwait(false);
-                await _potentiostat.SetOutputAsync(true, ct).ConfigureAwait(false);
-                break;
-            case StepKind.ConstantVoltage:
-                await _potentiostat.ConfigureVoltageSourceAsync(step.HoldVoltageV, _cell.MaxCurrentA, ct).ConfigureAwait(false);
-                await _potentiostat.SetOutputAsync(true, ct).ConfigureAwait(false);
-                break;
-            case StepKind.Rest:
-                break;
+            // A planner's mistake must not stop the cell's protocol half-way: it is recorded and the step runs as planned.
+            try { handler(boundary); }
+            catch (Exception e) { _journal.Write("step_boundary_handler_failed", new { source = e.GetType().Name, message = e.Message }); }
         }
+    }
 
-        var start = _time.GetUtcNow();
+    private UpcomingStep? PreviewLocked(int index)
+    {
+        if (index < 0 || index >= _schedule.Count) return null;
+        var entry = _schedule[index];
+        var step = entry.Step;
+        double? rate = step.Kind.SourcesCurrent() ? step.SourceCurrent(_cell.NominalCapacityAh, _requestedCRate).CRate : null;
+        return new UpcomingStep(step.Name, entry.Path, step.Kind, entry.Cycle, rate, step.Kind.HasAdjustableCRate());
+    }
+
+    // ---- one step ---------------------------------------------------------------------------------------------
+
+    private enum Source { Off, Current, Voltage }
+
+    /// <summary>How a phase ended: by its own condition, its own duration, or a limit of the whole step.</summary>
+    private enum PhaseEnd { Condition, PhaseTime, StepTimeLimit, StepChargeLimit }
+
+    /// <summary>
+    /// One phase: what is sourced, for how long at most, and when it has done its job. <see cref="Condition"/>
+    /// gets the phase's samples so far (newest last) and returns why the phase is done, or null.
+    /// </summary>
+    private sealed record Phase(
+        string Name, Source Source, double Level, double Compliance, TimeSpan? Duration,
+        Func<IReadOnlyList<CellReading>, string?>? Condition, double? ApproachVoltageV, double CRate);
+
+    /// <summary>The state shared by the phases of one step run.</summary>
+    private sealed class StepRun(ScheduledStep entry, DateTimeOffset start, TimeSpan samplePeriod)
+    {
+        public ScheduledStep Entry { get; } = entry;
+        public ProtocolStep Step => Entry.Step;
+        public DateTimeOffset Start { get; } = start;
+        public TimeSpan SamplePeriod { get; } = samplePeriod;
+        public double ChargeAh { get; set; }
+        public CellReading? Last { get; set; }
+    }
+
+    private async Task<string> RunStepAsync(ScheduledStep entry, CancellationToken ct)
+    {
+        var step = entry.Step;
+        double? requested;
+        string requestedBy;
+        lock (_gate) { requested = _requestedCRate; requestedBy = _requestedBy; }
+        var (cRate, currentA) = step.SourceCurrent(_cell.NominalCapacityAh, requested);
+        var sourcesCurrent = step.Kind.SourcesCurrent();
+        var adjusted = requested is not null && step.Kind.HasAdjustableCRate();
+
+        var run = new StepRun(entry, _time.GetUtcNow(), step.SamplePeriod ?? _protocol.SamplePeriod);
         _journal.Write("step_start", new
         {
-            step = step.Name, cycle, kind = step.Kind.ToString(), c_rate = step.Kind == StepKind.ConstantCurrent ? cRate : 0,
-            current_a = step.Kind == StepKind.ConstantCurrent ? currentA : 0, hold_voltage_v = step.Kind == StepKind.ConstantVoltage ? step.HoldVoltageV : (double?)null,
+            step = step.Name, path = entry.Path, cycle = entry.Cycle, kind = step.Kind.Spelling(),
+            c_rate = sourcesCurrent ? cRate : 0, current_a = sourcesCurrent ? currentA : 0,
+            c_rate_source = sourcesCurrent ? (adjusted ? requestedBy : "protocol") : null,
+            hold_voltage_v = step.Kind is StepKind.ConstantVoltage or StepKind.ConstantCurrentConstantVoltage ? step.HoldVoltageV : (double?)null,
+            max_duration_s = step.MaxDuration.TotalSeconds, sample_period_s = run.SamplePeriod.TotalSeconds,
         });
 
-        var charge = 0.0;
-        var reading = await SampleAsync(step, cycle, cRate, ct).ConfigureAwait(false);
+        string reason, endedBy;
+        try
+        {
+            (reason, endedBy) = step.Kind switch
+            {
+                StepKind.ConstantCurrent => await RunConstantCurrentAsync(run, cRate, currentA, ct).ConfigureAwait(false),
+                StepKind.ConstantVoltage => await RunConstantVoltageAsync(run, ct).ConfigureAwait(false),
+                StepKind.ConstantCurrentConstantVoltage => await RunCccvAsync(run, cRate, currentA, ct).ConfigureAwait(false),
+                StepKind.Rest => await RunRestAsync(run, ct).ConfigureAwait(false),
+                StepKind.Gitt => await RunGittAsync(run, cRate, currentA, ct).ConfigureAwait(false),
+                _ => throw new InvalidOperationException(Inv($"step '{step.Name}' of kind {step.Kind} cannot run on its own")),
+            };
+        }
+        catch (Exception e)
+        {
+            var stopped = e is OperationCanceledException;
+            WriteStepEnd(run, stopped ? "stopped before its end" : "fault: " + e.Message, stopped ? "stopped" : "fault");
+            throw;
+        }
+        WriteStepEnd(run, reason, endedBy);
+        return reason;
+    }
+
+    private void WriteStepEnd(StepRun run, string reason, string endedBy)
+    {
+        var last = run.Last;
+        _journal.Write("step_end", new
+        {
+            step = run.Step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, kind = run.Step.Kind.Spelling(),
+            reason, ended_by = endedBy, duration_s = (_time.GetUtcNow() - run.Start).TotalSeconds, charge_ah = run.ChargeAh,
+            voltage_v = last?.VoltageV, state_of_charge = last?.StateOfCharge,
+        });
+    }
+
+    /// <summary>The journal's <c>ended_by</c> code for a step that ended on one of its general limits.</summary>
+    private static string EndedByCode(PhaseEnd end) => end switch
+    {
+        PhaseEnd.StepTimeLimit => "time_limit",
+        PhaseEnd.StepChargeLimit => "charge_limit",
+        PhaseEnd.PhaseTime => "phase_time",
+        _ => "condition",
+    };
+
+    private Phase CurrentPhase(string name, double cRate, double currentA, TimeSpan? duration,
+        double? stopVoltage, string stopWhat)
+    {
+        // Directional compliance: a charge may rise to the window's top, a discharge fall to its bottom.
+        var compliance = currentA >= 0 ? _cell.VoltageMaxV : _cell.VoltageMinV;
+        Func<IReadOnlyList<CellReading>, string?>? condition = stopVoltage is { } v
+            ? samples =>
+            {
+                var r = samples[^1];
+                return (currentA > 0 ? r.VoltageV >= v : r.VoltageV <= v) ? Inv($"{stopWhat} {v} V reached ({r.VoltageV:0.000} V)") : null;
+            }
+            : null;
+        return new Phase(name, Source.Current, currentA, compliance, duration, condition, stopVoltage, cRate);
+    }
+
+    private static Phase VoltagePhase(string name, double holdV, double currentLimitA, double? stopBelowA) => new(
+        name, Source.Voltage, holdV, currentLimitA, null,
+        stopBelowA is { } limit
+            ? samples => Math.Abs(samples[^1].CurrentA) < limit ? Inv($"current fell below {limit} A ({samples[^1].CurrentA:0.000e0} A)") : null
+            : null,
+        null, 0);
+
+    private async Task<(string, string)> RunConstantCurrentAsync(StepRun run, double cRate, double currentA, CancellationToken ct)
+    {
+        var phase = CurrentPhase("cc", cRate, currentA, null, run.Step.CutoffVoltageV, "voltage cut-off");
+        var (end, reason) = await RunPhaseAsync(run, phase, journalPhase: false, ct).ConfigureAwait(false);
+        return (reason, end == PhaseEnd.Condition ? "voltage_cutoff" : EndedByCode(end));
+    }
+
+    private async Task<(string, string)> RunConstantVoltageAsync(StepRun run, CancellationToken ct)
+    {
+        var phase = VoltagePhase("cv", run.Step.HoldVoltageV, _cell.CurrentCeilingA, run.Step.CutoffCurrentA);
+        var (end, reason) = await RunPhaseAsync(run, phase, journalPhase: false, ct).ConfigureAwait(false);
+        return (reason, end == PhaseEnd.Condition ? "current_below_limit" : EndedByCode(end));
+    }
+
+    private async Task<(string, string)> RunCccvAsync(StepRun run, double cRate, double currentA, CancellationToken ct)
+    {
+        var step = run.Step;
+        var cc = CurrentPhase("cc", cRate, currentA, null, step.HoldVoltageV, "voltage");
+        var (end, reason) = await RunPhaseAsync(run, cc, journalPhase: true, ct).ConfigureAwait(false);
+        if (end != PhaseEnd.Condition) return (reason + " in the constant-current phase", EndedByCode(end));
+
+        // The hold may not draw more than the constant current did: the cell sees no step up in rate.
+        var cv = VoltagePhase("cv", step.HoldVoltageV, Math.Abs(currentA), step.CutoffCurrentA);
+        (end, reason) = await RunPhaseAsync(run, cv, journalPhase: true, ct).ConfigureAwait(false);
+        return end == PhaseEnd.Condition
+            ? (reason + " in the constant-voltage phase", "current_below_limit")
+            : (reason + " in the constant-voltage phase", EndedByCode(end));
+    }
+
+    private async Task<(string, string)> RunRestAsync(StepRun run, CancellationToken ct)
+    {
+        var step = run.Step;
+        Func<IReadOnlyList<CellReading>, string?>? settled = null;
+        if (step.DvDtThresholdVPerS is { } threshold)
+        {
+            var window = step.DvDtWindow;
+            settled = samples =>
+            {
+                var now = samples[^1];
+                // The newest sample at least one window old: the slope is taken over no less than the window.
+                for (var i = samples.Count - 2; i >= 0; i--)
+                {
+                    var span = now.Time - samples[i].Time;
+                    if (span < window) continue;
+                    var slope = Math.Abs(now.VoltageV - samples[i].VoltageV) / span.TotalSeconds;
+                    return slope < threshold ? Inv($"|dV/dt| {slope:0.00e0} V/s over {span.TotalSeconds:0} s below {threshold} V/s") : null;
+                }
+                return null;
+            };
+        }
+        var phase = new Phase("rest", Source.Off, 0, 0, null, settled, null, 0);
+        var (end, reason) = await RunPhaseAsync(run, phase, journalPhase: false, ct).ConfigureAwait(false);
+        return (reason, end == PhaseEnd.Condition ? "dv_dt_below_threshold" : EndedByCode(end));
+    }
+
+    private async Task<(string, string)> RunGittAsync(StepRun run, double cRate, double currentA, CancellationToken ct)
+    {
+        var step = run.Step;
+        for (var pulse = 1; pulse <= step.MaxPulses; pulse++)
+        {
+            var pulsePhase = CurrentPhase(Inv($"pulse {pulse}"), cRate, currentA, step.PulseDuration, step.CutoffVoltageV, "voltage limit");
+            var (end, reason) = await RunPhaseAsync(run, pulsePhase, journalPhase: true, ct).ConfigureAwait(false);
+            if (end is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{reason} in pulse {pulse}"), EndedByCode(end));
+            var limitReached = end == PhaseEnd.Condition;
+
+            // The relaxation after the last pulse is part of the titration's data, so it runs even at the limit.
+            var restPhase = new Phase(Inv($"rest {pulse}"), Source.Off, 0, 0, step.RestDuration, null, null, 0);
+            var (restEnd, restReason) = await RunPhaseAsync(run, restPhase, journalPhase: true, ct).ConfigureAwait(false);
+            if (limitReached) return (Inv($"{reason} in pulse {pulse}"), "voltage_limit");
+            if (restEnd is PhaseEnd.StepTimeLimit or PhaseEnd.StepChargeLimit) return (Inv($"{restReason} in the rest after pulse {pulse}"), EndedByCode(restEnd));
+        }
+        return (Inv($"all {step.MaxPulses} pulses given"), "max_pulses");
+    }
+
+    // ---- one phase --------------------------------------------------------------------------------------------
+
+    private async Task<(PhaseEnd End, string Reason)> RunPhaseAsync(StepRun run, Phase phase, bool journalPhase, CancellationToken ct)
+    {
+        var step = run.Step;
+        await ConfigureAsync(run, phase, ct).ConfigureAwait(false);
+        var phaseStart = _time.GetUtcNow();
+        if (journalPhase)
+            _journal.Write("phase_start", new
+            {
+                step = step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, phase = phase.Name,
+                source = phase.Source.ToString().ToLowerInvariant(), level = phase.Source == Source.Off ? (double?)null : phase.Level,
+            });
+
+        var samples = new List<CellReading>();
+        var phaseCharge = 0.0;
+        PhaseEnd end;
         string reason;
         while (true)
         {
-            var period = NextSamplePeriod(step, reading);
-            await _time.SleepAsync(period, ct).ConfigureAwait(false);
-            var previous = reading;
-            reading = await SampleAsync(step, cycle, cRate, ct).ConfigureAwait(false);
-            charge += Math.Abs((previous.CurrentA + reading.CurrentA) / 2) * (reading.Time - previous.Time).TotalHours;
+            var reading = await SampleAsync(run, phase, ct).ConfigureAwait(false);
+            if (samples.Count > 0)
+            {
+                var previous = samples[^1];
+                var dq = Math.Abs((previous.CurrentA + reading.CurrentA) / 2) * (reading.Time - previous.Time).TotalHours;
+                run.ChargeAh += dq;
+                phaseCharge += dq;
+            }
+            samples.Add(reading);
+            run.Last = reading;
+            // Only the window for dV/dt is needed; older samples would only grow the list over a long rest.
+            if (phase.Source == Source.Off && step.DvDtThresholdVPerS is not null) TrimToWindow(samples, step.DvDtWindow);
+            else if (samples.Count > 2) samples.RemoveRange(0, samples.Count - 2);
 
             if (reading.VoltageV > _cell.VoltageMaxV || reading.VoltageV < _cell.VoltageMinV)
                 throw new CellWindowException(
-                    $"measured {reading.VoltageV:0.000} V is outside the cell window [{_cell.VoltageMinV}, {_cell.VoltageMaxV}] V during step '{step.Name}'");
+                    Inv($"measured {reading.VoltageV:0.000} V is outside the cell window [{_cell.VoltageMinV}, {_cell.VoltageMaxV}] V during step '{step.Name}'"));
 
-            if (step.Kind == StepKind.ConstantCurrent && step.CutoffVoltageV is { } cutoff &&
-                (cRate > 0 ? reading.VoltageV >= cutoff : reading.VoltageV <= cutoff))
-            { reason = $"voltage cut-off {cutoff} V reached ({reading.VoltageV:0.000} V)"; break; }
-            if (step.Kind == StepKind.ConstantVoltage && step.CutoffCurrentA is { } iCut && Math.Abs(reading.CurrentA) < iCut)
-            { reason = $"current fell below {iCut} A ({reading.CurrentA:E3} A)"; break; }
-            if (step.MaxChargeAh is { } qMax && charge >= qMax)
-            { reason = $"charge limit {qMax} Ah passed"; break; }
-            if (reading.Time - start >= step.MaxDuration)
-            { reason = $"time limit {step.MaxDuration.TotalSeconds:0} s reached"; break; }
+            if (phase.Condition?.Invoke(samples) is { } done) { end = PhaseEnd.Condition; reason = done; break; }
+            if (step.MaxChargeAh is { } qMax && run.ChargeAh >= qMax)
+            { end = PhaseEnd.StepChargeLimit; reason = Inv($"charge limit {qMax} Ah passed ({run.ChargeAh:0.######} Ah)"); break; }
+            var stepLeft = step.MaxDuration - (reading.Time - run.Start);
+            if (stepLeft <= TimeSpan.Zero)
+            { end = PhaseEnd.StepTimeLimit; reason = Inv($"time limit {step.MaxDuration.TotalSeconds:0.###} s reached"); break; }
+            var phaseLeft = phase.Duration is { } d ? d - (reading.Time - phaseStart) : TimeSpan.MaxValue;
+            if (phaseLeft <= TimeSpan.Zero)
+            { end = PhaseEnd.PhaseTime; reason = Inv($"{phase.Name} of {phase.Duration!.Value.TotalSeconds:0.###} s done"); break; }
+
+            // Never sleep past a time limit, so that a step or a GITT pulse ends on time, not up to a period late.
+            var period = NextSamplePeriod(run, phase, reading);
+            if (stepLeft < period) period = stepLeft;
+            if (phaseLeft < period) period = phaseLeft;
+            await _time.SleepAsync(period, ct).ConfigureAwait(false);
         }
 
-        _journal.Write("step_end", new
+        if (journalPhase)
+            _journal.Write("phase_end", new
+            {
+                step = step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, phase = phase.Name, reason,
+                duration_s = (_time.GetUtcNow() - phaseStart).TotalSeconds, charge_ah = phaseCharge,
+                voltage_v = run.Last?.VoltageV, current_a = run.Last?.CurrentA,
+            });
+        return (end, reason);
+    }
+
+    private static void TrimToWindow(List<CellReading> samples, TimeSpan window)
+    {
+        var now = samples[^1].Time;
+        // Keep the newest sample at least a window old and everything after it.
+        var keepFrom = 0;
+        for (var i = samples.Count - 2; i >= 0; i--)
         {
-            step = step.Name, cycle, reason, duration_s = (reading.Time - start).TotalSeconds, charge_ah = charge,
-            voltage_v = reading.VoltageV, state_of_charge = reading.StateOfCharge,
-        });
+            if (now - samples[i].Time >= window) { keepFrom = i; break; }
+        }
+        if (keepFrom > 0) samples.RemoveRange(0, keepFrom);
+    }
+
+    /// <summary>
+    /// Output off, then the source and its compliance, then output on. A refusal by the safety envelope is a
+    /// refused request, not a glitch: it is recorded and ends the protocol, and is never retried.
+    /// </summary>
+    private async Task ConfigureAsync(StepRun run, Phase phase, CancellationToken ct)
+    {
+        await _potentiostat.SetOutputAsync(false, ct).ConfigureAwait(false);
+        try
+        {
+            switch (phase.Source)
+            {
+                case Source.Current:
+                    await _potentiostat.ConfigureCurrentSourceAsync(phase.Level, phase.Compliance, ct).ConfigureAwait(false);
+                    break;
+                case Source.Voltage:
+                    await _potentiostat.ConfigureVoltageSourceAsync(phase.Level, phase.Compliance, ct).ConfigureAwait(false);
+                    break;
+                case Source.Off:
+                    return;
+            }
+        }
+        catch (SafetyEnvelopeException e)
+        {
+            _journal.Write("setpoint_refused", new
+            {
+                step = run.Step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, phase = phase.Name,
+                source = phase.Source.ToString().ToLowerInvariant(), level = phase.Level, compliance = phase.Compliance,
+                reason = e.Refusal.Reason,
+            });
+            throw;
+        }
+        await _potentiostat.SetOutputAsync(true, ct).ConfigureAwait(false);
     }
 
     /// <summary>Samples faster as a voltage cut-off approaches, so that a steep end of charge is not overshot.</summary>
-    private TimeSpan NextSamplePeriod(ProtocolStep step, CellReading reading)
+    private TimeSpan NextSamplePeriod(StepRun run, Phase phase, CellReading reading)
     {
-        var period = _protocol.SamplePeriod;
-        if (step.Kind != StepKind.ConstantCurrent) return period;
+        var period = run.SamplePeriod;
+        if (phase.Source != Source.Current) return period;
         var margin = Math.Min(Math.Abs(reading.VoltageV - _cell.VoltageMaxV), Math.Abs(reading.VoltageV - _cell.VoltageMinV));
-        if (step.CutoffVoltageV is { } cutoff) margin = Math.Min(margin, Math.Abs(reading.VoltageV - cutoff));
-        if (margin < 0.05) return TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(0.5).Ticks, period.Ticks / 10));
-        if (margin < 0.15) return TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, period.Ticks / 3));
+        if (phase.ApproachVoltageV is { } cutoff) margin = Math.Min(margin, Math.Abs(reading.VoltageV - cutoff));
+        if (margin < 0.05) return TimeSpan.FromTicks(Math.Min(period.Ticks, Math.Max(TimeSpan.FromSeconds(0.5).Ticks, period.Ticks / 10)));
+        if (margin < 0.15) return TimeSpan.FromTicks(Math.Min(period.Ticks, Math.Max(TimeSpan.FromSeconds(1).Ticks, period.Ticks / 3)));
         return period;
     }
 
-    private async Task<CellReading> SampleAsync(ProtocolStep step, int cycle, double cRate, CancellationToken ct)
+    private async Task<CellReading> SampleAsync(StepRun run, Phase phase, CancellationToken ct)
     {
         var voltage = await _potentiostat.MeasureVoltageAsync(ct).ConfigureAwait(false);
-        var current = step.Kind == StepKind.Rest ? 0 : await _potentiostat.MeasureCurrentAsync(ct).ConfigureAwait(false);
+        // At open circuit no current flows; not asking saves a query per sample on a slow serial line.
+        var current = phase.Source == Source.Off ? 0 : await _potentiostat.MeasureCurrentAsync(ct).ConfigureAwait(false);
         var now = _time.GetUtcNow();
+        var cRate = phase.Source switch
+        {
+            Source.Current => phase.CRate,
+            Source.Voltage => current / _cell.NominalCapacityAh,
+            _ => 0,
+        };
         CellReading reading;
         lock (_gate)
         {
             // Trapezoidal charge counting between samples.
             var dtH = Math.Max(0, (now - _latest.Time).TotalHours);
             var soc = _latest.StateOfCharge + (_latest.CurrentA + current) / 2 * dtH / _cell.NominalCapacityAh;
-            reading = new CellReading(now, voltage, current, Math.Clamp(soc, 0, 1), step.Name, cycle,
-                step.Kind == StepKind.ConstantCurrent ? cRate : 0, step.Kind != StepKind.Rest);
+            reading = new CellReading(now, voltage, current, Math.Clamp(soc, 0, 1), run.Step.Name, run.Entry.Cycle, cRate, phase.Source != Source.Off);
             _latest = reading;
         }
         _journal.Write("cell", new
         {
-            voltage_v = voltage, current_a = current, state_of_charge = reading.StateOfCharge, step = step.Name, cycle,
+            voltage_v = voltage, current_a = current, state_of_charge = reading.StateOfCharge, step = run.Step.Name,
+            phase = run.Step.Kind is StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt ? phase.Name : null, cycle = run.Entry.Cycle,
         });
         return reading;
     }
+
+    /// <summary>Numbers in journal reasons and messages read the same on every machine.</summary>
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>The cell was measured outside its configured window: a fault that ends in the safe state.</summary>

@@ -4,7 +4,7 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
 
-namespace AutonomousBeamline.Control.Tests;
+namespace AutonomousBeamline.Control.Tests.Cycling;
 
 public sealed class CyclerTests : IDisposable
 {
