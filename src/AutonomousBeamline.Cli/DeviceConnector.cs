@@ -26,9 +26,11 @@ internal sealed record DeviceEndpoints(
 }
 
 /// <summary>The connected devices, closed together.</summary>
-internal sealed class ConnectedDevices(ControllerDevices devices, params IAsyncDisposable[] owned) : IAsyncDisposable
+internal sealed class ConnectedDevices(ControllerDevices devices, ZmqDetectorClient detector, params IAsyncDisposable[] owned) : IAsyncDisposable
 {
     public ControllerDevices Devices { get; } = devices;
+    /// <summary>The detector client, for its frame-rejection events.</summary>
+    public ZmqDetectorClient Detector { get; } = detector;
 
     public async ValueTask DisposeAsync()
     {
@@ -78,6 +80,6 @@ internal static class DeviceConnector
             },
             FrameTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
         });
-        return new ConnectedDevices(new ControllerDevices(guarded, motion, detector), guarded, motion, detector);
+        return new ConnectedDevices(new ControllerDevices(guarded, motion, detector), detector, guarded, motion, detector);
     }
 }

@@ -28,8 +28,13 @@ internal static class ExperimentRunner
         using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
 
         RunOutcome outcome;
+        long framesRejectedByClient;
+        if (facility is not null)
+            facility.Faults.Injected += f => journal.TryWrite("fault_injected", new { device = f.Device, kind = f.Kind, count = f.Count, at_s = f.At.TotalSeconds });
         await using (var devices = await DeviceConnector.ConnectAsync(endpoints, config, time, ct).ConfigureAwait(false))
         {
+            // A frame the detector client refuses never reaches the loop; the journal still says why.
+            devices.Detector.FrameRejected += (_, e) => journal.TryWrite("frame_rejected", new { reason = e.Reason, request_id = e.RequestId, frame = e.FrameNumber });
             var learning = new ControllerLearning(
                 new XrdPhaseAnalyzer(),
                 motion => LearningComposition.Planner(config, trainer, motion),
@@ -40,15 +45,18 @@ internal static class ExperimentRunner
             controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
             attach?.Invoke(controller);
             outcome = await controller.RunAsync(ct).ConfigureAwait(false);
+            framesRejectedByClient = devices.Detector.RejectedFrames;
         }
 
         var summary = RunSummary.From(outcome, runId, mode, config.Experiment.Name, config.Acquisition.Strategy, config.Acquisition.BeamThresholdMa, wall.Elapsed.TotalSeconds);
+        summary = summary with { FramesRejected = summary.FramesRejected + (int)framesRejectedByClient };
         if (facility is not null)
         {
             summary = summary with
             {
                 MapError = outcome.Observations.Count > 0 ? DryRunEvaluation.MapError(outcome.Observations, facility, config) : null,
                 SafetyViolations = facility.Cell.SafetyViolations,
+                FaultsInjected = facility.Faults.InjectedCount,
             };
         }
         summary.WriteTo(Path.Combine(runDir, "summary.json"));
@@ -59,6 +67,7 @@ internal static class ExperimentRunner
         if (summary.MapError is { } m)
             Console.WriteLine($"map error (RMSE of FePO4 fraction): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000} with the same {m.Frames} frames");
         if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
+        if (summary.FaultsInjected is > 0) Console.WriteLine($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
         Console.WriteLine($"summary: {Path.Combine(runDir, "summary.json")}");
         return summary.ExitStatus switch { "success" => Commands.Success, "abort" => Commands.Aborted, _ => Commands.RunFailed };
     }

@@ -1,6 +1,7 @@
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Simulators.Detector;
+using AutonomousBeamline.Simulators.Faults;
 using AutonomousBeamline.Simulators.Motion;
 using AutonomousBeamline.Simulators.Physics;
 using AutonomousBeamline.Simulators.Potentiostat;
@@ -22,6 +23,8 @@ internal static class SimulationComposition
         public required TcpScpiHost PotentiostatTcp { get; init; }
         public required MotionServer Motion { get; init; }
         public required DetectorServer Detector { get; init; }
+        /// <summary>The faults injected on schedule (empty unless the config asks for some).</summary>
+        public FaultSchedule Faults { get; set; } = null!;
 
         public string PotentiostatPath => Potentiostat.SlavePath;
         public string PotentiostatTcpEndpoint => $"{PotentiostatTcp.Host}:{PotentiostatTcp.Port}";
@@ -31,6 +34,7 @@ internal static class SimulationComposition
 
         public async ValueTask DisposeAsync()
         {
+            Faults.Dispose();
             Detector.Dispose();
             Motion.Dispose();
             await PotentiostatTcp.DisposeAsync().ConfigureAwait(false);
@@ -57,7 +61,9 @@ internal static class SimulationComposition
         };
         if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -5, 5, s.AxisSpeedMmPerS, 0));
         if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, 50, 7150));
-        var stage = new MotionStage(time, axes, s.BeamCurrentMa);
+        var start = time.GetUtcNow();
+        var dumps = s.BeamDumps.Select(d => new BeamDump(start + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
+        var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
         var xrd = new XrdPatternRenderer();
 
         var scpi = new ScpiServer(cell);
@@ -82,6 +88,9 @@ internal static class SimulationComposition
         };
         facility.Motion.Start();
         facility.Detector.Start();
+        facility.Faults = new FaultSchedule(time,
+            s.Faults.Select(f => new ScheduledFault(TimeSpan.FromSeconds(f.AtS), f.Device, f.Kind, f.Count, TimeSpan.FromSeconds(f.DurationS))),
+            scpi, facility.Motion, stage, facility.Detector);
         return facility;
     }
 }

@@ -38,6 +38,9 @@ public sealed record StepBoundary(ScheduledStep? Ended, string? EndReason, Upcom
 /// </remarks>
 public sealed class Cycler
 {
+    private const int TransientAttempts = 3;
+    private static readonly TimeSpan TransientPause = TimeSpan.FromSeconds(0.5);
+
     private readonly IPotentiostat _potentiostat;
     private readonly CyclingProtocol _protocol;
     private readonly CellLimits _cell;
@@ -469,7 +472,14 @@ public sealed class Cycler
     /// Output off, then the source and its compliance, then output on. A refusal by the safety envelope is a
     /// refused request, not a glitch: it is recorded and ends the protocol, and is never retried.
     /// </summary>
-    private async Task ConfigureAsync(StepRun run, Phase phase, CancellationToken ct)
+    private Task ConfigureAsync(StepRun run, Phase phase, CancellationToken ct) =>
+        RetryTransientAsync($"configure {run.Entry.Path}/{phase.Name}", async () =>
+        {
+            await ConfigureOnceAsync(run, phase, ct).ConfigureAwait(false);
+            return true;
+        }, ct);
+
+    private async Task ConfigureOnceAsync(StepRun run, Phase phase, CancellationToken ct)
     {
         await _potentiostat.SetOutputAsync(false, ct).ConfigureAwait(false);
         try
@@ -511,11 +521,30 @@ public sealed class Cycler
         return period;
     }
 
+    /// <summary>
+    /// A device glitch (a lost or garbled reply, an instrument error on a setting) is retried a few times with a
+    /// short pause: a measurement is idempotent, and a configuration always starts again from output off, so
+    /// repeating it cannot leave the cell in a state nobody asked for. A refusal by the safety envelope is not a
+    /// glitch and is never retried. Whatever still fails ends the protocol in the safe state.
+    /// </summary>
+    private async Task<T> RetryTransientAsync<T>(string what, Func<Task<T>> action, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await action().ConfigureAwait(false); }
+            catch (DeviceException e) when (attempt < TransientAttempts && !ct.IsCancellationRequested)
+            {
+                _journal.Write("device_retry", new { device = e.Device, what, attempt, message = e.Message });
+                await _time.SleepAsync(TransientPause, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
     private async Task<CellReading> SampleAsync(StepRun run, Phase phase, CancellationToken ct)
     {
-        var voltage = await _potentiostat.MeasureVoltageAsync(ct).ConfigureAwait(false);
+        var voltage = await RetryTransientAsync("measure voltage", () => _potentiostat.MeasureVoltageAsync(ct), ct).ConfigureAwait(false);
         // At open circuit no current flows; not asking saves a query per sample on a slow serial line.
-        var current = phase.Source == Source.Off ? 0 : await _potentiostat.MeasureCurrentAsync(ct).ConfigureAwait(false);
+        var current = phase.Source == Source.Off ? 0 : await RetryTransientAsync("measure current", () => _potentiostat.MeasureCurrentAsync(ct), ct).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var cRate = phase.Source switch
         {

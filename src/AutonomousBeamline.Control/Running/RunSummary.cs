@@ -36,6 +36,8 @@ public sealed record RunSummary
     public MapErrorSummary? MapError { get; init; }
     /// <summary>Times the simulated cell was outside its window (dry run only; must be 0).</summary>
     public int? SafetyViolations { get; init; }
+    /// <summary>Faults the simulators injected on schedule (dry run only).</summary>
+    public int? FaultsInjected { get; init; }
 
     public static RunSummary From(RunOutcome outcome, string runId, string mode, string experiment, string strategy, double beamThresholdMa, double wallS) => new()
     {

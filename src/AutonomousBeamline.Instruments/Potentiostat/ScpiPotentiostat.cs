@@ -112,14 +112,18 @@ public sealed class ScpiPotentiostat : IPotentiostat
 
     public async Task EnterSafeStateAsync(CancellationToken cancellationToken = default)
     {
-        // Two tries: the first may be spent resynchronising a link that just timed out.
-        for (var attempt = 0; attempt < 2; attempt++)
+        // Never trust that the output went off: read it back. A refused or lost ":OUTP OFF" (an error on a
+        // setting, a link being resynchronised) is tried again, and "*RST" (output off by definition) is the
+        // last resort. Best effort by contract: the caller is already handling a fault and must not get a second.
+        string[] attempts = [":OUTP OFF", ":OUTP OFF", ":OUTP OFF", "*RST"];
+        foreach (var command in attempts)
         {
             try
             {
-                await _client.SendBypassingBreakerAsync(":OUTP OFF", cancellationToken).ConfigureAwait(false);
+                await _client.SendBypassingBreakerAsync(command, cancellationToken).ConfigureAwait(false);
                 await _client.DrainErrorsAsync(cancellationToken).ConfigureAwait(false);
-                return;
+                if (!ScpiNumber.ParseBoolean(await _client.QueryOnceAsync(":OUTP?", cancellationToken).ConfigureAwait(false), ":OUTP?", DeviceName))
+                    return;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -127,7 +131,7 @@ public sealed class ScpiPotentiostat : IPotentiostat
             }
             catch (Exception e) when (e is DeviceException or IOException or ObjectDisposedException or TimeoutException or OperationCanceledException)
             {
-                // Best effort by contract: the caller is already handling a fault and must not get a second one.
+                // Try again with the next command.
             }
         }
     }

@@ -88,6 +88,39 @@ public sealed class CyclerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_passing_glitch_is_retried_and_journalled_and_the_step_goes_on()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.1)
+        {
+            FailMeasurementsWith = new ScpiLikeGlitch("potentiostat", "garbled reply to :MEAS:VOLT?"),
+            FailingMeasurements = 2,
+        };
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        await cycler.RunAsync(CancellationToken.None);
+        Assert.Equal(1, cycler.StepsCompleted);
+        var retries = Records("device_retry");
+        Assert.Equal(2, retries.Count);
+        Assert.Equal("measure voltage", (string?)retries[0]["what"]);
+        Assert.Contains("garbled", (string?)retries[0]["message"]);
+    }
+
+    [Fact]
+    public async Task A_glitch_that_does_not_pass_ends_the_protocol_safely_after_three_attempts()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.5)
+        {
+            FailMeasurementsWith = new ScpiLikeGlitch("potentiostat", "garbled"),
+            FailingMeasurements = 3,
+        };
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        await Assert.ThrowsAsync<ScpiLikeGlitch>(() => cycler.RunAsync(CancellationToken.None));
+        Assert.Equal(2, Records("device_retry").Count);
+        Assert.Equal("safe", cell.Calls[^1]);
+    }
+
+    private sealed class ScpiLikeGlitch(string device, string message) : DeviceException(device, message);
+
+    [Fact]
     public async Task Sampling_gets_finer_near_a_cut_off()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.1);

@@ -23,6 +23,8 @@ internal sealed class FakePotentiostat(TimeProvider time, double capacityAh, dou
     public double StateOfCharge => soc;
     public double? ForcedVoltage { get; set; }
     public Exception? FailMeasurementsWith { get; set; }
+    /// <summary>With <see cref="FailMeasurementsWith"/>: how many voltage measurements fail before they work again (null: all).</summary>
+    public int? FailingMeasurements { get; set; }
     public double PolarisationOhm { get; set; }
     public TimeSpan RelaxationTime { get; set; } = TimeSpan.FromSeconds(120);
     public int VoltageMeasurements { get; private set; }
@@ -80,7 +82,11 @@ internal sealed class FakePotentiostat(TimeProvider time, double capacityAh, dou
 
     public Task<double> MeasureVoltageAsync(CancellationToken ct = default)
     {
-        if (FailMeasurementsWith is { } e) throw e;
+        if (FailMeasurementsWith is { } e && FailingMeasurements is not 0)
+        {
+            if (FailingMeasurements is { } n) FailingMeasurements = n - 1;
+            throw e;
+        }
         Integrate();
         var v = ForcedVoltage ?? OpenCircuit + Current() * ResistanceOhm + _polarisationV;
         OnVoltageMeasured?.Invoke(++VoltageMeasurements);

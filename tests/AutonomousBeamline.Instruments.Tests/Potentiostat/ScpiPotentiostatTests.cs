@@ -116,6 +116,20 @@ public class ScpiPotentiostatTests
         Assert.False(rig.Cell.OutputOn);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public async Task Safe_state_reads_the_output_back_and_insists_when_output_off_is_refused(int refusals)
+    {
+        await using var rig = await SimulatedPotentiostatRig.StartAsync(Link.Tcp);
+        await rig.Potentiostat.ConfigureCurrentSourceAsync(0.001, 3.6);
+        await rig.Potentiostat.SetOutputAsync(true);
+        // The instrument refuses the next setting(s): ":OUTP OFF" is not executed the first time(s).
+        for (var i = 0; i < refusals; i++) rig.Server.Faults.RefuseNextCommand(-221, "Settings conflict;test");
+        await rig.Potentiostat.EnterSafeStateAsync();
+        Assert.False(rig.Cell.OutputOn);
+    }
+
     [Fact]
     public async Task Safe_state_never_throws_for_a_dead_instrument()
     {
