@@ -1,2 +1,17 @@
-// The benchmark harness lands with the learning issue; see docs/benchmarks.md.
-Console.WriteLine("{}");
+using System.Diagnostics;
+using System.Globalization;
+using AutonomousBeamline.Bench;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+var quick = args.Contains("--quick");
+var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "abcd";
+var clock = Stopwatch.StartNew();
+var output = Console.Out;
+output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
+output.WriteLine();
+
+var map = parts.Contains('a')
+    ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()
+    : null;
+output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");
