@@ -36,7 +36,7 @@ public sealed record EnergyScanPlan(Decision Decision, IReadOnlyList<double> Ene
 /// <param name="LineStepEv">Step on the pre- and post-edge lines: a straight line needs few points.</param>
 /// <param name="MaximumTrendEv">Caps the per-scan drift extrapolated from the last two edges, so one noisy edge cannot throw the window off.</param>
 public sealed record EnergyPlannerOptions(
-    int FullRangeEvery = 5,
+    int FullRangeEvery = 10,
     double EdgeHalfWidthEv = 2.0,
     double WhiteLineHalfWidthEv = 3.0,
     double WhiteLineStepEv = 2.0,
