@@ -17,4 +17,10 @@ var map = parts.Contains('a')
 var xas = parts.Contains('b')
     ? new XasBenchmark(quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8], 40, output).Execute()
     : null;
+var latency = parts.Contains('c')
+    ? new LatencyBenchmark([100, 1000, 5000], quick ? 40 : 200, output).Execute()
+    : null;
+var patternsPerS = parts.Contains('d')
+    ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
+    : double.NaN;
 output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");

@@ -98,6 +98,17 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     // Per-spot state kept in step with the observations (see Track): nearest squared in-plane distance and accumulated dose.
     private readonly double[] _nearestSquared;
     private readonly double[] _dose;
+
+    // Scratch grids reused by every decision (decisions are serialised by the gate): a decision on 10,000 candidates would
+    // otherwise allocate close to a megabyte and put the garbage collector on the decision path.
+    private readonly double[] _spreads;
+    private readonly double[] _explained;
+    private readonly double[] _variance;
+    private readonly double[] _rows;
+    private readonly double[] _removable;
+    private readonly double[] _scores;
+    private readonly double[] _jitter;
+    private readonly bool[] _allowed;
     private Observation? _firstTracked;
     private Observation? _lastTracked;
     private int _tracked;
@@ -128,6 +139,14 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         _kernel = SquaredCorrelationKernel(space.StepMm, _options.InfluenceLengthMm, Math.Max(_nx, _ny));
         _nearestSquared = new double[_grid.Length];
         _dose = new double[_grid.Length];
+        _spreads = new double[_grid.Length];
+        _explained = new double[_grid.Length];
+        _variance = new double[_grid.Length];
+        _rows = new double[_grid.Length];
+        _removable = new double[_grid.Length];
+        _scores = new double[_grid.Length];
+        _jitter = new double[_grid.Length];
+        _allowed = new bool[_grid.Length];
         ResetTracking();
     }
 
@@ -175,7 +194,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         var centerX = (Space.XMinMm + Space.XMaxMm) / 2;
         var centerY = (Space.YMinMm + Space.YMaxMm) / 2;
-        var scores = new double[_grid.Length];
+        var scores = _scores;
         for (var i = 0; i < _grid.Length; i++)
         {
             var (x, y) = _grid[i];
@@ -199,7 +218,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var noise = _options.NoiseSpread * _options.NoiseSpread;
 
         // Variance left at each spot once what fresh observations already explain is taken off.
-        var variance = new double[_grid.Length];
+        var variance = _variance;
         for (var i = 0; i < variance.Length; i++)
         {
             var spread = spreads[i];
@@ -209,7 +228,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         // A measurement at c removes about ρ²(g, c)·σ²(g) at every g, scaled by how much the spot itself is unknown beyond the noise.
         var removable = Blur(variance);
 
-        var scores = new double[_grid.Length];
+        var scores = _scores;
         for (var i = 0; i < _grid.Length; i++)
         {
             var (x, y) = _grid[i];
@@ -233,23 +252,28 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     /// </summary>
     private double[] SpreadField(IReadOnlyList<Observation> observations, IPhaseMap map, double soc, double cRate, out double[] explainedDistance)
     {
-        var spreads = new double[_grid.Length];
-        explainedDistance = new double[_grid.Length];
+        var spreads = _spreads;
+        explainedDistance = _explained;
         if (map is ForestPhaseMap { IsNormalised: true } forest)
         {
             // The shape holds at every state of charge, so every past spot speaks for today and the spread scales with 4·soc·(1 − soc).
             if (!ReferenceEquals(_shapeSpreadMap, map) || _shapeSpreadCRate != Math.Abs(cRate) || _shapeSpread is null)
             {
+                // Only the trees here: the distance part comes from the planner's own up-to-date distances below, which are
+                // cheaper than the map's search over every observation and already include frames the map has not seen yet.
                 _shapeSpread = new double[_grid.Length];
-                for (var i = 0; i < _grid.Length; i++) _shapeSpread[i] = forest.ShapeSpread(_grid[i].X, _grid[i].Y, cRate);
+                for (var i = 0; i < _grid.Length; i++) _shapeSpread[i] = forest.ShapeStatistics(_grid[i].X, _grid[i].Y, cRate).Spread;
                 _shapeSpreadMap = map;
                 _shapeSpreadCRate = Math.Abs(cRate);
             }
             var weight = ForestPhaseMapOptions.TwoPhaseWeight(soc);
+            var mapOptions = forest.Options;
             for (var i = 0; i < _grid.Length; i++)
             {
-                spreads[i] = Clean(weight * _shapeSpread[i]);
-                explainedDistance[i] = Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm;
+                var nearestMm = Math.Sqrt(_nearestSquared[i]);
+                var distanceSpread = mapOptions.DistanceSpreadPerUnit * Math.Min(nearestMm / mapOptions.LengthScaleMm, mapOptions.MaximumDistanceUnits);
+                spreads[i] = Clean(weight * (_shapeSpread[i] + distanceSpread));
+                explainedDistance[i] = nearestMm / _options.LengthScaleMm;
             }
             return spreads;
         }
@@ -306,13 +330,14 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private bool[] AllowedSpots(out int excludedByOperator, out int overDose)
     {
         var exclusions = Volatile.Read(ref _exclusions);
-        var allowed = new bool[_grid.Length];
+        var allowed = _allowed;
         excludedByOperator = 0;
         overDose = 0;
         for (var i = 0; i < _grid.Length; i++)
         {
             var (x, y) = _grid[i];
-            if (exclusions.Any(r => r.Contains(x, y))) { excludedByOperator++; continue; }
+            allowed[i] = false;
+            if (InAny(exclusions, x, y)) { excludedByOperator++; continue; }
             if (_dose[i] + _options.FrameExposureS > _options.DoseBudgetS) { overDose++; continue; }
             allowed[i] = true;
         }
@@ -320,6 +345,13 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             throw new InvalidOperationException(RoiGrid.Format(
                 $"no spot left to measure: {excludedByOperator} of {_grid.Length} grid points are excluded by the operator and {overDose} have used their dose budget of {_options.DoseBudgetS} s"));
         return allowed;
+    }
+
+    private static bool InAny(RoiRectangle[] rectangles, double x, double y)
+    {
+        foreach (var r in rectangles)
+            if (r.Contains(x, y)) return true;
+        return false;
     }
 
     private static string Closed(int excludedByOperator, int overDose) =>
@@ -387,7 +419,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private double[] Blur(double[] values)
     {
         var radius = _kernel.Length - 1;
-        var rows = new double[values.Length];
+        var rows = _rows;
         for (var j = 0; j < _ny; j++)
         {
             var row = j * _nx;
@@ -399,7 +431,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
                 rows[row + i] = sum;
             }
         }
-        var result = new double[values.Length];
+        var result = _removable;
         for (var j = 0; j < _ny; j++)
         {
             var from = Math.Max(0, j - radius); var to = Math.Min(_ny - 1, j + radius);
@@ -416,7 +448,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private double[] TieBreakers(int observationCount)
     {
         var rng = RoiGrid.DecisionRandom(_seed, observationCount);
-        var jitter = new double[_grid.Length];
+        var jitter = _jitter;
         for (var i = 0; i < jitter.Length; i++) jitter[i] = rng.NextDouble();
         return jitter;
     }

@@ -33,6 +33,9 @@ public sealed class ForestPhaseMap : IPhaseMap
 
     public int Version { get; }
 
+    /// <summary>The settings the map was fitted with.</summary>
+    public ForestPhaseMapOptions Options => _options;
+
     /// <summary>How many observations the forest was fitted on.</summary>
     public int ObservationCount { get; }
 
