@@ -24,3 +24,16 @@ var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
 output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");
+// The last line is the machine-readable summary; a part that was not run reports null.
+var summary = new Dictionary<string, double?>
+{
+    ["speedup_vs_raster"] = Round(map?.SpeedupVsRaster, 2),
+    ["speedup_vs_random"] = Round(map?.SpeedupVsRandom, 2),
+    ["xas_points_fraction"] = Round(xas?.PointsFraction, 4),
+    ["xas_edge_error_eV"] = Round(xas?.EdgeErrorEv, 4),
+    ["p95_decision_ms_1000"] = Round(latency is not null && latency.TryGetValue(1000, out var p95) ? p95 : null, 3),
+    ["patterns_per_s"] = Round(double.IsFinite(patternsPerS) ? patternsPerS : null, 0),
+};
+output.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary));
+
+static double? Round(double? value, int digits) => value is { } v && double.IsFinite(v) ? Math.Round(v, digits) : null;
