@@ -34,24 +34,31 @@ public sealed record EnergyScanPlan(Decision Decision, IReadOnlyList<double> Ene
 /// <param name="PreEdgeEndEv">The pre-edge line lies below E0 + this (negative): the analyser fits its normalisation there.</param>
 /// <param name="PostEdgeStartEv">The post-edge line lies above E0 + this.</param>
 /// <param name="LineStepEv">Step on the pre- and post-edge lines: a straight line needs few points.</param>
-/// <param name="MaximumTrendEv">Caps the per-scan drift extrapolated from the last two edges, so one noisy edge cannot throw the window off.</param>
+/// <param name="MaximumTrendEv">Caps the per-scan drift extrapolated from the last two edges, so one noisy edge cannot throw the window off.
+/// A larger step between the last two edges is a jump (in a two-phase mixture the derivative maximum hops from the Fe2+ to the Fe3+
+/// edge), not a drift, and is not extrapolated.</param>
+/// <param name="NeighbourhoodHalfWidthEv">Within ± this of the predicted edge the scan keeps <paramref name="NeighbourhoodStepEv"/> steps,
+/// so an edge that hopped between the two references is still sampled well enough to be found and re-centred on.</param>
+/// <param name="NeighbourhoodStepEv">Step in that neighbourhood.</param>
 public sealed record EnergyPlannerOptions(
     int FullRangeEvery = 10,
-    double EdgeHalfWidthEv = 2.0,
+    double EdgeHalfWidthEv = 1.5,
     double WhiteLineHalfWidthEv = 3.0,
     double WhiteLineStepEv = 2.0,
-    double ShoulderStepEv = 4.0,
+    double ShoulderStepEv = 6.0,
     double PreEdgeEndEv = -16,
     double PostEdgeStartEv = 36,
     double LineStepEv = 6.0,
-    double MaximumTrendEv = 2.0)
+    double MaximumTrendEv = 0.5,
+    double NeighbourhoodHalfWidthEv = 5.0,
+    double NeighbourhoodStepEv = 1.0)
 {
     public static EnergyPlannerOptions Default { get; } = new();
 
     internal void Validate()
     {
         if (FullRangeEvery < 1) throw new ArgumentOutOfRangeException(nameof(FullRangeEvery), FullRangeEvery, "must be >= 1");
-        foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
+        foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
                      (nameof(WhiteLineStepEv), WhiteLineStepEv), (nameof(ShoulderStepEv), ShoulderStepEv), (nameof(LineStepEv), LineStepEv) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "must be positive");
         if (!(PreEdgeEndEv < 0)) throw new ArgumentOutOfRangeException(nameof(PreEdgeEndEv), PreEdgeEndEv, "must be negative (below the edge)");
@@ -142,7 +149,8 @@ public sealed class EnergyRangePlanner
     private double PredictEdge(XasFeatures[] usable, out double trend)
     {
         var last = usable[^1].EdgeEnergyEv;
-        trend = usable.Length >= 2 ? Math.Clamp(last - usable[^2].EdgeEnergyEv, -_options.MaximumTrendEv, _options.MaximumTrendEv) : 0;
+        var step = usable.Length >= 2 ? last - usable[^2].EdgeEnergyEv : 0;
+        trend = Math.Abs(step) <= _options.EdgeHalfWidthEv ? Math.Clamp(step, -_options.MaximumTrendEv, _options.MaximumTrendEv) : 0;
         return last + trend;
     }
 
@@ -153,31 +161,33 @@ public sealed class EnergyRangePlanner
         var preEnd = edge + _options.PreEdgeEndEv;
         var postStart = edge + _options.PostEdgeStartEv;
         // Pre-edge line down from its end, post-edge line up from its start: the analyser needs at least three points on each.
-        Add(points, _window.StartEv, preEnd, _options.LineStepEv, fromTop: true);
-        Add(points, postStart, _window.StopEv, _options.LineStepEv, fromTop: false);
-        Add(points, preEnd, edge - _options.EdgeHalfWidthEv, _options.ShoulderStepEv, fromTop: true);
-        Add(points, edge - _options.EdgeHalfWidthEv, edge + _options.EdgeHalfWidthEv, _window.StepEv, fromTop: false);
-        Add(points, whiteLine - _options.WhiteLineHalfWidthEv, whiteLine + _options.WhiteLineHalfWidthEv, _options.WhiteLineStepEv, fromTop: false);
-        Add(points, whiteLine + _options.WhiteLineHalfWidthEv, postStart, _options.ShoulderStepEv, fromTop: false);
+        // Line points are snapped outwards, so snapping to the grid never moves one off its line.
+        Add(points, _window.StartEv, preEnd, _options.LineStepEv, fromTop: true, Math.Floor);
+        Add(points, postStart, _window.StopEv, _options.LineStepEv, fromTop: false, Math.Ceiling);
+        Add(points, preEnd, edge - _options.NeighbourhoodHalfWidthEv, _options.ShoulderStepEv, fromTop: true, Math.Round);
+        Add(points, edge - _options.NeighbourhoodHalfWidthEv, edge + _options.NeighbourhoodHalfWidthEv, _options.NeighbourhoodStepEv, fromTop: false, Math.Round);
+        Add(points, edge - _options.EdgeHalfWidthEv, edge + _options.EdgeHalfWidthEv, _window.StepEv, fromTop: false, Math.Round);
+        Add(points, whiteLine - _options.WhiteLineHalfWidthEv, whiteLine + _options.WhiteLineHalfWidthEv, _options.WhiteLineStepEv, fromTop: false, Math.Round);
+        Add(points, whiteLine + _options.WhiteLineHalfWidthEv, postStart, _options.ShoulderStepEv, fromTop: false, Math.Round);
         return points.ToArray();
     }
 
     /// <summary>Points from <paramref name="from"/> to <paramref name="to"/> at roughly <paramref name="step"/>, snapped to the window's grid and clipped to it.</summary>
-    private void Add(SortedSet<double> points, double from, double to, double step, bool fromTop)
+    private void Add(SortedSet<double> points, double from, double to, double step, bool fromTop, Func<double, double> rounding)
     {
         if (to < from) return;
         var count = (int)Math.Floor((to - from) / step + 1e-9);
         for (var k = 0; k <= count; k++)
         {
             var e = fromTop ? to - k * step : from + k * step;
-            var snapped = Snap(e);
+            var snapped = Snap(e, rounding);
             if (snapped is { } s) points.Add(s);
         }
     }
 
-    private double? Snap(double energy)
+    private double? Snap(double energy, Func<double, double> rounding)
     {
-        var index = (int)Math.Round((energy - _window.StartEv) / _window.StepEv);
+        var index = (int)rounding((energy - _window.StartEv) / _window.StepEv);
         if (index < 0 || index >= _fullGrid.Length) return null;
         return _fullGrid[index];
     }
