@@ -25,7 +25,7 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// <param name="CRateScale">C-rate difference that counts as one distance unit when the C-rate is a model input.</param>
 public sealed record ForestPhaseMapOptions(
     int NumberOfTrees = 60,
-    int NumberOfLeaves = 12,
+    int NumberOfLeaves = 24,
     int MinimumExampleCountPerLeaf = 2,
     int Seed = 1,
     int MinimumObservations = 4,
