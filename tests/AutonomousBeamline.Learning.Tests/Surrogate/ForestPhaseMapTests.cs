@@ -16,7 +16,7 @@ public sealed class ForestPhaseMapTests
     public void Walking_the_trees_gives_the_same_mean_as_MLNET()
     {
         var observations = TestObservations.Random(80, Smooth, seed: 2);
-        var options = new ForestPhaseMapOptions(NumberOfTrees: 20, Seed: 5, LearnDeviationFromStateOfCharge: false, NormaliseByTwoPhaseWeight: false);
+        var options = new ForestPhaseMapOptions(NumberOfTrees: 20, NumberOfLeaves: 12, Seed: 5, LearnDeviationFromStateOfCharge: false, NormaliseByTwoPhaseWeight: false);
         var map = ForestPhaseMap.Fit(observations, 1, options)!;
 
         // The same trainer settings, through ML.NET's own prediction path.
