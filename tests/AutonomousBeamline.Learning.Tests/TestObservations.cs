@@ -20,13 +20,14 @@ internal static class TestObservations
         Source = source,
     };
 
-    /// <summary>Observations of <paramref name="truth"/> at seeded random points of a 20 x 10 mm electrode.</summary>
+    /// <summary>Observations of <paramref name="truth"/> at seeded random points of a 20 x 10 mm electrode, at states of charge
+    /// 0.1 … 0.9 (where the cell is two-phase and a normalised map keeps every frame).</summary>
     public static List<Observation> Random(int count, Func<double, double, double, double> truth, int seed, double noise = 0.0)
     {
         var rng = new Random(seed);
         return Enumerable.Range(0, count).Select(i =>
         {
-            var x = rng.NextDouble() * 20; var y = rng.NextDouble() * 10; var soc = rng.NextDouble();
+            var x = rng.NextDouble() * 20; var y = rng.NextDouble() * 10; var soc = 0.1 + 0.8 * rng.NextDouble();
             return Make(x, y, soc, truth(x, y, soc) + noise * (rng.NextDouble() - 0.5), i);
         }).ToList();
     }

@@ -22,4 +22,10 @@ public sealed record Observation
     public required double BeamCurrentMa { get; init; }
     /// <summary>Who chose this spot: "learner", "raster", "random" or "operator".</summary>
     public string Source { get; init; } = "learner";
+    /// <summary>Seconds of beam on the spot for this frame (the exposure, or the sum of an XAS scan's dwells); counts against a per-spot dose budget. Null when not recorded.</summary>
+    public double? ExposureS { get; init; }
+    /// <summary>Fe K-edge energy (E0, eV) of an XAS observation; null for a diffraction frame.</summary>
+    public double? EdgeEnergyEv { get; init; }
+    /// <summary>White-line energy (eV) of an XAS observation; null for a diffraction frame.</summary>
+    public double? WhiteLineEnergyEv { get; init; }
 }

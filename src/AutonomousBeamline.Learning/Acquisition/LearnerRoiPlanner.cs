@@ -1,26 +1,39 @@
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Surrogate;
 
 namespace AutonomousBeamline.Learning.Acquisition;
 
 /// <summary>Settings of <see cref="LearnerRoiPlanner"/>.</summary>
 /// <param name="ColdStartCount">Until this many observations exist (or while there is no model), spots are chosen to fill the space.</param>
-/// <param name="DistanceWeight">Score per unit distance to the nearest observation in (x, y, soc): the space-filling term.</param>
+/// <param name="DistanceWeight">Utility per unit distance to the nearest observation: the space-filling term.</param>
 /// <param name="LengthScaleMm">Distance on the electrode that counts as one unit.</param>
-/// <param name="StateOfChargeScale">State-of-charge difference that counts as one unit.</param>
+/// <param name="StateOfChargeScale">State-of-charge difference that counts as one unit (only for maps whose spread depends on it).</param>
 /// <param name="MaximumDistanceUnits">Caps the distance term so it does not swamp the model's spread far from everything.</param>
 /// <param name="ExplainedRadiusUnits">An observation this close (in units) already answers the model's uncertainty there, even
-/// before the model has been refitted on it; the spread is damped by 1 - exp(-(d/r)²).</param>
-/// <param name="CostOffsetS">Fixed time per frame (exposure, settling, read-out) added to the travel time.</param>
+/// before the model has been refitted on it; the variance is damped by 1 - exp(-(d/r)²).</param>
+/// <param name="CostOffsetS">Fixed time per frame (exposure, settling, read-out) added to the travel time: the offset of the cost line.</param>
 /// <param name="AlternativeCount">How many runner-up spots a decision records.</param>
+/// <param name="InfluenceLengthMm">How far one measurement reduces the map's variance: the correlation length of the integrated
+/// variance reduction. A spot is worth what it removes from the whole map, not only its own spread.</param>
+/// <param name="NoiseSpread">Measurement noise in phase-fraction units: a spot the model already knows to this level teaches little.</param>
+/// <param name="DoseBudgetS">Seconds of beam a spot may receive in total (beam damage); a spot whose dose within
+/// <paramref name="DoseRadiusMm"/> plus one more frame would exceed it is not proposed. Infinity: no limit.</param>
+/// <param name="DoseRadiusMm">Observations closer than this to a spot count towards its dose (the beam footprint and then some).</param>
+/// <param name="FrameExposureS">Dose of one frame, for the next frame and for observations that do not record their exposure.</param>
 public sealed record LearnerPlannerOptions(
     int ColdStartCount = 8,
-    double DistanceWeight = 0.03,
+    double DistanceWeight = 0.003,
     double LengthScaleMm = 5.0,
     double StateOfChargeScale = 0.2,
     double MaximumDistanceUnits = 4.0,
-    double ExplainedRadiusUnits = 0.5,
+    double ExplainedRadiusUnits = 0.2,
     double CostOffsetS = 5.0,
-    int AlternativeCount = 3)
+    int AlternativeCount = 3,
+    double InfluenceLengthMm = 1.5,
+    double NoiseSpread = 0.01,
+    double DoseBudgetS = double.PositiveInfinity,
+    double DoseRadiusMm = 0.25,
+    double FrameExposureS = 5.0)
 {
     public static LearnerPlannerOptions Default { get; } = new();
 
@@ -34,31 +47,88 @@ public sealed record LearnerPlannerOptions(
         if (!(ExplainedRadiusUnits > 0)) throw new ArgumentOutOfRangeException(nameof(ExplainedRadiusUnits), ExplainedRadiusUnits, "must be positive");
         if (!(CostOffsetS > 0)) throw new ArgumentOutOfRangeException(nameof(CostOffsetS), CostOffsetS, "must be positive (it keeps a zero-travel move from dividing by zero)");
         if (AlternativeCount < 0) throw new ArgumentOutOfRangeException(nameof(AlternativeCount), AlternativeCount, "must be >= 0");
+        if (!(InfluenceLengthMm > 0) || !double.IsFinite(InfluenceLengthMm)) throw new ArgumentOutOfRangeException(nameof(InfluenceLengthMm), InfluenceLengthMm, "must be positive");
+        if (!(NoiseSpread > 0) || !double.IsFinite(NoiseSpread)) throw new ArgumentOutOfRangeException(nameof(NoiseSpread), NoiseSpread, "must be positive");
+        if (!(DoseBudgetS > 0)) throw new ArgumentOutOfRangeException(nameof(DoseBudgetS), DoseBudgetS, "must be positive (infinity for no limit)");
+        if (!(DoseRadiusMm >= 0) || !double.IsFinite(DoseRadiusMm)) throw new ArgumentOutOfRangeException(nameof(DoseRadiusMm), DoseRadiusMm, "must be >= 0");
+        if (!(FrameExposureS > 0) || !double.IsFinite(FrameExposureS)) throw new ArgumentOutOfRangeException(nameof(FrameExposureS), FrameExposureS, "must be positive");
+    }
+}
+
+/// <summary>A rectangle of the electrode an operator has closed to the planner (a crack, a tab, a damaged spot). Edges included.</summary>
+public sealed record RoiRectangle(double XMinMm, double XMaxMm, double YMinMm, double YMaxMm)
+{
+    public bool Contains(double xMm, double yMm) => xMm >= XMinMm && xMm <= XMaxMm && yMm >= YMinMm && yMm <= YMaxMm;
+
+    internal void Validate()
+    {
+        if (!double.IsFinite(XMinMm) || !double.IsFinite(XMaxMm) || !double.IsFinite(YMinMm) || !double.IsFinite(YMaxMm))
+            throw new ArgumentException($"excluded rectangle must have finite edges, got x {XMinMm}..{XMaxMm}, y {YMinMm}..{YMaxMm}");
+        if (XMaxMm < XMinMm || YMaxMm < YMinMm)
+            throw new ArgumentException($"excluded rectangle is empty: x {XMinMm}..{XMaxMm}, y {YMinMm}..{YMaxMm} mm");
     }
 }
 
 /// <summary>
 /// Chooses the next spot where a measurement teaches the map most per second of beamtime:
-/// score = (model spread at the current state of charge + a space-filling distance term) / (fixed cost + travel time).
-/// Before a model exists it fills the electrode by farthest-point sampling. Pure and reproducible: the same
-/// observations, model, context and seed give the same decision.
+/// score = (map variance the spot removes over its neighbourhood + a space-filling term) / (fixed cost + travel time),
+/// among the spots that are neither excluded by the operator nor over their dose budget, at the cell's current state of
+/// charge only (time, and so the state of charge, cannot go back). Before a model exists it fills the electrode by
+/// farthest-point sampling. Pure and reproducible: the same observations, model, context, exclusions and seed give the
+/// same decision.
 /// </summary>
+/// <remarks>
+/// With a normalised <see cref="ForestPhaseMap"/> the spread does not depend on the state of charge, so the planner computes the
+/// map's spread over the grid once per model version and keeps per-spot distances and doses up to date as observations are
+/// appended; a decision then costs a blur of the grid and one pass over it, whatever the number of observations.
+/// </remarks>
 public sealed class LearnerRoiPlanner : IRoiPlanner
 {
     private readonly (double X, double Y)[] _grid;
+    private readonly int _nx;
+    private readonly int _ny;
     private readonly Func<IPhaseMap?> _mapSource;
     private readonly AxisSpeeds _speeds;
     private readonly int _seed;
     private readonly LearnerPlannerOptions _options;
+    private readonly double[] _kernel;
+    private readonly object _gate = new();
+    private RoiRectangle[] _exclusions = [];
+
+    // Per-spot state kept in step with the observations (see Track): nearest squared in-plane distance and accumulated dose.
+    private readonly double[] _nearestSquared;
+    private readonly double[] _dose;
+
+    // Scratch grids reused by every decision (decisions are serialised by the gate): a decision on 10,000 candidates would
+    // otherwise allocate close to a megabyte and put the garbage collector on the decision path.
+    private readonly double[] _spreads;
+    private readonly double[] _explained;
+    private readonly double[] _variance;
+    private readonly double[] _rows;
+    private readonly double[] _removable;
+    private readonly double[] _scores;
+    private readonly double[] _jitter;
+    private readonly bool[] _allowed;
+    private Observation? _firstTracked;
+    private Observation? _lastTracked;
+    private int _tracked;
+    private int _usableTracked;
+
+    // The normalised map's shape spread over the grid, for one map version and rate.
+    private double[]? _shapeSpread;
+    private IPhaseMap? _shapeSpreadMap;
+    private double _shapeSpreadCRate;
 
     /// <param name="space">The electrode rectangle and grid to choose from.</param>
     /// <param name="mapSource">The newest finished model, e.g. <c>trainer.CurrentSource</c>; may return null before the first fit.</param>
     /// <param name="speeds">Stage speeds, for the travel part of the cost.</param>
     /// <param name="seed">Breaks ties between equally good spots; the same seed decides the same.</param>
-    /// <param name="options">Weights and cold start; <see cref="LearnerPlannerOptions.Default"/> when null.</param>
+    /// <param name="options">Weights, cold start and dose budget; <see cref="LearnerPlannerOptions.Default"/> when null.</param>
     public LearnerRoiPlanner(RoiSearchSpace space, Func<IPhaseMap?> mapSource, AxisSpeeds speeds, int seed = 0, LearnerPlannerOptions? options = null)
     {
         _grid = RoiGrid.Points(space);
+        _nx = (int)Math.Floor((space.XMaxMm - space.XMinMm) / space.StepMm + 1e-9) + 1;
+        _ny = _grid.Length / _nx;
         _mapSource = mapSource ?? throw new ArgumentNullException(nameof(mapSource));
         _speeds = speeds ?? throw new ArgumentNullException(nameof(speeds));
         _speeds.Validate();
@@ -66,11 +136,40 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         _options = options ?? LearnerPlannerOptions.Default;
         _options.Validate();
         Space = space;
+        _kernel = SquaredCorrelationKernel(space.StepMm, _options.InfluenceLengthMm, Math.Max(_nx, _ny));
+        _nearestSquared = new double[_grid.Length];
+        _dose = new double[_grid.Length];
+        _spreads = new double[_grid.Length];
+        _explained = new double[_grid.Length];
+        _variance = new double[_grid.Length];
+        _rows = new double[_grid.Length];
+        _removable = new double[_grid.Length];
+        _scores = new double[_grid.Length];
+        _jitter = new double[_grid.Length];
+        _allowed = new bool[_grid.Length];
+        ResetTracking();
     }
 
     public RoiSearchSpace Space { get; }
 
     public string Strategy => "learner";
+
+    /// <summary>The rectangles currently closed to the planner.</summary>
+    public IReadOnlyList<RoiRectangle> Exclusions => Volatile.Read(ref _exclusions);
+
+    /// <summary>Closes a rectangle of the electrode to the planner from the next decision on. Safe to call from any thread.</summary>
+    public void Exclude(RoiRectangle rectangle)
+    {
+        ArgumentNullException.ThrowIfNull(rectangle);
+        rectangle.Validate();
+        lock (_gate) Volatile.Write(ref _exclusions, [.. _exclusions, rectangle]);
+    }
+
+    /// <summary>Opens the whole electrode again. Safe to call from any thread.</summary>
+    public void ClearExclusions()
+    {
+        lock (_gate) Volatile.Write(ref _exclusions, []);
+    }
 
     public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
     {
@@ -78,60 +177,118 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         ArgumentNullException.ThrowIfNull(context);
         if (!double.IsFinite(context.StateOfCharge) || !double.IsFinite(context.CurrentXMm) || !double.IsFinite(context.CurrentYMm))
             throw new ArgumentException($"decision context must be finite, got x={context.CurrentXMm} y={context.CurrentYMm} soc={context.StateOfCharge}", nameof(context));
-        var usable = observations.Where(o => double.IsFinite(o.XMm) && double.IsFinite(o.YMm) && double.IsFinite(o.StateOfCharge)).ToArray();
-        var map = _mapSource();
-        var jitter = TieBreakers(observations.Count);
-        return map is null || usable.Length < _options.ColdStartCount
-            ? ColdStart(usable, jitter, map)
-            : Informed(usable, context, map, jitter);
+        lock (_gate)
+        {
+            Track(observations);
+            var allowed = AllowedSpots(out var excludedByOperator, out var overDose);
+            var map = _mapSource();
+            var jitter = TieBreakers(observations.Count);
+            var closed = Closed(excludedByOperator, overDose);
+            return map is null || _usableTracked < _options.ColdStartCount
+                ? ColdStart(allowed, jitter, map, closed)
+                : Informed(observations, allowed, context, map, jitter, closed);
+        }
     }
 
-    private Decision ColdStart(Observation[] observations, double[] jitter, IPhaseMap? map)
+    private Decision ColdStart(bool[] allowed, double[] jitter, IPhaseMap? map, string closed)
     {
         var centerX = (Space.XMinMm + Space.XMaxMm) / 2;
         var centerY = (Space.YMinMm + Space.YMaxMm) / 2;
-        var scores = new double[_grid.Length];
+        var scores = _scores;
         for (var i = 0; i < _grid.Length; i++)
         {
             var (x, y) = _grid[i];
             // The first spot goes to the middle (closest to everything); afterwards, as far as possible from every spot so far.
-            scores[i] = observations.Length == 0
+            scores[i] = _usableTracked == 0
                 ? -Math.Sqrt((x - centerX) * (x - centerX) + (y - centerY) * (y - centerY))
-                : NearestInPlaneMm(observations, x, y);
+                : Math.Sqrt(_nearestSquared[i]);
         }
-        var ranked = Rank(scores, jitter);
+        var ranked = Rank(scores, jitter, allowed);
         var best = ranked[0];
-        var reason = observations.Length == 0
-            ? RoiGrid.Format($"cold start: no measurement yet, starting at the centre of the electrode")
-            : RoiGrid.Format($"cold start ({observations.Length} of {_options.ColdStartCount} spots, {(map is null ? "no model yet" : "model not yet trusted")}): {scores[best]:F1} mm from the nearest measurement, filling the electrode");
+        var reason = _usableTracked == 0
+            ? RoiGrid.Format($"cold start: no measurement yet, starting nearest the centre of the electrode{closed}")
+            : RoiGrid.Format($"cold start ({_usableTracked} of {_options.ColdStartCount} spots, {(map is null ? "no model yet" : "model not yet trusted")}): {scores[best]:F1} mm from the nearest measurement, filling the electrode{closed}");
         return Build(ranked, scores, reason, map?.Version ?? 0);
     }
 
-    private Decision Informed(Observation[] observations, RoiContext context, IPhaseMap map, double[] jitter)
+    private Decision Informed(IReadOnlyList<Observation> observations, bool[] allowed, RoiContext context, IPhaseMap map, double[] jitter, string closed)
     {
-        var scores = new double[_grid.Length];
-        var spreads = new double[_grid.Length];
-        var distances = new double[_grid.Length];
         var soc = Math.Clamp(context.StateOfCharge, 0, 1);
+        var spreads = SpreadField(observations, map, soc, context.CRate, out var explainedDistance);
+        var noise = _options.NoiseSpread * _options.NoiseSpread;
+
+        // Variance left at each spot once what fresh observations already explain is taken off.
+        var variance = _variance;
+        for (var i = 0; i < variance.Length; i++)
+        {
+            var spread = spreads[i];
+            var explained = explainedDistance[i] / _options.ExplainedRadiusUnits;
+            variance[i] = spread * spread * (1 - Math.Exp(-explained * explained));
+        }
+        // A measurement at c removes about ρ²(g, c)·σ²(g) at every g, scaled by how much the spot itself is unknown beyond the noise.
+        var removable = Blur(variance);
+
+        var scores = _scores;
         for (var i = 0; i < _grid.Length; i++)
         {
             var (x, y) = _grid[i];
-            var spread = map.Predict(x, y, soc).Spread;
-            if (!double.IsFinite(spread) || spread < 0) spread = 0;
-            var distance = Math.Min(NearestScaled(observations, x, y, soc), _options.MaximumDistanceUnits);
-            var explained = distance / _options.ExplainedRadiusUnits;
-            var utility = spread * (1 - Math.Exp(-explained * explained)) + _options.DistanceWeight * distance;
+            var informative = variance[i] / (variance[i] + noise);
+            var distance = Math.Min(Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm, _options.MaximumDistanceUnits);
+            var utility = Math.Sqrt(Math.Max(0, removable[i] * informative)) + _options.DistanceWeight * distance;
             var cost = _options.CostOffsetS + _speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, x, y);
             scores[i] = utility / cost;
-            spreads[i] = spread;
-            distances[i] = distance;
         }
-        var ranked = Rank(scores, jitter);
+        var ranked = Rank(scores, jitter, allowed);
         var best = ranked[0];
         var (bx, by) = _grid[best];
         var reason = RoiGrid.Format(
-            $"highest predicted spread {spreads[best]:F3} at SOC {soc:F2}, {NearestInPlaneMm(observations, bx, by):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel");
+            $"most map variance removed per second: spread {spreads[best]:F3} here, {Math.Sqrt(removable[best]):F3} around, at SOC {soc:F2} (now; the past cannot be revisited), {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{closed}");
         return Build(ranked, scores, reason, map.Version);
+    }
+
+    /// <summary>
+    /// The map's spread of the phase fraction at each spot at the current state of charge, and the distance (in units) from each
+    /// spot to the observations that already speak for it there.
+    /// </summary>
+    private double[] SpreadField(IReadOnlyList<Observation> observations, IPhaseMap map, double soc, double cRate, out double[] explainedDistance)
+    {
+        var spreads = _spreads;
+        explainedDistance = _explained;
+        if (map is ForestPhaseMap { IsNormalised: true } forest)
+        {
+            // The shape holds at every state of charge, so every past spot speaks for today and the spread scales with 4·soc·(1 − soc).
+            if (!ReferenceEquals(_shapeSpreadMap, map) || _shapeSpreadCRate != Math.Abs(cRate) || _shapeSpread is null)
+            {
+                // Only the trees here: the distance part comes from the planner's own up-to-date distances below, which are
+                // cheaper than the map's search over every observation and already include frames the map has not seen yet.
+                _shapeSpread = new double[_grid.Length];
+                for (var i = 0; i < _grid.Length; i++) _shapeSpread[i] = forest.ShapeStatistics(_grid[i].X, _grid[i].Y, cRate).Spread;
+                _shapeSpreadMap = map;
+                _shapeSpreadCRate = Math.Abs(cRate);
+            }
+            var weight = ForestPhaseMapOptions.TwoPhaseWeight(soc);
+            var mapOptions = forest.Options;
+            for (var i = 0; i < _grid.Length; i++)
+            {
+                var nearestMm = Math.Sqrt(_nearestSquared[i]);
+                var distanceSpread = mapOptions.DistanceSpreadPerUnit * Math.Min(nearestMm / mapOptions.LengthScaleMm, mapOptions.MaximumDistanceUnits);
+                spreads[i] = Clean(weight * (_shapeSpread[i] + distanceSpread));
+                explainedDistance[i] = nearestMm / _options.LengthScaleMm;
+            }
+            return spreads;
+        }
+
+        // Any other map: its spread depends on the state of charge, and only observations near it in (x, y, soc) explain a spot.
+        var usable = observations.Where(IsUsable).ToArray();
+        for (var i = 0; i < _grid.Length; i++)
+        {
+            var (x, y) = _grid[i];
+            spreads[i] = Clean(map.Predict(x, y, soc).Spread);
+            explainedDistance[i] = NearestScaled(usable, x, y, soc);
+        }
+        return spreads;
+
+        static double Clean(double spread) => double.IsFinite(spread) && spread > 0 ? spread : 0;
     }
 
     private Decision Build(int[] ranked, double[] scores, string reason, int modelVersion)
@@ -142,21 +299,21 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             Kind = DecisionKinds.Roi,
             Values = RoiGrid.Values(_grid[best].X, _grid[best].Y),
             Score = scores[best],
-            Alternatives = ranked.Skip(1).Take(_options.AlternativeCount)
-                .Select(i => new DecisionOption(RoiGrid.Values(_grid[i].X, _grid[i].Y), scores[i])).ToArray(),
+            Alternatives = ranked.Skip(1).Select(i => new DecisionOption(RoiGrid.Values(_grid[i].X, _grid[i].Y), scores[i])).ToArray(),
             Reason = reason,
             ModelVersion = modelVersion,
             Strategy = Strategy,
         };
     }
 
-    /// <summary>Indices of the best <see cref="LearnerPlannerOptions.AlternativeCount"/> + 1 candidates, best first; equal scores ordered by the seeded jitter.</summary>
-    private int[] Rank(double[] scores, double[] jitter)
+    /// <summary>Indices of the best <see cref="LearnerPlannerOptions.AlternativeCount"/> + 1 allowed candidates, best first; equal scores ordered by the seeded jitter.</summary>
+    private int[] Rank(double[] scores, double[] jitter, bool[] allowed)
     {
         var take = Math.Min(_grid.Length, _options.AlternativeCount + 1);
         var best = new List<int>(take + 1);
         for (var i = 0; i < scores.Length; i++)
         {
+            if (!allowed[i]) continue;
             var position = best.Count;
             while (position > 0 && Better(i, best[position - 1])) position--;
             if (position < take)
@@ -170,10 +327,128 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         bool Better(int a, int b) => scores[a] > scores[b] || (scores[a] == scores[b] && jitter[a] > jitter[b]);
     }
 
+    private bool[] AllowedSpots(out int excludedByOperator, out int overDose)
+    {
+        var exclusions = Volatile.Read(ref _exclusions);
+        var allowed = _allowed;
+        excludedByOperator = 0;
+        overDose = 0;
+        for (var i = 0; i < _grid.Length; i++)
+        {
+            var (x, y) = _grid[i];
+            allowed[i] = false;
+            if (InAny(exclusions, x, y)) { excludedByOperator++; continue; }
+            if (_dose[i] + _options.FrameExposureS > _options.DoseBudgetS) { overDose++; continue; }
+            allowed[i] = true;
+        }
+        if (excludedByOperator + overDose == _grid.Length)
+            throw new InvalidOperationException(RoiGrid.Format(
+                $"no spot left to measure: {excludedByOperator} of {_grid.Length} grid points are excluded by the operator and {overDose} have used their dose budget of {_options.DoseBudgetS} s"));
+        return allowed;
+    }
+
+    private static bool InAny(RoiRectangle[] rectangles, double x, double y)
+    {
+        foreach (var r in rectangles)
+            if (r.Contains(x, y)) return true;
+        return false;
+    }
+
+    private static string Closed(int excludedByOperator, int overDose) =>
+        excludedByOperator + overDose == 0 ? "" : RoiGrid.Format($" ({excludedByOperator} spots excluded by the operator, {overDose} over their dose budget)");
+
+    /// <summary>
+    /// Brings the per-spot nearest distance and dose up to date. When the caller appends to the same list (the run loop does),
+    /// only the new observations are visited; any other list is taken from scratch, so the result never depends on history.
+    /// </summary>
+    private void Track(IReadOnlyList<Observation> observations)
+    {
+        var continues = _tracked > 0 && observations.Count >= _tracked
+            && ReferenceEquals(observations[0], _firstTracked) && ReferenceEquals(observations[_tracked - 1], _lastTracked);
+        if (!continues) ResetTracking();
+        var radiusSquared = _options.DoseRadiusMm * _options.DoseRadiusMm;
+        var trackDose = double.IsFinite(_options.DoseBudgetS);
+        for (var k = _tracked; k < observations.Count; k++)
+        {
+            var o = observations[k];
+            if (!double.IsFinite(o.XMm) || !double.IsFinite(o.YMm)) continue;
+            var dose = o.ExposureS is { } e && double.IsFinite(e) && e >= 0 ? e : _options.FrameExposureS;
+            var usable = IsUsable(o);
+            if (usable) _usableTracked++;
+            for (var i = 0; i < _grid.Length; i++)
+            {
+                var dx = _grid[i].X - o.XMm; var dy = _grid[i].Y - o.YMm;
+                var d2 = dx * dx + dy * dy;
+                // Every frame costs dose, even one the analyser rejected; only usable ones say something about the map.
+                if (trackDose && d2 <= radiusSquared) _dose[i] += dose;
+                if (usable && d2 < _nearestSquared[i]) _nearestSquared[i] = d2;
+            }
+        }
+        _tracked = observations.Count;
+        _firstTracked = observations.Count > 0 ? observations[0] : null;
+        _lastTracked = observations.Count > 0 ? observations[^1] : null;
+    }
+
+    private void ResetTracking()
+    {
+        Array.Fill(_nearestSquared, double.PositiveInfinity);
+        Array.Clear(_dose);
+        _tracked = 0;
+        _usableTracked = 0;
+        _firstTracked = null;
+        _lastTracked = null;
+    }
+
+    private static bool IsUsable(Observation o) =>
+        double.IsFinite(o.XMm) && double.IsFinite(o.YMm) && double.IsFinite(o.StateOfCharge) && double.IsFinite(o.PhaseFraction);
+
+    /// <summary>ρ² = exp(−d²/ℓ²) sampled on the grid step, one side, normalised so that the full 2-D kernel's centre weight is 1.</summary>
+    private static double[] SquaredCorrelationKernel(double stepMm, double lengthMm, int maximumRadius)
+    {
+        var radius = Math.Min(maximumRadius, (int)Math.Ceiling(2.5 * lengthMm / stepMm));
+        var kernel = new double[radius + 1];
+        for (var k = 0; k <= radius; k++)
+        {
+            var d = k * stepMm / lengthMm;
+            kernel[k] = Math.Exp(-d * d);
+        }
+        return kernel;
+    }
+
+    /// <summary>Σ_g ρ²(g, c)·v(g) for every spot c: separable, because exp(−(dx² + dy²)/ℓ²) = exp(−dx²/ℓ²)·exp(−dy²/ℓ²).</summary>
+    private double[] Blur(double[] values)
+    {
+        var radius = _kernel.Length - 1;
+        var rows = _rows;
+        for (var j = 0; j < _ny; j++)
+        {
+            var row = j * _nx;
+            for (var i = 0; i < _nx; i++)
+            {
+                var sum = 0.0;
+                var from = Math.Max(0, i - radius); var to = Math.Min(_nx - 1, i + radius);
+                for (var k = from; k <= to; k++) sum += _kernel[Math.Abs(k - i)] * values[row + k];
+                rows[row + i] = sum;
+            }
+        }
+        var result = _removable;
+        for (var j = 0; j < _ny; j++)
+        {
+            var from = Math.Max(0, j - radius); var to = Math.Min(_ny - 1, j + radius);
+            for (var i = 0; i < _nx; i++)
+            {
+                var sum = 0.0;
+                for (var k = from; k <= to; k++) sum += _kernel[Math.Abs(k - j)] * rows[k * _nx + i];
+                result[j * _nx + i] = sum;
+            }
+        }
+        return result;
+    }
+
     private double[] TieBreakers(int observationCount)
     {
         var rng = RoiGrid.DecisionRandom(_seed, observationCount);
-        var jitter = new double[_grid.Length];
+        var jitter = _jitter;
         for (var i = 0; i < jitter.Length; i++) jitter[i] = rng.NextDouble();
         return jitter;
     }
@@ -188,14 +463,6 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             var ds = (soc - o.StateOfCharge) / _options.StateOfChargeScale;
             best = Math.Min(best, dx * dx + dy * dy + ds * ds);
         }
-        return Math.Sqrt(best);
-    }
-
-    private static double NearestInPlaneMm(Observation[] observations, double x, double y)
-    {
-        var best = double.PositiveInfinity;
-        foreach (var o in observations)
-            best = Math.Min(best, (x - o.XMm) * (x - o.XMm) + (y - o.YMm) * (y - o.YMm));
         return Math.Sqrt(best);
     }
 }

@@ -18,22 +18,32 @@ namespace AutonomousBeamline.Learning.Surrogate;
 public sealed class ForestPhaseMap : IPhaseMap
 {
     private readonly CompiledTree[] _trees;
-    private readonly float[] _points; // observations as (x, y, soc) scaled to distance units, flattened
+    private readonly float[] _points; // observations as (x, y, third input) scaled to distance units, flattened
     private readonly ForestPhaseMapOptions _options;
 
-    private ForestPhaseMap(int version, CompiledTree[] trees, float[] points, int observationCount, ForestPhaseMapOptions options)
+    private ForestPhaseMap(int version, CompiledTree[] trees, float[] points, int observationCount, double defaultCRate, ForestPhaseMapOptions options)
     {
         Version = version;
         _trees = trees;
         _points = points;
         ObservationCount = observationCount;
+        DefaultCRate = defaultCRate;
         _options = options;
     }
 
     public int Version { get; }
 
+    /// <summary>The settings the map was fitted with.</summary>
+    public ForestPhaseMapOptions Options => _options;
+
     /// <summary>How many observations the forest was fitted on.</summary>
     public int ObservationCount { get; }
+
+    /// <summary>True when the trees learn the state-of-charge-free shape (see <see cref="ForestPhaseMapOptions.NormaliseByTwoPhaseWeight"/>).</summary>
+    public bool IsNormalised => _options.NormaliseByTwoPhaseWeight;
+
+    /// <summary>|C-rate| of the newest fitted observation: the rate <see cref="Predict(double, double, double)"/> answers for.</summary>
+    public double DefaultCRate { get; }
 
     /// <summary>
     /// Fits a forest on the usable observations (finite position, state of charge and phase fraction).
@@ -44,19 +54,19 @@ public sealed class ForestPhaseMap : IPhaseMap
         ArgumentNullException.ThrowIfNull(observations);
         options ??= ForestPhaseMapOptions.Default;
         options.Validate();
-        var rows = observations.Where(IsUsable).Select(o => new TrainingRow
-        {
-            Features = [(float)o.XMm, (float)o.YMm, (float)o.StateOfCharge],
-            Label = (float)(options.LearnDeviationFromStateOfCharge ? o.PhaseFraction - o.StateOfCharge : o.PhaseFraction),
-        }).ToArray();
-        if (rows.Length < options.MinimumObservations) return null;
+        var usable = observations.Where(IsUsable)
+            .Where(o => !options.NormaliseByTwoPhaseWeight || ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge) >= options.MinimumTwoPhaseWeight)
+            .ToArray();
+        if (usable.Length < options.MinimumObservations) return null;
+        var rows = usable.Select(o => ToRow(o, options)).ToArray();
 
         var points = new float[rows.Length * 3];
+        var thirdScale = options.NormaliseByTwoPhaseWeight ? options.CRateScale : options.StateOfChargeScale;
         for (var i = 0; i < rows.Length; i++)
         {
             points[3 * i] = (float)(rows[i].Features[0] / options.LengthScaleMm);
             points[3 * i + 1] = (float)(rows[i].Features[1] / options.LengthScaleMm);
-            points[3 * i + 2] = (float)(rows[i].Features[2] / options.StateOfChargeScale);
+            points[3 * i + 2] = (float)(rows[i].Features[2] / thirdScale);
         }
 
         CompiledTree[] trees;
@@ -81,33 +91,93 @@ public sealed class ForestPhaseMap : IPhaseMap
                 FeatureSelectionSeed = options.Seed,
                 LabelColumnName = nameof(TrainingRow.Label),
                 FeatureColumnName = nameof(TrainingRow.Features),
+                ExampleWeightColumnName = nameof(TrainingRow.Weight),
             });
             var model = trainer.Fit(data).Model;
             trees = model.TrainedTreeEnsemble.Trees.Select(CompiledTree.From).ToArray();
             if (trees.Length == 0) trees = [CompiledTree.Constant((float)rows.Average(r => r.Label))];
         }
-        return new ForestPhaseMap(version, trees, points, rows.Length, options);
+        return new ForestPhaseMap(version, trees, points, rows.Length, Math.Abs(usable[^1].CRate), options);
     }
 
-    public (double Mean, double Spread) Predict(double xMm, double yMm, double stateOfCharge)
+    private static TrainingRow ToRow(Observation o, ForestPhaseMapOptions options)
     {
-        var (mean, treeSpread) = PredictTrees(xMm, yMm, stateOfCharge);
-        var distance = Math.Min(DistanceToData(xMm, yMm, stateOfCharge), _options.MaximumDistanceUnits);
-        return (mean, treeSpread + _options.DistanceSpreadPerUnit * distance);
+        if (options.NormaliseByTwoPhaseWeight)
+        {
+            var weight = ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge);
+            // The measurement noise is the same in fraction units, so after dividing by the weight it grows as 1/weight: weight by its square.
+            return new TrainingRow
+            {
+                Features = [(float)o.XMm, (float)o.YMm, (float)Math.Abs(o.CRate)],
+                Label = (float)((o.PhaseFraction - o.StateOfCharge) / weight),
+                Weight = (float)(weight * weight),
+            };
+        }
+        return new TrainingRow
+        {
+            Features = [(float)o.XMm, (float)o.YMm, (float)o.StateOfCharge],
+            Label = (float)(options.LearnDeviationFromStateOfCharge ? o.PhaseFraction - o.StateOfCharge : o.PhaseFraction),
+            Weight = 1,
+        };
+    }
+
+    /// <summary>The map at the rate of the newest observation (<see cref="DefaultCRate"/>).</summary>
+    public (double Mean, double Spread) Predict(double xMm, double yMm, double stateOfCharge) =>
+        Predict(xMm, yMm, stateOfCharge, DefaultCRate);
+
+    /// <summary>The phase fraction expected at (x, y) when the cell's state of charge is reached at <paramref name="cRate"/>, and its spread.
+    /// The C-rate matters only for a normalised map.</summary>
+    public (double Mean, double Spread) Predict(double xMm, double yMm, double stateOfCharge, double cRate)
+    {
+        var (mean, treeSpread) = PredictTrees(xMm, yMm, stateOfCharge, cRate);
+        var distance = Math.Min(DistanceToData(xMm, yMm, stateOfCharge, cRate), _options.MaximumDistanceUnits);
+        var scale = IsNormalised ? ForestPhaseMapOptions.TwoPhaseWeight(stateOfCharge) : 1.0;
+        return (mean, treeSpread + scale * _options.DistanceSpreadPerUnit * distance);
     }
 
     /// <summary>The forest alone: mean (with the state of charge added back when the trees learn the deviation from it,
-    /// clipped to a fraction's range) and the standard deviation of the per-tree predictions.</summary>
-    public (double Mean, double Spread) PredictTrees(double xMm, double yMm, double stateOfCharge)
+    /// clipped to a fraction's range) and the standard deviation of the per-tree predictions, in fraction units.</summary>
+    public (double Mean, double Spread) PredictTrees(double xMm, double yMm, double stateOfCharge) =>
+        PredictTrees(xMm, yMm, stateOfCharge, DefaultCRate);
+
+    /// <inheritdoc cref="PredictTrees(double, double, double)"/>
+    public (double Mean, double Spread) PredictTrees(double xMm, double yMm, double stateOfCharge, double cRate)
     {
+        if (IsNormalised)
+        {
+            var (shape, shapeSpread) = ShapeStatistics(xMm, yMm, cRate);
+            var weight = ForestPhaseMapOptions.TwoPhaseWeight(stateOfCharge);
+            return (Math.Clamp(stateOfCharge + weight * shape, 0, 1), weight * shapeSpread);
+        }
         var (mean, spread) = TreeStatistics(xMm, yMm, stateOfCharge);
         return _options.LearnDeviationFromStateOfCharge ? (Math.Clamp(mean + stateOfCharge, 0, 1), spread) : (mean, spread);
     }
 
-    /// <summary>Mean and standard deviation of the raw per-tree outputs, in the units the trees were trained on.</summary>
-    public (double Mean, double Spread) TreeStatistics(double xMm, double yMm, double stateOfCharge)
+    /// <summary>Mean and standard deviation of the raw per-tree outputs, in the units the trees were trained on, for a
+    /// map that is not normalised (for a normalised one the state of charge is ignored; see <see cref="ShapeStatistics"/>).</summary>
+    public (double Mean, double Spread) TreeStatistics(double xMm, double yMm, double stateOfCharge) =>
+        IsNormalised ? ShapeStatistics(xMm, yMm, DefaultCRate) : Trees((float)xMm, (float)yMm, (float)stateOfCharge);
+
+    /// <summary>
+    /// For a normalised map: the learned shape (phase fraction − soc) / (4·soc·(1 − soc)) at (x, y) and rate, and the
+    /// spread of the trees over it. It holds at every state of charge, so a planner can compute it once per model.
+    /// </summary>
+    public (double Mean, double Spread) ShapeStatistics(double xMm, double yMm, double cRate) =>
+        Trees((float)xMm, (float)yMm, (float)Math.Abs(cRate));
+
+    /// <summary>
+    /// For a normalised map: the spread of the learned shape at (x, y) and rate, trees plus the distance term, in shape units;
+    /// multiply by 4·soc·(1 − soc) for the spread of the phase fraction.
+    /// </summary>
+    public double ShapeSpread(double xMm, double yMm, double cRate)
     {
-        Span<float> features = [(float)xMm, (float)yMm, (float)stateOfCharge];
+        var distance = Math.Min(DistanceToData(xMm, yMm, 0, cRate), _options.MaximumDistanceUnits);
+        return ShapeStatistics(xMm, yMm, cRate).Spread + _options.DistanceSpreadPerUnit * distance;
+    }
+
+    private (double Mean, double Spread) Trees(float a, float b, float c)
+    {
+        Span<float> features = [a, b, c];
         double sum = 0, sumSquares = 0;
         foreach (var tree in _trees)
         {
@@ -120,12 +190,17 @@ public sealed class ForestPhaseMap : IPhaseMap
         return (mean, Math.Sqrt(variance));
     }
 
-    /// <summary>Distance to the nearest training observation in units of <see cref="ForestPhaseMapOptions.LengthScaleMm"/> and <see cref="ForestPhaseMapOptions.StateOfChargeScale"/>.</summary>
-    public double DistanceToData(double xMm, double yMm, double stateOfCharge)
+    /// <summary>Distance to the nearest training observation in distance units, at the rate of <see cref="DefaultCRate"/>.</summary>
+    public double DistanceToData(double xMm, double yMm, double stateOfCharge) => DistanceToData(xMm, yMm, stateOfCharge, DefaultCRate);
+
+    /// <summary>Distance to the nearest training observation in units of <see cref="ForestPhaseMapOptions.LengthScaleMm"/> and
+    /// <see cref="ForestPhaseMapOptions.StateOfChargeScale"/> (or, for a normalised map, <see cref="ForestPhaseMapOptions.CRateScale"/>:
+    /// there the state of charge is no distance at all).</summary>
+    public double DistanceToData(double xMm, double yMm, double stateOfCharge, double cRate)
     {
         var x = xMm / _options.LengthScaleMm;
         var y = yMm / _options.LengthScaleMm;
-        var s = stateOfCharge / _options.StateOfChargeScale;
+        var s = IsNormalised ? Math.Abs(cRate) / _options.CRateScale : stateOfCharge / _options.StateOfChargeScale;
         var best = double.PositiveInfinity;
         for (var i = 0; i < _points.Length; i += 3)
         {
@@ -145,6 +220,8 @@ public sealed class ForestPhaseMap : IPhaseMap
         public float[] Features { get; set; } = [];
 
         public float Label { get; set; }
+
+        public float Weight { get; set; }
     }
 
     /// <summary>One regression tree in flat arrays; a negative child c is leaf ~c, as in ML.NET.</summary>

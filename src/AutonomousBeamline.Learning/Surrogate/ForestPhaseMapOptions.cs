@@ -16,9 +16,16 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// charge back when predicting. In the two-phase LiFePO4 reaction the FePO4 fraction follows the local state of charge, so the
 /// cell average is the right first guess everywhere and the trees only have to learn the inhomogeneity, which piecewise-constant
 /// trees do far better with few points than the whole steep trend along the state-of-charge axis.</param>
+/// <param name="NormaliseByTwoPhaseWeight">Go one step further with the same physics: the inhomogeneity vanishes at an empty and a
+/// full cell and is largest half way, so the trees learn (phase fraction − soc) / (4·soc·(1 − soc)) over (x, y, |C-rate|). That
+/// quantity does not depend on the state of charge, so every frame, whenever it was taken, informs the same map, and the past is
+/// not wasted as the cell moves on. Implies learning the deviation from the state of charge.</param>
+/// <param name="MinimumTwoPhaseWeight">Frames where 4·soc·(1 − soc) is below this (a nearly empty or full cell) say almost nothing
+/// about the shape of the inhomogeneity and would amplify noise when normalised; they are left out of a normalised fit.</param>
+/// <param name="CRateScale">C-rate difference that counts as one distance unit when the C-rate is a model input.</param>
 public sealed record ForestPhaseMapOptions(
     int NumberOfTrees = 60,
-    int NumberOfLeaves = 12,
+    int NumberOfLeaves = 24,
     int MinimumExampleCountPerLeaf = 2,
     int Seed = 1,
     int MinimumObservations = 4,
@@ -26,7 +33,10 @@ public sealed record ForestPhaseMapOptions(
     double StateOfChargeScale = 0.2,
     double DistanceSpreadPerUnit = 0.05,
     double MaximumDistanceUnits = 4.0,
-    bool LearnDeviationFromStateOfCharge = true)
+    bool LearnDeviationFromStateOfCharge = true,
+    bool NormaliseByTwoPhaseWeight = true,
+    double MinimumTwoPhaseWeight = 0.2,
+    double CRateScale = 1.0)
 {
     public static ForestPhaseMapOptions Default { get; } = new();
 
@@ -40,5 +50,14 @@ public sealed record ForestPhaseMapOptions(
         if (!(StateOfChargeScale > 0)) throw new ArgumentOutOfRangeException(nameof(StateOfChargeScale), StateOfChargeScale, "must be positive");
         if (!(DistanceSpreadPerUnit >= 0)) throw new ArgumentOutOfRangeException(nameof(DistanceSpreadPerUnit), DistanceSpreadPerUnit, "must be >= 0");
         if (!(MaximumDistanceUnits > 0)) throw new ArgumentOutOfRangeException(nameof(MaximumDistanceUnits), MaximumDistanceUnits, "must be positive");
+        if (!(MinimumTwoPhaseWeight > 0 && MinimumTwoPhaseWeight < 1)) throw new ArgumentOutOfRangeException(nameof(MinimumTwoPhaseWeight), MinimumTwoPhaseWeight, "must lie in (0, 1)");
+        if (!(CRateScale > 0) || !double.IsFinite(CRateScale)) throw new ArgumentOutOfRangeException(nameof(CRateScale), CRateScale, "must be positive");
+    }
+
+    /// <summary>4·soc·(1 − soc): how strongly a two-phase electrode can deviate from its average at this state of charge (1 half way, 0 at the ends).</summary>
+    public static double TwoPhaseWeight(double stateOfCharge)
+    {
+        var s = Math.Clamp(stateOfCharge, 0, 1);
+        return 4 * s * (1 - s);
     }
 }

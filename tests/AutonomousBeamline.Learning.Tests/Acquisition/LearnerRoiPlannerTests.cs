@@ -75,7 +75,7 @@ public sealed class LearnerRoiPlannerTests
             Assert.Equal(3, decision.Alternatives.Count);
             Assert.All(decision.Alternatives, alt => Assert.True(alt.Score <= decision.Score));
             Assert.DoesNotContain(decision.Alternatives, alt => alt.Values["x_mm"] == x && alt.Values["y_mm"] == y);
-            Assert.StartsWith("highest predicted spread", decision.Reason);
+            Assert.StartsWith("most map variance removed per second", decision.Reason);
             Assert.Contains("mm from the nearest measurement", decision.Reason);
         }
     }

@@ -9,11 +9,14 @@ public sealed class ForestPhaseMapTests
 {
     private static double Smooth(double x, double y, double soc) => Math.Clamp(soc + 0.15 * Math.Sin(x / 4) * Math.Cos(y / 3), 0, 1);
 
+    // The earlier surrogate: trees over (x, y, soc) on the deviation from the state of charge, for fields that do not follow the two-phase physics.
+    private static readonly ForestPhaseMapOptions Legacy = ForestPhaseMapOptions.Default with { NormaliseByTwoPhaseWeight = false };
+
     [Fact]
     public void Walking_the_trees_gives_the_same_mean_as_MLNET()
     {
         var observations = TestObservations.Random(80, Smooth, seed: 2);
-        var options = new ForestPhaseMapOptions(NumberOfTrees: 20, Seed: 5, LearnDeviationFromStateOfCharge: false);
+        var options = new ForestPhaseMapOptions(NumberOfTrees: 20, NumberOfLeaves: 12, Seed: 5, LearnDeviationFromStateOfCharge: false, NormaliseByTwoPhaseWeight: false);
         var map = ForestPhaseMap.Fit(observations, 1, options)!;
 
         // The same trainer settings, through ML.NET's own prediction path.
@@ -38,11 +41,11 @@ public sealed class ForestPhaseMapTests
     [Fact]
     public void Forest_learns_a_smooth_field()
     {
-        var map = ForestPhaseMap.Fit(TestObservations.Random(400, Smooth, seed: 3, noise: 0.02), 1)!;
+        var map = ForestPhaseMap.Fit(TestObservations.Random(400, Smooth, seed: 3, noise: 0.02), 1, Legacy)!;
         var rng = new Random(4);
         var squares = Enumerable.Range(0, 300).Select(_ =>
         {
-            var x = rng.NextDouble() * 20; var y = rng.NextDouble() * 10; var soc = rng.NextDouble();
+            var x = rng.NextDouble() * 20; var y = rng.NextDouble() * 10; var soc = 0.1 + 0.8 * rng.NextDouble();
             var error = map.Predict(x, y, soc).Mean - Smooth(x, y, soc);
             return error * error;
         });
@@ -60,8 +63,8 @@ public sealed class ForestPhaseMapTests
             var x = rng.NextDouble() * 8; var y = rng.NextDouble() * 10; var soc = 0.4 + 0.2 * rng.NextDouble();
             return TestObservations.Make(x, y, soc, Smooth(x, y, soc), i);
         }).ToList();
-        var withDistance = ForestPhaseMap.Fit(observations, 1, new ForestPhaseMapOptions(DistanceSpreadPerUnit: 0.05))!;
-        var treesOnly = ForestPhaseMap.Fit(observations, 1, new ForestPhaseMapOptions(DistanceSpreadPerUnit: 0))!;
+        var withDistance = ForestPhaseMap.Fit(observations, 1, new ForestPhaseMapOptions(DistanceSpreadPerUnit: 0.05, NormaliseByTwoPhaseWeight: false))!;
+        var treesOnly = ForestPhaseMap.Fit(observations, 1, new ForestPhaseMapOptions(DistanceSpreadPerUnit: 0, NormaliseByTwoPhaseWeight: false))!;
 
         var near = (X: 4.0, Y: 5.0, Soc: 0.5);
         var far = (X: 19.0, Y: 5.0, Soc: 0.9);

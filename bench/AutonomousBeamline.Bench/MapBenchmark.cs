@@ -1,0 +1,145 @@
+using System.Globalization;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Learning.Evaluation;
+using AutonomousBeamline.Learning.Features;
+using AutonomousBeamline.Learning.Surrogate;
+using AutonomousBeamline.Simulators.Physics;
+
+namespace AutonomousBeamline.Bench;
+
+/// <summary>
+/// Part a: how many frames each strategy needs to reach the map error a serpentine raster has after the whole budget.
+/// Every strategy measures the same simulated electrode at the same moments (frame k at the same state of charge),
+/// through the real renderer and analyser, and is scored with the same surrogate, so only the choice of spots differs.
+/// </summary>
+internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IReadOnlyList<double> cRates, TextWriter output)
+{
+    // The shipped dry run's electrode and grid (configs/dry-run.yaml).
+    public static readonly RoiSearchSpace Space = new(0, 10, 0, 10, 0.5);
+    private const double ExposureS = 20;
+    private const double SocStart = 0.1;
+    private const double SocEnd = 0.9;
+
+    public sealed record Result(double SpeedupVsRaster, double SpeedupVsRandom);
+
+    private sealed record Run(string Strategy, double[] ErrorAfter);
+
+    public Result Execute()
+    {
+        output.WriteLine($"## a. frames to reach the raster's final map error ({frames}-frame budget, {Space.GridPoints().Count()}-point grid, SOC {SocStart}→{SocEnd})");
+        output.WriteLine("Frames to reach the raster's final RMSE (the target): learner, random, coarse raster (covers the electrode once in the budget). Speedup = raster budget / learner frames; vs random = random frames / learner frames; last column: frames the learner needs to reach random's own final RMSE.");
+        output.WriteLine();
+        output.WriteLine("| C-rate | field | raster final RMSE (target) | coarse raster final | random final | learner final | frames learner | random | coarse | speedup vs raster | vs random | learner frames to random's final |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
+        var speedRaster = new List<double>();
+        var speedRandom = new List<double>();
+        foreach (var rate in cRates)
+        foreach (var seed in fieldSeeds)
+        {
+            var field = new ElectrodeField(seed, Space.XMinMm, Space.XMaxMm, Space.YMinMm, Space.YMaxMm);
+            var raster = Measure("raster", new RasterRoiPlanner(Space), field, rate, seed, everyFrame: false);
+            var random = Measure("random", new RandomRoiPlanner(Space, seed), field, rate, seed, everyFrame: true);
+            var coarse = Measure("coarse", new FixedOrderPlanner(CoarseRaster(frames)), field, rate, seed, everyFrame: true);
+            var learner = Measure("learner", null, field, rate, seed, everyFrame: true);
+            var target = raster.ErrorAfter[frames];
+            var nLearner = FramesToReach(learner, target);
+            var nRandom = FramesToReach(random, target);
+            var nCoarse = FramesToReach(coarse, target);
+            // Against random: frames the learner needs to reach random's final error, relative to random's budget.
+            var nLearnerVsRandom = FramesToReach(learner, random.ErrorAfter[frames]);
+            speedRaster.Add((double)frames / nLearner);
+            speedRandom.Add((double)nRandom / nLearner);
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {rate:0.0} | {seed} | {target:F4} | {coarse.ErrorAfter[frames]:F4} | {random.ErrorAfter[frames]:F4} | {learner.ErrorAfter[frames]:F4} | {nLearner} | {nRandom} | {nCoarse} | {(double)frames / nLearner:F1}x | {(double)nRandom / nLearner:F1}x | {nLearnerVsRandom} |"));
+        }
+        var result = new Result(Median(speedRaster), Median(speedRandom));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"median speedup vs raster {result.SpeedupVsRaster:F1}x (min {speedRaster.Min():F1}x), vs random {result.SpeedupVsRandom:F1}x (min {speedRandom.Min():F1}x)"));
+        output.WriteLine();
+        return result;
+    }
+
+    private static double Median(List<double> values) => BenchFrames.Percentile(values, 50);
+
+    /// <summary>The first frame count after which the map is at least as good as <paramref name="target"/>; the budget when never.</summary>
+    private int FramesToReach(Run run, double target)
+    {
+        for (var n = 1; n <= frames; n++)
+            if (!double.IsNaN(run.ErrorAfter[n]) && run.ErrorAfter[n] <= target) return n;
+        return frames;
+    }
+
+    private Run Measure(string name, IRoiPlanner? baseline, ElectrodeField field, double rate, int seed, bool everyFrame)
+    {
+        var renderer = new XrdPatternRenderer();
+        var analyzer = new XrdPhaseAnalyzer(renderer.Axis);
+        var rng = new Random(seed * 31 + 7);
+        var observations = new List<Observation>();
+        var errors = new double[frames + 1];
+        Array.Fill(errors, double.NaN);
+        ForestPhaseMap? map = null;
+        var planner = baseline ?? new LearnerRoiPlanner(Space, () => map, new AxisSpeeds(2, 2), seed,
+            LearnerPlannerOptions.Default with { CostOffsetS = ExposureS, FrameExposureS = ExposureS });
+        double x = (Space.XMinMm + Space.XMaxMm) / 2, y = (Space.YMinMm + Space.YMaxMm) / 2;
+        for (var k = 0; k < frames; k++)
+        {
+            var soc = SocStart + (SocEnd - SocStart) * k / Math.Max(1, frames - 1);
+            var decision = planner.NextRoi(observations, new RoiContext(x, y, soc, rate));
+            x = decision.Values["x_mm"]; y = decision.Values["y_mm"];
+            var fraction = field.LocalStateOfCharge(x, y, soc, rate);
+            var frame = BenchFrames.Xrd(renderer.Render(fraction, ExposureS, 1.0, rng), renderer.Axis, k, ExposureS);
+            var features = analyzer.Analyze(frame);
+            if (features.Usable)
+            {
+                observations.Add(new Observation
+                {
+                    Sequence = k, Frame = k, Time = DateTimeOffset.UnixEpoch.AddSeconds(k * ExposureS), Kind = "xrd",
+                    XMm = x, YMm = y, StateOfCharge = soc, CRate = rate, PhaseFraction = features.PhaseFraction,
+                    PhaseFractionSigma = features.PhaseFractionSigma, BeamCurrentMa = 200, Source = name, ExposureS = ExposureS,
+                });
+            }
+            var last = k == frames - 1;
+            if (baseline is null || everyFrame || last)
+            {
+                // The learner plans on exactly this map, so it is fitted every frame anyway; the baselines are scored the same way.
+                map = ForestPhaseMap.Fit(observations, k + 1, new ForestPhaseMapOptions { Seed = seed });
+                errors[k + 1] = map is null ? double.NaN : MapError.Rmse(map, Space, (px, py, s) => field.LocalStateOfCharge(px, py, s, rate));
+            }
+        }
+        return new Run(name, errors);
+    }
+
+    /// <summary>The coarsest serpentine raster that covers the whole electrode once in the budget.</summary>
+    private static (double X, double Y)[] CoarseRaster(int frames)
+    {
+        var nx = Math.Max(1, (int)Math.Round(Math.Sqrt(frames)));
+        var ny = Math.Max(1, (int)Math.Ceiling((double)frames / nx));
+        var points = new List<(double, double)>();
+        for (var j = 0; j < ny; j++)
+        for (var i = 0; i < nx; i++)
+        {
+            var column = j % 2 == 0 ? i : nx - 1 - i;
+            var px = nx == 1 ? 5 : Space.XMinMm + column * (Space.XMaxMm - Space.XMinMm) / (nx - 1);
+            var py = ny == 1 ? 5 : Space.YMinMm + j * (Space.YMaxMm - Space.YMinMm) / (ny - 1);
+            points.Add((px, py));
+        }
+        return points.Take(frames).ToArray();
+    }
+
+    private sealed class FixedOrderPlanner((double X, double Y)[] order) : IRoiPlanner
+    {
+        public string Strategy => "coarse-raster";
+
+        public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
+        {
+            var (px, py) = order[observations.Count % order.Length];
+            return new Decision
+            {
+                Kind = DecisionKinds.Roi, Values = new Dictionary<string, double> { ["x_mm"] = px, ["y_mm"] = py },
+                Score = 0, Alternatives = [], Reason = "coarse raster", ModelVersion = 0, Strategy = Strategy,
+            };
+        }
+    }
+}
