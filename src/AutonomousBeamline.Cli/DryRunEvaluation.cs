@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Running;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Acquisition;
 using AutonomousBeamline.Learning.Evaluation;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Learning.Surrogate;
@@ -26,14 +27,24 @@ internal static class DryRunEvaluation
         var options = new ForestPhaseMapOptions { Seed = config.Experiment.Seed };
         var states = EvaluationPoints(observations);
 
-        var raster = RasterObservations(observations, space, facility, config);
+        var spots = Math.Max(1, observations.Count(o => o.Kind != "xas"));
+        // The config's raster strategy: the serpentine over the configured grid, as far as the budget reaches.
+        var gridRaster = new RasterRoiPlanner(space);
+        var gridPoints = Enumerable.Range(0, spots)
+            .Select(k => gridRaster.NextRoi(observations.Take(k).ToList(), new RoiContext(0, 0, 0, 0)).Values)
+            .Select(v => (v["x_mm"], v["y_mm"])).ToList();
+        var raster = RasterObservations(observations, gridPoints, facility, config);
+        // A stronger baseline no config offers: the coarsest serpentine that covers the whole ROI once in the budget.
+        var coarse = RasterObservations(observations, RasterPoints(space, spots), facility, config);
 
         return new MapErrorSummary(
             Rmse(observations, space, states, facility.Field, options),
             Rmse(raster, space, states, facility.Field, options),
             observations.Count,
-            $"RMSE of the FePO4 fraction over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run; " +
-            "raster: a serpentine raster covering the ROI with the same number of frames, taken at the same times, measured through the same renderer and analyzer");
+            $"RMSE of the FePO4 fraction over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run. " +
+            "raster: the config's raster strategy (serpentine over the configured grid) with the same frames spent the same way (same moments, " +
+            "XAS scans where the run took them), measured through the same renderers and analyzers; coarse_raster: the coarsest serpentine covering the ROI once with the same spots",
+            Rmse(coarse, space, states, facility.Field, options));
     }
 
     private static List<(double Soc, double CRate)> EvaluationPoints(IReadOnlyList<Observation> observations)
@@ -65,32 +76,49 @@ internal static class DryRunEvaluation
     }
 
     /// <summary>
-    /// What a raster scan would have measured: frame k at the k-th point of a serpentine raster that covers
-    /// the ROI in as many frames as the run took, at the moment (and state of charge) of the run's frame k.
+    /// What a raster scan would have measured with the same budget spent the same way: the run's k-th diffraction
+    /// frame becomes a frame at the raster's k-th point, at the same moment (and state of charge); the run's XAS scans become full-window scans at the
+    /// raster's spot of the moment.
     /// </summary>
-    private static List<Observation> RasterObservations(IReadOnlyList<Observation> run, RoiSearchSpace space, SimulationComposition.Facility facility, ExperimentConfig config)
+    private static List<Observation> RasterObservations(IReadOnlyList<Observation> run, IReadOnlyList<(double X, double Y)> points, SimulationComposition.Facility facility, ExperimentConfig config)
     {
-        var points = RasterPoints(space, run.Count);
         var rng = new Random(config.Experiment.Seed + 1);
-        var analyzer = new XrdPhaseAnalyzer();
+        var xrdAnalyzer = new XrdPhaseAnalyzer();
+        var xasAnalyzer = new XasEdgeAnalyzer();
+        var window = config.Search.EnergyWindows.FirstOrDefault(w => w.Name == config.Acquisition.EnergyWindow) ?? config.Search.EnergyWindows.FirstOrDefault();
         var result = new List<Observation>();
-        for (var k = 0; k < run.Count; k++)
+        var spot = -1;
+        foreach (var o in run)
         {
-            var o = run[k];
-            var (x, y) = points[k];
-            // The cell as the run saw it at frame k; the simulator keeps no history to ask afterwards.
+            if (o.Kind != "xas") spot++;
+            var (x, y) = points[Math.Clamp(spot, 0, points.Count - 1)];
+            // The cell as the run saw it then; the simulator keeps no history to ask afterwards.
             var fraction = facility.Truth.FePO4FractionOverFootprint(x, y, new CellSnapshot(o.StateOfCharge, o.CRate), config.Simulation.FootprintMm);
-            var intensities = facility.XrdRenderer.Render(fraction, config.Acquisition.ExposureS, 1.0, rng);
-            var axis = facility.XrdRenderer.Axis;
-            var frame = new Frame(new FrameHeader
+            double measured, sigma;
+            if (o.Kind == "xas" && window is not null)
             {
-                Frame = k, RequestId = "raster", Kind = "xrd", N = intensities.Length, XMode = "uniform",
-                XName = axis.Name, XUnit = axis.Unit, XStart = axis.Start, XStep = axis.Step,
-                ExposureS = config.Acquisition.ExposureS, TStart = o.Time, BeamCurrentMa = o.BeamCurrentMa,
-            }, intensities, null);
-            var features = analyzer.Analyze(frame);
-            if (!features.Usable) continue;
-            result.Add(o with { XMm = x, YMm = y, PhaseFraction = features.PhaseFraction, PhaseFractionSigma = features.PhaseFractionSigma, Source = "raster" });
+                var energies = new List<double>();
+                for (var e = window.StartEv; e <= window.StopEv + 1e-9; e += window.StepEv) energies.Add(e);
+                var mu = facility.XasRenderer.Render(energies, fraction, config.Acquisition.DwellS, 1.0, rng);
+                var features = xasAnalyzer.Analyze(energies, mu.Select(v => (double)v).ToList());
+                if (!features.Usable) continue;
+                (measured, sigma) = (features.OxidisedFraction, features.OxidisedFractionSigma);
+            }
+            else
+            {
+                var intensities = facility.XrdRenderer.Render(fraction, config.Acquisition.ExposureS, 1.0, rng);
+                var axis = facility.XrdRenderer.Axis;
+                var frame = new Frame(new FrameHeader
+                {
+                    Frame = spot, RequestId = "raster", Kind = "xrd", N = intensities.Length, XMode = "uniform",
+                    XName = axis.Name, XUnit = axis.Unit, XStart = axis.Start, XStep = axis.Step,
+                    ExposureS = config.Acquisition.ExposureS, TStart = o.Time, BeamCurrentMa = o.BeamCurrentMa,
+                }, intensities, null);
+                var features = xrdAnalyzer.Analyze(frame);
+                if (!features.Usable) continue;
+                (measured, sigma) = (features.PhaseFraction, features.PhaseFractionSigma);
+            }
+            result.Add(o with { XMm = x, YMm = y, PhaseFraction = measured, PhaseFractionSigma = sigma, Source = "raster" });
         }
         return result;
     }

@@ -40,7 +40,12 @@ internal static class ExperimentRunner
                 motion => LearningComposition.Planner(config, trainer, motion),
                 trainer.Add,
                 mode == "dry-run" ? trainer.WhenIdleAsync : null,
-                () => trainer.Current);
+                () => trainer.Current)
+            {
+                XasAnalyzer = new XasEdgeAnalyzer(),
+                EnergyPlanner = LearningComposition.EnergyPlanner(config),
+                CRatePlanner = LearningComposition.CRatePlanner(config),
+            };
             var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId);
             controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
             attach?.Invoke(controller);
@@ -65,7 +70,7 @@ internal static class ExperimentRunner
         Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault("roi")} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
-            Console.WriteLine($"map error (RMSE of FePO4 fraction): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000} with the same {m.Frames} frames");
+            Console.WriteLine($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
         if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
         if (summary.FaultsInjected is > 0) Console.WriteLine($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
         Console.WriteLine($"summary: {Path.Combine(runDir, "summary.json")}");

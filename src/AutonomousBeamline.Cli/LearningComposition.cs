@@ -23,6 +23,17 @@ internal static class LearningComposition
             new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)), c.Experiment.Seed),
     };
 
+    /// <summary>The XAS energy planner over the configured window; null when the config has no window.</summary>
+    public static EnergyRangePlanner? EnergyPlanner(ExperimentConfig c)
+    {
+        var w = c.Search.EnergyWindows.FirstOrDefault(x => x.Name == c.Acquisition.EnergyWindow) ?? c.Search.EnergyWindows.FirstOrDefault();
+        return w is null ? null : new EnergyRangePlanner(new EnergyWindow(w.Name, w.StartEv, w.StopEv, w.StepEv));
+    }
+
+    /// <summary>The learner's C-rate choice from search.c_rates; null (the protocol's own rates) for the baselines or with no rates.</summary>
+    public static CRatePlanner? CRatePlanner(ExperimentConfig c) =>
+        c.Acquisition.Strategy == "learner" && c.Search.CRates.Count > 0 ? new CRatePlanner(c.Search.CRates, c.Cell.MaxCRate) : null;
+
     private static double Speed(MotionDescription motion, string axis) =>
         motion.Axes.First(a => a.Name == axis).Speed;
 }

@@ -19,6 +19,7 @@ internal static class SimulationComposition
         public required SampleTruth Truth { get; init; }
         public required MotionStage Stage { get; init; }
         public required XrdPatternRenderer XrdRenderer { get; init; }
+        public required XasSpectrumRenderer XasRenderer { get; init; }
         public required PtyScpiHost Potentiostat { get; init; }
         public required TcpScpiHost PotentiostatTcp { get; init; }
         public required MotionServer Motion { get; init; }
@@ -65,6 +66,7 @@ internal static class SimulationComposition
         var dumps = s.BeamDumps.Select(d => new BeamDump(start + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
         var xrd = new XrdPatternRenderer();
+        var xas = new XasSpectrumRenderer();
 
         var scpi = new ScpiServer(cell);
         var facility = new Facility
@@ -74,10 +76,11 @@ internal static class SimulationComposition
             Truth = truth,
             Stage = stage,
             XrdRenderer = xrd,
+            XasRenderer = xas,
             Potentiostat = new PtyScpiHost(scpi),
             PotentiostatTcp = new TcpScpiHost(scpi),
             Motion = new MotionServer(stage, time),
-            Detector = new DetectorServer(stage, truth, xrd, new XasSpectrumRenderer(), time, new DetectorServerOptions
+            Detector = new DetectorServer(stage, truth, xrd, xas, time, new DetectorServerOptions
             {
                 XAxis = c.Axes.X,
                 YAxis = c.Axes.Y,

@@ -10,6 +10,7 @@ public static class ConfigValidator
 {
     public static readonly string[] StepTypes = ["cc", "cv", "cccv", "rest", "gitt", "loop"];
     public static readonly string[] Strategies = ["learner", "raster", "random"];
+    public static readonly string[] AcquisitionKinds = ["xrd", "xas", "xrd+xas"];
     public static readonly string[] SafeStates = ["output_off", "open_circuit_rest"];
 
 
@@ -95,7 +96,15 @@ public static class ConfigValidator
         }
 
         var a = c.Acquisition;
-        if (a.Kind != "xrd") Fail("acquisition.kind", $"must be 'xrd', got '{a.Kind}'");
+        if (!AcquisitionKinds.Contains(a.Kind)) Fail("acquisition.kind", $"must be one of {string.Join(", ", AcquisitionKinds)}, got '{a.Kind}'");
+        if (a.Kind.Contains("xas"))
+        {
+            if (c.Search.EnergyWindows.Count == 0) Fail("search.energy_windows", $"acquisition.kind '{a.Kind}' needs at least one energy window");
+            else if (a.EnergyWindow is { } name && c.Search.EnergyWindows.All(w => w.Name != name))
+                Fail("acquisition.energy_window", $"no energy window is named '{name}'; there are {string.Join(", ", c.Search.EnergyWindows.Select(w => w.Name))}");
+            Positive("acquisition.dwell_s", a.DwellS, "the dwell per energy point");
+            if (a.XasEvery < 1) Fail("acquisition.xas_every", $"must be at least 1, got {a.XasEvery}");
+        }
         Positive("acquisition.exposure_s", a.ExposureS, "the exposure");
         if (!Strategies.Contains(a.Strategy))
             Fail("acquisition.strategy", $"must be one of {string.Join(", ", Strategies)}, got '{a.Strategy}'");

@@ -165,9 +165,15 @@ public sealed class EnergyWindowConfig
 
 public sealed class AcquisitionSection
 {
-    /// <summary>"xrd" (XAS joins with the learning issue).</summary>
+    /// <summary>"xrd", "xas" or "xrd+xas" (an XAS scan at every xas_every-th spot, after its pattern).</summary>
     public string Kind { get; set; } = "xrd";
     public double ExposureS { get; set; } = 5;
+    /// <summary>With kind xrd+xas: every how many spots an XAS scan is added.</summary>
+    public int XasEvery { get; set; } = 5;
+    /// <summary>Counting time per energy point of an XAS scan.</summary>
+    public double DwellS { get; set; } = 0.5;
+    /// <summary>Which of search.energy_windows the XAS scans use (default: the first).</summary>
+    public string? EnergyWindow { get; set; }
     /// <summary>"learner", "raster" or "random".</summary>
     public string Strategy { get; set; } = "learner";
     /// <summary>Below this storage-ring current a frame is not an observation and the run suspends.</summary>

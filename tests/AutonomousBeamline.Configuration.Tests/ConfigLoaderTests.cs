@@ -15,7 +15,7 @@ public class ConfigLoaderTests
     public void The_shipped_dry_run_config_is_valid()
     {
         var config = ConfigLoader.Load(RepoFile("configs/dry-run.yaml"));
-        Assert.Equal("lfp-operando-xrd-demo", config.Experiment.Name);
+        Assert.Equal("lfp-operando-demo", config.Experiment.Name);
         Assert.Equal(0.005, config.Cell.NominalCapacityAh);
         Assert.Equal(3, config.Protocol.Steps.Count);
         Assert.Equal(-2.0, config.Protocol.Steps[2].CRate);

@@ -47,7 +47,10 @@ public sealed class DryRunTests : IDisposable
         Assert.Equal(12, (int)summary["frames"]!);
         var observations = (int)summary["observations"]!;
         Assert.InRange(observations, 10, 12);
-        Assert.Equal(12, (int)summary["decisions"]!["roi"]!);
+        // xrd+xas with an XAS scan at every fifth spot: 10 spots, 2 scans; the learner chose the first C-rate.
+        Assert.Equal(10, (int)summary["decisions"]!["roi"]!);
+        Assert.Equal(2, (int)summary["decisions"]!["energy_range"]!);
+        Assert.Equal(1, (int)summary["decisions"]!["c_rate"]!);
         Assert.Equal(0, (int)summary["safety_violations"]!);
         Assert.True((double)summary["map_error"]!["learner_rmse"]! > 0);
         Assert.True((double)summary["map_error"]!["raster_rmse"]! > 0);
@@ -61,14 +64,16 @@ public sealed class DryRunTests : IDisposable
         Assert.Equal(["Completing", "Completed"], states.TakeLast(2));
 
         var decisions = journal.Where(r => (string?)r["type"] == "decision").ToList();
-        Assert.Equal(12, decisions.Count);
+        Assert.Equal(13, decisions.Count);
+        Assert.Equal(["c_rate", "energy_range", "roi"], decisions.Select(d => (string)d["kind"]!).Distinct().Order());
         Assert.All(decisions, d =>
         {
-            Assert.Equal("roi", (string?)d["kind"]);
             Assert.NotNull(d["score"]);
             Assert.NotNull(d["model_version"]);
+            Assert.NotEmpty(d["alternatives"]!.AsArray());
             Assert.False(string.IsNullOrWhiteSpace((string?)d["reason"]));
         });
+        Assert.Equal(2, journal.Count(r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xas"));
         Assert.Equal(observations, journal.Count(r => (string?)r["type"] == "observation"));
         Assert.Contains(journal, r => (string?)r["type"] == "cell" && (double)r["voltage_v"]! > 3.0);
         Assert.Contains(journal, r => (string?)r["type"] == "step_start" && (string?)r["step"] == "charge");

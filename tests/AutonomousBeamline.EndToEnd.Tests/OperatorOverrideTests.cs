@@ -115,7 +115,7 @@ public sealed class OperatorOverrideTests : IDisposable
         Assert.Contains("Paused", states);
         Assert.Equal("Deciding", states[states.IndexOf("Paused") + 1]); // a resume re-decides, never replays
         Assert.Equal(10, (int)summary["frames"]!);
-        Assert.Equal(1, (int)summary["decisions"]!["c_rate"]!);
+        Assert.Equal(2, (int)summary["decisions"]!["c_rate"]!); // the learner's first, then the operator's
     }
 
     [Fact]

@@ -1,6 +1,8 @@
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Learning.Features;
 
 namespace AutonomousBeamline.Control.Running;
 
@@ -24,7 +26,15 @@ public sealed record ControllerLearning(
     Func<MotionDescription, IRoiPlanner> CreatePlanner,
     Action<Observation> ObservationAdded,
     Func<CancellationToken, Task>? ModelSettled = null,
-    Func<IPhaseMap?>? CurrentMap = null);
+    Func<IPhaseMap?>? CurrentMap = null)
+{
+    /// <summary>Reduces an absorption spectrum (needed when the run takes XAS scans).</summary>
+    public XasEdgeAnalyzer? XasAnalyzer { get; init; }
+    /// <summary>Plans each XAS scan's energies (needed when the run takes XAS scans).</summary>
+    public EnergyRangePlanner? EnergyPlanner { get; init; }
+    /// <summary>Chooses the C-rate of each coming constant-current step; null leaves the protocol's rates.</summary>
+    public CRatePlanner? CRatePlanner { get; init; }
+}
 
 /// <summary>A line of progress for whoever watches (the terminal, a test).</summary>
 public sealed record RunProgress(string Message, int Frames, int Observations, double StateOfCharge);

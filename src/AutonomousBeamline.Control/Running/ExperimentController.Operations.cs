@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Time;
+using AutonomousBeamline.Learning.Acquisition;
 
 namespace AutonomousBeamline.Control.Running;
 
@@ -96,8 +97,17 @@ public sealed partial class ExperimentController : IExperimentOperations
                 _cycler.RequestCRate(c.CRate, command.By.ToString());
                 lock (_gate) _counters.Decision(DecisionKinds.CRate);
                 return CommandOutcome.Applied($"C-rate {c.CRate} from the next constant-current step");
-            case SetEnergyRangeCommand:
-                return CommandOutcome.Refused($"this run takes no XAS scans (acquisition.kind is '{_config.Acquisition.Kind}')");
+            case SetEnergyRangeCommand r:
+                if (!TakesXas) return CommandOutcome.Refused($"this run takes no XAS scans (acquisition.kind is '{_config.Acquisition.Kind}')");
+                var window = EnergyWindowConfig;
+                if (!double.IsFinite(r.StartEv) || !double.IsFinite(r.StopEv) || !(r.StartEv < r.StopEv))
+                    return CommandOutcome.Refused($"an energy range needs start < stop, got {r.StartEv}-{r.StopEv} eV");
+                if (r.StartEv < window.StartEv || r.StopEv > window.StopEv)
+                    return CommandOutcome.Refused($"{r.StartEv}-{r.StopEv} eV leaves the configured window '{window.Name}' ({window.StartEv}-{window.StopEv} eV)");
+                if (!(r.StepEv >= 0.05) || (r.StopEv - r.StartEv) / r.StepEv > 5000)
+                    return CommandOutcome.Refused($"a step of {r.StepEv} eV is too fine (at least 0.05 eV and at most 5000 points)");
+                lock (_gate) _forcedEnergies = (r, _time.GetUtcNow());
+                return CommandOutcome.Applied($"the next XAS scan will cover {r.StartEv}-{r.StopEv} eV in {r.StepEv} eV steps");
             case VetoCommand v:
                 lock (_gate)
                 {
@@ -118,6 +128,8 @@ public sealed partial class ExperimentController : IExperimentOperations
                 if (e.XMaxMm < roi.XMinMm || e.XMinMm > roi.XMaxMm || e.YMaxMm < roi.YMinMm || e.YMinMm > roi.YMaxMm)
                     return CommandOutcome.Refused("the region does not overlap the ROI");
                 lock (_gate) _exclusions.Add(e);
+                // The learner plans around the region itself; the loop's own check catches any other planner.
+                if (_planner is LearnerRoiPlanner learner) learner.Exclude(new RoiRectangle(e.XMinMm, e.XMaxMm, e.YMinMm, e.YMaxMm));
                 return CommandOutcome.Applied($"no more frames in x [{e.XMinMm}, {e.XMaxMm}], y [{e.YMinMm}, {e.YMaxMm}] mm");
             case SetBudgetCommand b:
                 if (b.Frames is null && b.BeamTimeS is null) return CommandOutcome.Refused("give a frame count or a beam time");

@@ -82,6 +82,7 @@ public sealed partial class ExperimentController
             await PreflightAsync(cancellationToken).ConfigureAwait(false);
             _machine.Fire(RunTrigger.PreflightPassed);
 
+            _cycler.StepBoundary += OnStepBoundary;
             cyclerTask = _time.StartActor(() => _cycler.RunAsync(cyclerStop.Token));
             reason = await MeasureAsync(cyclerTask, cancellationToken).ConfigureAwait(false);
 
@@ -162,8 +163,9 @@ public sealed partial class ExperimentController
         Check("beam", $"{status.BeamCurrentMa:0.0} mA (threshold {_config.Acquisition.BeamThresholdMa} mA)");
 
         var detector = await _devices.Detector.DescribeAsync(ct).ConfigureAwait(false);
-        if (!detector.Kinds.Contains(_config.Acquisition.Kind))
-            throw new PreflightException($"the detector offers {string.Join(", ", detector.Kinds)}, not '{_config.Acquisition.Kind}'");
+        foreach (var kind in _config.Acquisition.Kind.Split('+'))
+            if (!detector.Kinds.Contains(kind))
+                throw new PreflightException($"the detector offers {string.Join(", ", detector.Kinds)}, not '{kind}' (acquisition.kind is '{_config.Acquisition.Kind}')");
         Check("detector", $"kinds {string.Join(", ", detector.Kinds)}" + (detector.Xrd is { } x ? $"; xrd {x.N} points of {x.Name} from {x.Start} {x.Unit}" : ""));
         await _devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false);
         Check("shutter", "closed");
@@ -193,7 +195,10 @@ public sealed partial class ExperimentController
                 await _devices.Motion.MoveAsync(new Dictionary<string, double> { [_config.Axes.X] = target.X, [_config.Axes.Y] = target.Y }, ct).ConfigureAwait(false);
                 SetPosition(target.X, target.Y);
                 _machine.Fire(RunTrigger.Arrived);
-                frame = await AcquireWithBeamAsync(ct).ConfigureAwait(false);
+                // An XAS-only run plans each scan's energies as it starts it.
+                frame = TakesXrd
+                    ? await AcquireWithBeamAsync(c => _devices.Detector.AcquireXrdAsync(_config.Acquisition.ExposureS, c), _config.Acquisition.ExposureS, ct).ConfigureAwait(false)
+                    : await AcquireXasAsync(DecideEnergies(), ct).ConfigureAwait(false);
             }
             catch (DeviceException e) when (!ct.IsCancellationRequested && e.Device != "potentiostat")
             {
@@ -204,13 +209,32 @@ public sealed partial class ExperimentController
             if (frame is null) return "ended while waiting for the beam";
             _machine.Fire(RunTrigger.FrameTaken);
 
-            var observation = Analyze(frame, decision.Strategy);
+            Learn(Analyze(frame, decision.Strategy), decision.Reason);
             _machine.Fire(RunTrigger.Analyzed);
-            if (observation is null) continue;
-            lock (_gate) _observations.Add(observation);
-            _learning.ObservationAdded(observation);
-            Report($"frame {_counters.FramesAcquired}/{FramesBudget} at ({observation.XMm:0.0}, {observation.YMm:0.0}) mm, " +
-                   $"SOC {observation.StateOfCharge:0.000}, FePO4 {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.0000}; {decision.Reason}");
+            _spotsMeasured++;
+
+            // An absorption spectrum at every xas_every-th spot, where the sample already is: a turn of the
+            // loop of its own (decide the energies, no move, acquire, analyze).
+            if (TakesXrd && TakesXas && _spotsMeasured % _config.Acquisition.XasEvery == 0 && BudgetSpent() is null)
+            {
+                Frame? spectrum;
+                try
+                {
+                    var plan = DecideEnergies();
+                    _machine.Fire(RunTrigger.Decided);
+                    _machine.Fire(RunTrigger.Arrived);
+                    spectrum = await AcquireXasAsync(plan, ct).ConfigureAwait(false);
+                }
+                catch (DeviceException e) when (!ct.IsCancellationRequested && e.Device != "potentiostat")
+                {
+                    await RecoverAsync(e, ct).ConfigureAwait(false);
+                    continue;
+                }
+                if (spectrum is null) return "ended while waiting for the beam";
+                _machine.Fire(RunTrigger.FrameTaken);
+                Learn(Analyze(spectrum, decision.Strategy), "XAS at the same spot");
+                _machine.Fire(RunTrigger.Analyzed);
+            }
         }
     }
 
@@ -224,6 +248,17 @@ public sealed partial class ExperimentController
         var soc = _cycler.EstimateStateOfCharge(_time.GetUtcNow());
         var planned = Planner.NextRoi(ObservationsSnapshot(), new RoiContext(Position.X, Position.Y, soc, _cycler.Latest.CRate));
         var decision = planned;
+        if (IsLocked(Knob.Roi))
+        {
+            var here = Position;
+            decision = planned with
+            {
+                Values = new Dictionary<string, double> { ["x_mm"] = here.X, ["y_mm"] = here.Y },
+                Alternatives = [new DecisionOption(planned.Values, planned.Score)],
+                Reason = "the ROI is held by the operator: measuring where the sample is",
+                Strategy = "operator",
+            };
+        }
         if (TakeForcedRoi() is { } forced)
         {
             decision = new Decision
@@ -318,7 +353,7 @@ public sealed partial class ExperimentController
     /// settle time the interrupted frame is taken again. A frame whose own header shows no beam is stored but
     /// never counted. Returns null if the run was told to end while suspended.
     /// </summary>
-    private async Task<Frame?> AcquireWithBeamAsync(CancellationToken ct)
+    private async Task<Frame?> AcquireWithBeamAsync(Func<CancellationToken, Task<Frame>> acquire, double beamSeconds, CancellationToken ct)
     {
         while (true)
         {
@@ -328,9 +363,9 @@ public sealed partial class ExperimentController
             {
                 await SetShutterAsync(true, ct).ConfigureAwait(false);
                 Frame frame;
-                try { frame = await _devices.Detector.AcquireXrdAsync(_config.Acquisition.ExposureS, ct).ConfigureAwait(false); }
+                try { frame = await acquire(ct).ConfigureAwait(false); }
                 finally { await SetShutterAsync(false, CancellationToken.None).ConfigureAwait(false); }
-                _counters.FrameAcquired(_config.Acquisition.ExposureS);
+                _counters.FrameAcquired(beamSeconds);
                 if (frame.Header.BeamCurrentMa >= _config.Acquisition.BeamThresholdMa) return frame;
 
                 _counters.FrameRejected();
@@ -408,12 +443,25 @@ public sealed partial class ExperimentController
     private Observation? Analyze(Frame frame, string source)
     {
         var header = frame.Header;
-        var features = _learning.Analyzer.Analyze(frame);
-        if (!features.Usable)
+        double fraction, sigma;
+        double? edge = null, whiteLine = null;
+        string? flag;
+        if (header.Kind == "xas")
+        {
+            var xas = XasAnalyzer.Analyze(frame);
+            lock (_gate) _xasScans.Add(xas);
+            (fraction, sigma, edge, whiteLine, flag) = (xas.OxidisedFraction, xas.OxidisedFractionSigma, xas.EdgeEnergyEv, xas.WhiteLineEnergyEv, xas.Flag);
+        }
+        else
+        {
+            var xrd = _learning.Analyzer.Analyze(frame);
+            (fraction, sigma, flag) = (xrd.PhaseFraction, xrd.PhaseFractionSigma, xrd.Flag);
+        }
+        if (flag is not null)
         {
             _counters.FrameRejected();
-            _frames.Store(frame, "flagged:" + features.Flag);
-            _journal.Write("frame_not_counted", new { frame = header.Frame, reason = features.Flag });
+            _frames.Store(frame, "flagged:" + flag);
+            _journal.Write("frame_not_counted", new { frame = header.Frame, kind = header.Kind, reason = flag });
             return null;
         }
         _frames.Store(frame, "observation");
@@ -429,10 +477,13 @@ public sealed partial class ExperimentController
             YMm = header.Positions.GetValueOrDefault(_config.Axes.Y, here.Y),
             StateOfCharge = _cycler.EstimateStateOfCharge(midExposure),
             CRate = _cycler.Latest.CRate,
-            PhaseFraction = features.PhaseFraction,
-            PhaseFractionSigma = features.PhaseFractionSigma,
+            PhaseFraction = fraction,
+            PhaseFractionSigma = sigma,
             BeamCurrentMa = header.BeamCurrentMa,
             Source = source,
+            ExposureS = header.ExposureS,
+            EdgeEnergyEv = edge,
+            WhiteLineEnergyEv = whiteLine,
         };
         _journal.Write("observation", observation);
         return observation;

@@ -5,7 +5,7 @@ using AutonomousBeamline.Control.Journal;
 namespace AutonomousBeamline.Control.Running;
 
 /// <summary>The learner's map against the truth, and a raster scan's with the same number of frames (dry run only).</summary>
-public sealed record MapErrorSummary(double LearnerRmse, double RasterRmse, int Frames, string Method);
+public sealed record MapErrorSummary(double LearnerRmse, double RasterRmse, int Frames, string Method, double? CoarseRasterRmse = null);
 
 /// <summary>summary.json: what a person reads first the next morning.</summary>
 public sealed record RunSummary
