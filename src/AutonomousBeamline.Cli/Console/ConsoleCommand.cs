@@ -1,0 +1,94 @@
+using System.CommandLine;
+using AutonomousBeamline.Cli.OperatorConsole;
+using AutonomousBeamline.Control.Operator;
+using Spectre.Console;
+
+namespace AutonomousBeamline.Cli;
+
+/// <summary>`beamline console [ENDPOINT]`: attach a live dashboard and command line to a running controller.</summary>
+public static class ConsoleCommand
+{
+    /// <summary>The controller's operator endpoint when nothing else is configured.</summary>
+    public const string DefaultEndpoint = "tcp://127.0.0.1:5560";
+
+    /// <summary>Environment variable holding the console's CURVE secret key, so it stays off the command line.</summary>
+    public const string SecretKeyVariable = "BEAMLINE_CONSOLE_SECRET_KEY";
+
+    public static Command Create()
+    {
+        var endpoint = new Argument<string>("ENDPOINT")
+        {
+            Description = $"the controller's operator endpoint (default {DefaultEndpoint})",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => DefaultEndpoint,
+        };
+        var status = new Option<string?>("--status") { Description = "the status stream endpoint (default: asked of the controller)" };
+        var user = new Option<string?>("--user") { Description = "who you are in the audit trail (default: your login name)" };
+        var serverKey = new Option<string?>("--server-key") { Description = "the controller's CURVE public key (Z85); needed beyond loopback" };
+        var secretKeyFile = new Option<string?>("--secret-key-file")
+        {
+            Description = $"file with this console's CURVE secret key (Z85); or set {SecretKeyVariable}",
+        };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "seconds to wait for each reply before retrying",
+            DefaultValueFactory = _ => 2.0,
+        };
+        var once = new Option<bool>("--once") { Description = "print the dashboard once and exit (no command line)" };
+
+        var command = new Command("console", "Attach a live dashboard and command line to a running controller; detaching leaves the run alone.")
+        {
+            endpoint, status, user, serverKey, secretKeyFile, timeout, once,
+        };
+        command.SetAction((parse, ct) => RunAsync(
+            parse.GetValue(endpoint)!, parse.GetValue(status), parse.GetValue(user), parse.GetValue(serverKey),
+            parse.GetValue(secretKeyFile), parse.GetValue(timeout), parse.GetValue(once), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string endpoint, string? statusEndpoint, string? user, string? serverKey,
+        string? secretKeyFile, double timeoutS, bool once, CancellationToken cancellationToken)
+    {
+        OperatorClient client;
+        try
+        {
+            client = new OperatorClient(endpoint, Identity(user), new OperatorClientOptions
+            {
+                ReplyTimeout = timeoutS > 0 && double.IsFinite(timeoutS)
+                    ? TimeSpan.FromSeconds(timeoutS)
+                    : throw new ArgumentException($"--timeout must be positive seconds, got {timeoutS}"),
+                Curve = Curve(serverKey, secretKeyFile),
+            });
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"console: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        using (client)
+        {
+            var input = Console.IsInputRedirected ? new LineReaderInput(Console.In) : AnsiConsole.Console.Input;
+            var session = new ConsoleSession(AnsiConsole.Console, input, client, new ConsoleSessionOptions { StatusEndpoint = statusEndpoint });
+            return once
+                ? await session.PrintOnceAsync(cancellationToken).ConfigureAwait(false)
+                : await session.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static OperatorIdentity Identity(string? user)
+    {
+        var local = OperatorClient.LocalIdentity();
+        return string.IsNullOrWhiteSpace(user) ? local : local with { User = user.Trim() };
+    }
+
+    private static OperatorClientCurve? Curve(string? serverKey, string? secretKeyFile)
+    {
+        var secret = secretKeyFile is not null
+            ? File.ReadAllText(secretKeyFile).Trim()
+            : Environment.GetEnvironmentVariable(SecretKeyVariable)?.Trim();
+        if (serverKey is null && string.IsNullOrEmpty(secret)) return null;
+        if (serverKey is null) throw new ArgumentException("a CURVE secret key was given but no --server-key");
+        if (string.IsNullOrEmpty(secret)) throw new ArgumentException($"--server-key needs this console's secret key (--secret-key-file or {SecretKeyVariable})");
+        return new OperatorClientCurve(serverKey.Trim(), secret);
+    }
+}
