@@ -28,8 +28,8 @@ public sealed record DashboardModel
 /// </summary>
 public static class DashboardView
 {
-    public const int MaxHeatMapColumns = 32;
-    public const int MaxHeatMapRows = 16;
+    public const int MaxHeatMapColumns = 24;
+    public const int MaxHeatMapRows = 12;
     private const int ShownDecisions = 5;
     private const int ShownFaults = 4;
     private const int ShownMessages = 4;
@@ -40,9 +40,9 @@ public static class DashboardView
         var rows = new List<IRenderable> { Header(model) };
         if (model.Snapshot is { } s)
         {
-            rows.Add(new Columns(CellPanel(s), BeamPanel(s), BudgetPanel(s)) { Expand = true });
-            rows.Add(new Columns(DecisionsPanel(s), HeatMapPanel(s)) { Expand = true });
-            rows.Add(FaultsPanel(s));
+            // A grid rather than Columns: Columns wraps panels onto new lines and the screen outgrows the terminal.
+            rows.Add(SideBySide(CellPanel(s), BeamPanel(s), BudgetPanel(s)));
+            rows.Add(SideBySide(new Rows(DecisionsPanel(s), FaultsPanel(s)), HeatMapPanel(s)));
         }
         else
         {
@@ -52,6 +52,14 @@ public static class DashboardView
         if (model.ShowHelp) rows.Add(new Panel(new Text(OperatorCommandParser.HelpText.TrimEnd())).Header("commands").BorderColor(Color.Blue));
         rows.Add(new Markup($"[bold]>[/] {Markup.Escape(model.Input)}[blink]_[/]   [grey](help, quit; Ctrl-C detaches)[/]"));
         return new Rows(rows);
+    }
+
+    private static Grid SideBySide(params IRenderable[] items)
+    {
+        var grid = new Grid();
+        foreach (var _ in items) grid.AddColumn(new GridColumn().PadRight(1));
+        grid.AddRow(items);
+        return grid;
     }
 
     private static IRenderable Header(DashboardModel model)
@@ -122,7 +130,7 @@ public static class DashboardView
 
     private static Panel DecisionsPanel(ExperimentSnapshot s)
     {
-        var table = new Table().Border(TableBorder.Simple).Expand();
+        var table = new Table().Border(TableBorder.Simple);
         table.AddColumn("time").AddColumn("kind").AddColumn("values").AddColumn(new TableColumn("score").RightAligned()).AddColumn("reason").AddColumn("model");
         if (s.PendingDecision is { } pending)
             table.AddRow(DecisionCells(pending, "[bold yellow]PENDING[/] "));
