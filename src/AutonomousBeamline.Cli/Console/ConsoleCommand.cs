@@ -40,10 +40,25 @@ public static class ConsoleCommand
         {
             endpoint, status, user, serverKey, secretKeyFile, timeout, once,
         };
+        command.Subcommands.Add(KeysCommand());
         command.SetAction((parse, ct) => RunAsync(
             parse.GetValue(endpoint)!, parse.GetValue(status), parse.GetValue(user), parse.GetValue(serverKey),
             parse.GetValue(secretKeyFile), parse.GetValue(timeout), parse.GetValue(once), ct));
         return command;
+    }
+
+    /// <summary>`beamline console keys`: a fresh CURVE key pair for the controller or a console.</summary>
+    private static Command KeysCommand()
+    {
+        var keys = new Command("keys", "Print a new CURVE key pair (Z85): give the public key to the other side, keep the secret key private.");
+        keys.SetAction(_ =>
+        {
+            var (publicKey, secretKey) = OperatorCurveKeys.NewKeyPair();
+            Console.WriteLine($"public: {publicKey}");
+            Console.WriteLine($"secret: {secretKey}");
+            return 0;
+        });
+        return keys;
     }
 
     private static async Task<int> RunAsync(string endpoint, string? statusEndpoint, string? user, string? serverKey,
