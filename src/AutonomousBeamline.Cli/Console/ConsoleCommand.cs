@@ -22,7 +22,15 @@ public static class ConsoleCommand
             Arity = ArgumentArity.ZeroOrOne,
             DefaultValueFactory = _ => DefaultEndpoint,
         };
+        endpoint.Validators.Add(result =>
+        {
+            if (TcpEndpointProblem(result.GetValueOrDefault<string>()) is { } problem) result.AddError($"ENDPOINT {problem}");
+        });
         var status = new Option<string?>("--status") { Description = "the status stream endpoint (default: asked of the controller)" };
+        status.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && TcpEndpointProblem(value) is { } problem) result.AddError($"--status {problem}");
+        });
         var user = new Option<string?>("--user") { Description = "who you are in the audit trail (default: your login name)" };
         var serverKey = new Option<string?>("--server-key") { Description = "the controller's CURVE public key (Z85); needed beyond loopback" };
         var secretKeyFile = new Option<string?>("--secret-key-file")
@@ -45,6 +53,18 @@ public static class ConsoleCommand
             parse.GetValue(endpoint)!, parse.GetValue(status), parse.GetValue(user), parse.GetValue(serverKey),
             parse.GetValue(secretKeyFile), parse.GetValue(timeout), parse.GetValue(once), ct));
         return command;
+    }
+
+    /// <summary>Why a text is not a tcp://HOST:PORT endpoint, or null when it is one.</summary>
+    internal static string? TcpEndpointProblem(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text) || !text.StartsWith("tcp://", StringComparison.Ordinal))
+            return $"must be tcp://HOST:PORT, got '{text}'";
+        var colon = text.LastIndexOf(':');
+        if (colon <= "tcp://".Length || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            return $"needs a port from 1 to 65535, got '{text}'";
+        return null;
     }
 
     /// <summary>`beamline console keys`: a fresh CURVE key pair for the controller or a console.</summary>
