@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using AutonomousBeamline.Cli.OperatorConsole;
 using AutonomousBeamline.Control.Operator;
 using Spectre.Console;
@@ -100,9 +101,18 @@ public static class ConsoleCommand
             await Console.Error.WriteLineAsync($"console: {ex.Message}").ConfigureAwait(false);
             return 2;
         }
+        // Ctrl-C must end the session through its token, so the live display restores the cursor and the
+        // sockets close in order; left to the default, the signal kills the process mid-frame.
+        using var detach = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            detach.Cancel();
+        });
+        cancellationToken = detach.Token;
         using (client)
         {
-            var input = Console.IsInputRedirected ? new LineReaderInput(Console.In) : AnsiConsole.Console.Input;
+            IAnsiConsoleInput input = Console.IsInputRedirected ? new LineReaderInput(Console.In) : new TerminalKeyInput();
             var session = new ConsoleSession(AnsiConsole.Console, input, client, new ConsoleSessionOptions { StatusEndpoint = statusEndpoint });
             return once
                 ? await session.PrintOnceAsync(cancellationToken).ConfigureAwait(false)
