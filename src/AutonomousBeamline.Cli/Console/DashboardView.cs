@@ -138,7 +138,14 @@ public static class DashboardView
             table.AddRow(DecisionCells(decision, ""));
         if (s.PendingDecision is null && s.RecentDecisions.Count == 0)
             table.AddRow("[grey]no decisions yet[/]", "", "", "", "", "");
-        return new Panel(table).Header(s.PendingDecision is null ? "last decisions" : "last decisions ([yellow]one waits for approval: veto?[/])");
+        return new Panel(table).Header(s.PendingDecision is { } waiting ? $"last decisions ([yellow]one waits for approval{RunsIn(s, waiting)}: veto?[/])" : "last decisions");
+    }
+
+    // Both times come from the controller's clock, so the difference holds on a virtual clock too.
+    private static string RunsIn(ExperimentSnapshot s, DecisionView pending)
+    {
+        var left = (pending.Time + TimeSpan.FromSeconds(s.ApprovalWindowS) - s.Time).TotalSeconds;
+        return double.IsFinite(left) && left >= 0 ? $", runs in {F(Math.Ceiling(left), "0")} s" : "";
     }
 
     private static string[] DecisionCells(DecisionView d, string prefix) =>

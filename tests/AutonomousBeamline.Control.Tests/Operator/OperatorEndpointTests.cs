@@ -367,3 +367,86 @@ public sealed class OperatorEndpointTests : IDisposable
         }
     }
 }
+
+public sealed class OperatorEndpointFuzzTests
+{
+    private const string JsonishCharacters = "{}[]\":,-.0123456789eE \\u";
+
+    [Fact]
+    public void Random_and_mutated_requests_all_get_an_answer_and_only_sane_commands_get_through()
+    {
+        var reached = new System.Collections.Concurrent.ConcurrentQueue<OperatorCommand>();
+        var ops = new Mock<IExperimentOperations>();
+        ops.Setup(o => o.Snapshot()).Returns(() => SampleSnapshots.Running());
+        ops.Setup(o => o.Apply(It.IsAny<OperatorCommand>())).Returns((OperatorCommand c) =>
+        {
+            reached.Enqueue(c);
+            return CommandOutcome.Refused("fuzz");
+        });
+        using var endpoint = new OperatorEndpoint(ops.Object, new OperatorEndpointOptions { Port = 0, StatusPort = 0 });
+        endpoint.Start();
+        using var dealer = new DealerSocket();
+        dealer.Options.Linger = TimeSpan.Zero;
+        dealer.Connect(endpoint.Endpoint);
+
+        var valid = new[]
+        {
+            """{"id":"a","cmd":"goto","args":{"x_mm":1.5,"y_mm":2},"user":"ada","host":"h"}""",
+            """{"id":"b","cmd":"energy","args":{"start_ev":7100,"stop_ev":7200,"step_ev":1},"user":"ada","host":"h"}""",
+            """{"id":"c","cmd":"budget","args":{"frames":10,"beam_time_s":60},"user":"ada","host":"h"}""",
+            """{"id":"d","cmd":"lock","args":{"knob":"roi"},"user":"ada","host":"h"}""",
+            """{"id":"e","cmd":"snapshot"}""",
+        };
+        var random = new Random(424242);
+        const int requests = 400;
+        for (var i = 0; i < requests; i++)
+        {
+            byte[] payload;
+            if (i % 4 == 0)
+            {
+                payload = new byte[random.Next(0, 300)];
+                random.NextBytes(payload);
+            }
+            else
+            {
+                var bytes = System.Text.Encoding.UTF8.GetBytes(valid[random.Next(valid.Length)]).ToList();
+                for (var m = random.Next(1, 4); m > 0 && bytes.Count > 0; m--)
+                {
+                    var at = random.Next(bytes.Count);
+                    switch (random.Next(3))
+                    {
+                        case 0: bytes.RemoveAt(at); break;
+                        case 1: bytes.Insert(at, (byte)JsonishCharacters[random.Next(JsonishCharacters.Length)]); break;
+                        default: bytes[at] = (byte)random.Next(32, 127); break;
+                    }
+                }
+                payload = bytes.ToArray();
+            }
+            dealer.SendMoreFrameEmpty().SendFrame(payload);
+            var reply = new NetMQMessage();
+            Assert.True(dealer.TryReceiveMultipartMessage(TimeSpan.FromSeconds(10), ref reply), $"no reply to request {i}");
+            var json = JsonNode.Parse(reply.Last.ConvertToString())!.AsObject();
+            Assert.NotNull(json["ok"]);
+        }
+
+        // Some mutations stay valid (a changed letter in a name); they must reach the controller, or the check below is empty.
+        Assert.NotEmpty(reached);
+        foreach (var command in reached)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(command.By.User));
+            Assert.False(string.IsNullOrWhiteSpace(command.By.Host));
+            switch (command)
+            {
+                case GotoRoiCommand g: Assert.True(double.IsFinite(g.XMm) && double.IsFinite(g.YMm)); break;
+                case SetEnergyRangeCommand e: Assert.True(e.StartEv > 0 && e.StopEv > e.StartEv && e.StepEv > 0); break;
+                case SetBudgetCommand b: Assert.True(b.Frames is null or > 0 && b.BeamTimeS is null or > 0); break;
+            }
+        }
+        // Still serving after all that.
+        dealer.SendMoreFrameEmpty().SendFrame(valid[0].Replace("\"a\"", "\"last\""));
+        var last = new NetMQMessage();
+        Assert.True(dealer.TryReceiveMultipartMessage(TimeSpan.FromSeconds(10), ref last));
+        Assert.Equal("fuzz", JsonNode.Parse(last.Last.ConvertToString())!["error"]!["message"]!.GetValue<string>());
+        Assert.Equal(requests + 1, endpoint.RequestsServed);
+    }
+}

@@ -33,6 +33,7 @@ public class ConsoleDashboardTests
         Assert.Contains("199.7 mA", screen);
         Assert.Contains("largest spread near the phase front", screen);
         Assert.Contains("PENDING", screen);
+        Assert.Contains("one waits for approval, runs in 10 s: veto?", screen);
         Assert.Contains("faster cycling explores", screen);
         Assert.Contains("12 / 200", screen);
         Assert.Contains("188 left", screen);
