@@ -82,6 +82,19 @@ public sealed class OperatorClient : IDisposable
         return RequestAsync(wire.Cmd, wire.Args, cancellationToken);
     }
 
+    /// <summary>Parses a console line (e.g. "goto 3 4") as sent by this client's identity and sends it.</summary>
+    /// <exception cref="ArgumentException">The line is malformed, or is not a controller command (help, status, quit); nothing is sent.</exception>
+    public Task<OperatorReply> SendLineAsync(string line, CancellationToken cancellationToken = default)
+    {
+        var parsed = OperatorCommandParser.ParseLine(line, _identity);
+        return parsed.Kind switch
+        {
+            ConsoleLineKind.Command => SendAsync(parsed.Command!, cancellationToken),
+            ConsoleLineKind.Error => throw new ArgumentException(parsed.Error, nameof(line)),
+            _ => throw new ArgumentException($"'{line}' is not a command for the controller ({parsed.Kind})", nameof(line)),
+        };
+    }
+
     /// <summary>The experiment's state now.</summary>
     /// <exception cref="OperatorProtocolException">The reply carried no readable snapshot.</exception>
     public async Task<ExperimentSnapshot> SnapshotAsync(CancellationToken cancellationToken = default)

@@ -233,7 +233,14 @@ public sealed class OperatorEndpoint : IDisposable
             case OperatorCommandParser.Queries.Describe:
                 return OperatorProtocol.Success(id, Describe());
             case OperatorCommandParser.Queries.Snapshot:
-                return OperatorProtocol.Success(id, new JsonObject { ["snapshot"] = OperatorProtocol.SnapshotNode(_ops.Snapshot()) });
+                try
+                {
+                    return OperatorProtocol.Success(id, new JsonObject { ["snapshot"] = OperatorProtocol.SnapshotNode(_ops.Snapshot()) });
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    return OperatorProtocol.Error(id, OperatorErrorCodes.Internal, $"snapshot: the controller failed: {ex.Message}");
+                }
         }
 
         // A Lazy Pirate client resends after a lost reply; the same request must not be applied twice.

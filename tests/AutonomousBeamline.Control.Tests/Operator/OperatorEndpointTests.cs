@@ -67,6 +67,22 @@ public sealed class OperatorEndpointTests : IDisposable
     }
 
     [Fact]
+    public async Task A_console_line_is_sent_as_its_command_and_a_bad_one_is_not_sent()
+    {
+        _ops.Setup(o => o.Apply(It.IsAny<OperatorCommand>())).Returns(CommandOutcome.Applied("ok"));
+        var endpoint = StartEndpoint();
+        var client = Client(endpoint);
+
+        Assert.True((await client.SendLineAsync("energy 7100 7200 0.5")).Ok);
+        var bad = await Assert.ThrowsAsync<ArgumentException>(() => client.SendLineAsync("energy 7200 7100 0.5"));
+        Assert.Contains("STOP (7100) must be above START (7200)", bad.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => client.SendLineAsync("help"));
+
+        _ops.Verify(o => o.Apply(new SetEnergyRangeCommand(7100, 7200, 0.5) { By = Ada }), Times.Once);
+        _ops.Verify(o => o.Apply(It.IsAny<OperatorCommand>()), Times.Once);
+    }
+
+    [Fact]
     public async Task A_refused_command_comes_back_with_the_controllers_reason()
     {
         _ops.Setup(o => o.Apply(It.IsAny<SetCRateCommand>())).Returns(CommandOutcome.Refused("C-rate 5 is outside the envelope (max 2)"));
@@ -225,6 +241,17 @@ public sealed class OperatorEndpointTests : IDisposable
         Assert.True((await client.SendAsync(new PauseCommand { By = Ada })).Ok);
         await WaitFor(() => subscriber.Latest?.State == "Paused", "the change to Paused");
         Assert.Equal(0, subscriber.Rejected);
+    }
+
+    [Fact]
+    public async Task A_failed_snapshot_request_is_answered_with_its_id_and_the_reason()
+    {
+        _ops.Setup(o => o.Snapshot()).Throws(new InvalidOperationException("controller is shutting down"));
+        var endpoint = StartEndpoint();
+        var reply = await Client(endpoint).RequestAsync("snapshot", null);
+        Assert.False(reply.Ok);
+        Assert.Equal(OperatorErrorCodes.Internal, reply.ErrorCode);
+        Assert.Contains("controller is shutting down", reply.Message);
     }
 
     [Fact]
