@@ -160,7 +160,7 @@ public static class DashboardView
 
     private static Panel HeatMapPanel(ExperimentSnapshot s) =>
         new Panel(s.Uncertainty is { } grid ? HeatMap(grid, s.XMm, s.YMm) : new Markup("[grey]no model yet[/]"))
-            .Header("model uncertainty over the ROI");
+            .Header($"model uncertainty over the ROI at SOC {F(s.Cell.StateOfCharge * 100, "0")} %");
 
     /// <summary>The spread as coloured blocks, high y at the top, the stage's position marked; wide grids are pooled (max per block).</summary>
     public static IRenderable HeatMap(UncertaintyGrid grid, double xMm, double yMm)
