@@ -17,7 +17,7 @@ public sealed class OperatorStatusSubscriber : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Thread _thread;
     private ExperimentSnapshot? _latest;
-    private DateTimeOffset _receivedAt;
+    private long _receivedAtTicks;
     private long _received;
     private long _rejected;
     private string? _lastProblem;
@@ -43,7 +43,7 @@ public sealed class OperatorStatusSubscriber : IDisposable
     public ExperimentSnapshot? Latest => Volatile.Read(ref _latest);
 
     /// <summary>Wall-clock time the newest snapshot arrived (to show a stale stream).</summary>
-    public DateTimeOffset ReceivedAt => _receivedAt;
+    public DateTimeOffset ReceivedAt => new(Interlocked.Read(ref _receivedAtTicks), TimeSpan.Zero);
 
     public long Received => Interlocked.Read(ref _received);
 
@@ -91,7 +91,8 @@ public sealed class OperatorStatusSubscriber : IDisposable
             return;
         }
         Volatile.Write(ref _latest, snapshot);
-        _receivedAt = DateTimeOffset.UtcNow;
+        // Ticks, not the struct: another thread reads it and a DateTimeOffset can tear.
+        Interlocked.Exchange(ref _receivedAtTicks, DateTimeOffset.UtcNow.UtcTicks);
         Interlocked.Increment(ref _received);
         try
         {
