@@ -19,7 +19,7 @@ public class ConsoleTerminalTests
         endpoint.Start();
         var who = new OperatorIdentity("ada", "ws-7");
         using var client = new OperatorClient(endpoint.Endpoint, who);
-        using var terminal = new TmuxTerminal(160, 60);
+        using var terminal = await TmuxTerminal.StartAsync(160, 60);
         var session = new ConsoleSession(terminal.CreateConsole(), terminal.Keys, client,
             new ConsoleSessionOptions { RefreshInterval = TimeSpan.FromMilliseconds(50) });
         using var stop = new CancellationTokenSource(Patience);

@@ -11,27 +11,45 @@ namespace AutonomousBeamline.EndToEnd.Tests.OperatorConsole;
 /// </summary>
 internal sealed class TmuxTerminal : IDisposable
 {
-    private readonly string _socket = "abl-console-" + Guid.NewGuid().ToString("N")[..12];
+    private readonly string _socket;
     private readonly FileStream _input;
     private readonly StreamWriter _output;
 
-    public TmuxTerminal(int width, int height)
+    private TmuxTerminal(string socket, int width, int height, string ttyPath)
     {
+        _socket = socket;
         Width = width;
         Height = height;
-        Tmux("new-session", "-d", "-s", "console", "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), "stty raw -echo; exec sleep 600");
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (Tmux("display-message", "-p", "-t", "console", "#{pane_current_command}").Trim() != "sleep")
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("the tmux pane did not start");
-            Thread.Sleep(20);
-        }
-        TtyPath = Tmux("display-message", "-p", "-t", "console", "#{pane_tty}").Trim();
+        TtyPath = ttyPath;
         _input = new FileStream(TtyPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 1);
         _output = new StreamWriter(new FileStream(TtyPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 1),
             new UTF8Encoding(false)) { AutoFlush = true };
         Keys = new TtyKeyInput(_input);
+    }
+
+    /// <summary>Starts a tmux server with one pane of this size and waits until its tty is in raw mode.</summary>
+    public static async Task<TmuxTerminal> StartAsync(int width, int height)
+    {
+        var socket = "abl-console-" + Guid.NewGuid().ToString("N")[..12];
+        Tmux(socket, "new-session", "-d", "-s", "console", "-x", width.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-y", height.ToString(System.Globalization.CultureInfo.InvariantCulture), "stty raw -echo; exec sleep 600");
+        try
+        {
+            // The pane runs sleep only once stty has finished, so from then on the tty is raw.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+            while (Tmux(socket, "display-message", "-p", "-t", "console", "#{pane_current_command}").Trim() != "sleep")
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("the tmux pane did not start");
+                await Task.Delay(20);
+            }
+            var tty = Tmux(socket, "display-message", "-p", "-t", "console", "#{pane_tty}").Trim();
+            return new TmuxTerminal(socket, width, height, tty);
+        }
+        catch
+        {
+            Tmux(socket, "kill-server");
+            throw;
+        }
     }
 
     public int Width { get; }
@@ -61,20 +79,18 @@ internal sealed class TmuxTerminal : IDisposable
     /// <summary>Types text into the pane as an operator would (tmux send-keys), then Enter.</summary>
     public void TypeLine(string text)
     {
-        Tmux("send-keys", "-t", "console", "-l", text);
-        Tmux("send-keys", "-t", "console", "Enter");
+        Tmux(_socket, "send-keys", "-t", "console", "-l", text);
+        Tmux(_socket, "send-keys", "-t", "console", "Enter");
     }
 
-    public void PressCtrlC() => Tmux("send-keys", "-t", "console", "C-c");
-
     /// <summary>The pane's screen as tmux renders it, without colours.</summary>
-    public string Screen() => Tmux("capture-pane", "-p", "-t", "console");
+    public string Screen() => Tmux(_socket, "capture-pane", "-p", "-t", "console");
 
-    private string Tmux(params string[] args)
+    private static string Tmux(string socket, params string[] args)
     {
         var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add("-L");
-        start.ArgumentList.Add(_socket);
+        start.ArgumentList.Add(socket);
         foreach (var arg in args) start.ArgumentList.Add(arg);
         Process process;
         try
@@ -101,7 +117,7 @@ internal sealed class TmuxTerminal : IDisposable
         // Ending the tmux server closes the pty, which ends the key reader's blocked read.
         try
         {
-            Tmux("kill-server");
+            Tmux(_socket, "kill-server");
         }
         catch (InvalidOperationException)
         {
