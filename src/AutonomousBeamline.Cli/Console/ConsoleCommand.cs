@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using AutonomousBeamline.Cli.OperatorConsole;
+using AutonomousBeamline.Control.Operator;
+using Spectre.Console;
+
+namespace AutonomousBeamline.Cli;
+
+/// <summary>`beamline console [ENDPOINT]`: attach a live dashboard and command line to a running controller.</summary>
+public static class ConsoleCommand
+{
+    /// <summary>The controller's operator endpoint when nothing else is configured.</summary>
+    public const string DefaultEndpoint = "tcp://127.0.0.1:5560";
+
+    /// <summary>Environment variable holding the console's CURVE secret key, so it stays off the command line.</summary>
+    public const string SecretKeyVariable = "BEAMLINE_CONSOLE_SECRET_KEY";
+
+    public static Command Create()
+    {
+        var endpoint = new Argument<string>("ENDPOINT")
+        {
+            Description = $"the controller's operator endpoint (default {DefaultEndpoint})",
+            Arity = ArgumentArity.ZeroOrOne,
+            DefaultValueFactory = _ => DefaultEndpoint,
+        };
+        endpoint.Validators.Add(result =>
+        {
+            if (TcpEndpointProblem(result.GetValueOrDefault<string>()) is { } problem) result.AddError($"ENDPOINT {problem}");
+        });
+        var status = new Option<string?>("--status") { Description = "the status stream endpoint (default: asked of the controller)" };
+        status.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string?>() is { } value && TcpEndpointProblem(value) is { } problem) result.AddError($"--status {problem}");
+        });
+        var user = new Option<string?>("--user") { Description = "who you are in the audit trail (default: your login name)" };
+        var serverKey = new Option<string?>("--server-key") { Description = "the controller's CURVE public key (Z85); needed beyond loopback" };
+        var secretKeyFile = new Option<string?>("--secret-key-file")
+        {
+            Description = $"file with this console's CURVE secret key (Z85); or set {SecretKeyVariable}",
+        };
+        var timeout = new Option<double>("--timeout")
+        {
+            Description = "seconds to wait for each reply before retrying",
+            DefaultValueFactory = _ => 2.0,
+        };
+        var once = new Option<bool>("--once") { Description = "print the dashboard once and exit (no command line)" };
+
+        var command = new Command("console", "Attach a live dashboard and command line to a running controller; detaching leaves the run alone.")
+        {
+            endpoint, status, user, serverKey, secretKeyFile, timeout, once,
+        };
+        command.Subcommands.Add(KeysCommand());
+        command.SetAction((parse, ct) => RunAsync(
+            parse.GetValue(endpoint)!, parse.GetValue(status), parse.GetValue(user), parse.GetValue(serverKey),
+            parse.GetValue(secretKeyFile), parse.GetValue(timeout), parse.GetValue(once), ct));
+        return command;
+    }
+
+    /// <summary>Why a text is not a tcp://HOST:PORT endpoint, or null when it is one.</summary>
+    internal static string? TcpEndpointProblem(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text) || !text.StartsWith("tcp://", StringComparison.Ordinal))
+            return $"must be tcp://HOST:PORT, got '{text}'";
+        var colon = text.LastIndexOf(':');
+        if (colon <= "tcp://".Length || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            return $"needs a port from 1 to 65535, got '{text}'";
+        return null;
+    }
+
+    /// <summary>`beamline console keys`: a fresh CURVE key pair for the controller or a console.</summary>
+    private static Command KeysCommand()
+    {
+        var keys = new Command("keys", "Print a new CURVE key pair (Z85): give the public key to the other side, keep the secret key private.");
+        keys.SetAction(_ =>
+        {
+            var (publicKey, secretKey) = OperatorCurveKeys.NewKeyPair();
+            Console.WriteLine($"public: {publicKey}");
+            Console.WriteLine($"secret: {secretKey}");
+            return 0;
+        });
+        return keys;
+    }
+
+    private static async Task<int> RunAsync(string endpoint, string? statusEndpoint, string? user, string? serverKey,
+        string? secretKeyFile, double timeoutS, bool once, CancellationToken cancellationToken)
+    {
+        OperatorClient client;
+        try
+        {
+            client = new OperatorClient(endpoint, Identity(user), new OperatorClientOptions
+            {
+                ReplyTimeout = timeoutS > 0 && double.IsFinite(timeoutS)
+                    ? TimeSpan.FromSeconds(timeoutS)
+                    : throw new ArgumentException($"--timeout must be positive seconds, got {timeoutS}"),
+                Curve = Curve(serverKey, secretKeyFile),
+            });
+        }
+        catch (Exception ex) when (ex is ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            await Console.Error.WriteLineAsync($"console: {ex.Message}").ConfigureAwait(false);
+            return 2;
+        }
+        // Ctrl-C must end the session through its token, so the live display restores the cursor and the
+        // sockets close in order; left to the default, the signal kills the process mid-frame.
+        using var detach = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, context =>
+        {
+            context.Cancel = true;
+            detach.Cancel();
+        });
+        cancellationToken = detach.Token;
+        using (client)
+        {
+            IAnsiConsoleInput input = Console.IsInputRedirected ? new LineReaderInput(Console.In) : new TerminalKeyInput();
+            var session = new ConsoleSession(AnsiConsole.Console, input, client, new ConsoleSessionOptions { StatusEndpoint = statusEndpoint });
+            return once
+                ? await session.PrintOnceAsync(cancellationToken).ConfigureAwait(false)
+                : await session.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static OperatorIdentity Identity(string? user)
+    {
+        var local = OperatorClient.LocalIdentity();
+        return string.IsNullOrWhiteSpace(user) ? local : local with { User = user.Trim() };
+    }
+
+    private static OperatorClientCurve? Curve(string? serverKey, string? secretKeyFile)
+    {
+        var secret = secretKeyFile is not null
+            ? File.ReadAllText(secretKeyFile).Trim()
+            : Environment.GetEnvironmentVariable(SecretKeyVariable)?.Trim();
+        if (serverKey is null && string.IsNullOrEmpty(secret)) return null;
+        if (serverKey is null) throw new ArgumentException("a CURVE secret key was given but no --server-key");
+        if (string.IsNullOrEmpty(secret)) throw new ArgumentException($"--server-key needs this console's secret key (--secret-key-file or {SecretKeyVariable})");
+        return new OperatorClientCurve(serverKey.Trim(), secret);
+    }
+}

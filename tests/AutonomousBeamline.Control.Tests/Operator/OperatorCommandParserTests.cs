@@ -1,0 +1,288 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using AutonomousBeamline.Control.Operator;
+
+namespace AutonomousBeamline.Control.Tests.Operator;
+
+public class OperatorCommandParserTests
+{
+    private static readonly OperatorIdentity Ada = new("ada", "beamline-ws1");
+
+    private static OperatorCommand Command(string line)
+    {
+        var parsed = OperatorCommandParser.ParseLine(line, Ada);
+        Assert.True(parsed.Kind == ConsoleLineKind.Command, $"'{line}' gave {parsed.Kind}: {parsed.Error}");
+        return parsed.Command!;
+    }
+
+    private static string Error(string line)
+    {
+        var parsed = OperatorCommandParser.ParseLine(line, Ada);
+        Assert.Equal(ConsoleLineKind.Error, parsed.Kind);
+        Assert.Null(parsed.Command);
+        return parsed.Error!;
+    }
+
+    public static TheoryData<string, OperatorCommand> Valid => new()
+    {
+        { "pause", new PauseCommand { By = Ada } },
+        { "RESUME", new ResumeCommand { By = Ada } },
+        { "suspend", new SuspendCommand { By = Ada } },
+        { "skip-to-end", new SkipToEndCommand { By = Ada } },
+        { "skip_to_end", new SkipToEndCommand { By = Ada } },
+        { "halt", new HaltCommand { By = Ada } },
+        { "veto", new VetoCommand { By = Ada } },
+        { "goto 4.5 -2", new GotoRoiCommand(4.5, -2) { By = Ada } },
+        { "  goto\t1e1   2.5E-1 ", new GotoRoiCommand(10, 0.25) { By = Ada } },
+        { "c-rate 0.5", new SetCRateCommand(0.5) { By = Ada } },
+        { "energy 7100 7200 0.5", new SetEnergyRangeCommand(7100, 7200, 0.5) { By = Ada } },
+        { "lock c-rate", new LockKnobCommand(Knob.CRate, true) { By = Ada } },
+        { "unlock energy", new LockKnobCommand(Knob.EnergyRange, false) { By = Ada } },
+        { "lock ROI", new LockKnobCommand(Knob.Roi, true) { By = Ada } },
+        { "exclude 0 1.5 -1 2", new ExcludeRegionCommand(0, 1.5, -1, 2) { By = Ada } },
+        { "budget frames 300", new SetBudgetCommand(300, null) { By = Ada } },
+        { "budget beam-time 7200", new SetBudgetCommand(null, 7200) { By = Ada } },
+        { "approval 10", new SetApprovalWindowCommand(10) { By = Ada } },
+        { "approval 0", new SetApprovalWindowCommand(0) { By = Ada } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Valid))]
+    public void Console_lines_become_the_commands_they_name(string line, OperatorCommand expected) =>
+        Assert.Equal(expected, Command(line));
+
+    [Theory]
+    [MemberData(nameof(Valid))]
+    public void Every_command_survives_the_wire(string line, OperatorCommand expected)
+    {
+        _ = line;
+        var wire = OperatorCommandParser.ToWire(expected);
+        var json = JsonNode.Parse(wire.Args.ToJsonString())!.AsObject();
+        var back = OperatorCommandParser.FromWire(wire.Cmd, json, Ada);
+        Assert.True(back.Ok, back.Error);
+        Assert.Equal(expected, back.Command);
+    }
+
+    [Theory]
+    [InlineData("help", ConsoleLineKind.Help)]
+    [InlineData("?", ConsoleLineKind.Help)]
+    [InlineData("status", ConsoleLineKind.Status)]
+    [InlineData("quit", ConsoleLineKind.Quit)]
+    [InlineData("exit", ConsoleLineKind.Quit)]
+    [InlineData("", ConsoleLineKind.Empty)]
+    [InlineData("   \t ", ConsoleLineKind.Empty)]
+    public void Console_side_lines_never_become_commands(string line, ConsoleLineKind kind)
+    {
+        var parsed = OperatorCommandParser.ParseLine(line, Ada);
+        Assert.Equal(kind, parsed.Kind);
+        Assert.Null(parsed.Command);
+    }
+
+    [Theory]
+    [InlineData("launch", "unknown command 'launch'")]
+    [InlineData("pause now", "'pause' takes no arguments")]
+    [InlineData("skip-to-end 1", "'skip-to-end' takes no arguments")]
+    [InlineData("quit 3", "'quit' takes no arguments")]
+    [InlineData("goto 1", "usage: goto X Y (got 1 argument)")]
+    [InlineData("goto 1 2 3", "usage: goto X Y (got 3 arguments)")]
+    [InlineData("goto one 2", "X must be a number, got 'one'")]
+    [InlineData("goto 1 NaN", "Y must be finite")]
+    [InlineData("goto 1 Infinity", "Y must be finite")]
+    [InlineData("goto 1,5 2", "X must be a number, got '1,5'")]
+    [InlineData("goto 1e400 2", "X must be finite")]
+    [InlineData("c-rate", "usage: c-rate R")]
+    [InlineData("c-rate -1", "the C-rate must be positive")]
+    [InlineData("c-rate 0", "the C-rate must be positive")]
+    [InlineData("energy 7200 7100 1", "STOP (7100) must be above START (7200)")]
+    [InlineData("energy 7100 7200 0", "STEP must be positive")]
+    [InlineData("energy 7100 7200 500", "STEP (500) is wider than the window")]
+    [InlineData("energy -5 7200 1", "START must be a positive energy")]
+    [InlineData("lock", "usage: lock KNOB")]
+    [InlineData("lock temperature", "unknown knob 'temperature'")]
+    [InlineData("exclude 2 1 0 1", "XMAX (1) must be above XMIN (2)")]
+    [InlineData("exclude 0 1 3 3", "YMAX (3) must be above YMIN (3)")]
+    [InlineData("exclude 0 1 2", "usage: exclude XMIN XMAX YMIN YMAX")]
+    [InlineData("budget frames 1.5", "N must be a whole number of frames, got '1.5'")]
+    [InlineData("budget frames -3", "the frame budget must be positive")]
+    [InlineData("budget beam-time 0", "the beam-time budget must be positive")]
+    [InlineData("budget dose 3", "unknown limit 'dose'")]
+    [InlineData("budget frames", "usage: budget frames N")]
+    [InlineData("approval -1", "the approval window cannot be negative")]
+    public void Malformed_lines_say_what_was_wrong(string line, string expected) =>
+        Assert.Contains(expected, Error(line));
+
+    [Fact]
+    public void An_overlong_line_is_refused_without_being_read()
+    {
+        Assert.Contains("line too long", Error("goto " + new string('1', 5000) + " 2"));
+    }
+
+    public static TheoryData<string, string, string> BadWire => new()
+    {
+        { "goto", """{"x_mm": 1}""", "missing argument \"y_mm\"" },
+        { "goto", """{"x_mm": "1", "y_mm": 2}""", "\"x_mm\" must be a finite number" },
+        { "goto", """{"x_mm": 1, "y_mm": 2, "z_mm": 3}""", "unknown argument \"z_mm\"" },
+        { "pause", """{"now": true}""", "takes no arguments" },
+        { "c_rate", """{"c_rate": null}""", "missing argument \"c_rate\"" },
+        { "c_rate", """{"c_rate": -2}""", "the C-rate must be positive" },
+        { "lock", """{"knob": 3}""", "\"knob\" must be a string" },
+        { "lock", """{"knob": "temperature"}""", "unknown knob \"temperature\"" },
+        { "budget", """{}""", "give frames, beam time or both" },
+        { "budget", """{"frames": 10.5}""", "\"frames\" must be a whole number" },
+        { "budget", """{"frames": 1e12}""", "\"frames\" must be a whole number" },
+        { "approval", """{"seconds": true}""", "\"seconds\" must be a finite number" },
+        { "fly", """{}""", "unknown command" },
+        { "skip-to-end", """{}""", "unknown command" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadWire))]
+    public void Malformed_wire_commands_say_what_was_wrong(string cmd, string args, string expected)
+    {
+        var parsed = OperatorCommandParser.FromWire(cmd, JsonNode.Parse(args)!.AsObject(), Ada);
+        Assert.False(parsed.Ok);
+        Assert.Null(parsed.Command);
+        Assert.Contains(expected, parsed.Error);
+        Assert.Contains(parsed.ErrorCode, new[] { OperatorErrorCodes.BadRequest, OperatorErrorCodes.UnknownCommand });
+    }
+
+    [Fact]
+    public void Unknown_wire_commands_have_their_own_code()
+    {
+        Assert.Equal(OperatorErrorCodes.UnknownCommand, OperatorCommandParser.FromWire("fly", null, Ada).ErrorCode);
+        Assert.Equal(OperatorErrorCodes.BadRequest, OperatorCommandParser.FromWire("goto", null, Ada).ErrorCode);
+    }
+
+    [Fact]
+    public void The_help_names_every_command()
+    {
+        foreach (var name in OperatorCommandParser.CommandNames)
+            Assert.Contains(name.Replace('_', '-'), OperatorCommandParser.HelpText);
+        foreach (var local in new[] { "help", "status", "quit" })
+            Assert.Contains(local, OperatorCommandParser.HelpText);
+    }
+
+    private static readonly string[] FuzzWords =
+    [
+        "pause", "resume", "suspend", "skip-to-end", "halt", "goto", "c-rate", "energy", "veto", "lock", "unlock",
+        "exclude", "budget", "approval", "frames", "beam-time", "roi", "c_rate", "help", "status", "quit",
+        "0", "-1", "1.5", "1e308", "1e309", "NaN", "-Infinity", "0x10", "1,5", "٣", "\u0000", "\"", "{}", "7100", "7200",
+        "2147483648", "-0", ".5", "5.", "+3", "--", "  ",
+    ];
+
+    [Fact]
+    public void Fuzzed_lines_never_throw_and_every_command_they_yield_is_sane()
+    {
+        var random = new Random(20261126);
+        var commands = 0;
+        for (var i = 0; i < 20_000; i++)
+        {
+            var line = RandomLine(random);
+            var parsed = OperatorCommandParser.ParseLine(line, Ada);
+            switch (parsed.Kind)
+            {
+                case ConsoleLineKind.Error:
+                    Assert.False(string.IsNullOrWhiteSpace(parsed.Error), $"no message for '{line}'");
+                    Assert.Null(parsed.Command);
+                    break;
+                case ConsoleLineKind.Command:
+                    commands++;
+                    AssertSane(parsed.Command!, line);
+                    var wire = OperatorCommandParser.ToWire(parsed.Command!);
+                    var back = OperatorCommandParser.FromWire(wire.Cmd, JsonNode.Parse(wire.Args.ToJsonString())!.AsObject(), Ada);
+                    Assert.Equal(parsed.Command, back.Command);
+                    break;
+                default:
+                    Assert.Null(parsed.Command);
+                    break;
+            }
+        }
+        // The generator must reach the command path too, or the fuzzing proves nothing about it.
+        Assert.True(commands > 200, $"only {commands} fuzzed lines were commands");
+    }
+
+    private static string RandomLine(Random random)
+    {
+        var words = random.Next(0, 6);
+        var builder = new StringBuilder();
+        for (var w = 0; w < words; w++)
+        {
+            if (w > 0) builder.Append(random.Next(4) == 0 ? "\t" : " ");
+            if (random.Next(8) == 0)
+            {
+                for (var c = random.Next(1, 8); c > 0; c--) builder.Append((char)random.Next(0, 0x3000));
+            }
+            else if (random.Next(3) == 0)
+            {
+                builder.Append((random.NextDouble() * 2e4 - 1e4).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                builder.Append(FuzzWords[random.Next(FuzzWords.Length)]);
+            }
+        }
+        return builder.ToString();
+    }
+
+    private static void AssertSane(OperatorCommand command, string line)
+    {
+        Assert.Equal(Ada, command.By);
+        switch (command)
+        {
+            case GotoRoiCommand g:
+                Assert.True(double.IsFinite(g.XMm) && double.IsFinite(g.YMm), line);
+                break;
+            case SetCRateCommand c:
+                Assert.True(double.IsFinite(c.CRate) && c.CRate > 0, line);
+                break;
+            case SetEnergyRangeCommand e:
+                Assert.True(e.StartEv > 0 && e.StopEv > e.StartEv && e.StepEv > 0 && e.StepEv <= e.StopEv - e.StartEv, line);
+                break;
+            case ExcludeRegionCommand x:
+                Assert.True(x.XMaxMm > x.XMinMm && x.YMaxMm > x.YMinMm, line);
+                break;
+            case SetBudgetCommand b:
+                Assert.True(b.Frames is null or > 0 && b.BeamTimeS is null or > 0 && (b.Frames is not null || b.BeamTimeS is not null), line);
+                break;
+            case SetApprovalWindowCommand a:
+                Assert.True(double.IsFinite(a.Seconds) && a.Seconds >= 0, line);
+                break;
+        }
+    }
+
+    [Fact]
+    public void Fuzzed_wire_arguments_never_throw()
+    {
+        var random = new Random(7);
+        var fields = new[] { "x_mm", "y_mm", "c_rate", "start_ev", "stop_ev", "step_ev", "knob", "x_min_mm", "x_max_mm", "y_min_mm", "y_max_mm", "frames", "beam_time_s", "seconds", "junk" };
+        var names = OperatorCommandParser.CommandNames.Concat(["", "PAUSE", "snapshot", "goto "]).ToArray();
+        var accepted = 0;
+        for (var i = 0; i < 10_000; i++)
+        {
+            var args = new JsonObject();
+            for (var f = random.Next(0, 5); f > 0; f--)
+            {
+                args[fields[random.Next(fields.Length)]] = random.Next(6) switch
+                {
+                    0 => JsonValue.Create(random.NextDouble() * 1e4 - 100),
+                    1 => JsonValue.Create(random.Next(-5, 5000)),
+                    2 => JsonValue.Create("roi"),
+                    3 => null,
+                    4 => new JsonArray(1, 2),
+                    _ => JsonValue.Create(random.Next(2) == 0),
+                };
+            }
+            var parsed = OperatorCommandParser.FromWire(names[random.Next(names.Length)], args, Ada);
+            if (parsed.Ok)
+            {
+                accepted++;
+                AssertSane(parsed.Command!, args.ToJsonString());
+            }
+            else
+            {
+                Assert.False(string.IsNullOrWhiteSpace(parsed.Error));
+            }
+        }
+        Assert.True(accepted > 100, $"only {accepted} fuzzed wire commands were accepted");
+    }
+}
