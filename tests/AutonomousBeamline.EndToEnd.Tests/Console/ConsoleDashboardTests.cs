@@ -82,7 +82,7 @@ public class ConsoleDashboardTests
         endpoint.Start();
         var who = new OperatorIdentity("ada", "ws-7");
         using var client = new OperatorClient(endpoint.Endpoint, who);
-        var console = Terminal();
+        var console = new SynchronizedTestConsole(Terminal());
         var keys = new ConcurrentKeyInput();
         var session = new ConsoleSession(console, keys, client, new ConsoleSessionOptions { RefreshInterval = TimeSpan.FromMilliseconds(20) });
         using var stop = new CancellationTokenSource(Patience);
@@ -123,7 +123,7 @@ public class ConsoleDashboardTests
     {
         using var client = new OperatorClient("tcp://127.0.0.1:9", new OperatorIdentity("ada", "ws-7"),
             new OperatorClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(100), Retries = 0 });
-        var console = Terminal();
+        var console = new SynchronizedTestConsole(Terminal());
         var keys = new ConcurrentKeyInput();
         var session = new ConsoleSession(console, keys, client, new ConsoleSessionOptions { RefreshInterval = TimeSpan.FromMilliseconds(20) });
         using var stop = new CancellationTokenSource(Patience);
@@ -149,7 +149,7 @@ public class ConsoleDashboardTests
         Assert.Empty(ops.Received);
     }
 
-    private static async Task WaitFor(Func<bool> condition, string what, TestConsole? console = null)
+    private static async Task WaitFor(Func<bool> condition, string what, SynchronizedTestConsole? console = null)
     {
         var deadline = DateTime.UtcNow + Patience;
         while (!condition())
