@@ -18,14 +18,20 @@ internal static class Commands
     }
 
     /// <param name="attach">Called with the controller before it starts (tests use it to act as an operator).</param>
+    /// <param name="pace">Virtual seconds per wall second (null: as fast as it goes), so that a person can watch and steer.</param>
     public static async Task<int> DryRunAsync(string configPath, string? outDir, int? seed, CancellationToken ct,
-        Action<Control.Running.ExperimentController>? attach = null)
+        Action<Control.Running.ExperimentController>? attach = null, double? pace = null)
     {
         var config = LoadOrReport(configPath);
         if (config is null) return BadConfig;
         if (seed is { } s) config.Experiment.Seed = s;
+        if (pace is <= 0)
+        {
+            Console.Error.WriteLine($"--pace must be positive, got {pace}");
+            return BadConfig;
+        }
 
-        var clock = new VirtualTimeProvider(RunStartTime());
+        var clock = new VirtualTimeProvider(RunStartTime()) { Pace = pace };
         await using var facility = SimulationComposition.StartFacility(config, clock);
         Console.WriteLine($"simulators: potentiostat on {facility.PotentiostatPath}, motion on {facility.MotionEndpoint}, " +
                           $"detector on {facility.DetectorControlEndpoint} (data {facility.DetectorDataEndpoint})");

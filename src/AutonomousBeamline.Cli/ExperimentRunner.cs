@@ -49,6 +49,14 @@ internal static class ExperimentRunner
             var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId);
             controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
             attach?.Invoke(controller);
+            using var operatorEndpoint = OperatorComposition.Start(config.Operator, controller);
+            if (operatorEndpoint is not null)
+            {
+                Console.WriteLine($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
+                // Where to attach, for people and tools that find runs by folder.
+                File.WriteAllText(Path.Combine(runDir, "operator.json"), System.Text.Json.JsonSerializer.Serialize(
+                    new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint }));
+            }
             outcome = await controller.RunAsync(ct).ConfigureAwait(false);
             framesRejectedByClient = devices.Detector.RejectedFrames;
         }

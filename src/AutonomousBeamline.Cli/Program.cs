@@ -12,11 +12,13 @@ var optionalConfigArgument = new Argument<string>("CONFIG")
 var outOption = new Option<string?>("--out") { Description = "where run folders go (default: the config's output.directory, runs/)" };
 var seedOption = new Option<int?>("--seed") { Description = "seed for the learner and the simulators' noise (default: experiment.seed)" };
 
+var paceOption = new Option<double?>("--pace") { Description = "at most this many seconds of experiment per second of wall time (default: flat out); e.g. 60 to watch with a console" };
 var dryRun = new Command("dry-run", "Start the simulators in-process and run the controller against them on a virtual clock.")
 {
-    optionalConfigArgument, outOption, seedOption,
+    optionalConfigArgument, outOption, seedOption, paceOption,
 };
-dryRun.SetAction((parse, ct) => Commands.DryRunAsync(parse.GetValue(optionalConfigArgument)!, parse.GetValue(outOption), parse.GetValue(seedOption), ct));
+dryRun.SetAction((parse, ct) => Commands.DryRunAsync(parse.GetValue(optionalConfigArgument)!, parse.GetValue(outOption), parse.GetValue(seedOption), ct,
+    pace: parse.GetValue(paceOption)));
 
 var runConfig = new Argument<string>("CONFIG") { Description = "the experiment file (YAML)" };
 var runOut = new Option<string?>("--out") { Description = "where run folders go (default: the config's output.directory)" };
@@ -39,4 +41,5 @@ var root = new RootCommand("beamline: autonomous operando battery experiments at
 {
     dryRun, run, simulate, validate,
 };
+root.Subcommands.Add(ConsoleCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -73,8 +73,10 @@ public class VirtualTimeProviderTests
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5), clock);
         await clock.SleepAsync(TimeSpan.FromSeconds(4));
         Assert.False(cts.IsCancellationRequested);
+        var fired = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = cts.Token.Register(() => fired.TrySetResult());
         await clock.SleepAsync(TimeSpan.FromSeconds(2));
-        await Task.Delay(20); // the callback runs on the thread pool
+        await fired.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the callback runs on the thread pool
         Assert.True(cts.IsCancellationRequested);
     }
 
@@ -102,5 +104,16 @@ public class VirtualTimeProviderTests
         clock.Advance(TimeSpan.FromMinutes(3));
         Assert.Equal(Start.AddMinutes(3), clock.GetUtcNow());
         Assert.Throws<ArgumentOutOfRangeException>(() => clock.Advance(TimeSpan.FromSeconds(-1)));
+    }
+
+    [Fact]
+    public async Task A_pace_holds_virtual_time_back_to_wall_time()
+    {
+        var clock = new VirtualTimeProvider(Start) { Pace = 100 }; // 100 virtual seconds per wall second
+        var wall = System.Diagnostics.Stopwatch.StartNew();
+        await clock.SleepAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Start.AddSeconds(30), clock.GetUtcNow());
+        Assert.True(wall.Elapsed >= TimeSpan.FromMilliseconds(290), $"30 virtual s took only {wall.ElapsedMilliseconds} ms of wall time");
+        Assert.Throws<ArgumentOutOfRangeException>(() => clock.Pace = 0);
     }
 }

@@ -25,7 +25,8 @@ public sealed class DryRunTests : IDisposable
     {
         var yaml = File.ReadAllText(RepoFile("configs/dry-run.yaml"))
             .Replace("frames: 80", $"frames: {frames}")
-            .Replace("strategy: learner", $"strategy: {strategy}");
+            .Replace("strategy: learner", $"strategy: {strategy}")
+            .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0"); // tests run in parallel: free ports
         var path = Path.Combine(_dir, "short.yaml");
         File.WriteAllText(path, yaml);
         return path;

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace AutonomousBeamline.Core.Time;
 
 /// <summary>
@@ -24,6 +26,9 @@ public sealed class VirtualTimeProvider : TimeProvider
     private long _order;
     private int _actors;
     private int _sleepingActors;
+    private double? _pace;
+    private DateTimeOffset _paceStartVirtual;
+    private long _paceStartWall;
 
     public VirtualTimeProvider(DateTimeOffset start) => _now = start;
 
@@ -87,8 +92,41 @@ public sealed class VirtualTimeProvider : TimeProvider
         Run(due);
     }
 
-    /// <summary>Sleeps for <paramref name="delay"/> of virtual time.</summary>
-    public Task SleepAsync(TimeSpan delay, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// When set, virtual time runs at most this many seconds per second of wall time: a sleep that ends ahead
+    /// of that pace is held back in real time. Lets a person watch (and steer) a dry run; null runs flat out.
+    /// </summary>
+    public double? Pace
+    {
+        get => _pace;
+        set
+        {
+            if (value is { } p && !(p > 0)) throw new ArgumentOutOfRangeException(nameof(value), "the pace must be positive");
+            lock (_gate)
+            {
+                _pace = value;
+                _paceStartVirtual = _now;
+                _paceStartWall = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    /// <summary>Sleeps for <paramref name="delay"/> of virtual time (and, with a <see cref="Pace"/>, long enough in wall time).</summary>
+    public async Task SleepAsync(TimeSpan delay, CancellationToken cancellationToken = default)
+    {
+        await SleepVirtualAsync(delay, cancellationToken).ConfigureAwait(false);
+        double? pace;
+        DateTimeOffset startVirtual;
+        long startWall;
+        lock (_gate) (pace, startVirtual, startWall) = (_pace, _paceStartVirtual, _paceStartWall);
+        if (pace is not { } p) return;
+        // Still an awake actor while it waits, so the clock cannot run ahead of the pace meanwhile.
+        var due = TimeSpan.FromSeconds((GetUtcNow() - startVirtual).TotalSeconds / p);
+        var ahead = due - Stopwatch.GetElapsedTime(startWall);
+        if (ahead > TimeSpan.Zero) await Task.Delay(ahead, cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task SleepVirtualAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
         if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
         cancellationToken.ThrowIfCancellationRequested();
