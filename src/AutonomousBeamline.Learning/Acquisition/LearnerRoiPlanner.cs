@@ -26,7 +26,7 @@ public sealed record LearnerPlannerOptions(
     double LengthScaleMm = 5.0,
     double StateOfChargeScale = 0.2,
     double MaximumDistanceUnits = 4.0,
-    double ExplainedRadiusUnits = 0.2,
+    double ExplainedRadiusUnits = 0.4,
     double CostOffsetS = 5.0,
     int AlternativeCount = 3,
     double InfluenceLengthMm = 1.5,
@@ -242,7 +242,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var best = ranked[0];
         var (bx, by) = _grid[best];
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {spreads[best]:F3} here, {Math.Sqrt(removable[best]):F3} around, at SOC {soc:F2} (now; the past cannot be revisited), {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{closed}");
+            $"most map variance removed per second: spread {spreads[best]:F3} here, {Math.Sqrt(removable[best]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{closed}");
         return Build(ranked, scores, reason, map.Version);
     }
 
