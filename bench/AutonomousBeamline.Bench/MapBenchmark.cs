@@ -14,7 +14,7 @@ namespace AutonomousBeamline.Bench;
 /// Every strategy measures the same simulated electrode at the same moments (frame k at the same state of charge),
 /// through the real renderer and analyser, and is scored with the same surrogate, so only the choice of spots differs.
 /// </summary>
-internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IReadOnlyList<double> cRates, TextWriter output)
+internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IReadOnlyList<double> cRates, TextWriter output, bool gaussianProcess = false)
 {
     // The shipped dry run's electrode and grid (configs/dry-run.yaml).
     public static readonly RoiSearchSpace Space = new(0, 10, 0, 10, 0.5);
@@ -28,7 +28,7 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
 
     public Result Execute()
     {
-        output.WriteLine($"## a. frames to reach the raster's final map error ({frames}-frame budget, {Space.GridPoints().Count()}-point grid, SOC {SocStart}→{SocEnd})");
+        output.WriteLine($"## a{(gaussianProcess ? "2" : "")}. frames to reach the raster's final map error ({frames}-frame budget, {Space.GridPoints().Count()}-point grid, SOC {SocStart}→{SocEnd}, surrogate: {(gaussianProcess ? "Gaussian process (experimental)" : "normalised forest")})");
         output.WriteLine("Frames to reach the raster's final RMSE (the target): learner, random, coarse raster (covers the electrode once in the budget). Speedup = raster budget / learner frames; vs random = random frames / learner frames; last column: frames the learner needs to reach random's own final RMSE.");
         output.WriteLine();
         output.WriteLine("| C-rate | field | raster final RMSE (target) | coarse raster final | random final | learner final | frames learner | random | coarse | speedup vs raster | vs random | learner frames to random's final |");
@@ -79,7 +79,7 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
         var observations = new List<Observation>();
         var errors = new double[frames + 1];
         Array.Fill(errors, double.NaN);
-        ForestPhaseMap? map = null;
+        IPhaseMap? map = null;
         var planner = baseline ?? new LearnerRoiPlanner(Space, () => map, new AxisSpeeds(2, 2), seed,
             LearnerPlannerOptions.Default with { CostOffsetS = ExposureS, FrameExposureS = ExposureS });
         double x = (Space.XMinMm + Space.XMaxMm) / 2, y = (Space.YMinMm + Space.YMaxMm) / 2;
@@ -104,7 +104,9 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             if (baseline is null || everyFrame || last)
             {
                 // The learner plans on exactly this map, so it is fitted every frame anyway; the baselines are scored the same way.
-                map = ForestPhaseMap.Fit(observations, k + 1, new ForestPhaseMapOptions { Seed = seed });
+                map = gaussianProcess
+                    ? GaussianProcessPhaseMap.Fit(observations, k + 1)
+                    : ForestPhaseMap.Fit(observations, k + 1, new ForestPhaseMapOptions { Seed = seed });
                 errors[k + 1] = map is null ? double.NaN : MapError.Rmse(map, Space, (px, py, s) => field.LocalStateOfCharge(px, py, s, rate));
             }
         }

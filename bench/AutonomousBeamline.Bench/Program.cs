@@ -14,6 +14,8 @@ output.WriteLine();
 var map = parts.Contains('a')
     ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()
     : null;
+if (parts.Contains('g'))
+    new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output, gaussianProcess: true).Execute();
 var xas = parts.Contains('b')
     ? new XasBenchmark(quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8], 40, output).Execute()
     : null;
