@@ -35,6 +35,7 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
         output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         var speedRaster = new List<double>();
         var speedRandom = new List<double>();
+        var toRandomFinal = new List<double>();
         foreach (var rate in cRates)
         foreach (var seed in fieldSeeds)
         {
@@ -51,12 +52,15 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             var nLearnerVsRandom = FramesToReach(learner, random.ErrorAfter[frames]);
             speedRaster.Add((double)frames / nLearner);
             speedRandom.Add((double)nRandom / nLearner);
+            toRandomFinal.Add(nLearnerVsRandom);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {rate:0.0} | {seed} | {target:F4} | {coarse.ErrorAfter[frames]:F4} | {random.ErrorAfter[frames]:F4} | {learner.ErrorAfter[frames]:F4} | {nLearner} | {nRandom} | {nCoarse} | {(double)frames / nLearner:F1}x | {(double)nRandom / nLearner:F1}x | {nLearnerVsRandom} |"));
         }
         var result = new Result(Median(speedRaster), Median(speedRandom));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median speedup vs raster {result.SpeedupVsRaster:F1}x (min {speedRaster.Min():F1}x), vs random {result.SpeedupVsRandom:F1}x (min {speedRandom.Min():F1}x)"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"learner frames to reach random's 80-frame RMSE: median {Median(toRandomFinal):F0} (range {toRandomFinal.Min():F0}-{toRandomFinal.Max():F0})"));
         output.WriteLine();
         return result;
     }

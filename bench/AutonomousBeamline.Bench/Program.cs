@@ -5,7 +5,7 @@ using AutonomousBeamline.Bench;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "abcd";
+var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "agbcd";
 var clock = Stopwatch.StartNew();
 var output = Console.Out;
 output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
