@@ -261,8 +261,9 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             {
                 // Only the trees here: the distance part comes from the planner's own up-to-date distances below, which are
                 // cheaper than the map's search over every observation and already include frames the map has not seen yet.
-                _shapeSpread = new double[_grid.Length];
-                for (var i = 0; i < _grid.Length; i++) _shapeSpread[i] = forest.ShapeStatistics(_grid[i].X, _grid[i].Y, cRate).Spread;
+                _shapeSpread = forest.ShapeSpreadOnGrid(
+                    Enumerable.Range(0, _nx).Select(i => _grid[i].X).ToArray(),
+                    Enumerable.Range(0, _ny).Select(j => _grid[j * _nx].Y).ToArray(), cRate);
                 _shapeSpreadMap = map;
                 _shapeSpreadCRate = Math.Abs(cRate);
             }
