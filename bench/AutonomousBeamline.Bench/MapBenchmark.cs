@@ -14,7 +14,7 @@ namespace AutonomousBeamline.Bench;
 /// Every strategy measures the same simulated electrode at the same moments (frame k at the same state of charge),
 /// through the real renderer and analyser, and is scored with the same surrogate, so only the choice of spots differs.
 /// </summary>
-internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IReadOnlyList<double> cRates, TextWriter output)
+internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IReadOnlyList<double> cRates, TextWriter output, bool gaussianProcess = false)
 {
     // The shipped dry run's electrode and grid (configs/dry-run.yaml).
     public static readonly RoiSearchSpace Space = new(0, 10, 0, 10, 0.5);
@@ -28,13 +28,14 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
 
     public Result Execute()
     {
-        output.WriteLine($"## a. frames to reach the raster's final map error ({frames}-frame budget, {Space.GridPoints().Count()}-point grid, SOC {SocStart}→{SocEnd})");
+        output.WriteLine($"## a{(gaussianProcess ? "2" : "")}. frames to reach the raster's final map error ({frames}-frame budget, {Space.GridPoints().Count()}-point grid, SOC {SocStart}→{SocEnd}, surrogate: {(gaussianProcess ? "Gaussian process (experimental)" : "normalised forest")})");
         output.WriteLine("Frames to reach the raster's final RMSE (the target): learner, random, coarse raster (covers the electrode once in the budget). Speedup = raster budget / learner frames; vs random = random frames / learner frames; last column: frames the learner needs to reach random's own final RMSE.");
         output.WriteLine();
         output.WriteLine("| C-rate | field | raster final RMSE (target) | coarse raster final | random final | learner final | frames learner | random | coarse | speedup vs raster | vs random | learner frames to random's final |");
         output.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         var speedRaster = new List<double>();
         var speedRandom = new List<double>();
+        var toRandomFinal = new List<double>();
         foreach (var rate in cRates)
         foreach (var seed in fieldSeeds)
         {
@@ -51,12 +52,15 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             var nLearnerVsRandom = FramesToReach(learner, random.ErrorAfter[frames]);
             speedRaster.Add((double)frames / nLearner);
             speedRandom.Add((double)nRandom / nLearner);
+            toRandomFinal.Add(nLearnerVsRandom);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {rate:0.0} | {seed} | {target:F4} | {coarse.ErrorAfter[frames]:F4} | {random.ErrorAfter[frames]:F4} | {learner.ErrorAfter[frames]:F4} | {nLearner} | {nRandom} | {nCoarse} | {(double)frames / nLearner:F1}x | {(double)nRandom / nLearner:F1}x | {nLearnerVsRandom} |"));
         }
         var result = new Result(Median(speedRaster), Median(speedRandom));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"median speedup vs raster {result.SpeedupVsRaster:F1}x (min {speedRaster.Min():F1}x), vs random {result.SpeedupVsRandom:F1}x (min {speedRandom.Min():F1}x)"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"learner frames to reach random's 80-frame RMSE: median {Median(toRandomFinal):F0} (range {toRandomFinal.Min():F0}-{toRandomFinal.Max():F0})"));
         output.WriteLine();
         return result;
     }
@@ -79,7 +83,7 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
         var observations = new List<Observation>();
         var errors = new double[frames + 1];
         Array.Fill(errors, double.NaN);
-        ForestPhaseMap? map = null;
+        IPhaseMap? map = null;
         var planner = baseline ?? new LearnerRoiPlanner(Space, () => map, new AxisSpeeds(2, 2), seed,
             LearnerPlannerOptions.Default with { CostOffsetS = ExposureS, FrameExposureS = ExposureS });
         double x = (Space.XMinMm + Space.XMaxMm) / 2, y = (Space.YMinMm + Space.YMaxMm) / 2;
@@ -104,7 +108,9 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             if (baseline is null || everyFrame || last)
             {
                 // The learner plans on exactly this map, so it is fitted every frame anyway; the baselines are scored the same way.
-                map = ForestPhaseMap.Fit(observations, k + 1, new ForestPhaseMapOptions { Seed = seed });
+                map = gaussianProcess
+                    ? GaussianProcessPhaseMap.Fit(observations, k + 1)
+                    : ForestPhaseMap.Fit(observations, k + 1, new ForestPhaseMapOptions { Seed = seed });
                 errors[k + 1] = map is null ? double.NaN : MapError.Rmse(map, Space, (px, py, s) => field.LocalStateOfCharge(px, py, s, rate));
             }
         }

@@ -5,7 +5,7 @@ using AutonomousBeamline.Bench;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "abcd";
+var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "agbcd";
 var clock = Stopwatch.StartNew();
 var output = Console.Out;
 output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
@@ -14,6 +14,8 @@ output.WriteLine();
 var map = parts.Contains('a')
     ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()
     : null;
+if (parts.Contains('g'))
+    new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output, gaussianProcess: true).Execute();
 var xas = parts.Contains('b')
     ? new XasBenchmark(quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8], 40, output).Execute()
     : null;

@@ -26,7 +26,7 @@ public sealed record LearnerPlannerOptions(
     double LengthScaleMm = 5.0,
     double StateOfChargeScale = 0.2,
     double MaximumDistanceUnits = 4.0,
-    double ExplainedRadiusUnits = 0.2,
+    double ExplainedRadiusUnits = 0.4,
     double CostOffsetS = 5.0,
     int AlternativeCount = 3,
     double InfluenceLengthMm = 1.5,
@@ -242,7 +242,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var best = ranked[0];
         var (bx, by) = _grid[best];
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {spreads[best]:F3} here, {Math.Sqrt(removable[best]):F3} around, at SOC {soc:F2} (now; the past cannot be revisited), {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{closed}");
+            $"most map variance removed per second: spread {spreads[best]:F3} here, {Math.Sqrt(removable[best]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{closed}");
         return Build(ranked, scores, reason, map.Version);
     }
 
@@ -261,8 +261,9 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             {
                 // Only the trees here: the distance part comes from the planner's own up-to-date distances below, which are
                 // cheaper than the map's search over every observation and already include frames the map has not seen yet.
-                _shapeSpread = new double[_grid.Length];
-                for (var i = 0; i < _grid.Length; i++) _shapeSpread[i] = forest.ShapeStatistics(_grid[i].X, _grid[i].Y, cRate).Spread;
+                _shapeSpread = forest.ShapeSpreadOnGrid(
+                    Enumerable.Range(0, _nx).Select(i => _grid[i].X).ToArray(),
+                    Enumerable.Range(0, _ny).Select(j => _grid[j * _nx].Y).ToArray(), cRate);
                 _shapeSpreadMap = map;
                 _shapeSpreadCRate = Math.Abs(cRate);
             }

@@ -13,7 +13,8 @@ public sealed class PhaseMapTrainer : IDisposable
     private readonly object _gate = new();
     private readonly List<Observation> _observations = [];
     private readonly ForestPhaseMapOptions _options;
-    private ForestPhaseMap? _current;
+    private readonly Func<IReadOnlyList<Observation>, int, IPhaseMap?> _fit;
+    private IPhaseMap? _current;
     private int _lastVersion;
     private bool _pending;
     private bool _running;
@@ -22,10 +23,14 @@ public sealed class PhaseMapTrainer : IDisposable
     private Exception? _lastError;
 
     /// <param name="options">Forest settings; <see cref="ForestPhaseMapOptions.Default"/> when null.</param>
-    public PhaseMapTrainer(ForestPhaseMapOptions? options = null)
+    /// <param name="fit">Another surrogate instead of the forest, e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>: observations
+    /// and version in, a map (or null with too few observations) out. <paramref name="options"/> then only sets the minimum count.</param>
+    public PhaseMapTrainer(ForestPhaseMapOptions? options = null, Func<IReadOnlyList<Observation>, int, IPhaseMap?>? fit = null)
     {
         _options = options ?? ForestPhaseMapOptions.Default;
         _options.Validate();
+        var forestOptions = _options;
+        _fit = fit ?? ((observations, version) => ForestPhaseMap.Fit(observations, version, forestOptions));
     }
 
     /// <summary>The newest finished map, or null before the first fit with enough observations. Never blocks.</summary>
@@ -90,7 +95,7 @@ public sealed class PhaseMapTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(observations);
         if (observations.Count(ForestPhaseMap.IsUsable) < _options.MinimumObservations) return null;
-        var map = ForestPhaseMap.Fit(observations, NextVersion(), _options);
+        var map = _fit(observations, NextVersion());
         if (map is not null) Publish(map);
         return map;
     }
@@ -118,7 +123,7 @@ public sealed class PhaseMapTrainer : IDisposable
             try
             {
                 if (snapshot.Count(ForestPhaseMap.IsUsable) < _options.MinimumObservations) continue;
-                var map = ForestPhaseMap.Fit(snapshot, NextVersion(), _options);
+                var map = _fit(snapshot, NextVersion());
                 if (map is not null) Publish(map);
                 Volatile.Write(ref _lastError, null);
             }
@@ -132,7 +137,7 @@ public sealed class PhaseMapTrainer : IDisposable
 
     private int NextVersion() => Interlocked.Increment(ref _lastVersion);
 
-    private void Publish(ForestPhaseMap map)
+    private void Publish(IPhaseMap map)
     {
         while (true)
         {

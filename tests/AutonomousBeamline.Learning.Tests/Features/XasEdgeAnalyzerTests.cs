@@ -115,3 +115,26 @@ public sealed class XasEdgeAnalyzerTests(ITestOutputHelper output)
         Assert.Equal(XasEdgeAnalyzer.FlagWrongKind, Analyzer.Analyze(xrdKind).Flag);
     }
 }
+
+public sealed class XasEdgeRefinementTests
+{
+    [Theory]
+    [InlineData(0.0, 0.0)]
+    [InlineData(0.0, 0.25)]
+    [InlineData(1.0, 0.1)]
+    [InlineData(0.9, 0.35)]
+    public void The_cubic_inflection_finds_the_edge_between_grid_points_better_than_the_derivative_parabola(double fraction, double gridOffsetEv)
+    {
+        var model = BatteryMaterials.FeKEdge;
+        var energies = Enumerable.Range(0, 181).Select(i => 7090 + gridOffsetEv + 0.5 * i).ToArray();
+        var mu = energies.Select(e => model.Mu(e, fraction)).ToArray();
+        var truth = model.EdgeEnergyEv(fraction);
+        var refined = new XasEdgeAnalyzer(model).Analyze(energies, mu);
+        var parabola = new XasEdgeAnalyzer(model, XasAnalyzerOptions.Default with { EdgeFitHalfWidthEv = 0 }).Analyze(energies, mu);
+        Assert.True(refined.Usable && parabola.Usable);
+        var refinedError = Math.Abs(refined.EdgeEnergyEv - truth);
+        var parabolaError = Math.Abs(parabola.EdgeEnergyEv - truth);
+        Assert.True(refinedError <= 0.08, $"refined E0 off by {refinedError:F3} eV");
+        Assert.True(refinedError <= parabolaError + 0.005, $"refined {refinedError:F3} eV vs parabola {parabolaError:F3} eV");
+    }
+}

@@ -93,3 +93,29 @@ public sealed class NormalisedForestTests
         Assert.Equal(nameof(ForestPhaseMapOptions.CRateScale), error.ParamName);
     }
 }
+
+public sealed class ForestGridEvaluationTests
+{
+    [Fact]
+    public void The_spread_on_a_grid_equals_the_spread_point_by_point()
+    {
+        var field = new ElectrodeField(9, 0, 20, 0, 10);
+        var rng = new Random(9);
+        var observations = Enumerable.Range(0, 120).Select(i =>
+        {
+            var x = rng.NextDouble() * 20; var y = rng.NextDouble() * 10; var soc = 0.2 + 0.6 * rng.NextDouble(); var c = i % 3 == 0 ? 2.0 : 1.0;
+            return TestObservations.Make(x, y, soc, field.LocalStateOfCharge(x, y, soc, c), i) with { CRate = c };
+        }).ToList();
+        var map = ForestPhaseMap.Fit(observations, 1)!;
+        var xs = Enumerable.Range(0, 41).Select(i => i * 0.5).ToArray();
+        var ys = Enumerable.Range(0, 21).Select(j => j * 0.5).ToArray();
+        foreach (var c in new[] { 1.0, 2.0, 1.5 })
+        {
+            var grid = map.ShapeSpreadOnGrid(xs, ys, c);
+            for (var j = 0; j < ys.Length; j++)
+            for (var i = 0; i < xs.Length; i++)
+                Assert.Equal(map.ShapeStatistics(xs[i], ys[j], c).Spread, grid[j * xs.Length + i], 12);
+        }
+        Assert.Throws<ArgumentException>(() => map.ShapeSpreadOnGrid([1, 0], ys, 1));
+    }
+}
