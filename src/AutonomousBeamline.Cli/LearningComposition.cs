@@ -20,7 +20,10 @@ internal static class LearningComposition
         "raster" => new RasterRoiPlanner(SearchSpace(c)),
         "random" => new RandomRoiPlanner(SearchSpace(c), c.Experiment.Seed),
         _ => new LearnerRoiPlanner(SearchSpace(c), trainer.CurrentSource,
-            new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)), c.Experiment.Seed),
+            new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)), c.Experiment.Seed,
+            // Each frame's fixed cost is its exposure; travel comes on top.
+            new LearnerPlannerOptions(CostOffsetS: c.Acquisition.ExposureS, FrameExposureS: c.Acquisition.ExposureS,
+                DoseBudgetS: c.Acquisition.DoseBudgetS ?? double.PositiveInfinity)),
     };
 
     /// <summary>The XAS energy planner over the configured window; null when the config has no window.</summary>

@@ -109,6 +109,8 @@ public static class ConfigValidator
         if (!Strategies.Contains(a.Strategy))
             Fail("acquisition.strategy", $"must be one of {string.Join(", ", Strategies)}, got '{a.Strategy}'");
         if (a.BeamThresholdMa < 0) Fail("acquisition.beam_threshold_ma", $"must not be negative, got {a.BeamThresholdMa}");
+        if (a.DoseBudgetS is { } dose && !(dose >= a.ExposureS))
+            Fail("acquisition.dose_budget_s", $"must allow at least one exposure ({a.ExposureS} s), got {dose}");
         if (a.BeamSettleS < 0) Fail("acquisition.beam_settle_s", $"must not be negative, got {a.BeamSettleS}");
         Positive("acquisition.beam_poll_s", a.BeamPollS, "the beam polling period");
 

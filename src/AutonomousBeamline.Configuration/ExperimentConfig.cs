@@ -172,6 +172,8 @@ public sealed class AcquisitionSection
     public int XasEvery { get; set; } = 5;
     /// <summary>Counting time per energy point of an XAS scan.</summary>
     public double DwellS { get; set; } = 0.5;
+    /// <summary>Beam damage: at most this many seconds of beam on any one spot (within 0.25 mm); null: no limit.</summary>
+    public double? DoseBudgetS { get; set; }
     /// <summary>Which of search.energy_windows the XAS scans use (default: the first).</summary>
     public string? EnergyWindow { get; set; }
     /// <summary>"learner", "raster" or "random".</summary>
