@@ -19,9 +19,11 @@ internal static class Commands
 
     /// <param name="attach">Called with the controller before it starts (tests use it to act as an operator).</param>
     /// <param name="pace">Virtual seconds per wall second (null: as fast as it goes), so that a person can watch and steer.</param>
+    /// <param name="resumeDir">A run folder to continue after a crash: its config, journal and frames are used.</param>
     public static async Task<int> DryRunAsync(string configPath, string? outDir, int? seed, CancellationToken ct,
-        Action<Control.Running.ExperimentController>? attach = null, double? pace = null)
+        Action<Control.Running.ExperimentController>? attach = null, double? pace = null, string? resumeDir = null)
     {
+        if (resumeDir is not null) configPath = Path.Combine(resumeDir, "config.yaml");
         var config = LoadOrReport(configPath);
         if (config is null) return BadConfig;
         if (seed is { } s) config.Experiment.Seed = s;
@@ -30,21 +32,52 @@ internal static class Commands
             Console.Error.WriteLine($"--pace must be positive, got {pace}");
             return BadConfig;
         }
+        var resume = resumeDir is null ? null : ReadResumeOrReport(resumeDir, config);
+        if (resumeDir is not null && resume is null) return BadConfig;
 
-        var clock = new VirtualTimeProvider(RunStartTime()) { Pace = pace };
-        await using var facility = SimulationComposition.StartFacility(config, clock);
+        // A resumed dry run picks up a minute after its journal stopped, with the simulated cell where the
+        // journal last saw it (the simulators died with the controller).
+        var start = resume is null ? RunStartTime() : resume.LastRecordTime + ResumeDowntime;
+        var clock = new VirtualTimeProvider(start) { Pace = pace };
+        if (resume is not null) config.Cell.InitialStateOfCharge = resume.StateOfCharge;
+        await using var facility = SimulationComposition.StartFacility(config, clock, resume is null ? TimeSpan.Zero : start - resume.FirstRecordTime);
         Console.WriteLine($"simulators: potentiostat on {facility.PotentiostatPath}, motion on {facility.MotionEndpoint}, " +
                           $"detector on {facility.DetectorControlEndpoint} (data {facility.DetectorDataEndpoint})");
         var endpoints = DeviceEndpoints.FromFacility(facility, config);
-        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, "dry-run", outDir, facility, ct, attach).ConfigureAwait(false);
+        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, "dry-run", outDir, facility, ct, attach, resumeDir, resume).ConfigureAwait(false);
         return result;
     }
 
-    public static async Task<int> RunLiveAsync(string configPath, string? outDir, CancellationToken ct)
+    public static async Task<int> RunLiveAsync(string configPath, string? outDir, CancellationToken ct, string? resumeDir = null)
     {
+        if (resumeDir is not null) configPath = Path.Combine(resumeDir, "config.yaml");
         var config = LoadOrReport(configPath);
         if (config is null) return BadConfig;
-        return await ExperimentRunner.RunAsync(config, configPath, DeviceEndpoints.FromConfig(config), TimeProvider.System, "live", outDir, null, ct).ConfigureAwait(false);
+        var resume = resumeDir is null ? null : ReadResumeOrReport(resumeDir, config);
+        if (resumeDir is not null && resume is null) return BadConfig;
+        return await ExperimentRunner.RunAsync(config, configPath, DeviceEndpoints.FromConfig(config), TimeProvider.System, "live", outDir, null, ct,
+            resumeDir: resumeDir, resume: resume).ConfigureAwait(false);
+    }
+
+    private static readonly TimeSpan ResumeDowntime = TimeSpan.FromMinutes(1);
+
+    private static Control.Resume.ResumeState? ReadResumeOrReport(string runDir, ExperimentConfig config)
+    {
+        try
+        {
+            var state = Control.Resume.JournalReplay.Read(runDir, config.Cell.InitialStateOfCharge);
+            if (state.Ended)
+            {
+                Console.Error.WriteLine($"{runDir}: the journal says this run already ended (run_end); there is nothing to resume");
+                return null;
+            }
+            return state;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+        {
+            Console.Error.WriteLine($"{runDir}: cannot resume: {e.Message}");
+            return null;
+        }
     }
 
     public static async Task<int> SimulateAsync(string configPath, CancellationToken ct)

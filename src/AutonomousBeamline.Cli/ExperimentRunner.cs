@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Resume;
 using AutonomousBeamline.Control.Running;
 using AutonomousBeamline.Learning;
 using AutonomousBeamline.Learning.Acquisition;
@@ -14,18 +15,29 @@ internal static class ExperimentRunner
 {
     public static async Task<int> RunAsync(ExperimentConfig config, string configPath, DeviceEndpoints endpoints, TimeProvider time,
         string mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct,
-        Action<ExperimentController>? attach = null)
+        Action<ExperimentController>? attach = null, string? resumeDir = null, ResumeState? resume = null)
     {
         var wall = Stopwatch.StartNew();
-        var runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
-        var runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
-        Directory.CreateDirectory(runDir);
-        File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
-        Console.WriteLine($"run {runId} ({mode}) -> {runDir}");
+        string runId, runDir;
+        if (resumeDir is not null)
+        {
+            runDir = resumeDir;
+            runId = Path.GetFileName(Path.TrimEndingDirectorySeparator(resumeDir));
+            Console.WriteLine($"run {runId} ({mode}, resumed) -> {runDir}");
+        }
+        else
+        {
+            runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
+            runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
+            Directory.CreateDirectory(runDir);
+            File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+            Console.WriteLine($"run {runId} ({mode}) -> {runDir}");
+        }
 
         using var journal = new RunJournal(Path.Combine(runDir, "journal.jsonl"), time);
         using var frames = new FrameStore(Path.Combine(runDir, "frames.jsonl"));
         using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
+        if (resume is not null) trainer.AddRange(resume.Observations);
 
         RunOutcome outcome;
         long framesRejectedByClient;
@@ -46,7 +58,7 @@ internal static class ExperimentRunner
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
-            var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId);
+            var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId, resume);
             controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
             attach?.Invoke(controller);
             using var operatorEndpoint = OperatorComposition.Start(config.Operator, controller);

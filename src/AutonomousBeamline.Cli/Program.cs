@@ -13,17 +13,28 @@ var outOption = new Option<string?>("--out") { Description = "where run folders 
 var seedOption = new Option<int?>("--seed") { Description = "seed for the learner and the simulators' noise (default: experiment.seed)" };
 
 var paceOption = new Option<double?>("--pace") { Description = "at most this many seconds of experiment per second of wall time (default: flat out); e.g. 60 to watch with a console" };
+var resumeOption = new Option<string?>("--resume") { Description = "continue the run in this folder after a crash (its config.yaml, journal and frames are used)" };
 var dryRun = new Command("dry-run", "Start the simulators in-process and run the controller against them on a virtual clock.")
 {
-    optionalConfigArgument, outOption, seedOption, paceOption,
+    optionalConfigArgument, outOption, seedOption, paceOption, resumeOption,
 };
 dryRun.SetAction((parse, ct) => Commands.DryRunAsync(parse.GetValue(optionalConfigArgument)!, parse.GetValue(outOption), parse.GetValue(seedOption), ct,
-    pace: parse.GetValue(paceOption)));
+    pace: parse.GetValue(paceOption), resumeDir: parse.GetValue(resumeOption)));
 
-var runConfig = new Argument<string>("CONFIG") { Description = "the experiment file (YAML)" };
+var runConfig = new Argument<string>("CONFIG")
+{
+    Description = "the experiment file (YAML); with --resume the run folder's own config.yaml is used",
+    Arity = ArgumentArity.ZeroOrOne,
+    DefaultValueFactory = _ => "",
+};
 var runOut = new Option<string?>("--out") { Description = "where run folders go (default: the config's output.directory)" };
-var run = new Command("run", "Run the experiment against the equipment named in the config.") { runConfig, runOut };
-run.SetAction((parse, ct) => Commands.RunLiveAsync(parse.GetValue(runConfig)!, parse.GetValue(runOut), ct));
+var runResume = new Option<string?>("--resume") { Description = "continue the run in this folder after a crash" };
+var run = new Command("run", "Run the experiment against the equipment named in the config.") { runConfig, runOut, runResume };
+run.Validators.Add(r =>
+{
+    if (string.IsNullOrEmpty(r.GetValue(runConfig)) && r.GetValue(runResume) is null) r.AddError("run needs a CONFIG (or --resume RUN_DIR)");
+});
+run.SetAction((parse, ct) => Commands.RunLiveAsync(parse.GetValue(runConfig)!, parse.GetValue(runOut), ct, parse.GetValue(runResume)));
 
 var simulateConfig = new Argument<string>("CONFIG")
 {

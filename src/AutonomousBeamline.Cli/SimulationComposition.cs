@@ -43,7 +43,8 @@ internal static class SimulationComposition
         }
     }
 
-    public static Facility StartFacility(ExperimentConfig c, TimeProvider time)
+    /// <param name="alreadyElapsed">For a resumed dry run: how far into the run the simulators start (scheduled dumps and faults already past are skipped).</param>
+    public static Facility StartFacility(ExperimentConfig c, TimeProvider time, TimeSpan alreadyElapsed = default)
     {
         var cellConfig = c.Cell;
         var window = new SafetyEnvelope(cellConfig.VoltageMinV, cellConfig.VoltageMaxV,
@@ -63,7 +64,7 @@ internal static class SimulationComposition
         if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -5, 5, s.AxisSpeedMmPerS, 0));
         if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, 50, 7150));
         var start = time.GetUtcNow();
-        var dumps = s.BeamDumps.Select(d => new BeamDump(start + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
+        var dumps = s.BeamDumps.Select(d => new BeamDump(start - alreadyElapsed + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
         var xrd = new XrdPatternRenderer();
         var xas = new XasSpectrumRenderer();
@@ -92,7 +93,8 @@ internal static class SimulationComposition
         facility.Motion.Start();
         facility.Detector.Start();
         facility.Faults = new FaultSchedule(time,
-            s.Faults.Select(f => new ScheduledFault(TimeSpan.FromSeconds(f.AtS), f.Device, f.Kind, f.Count, TimeSpan.FromSeconds(f.DurationS))),
+            s.Faults.Where(f => TimeSpan.FromSeconds(f.AtS) >= alreadyElapsed)
+                .Select(f => new ScheduledFault(TimeSpan.FromSeconds(f.AtS) - alreadyElapsed, f.Device, f.Kind, f.Count, TimeSpan.FromSeconds(f.DurationS))),
             scpi, facility.Motion, stage, facility.Detector);
         return facility;
     }

@@ -53,6 +53,7 @@ public sealed class Cycler
     private string _requestedBy = "protocol";
     private int _position = -1;
     private int _stepsCompleted;
+    private int _resumeIndex;
 
     public Cycler(IPotentiostat potentiostat, CyclingProtocol protocol, CellLimits cell, TimeProvider time, RunJournal journal)
     {
@@ -146,13 +147,32 @@ public sealed class Cycler
     }
 
     /// <summary>Runs every cycle of the protocol; the cell ends with the output off, also on error or cancellation.</summary>
+    /// <summary>
+    /// After a crash: the protocol goes on from the step that was interrupted (it starts again, with its terminations
+    /// judged on fresh samples: a cut-off reached meanwhile ends it at once), with the charge count carried over.
+    /// Call before <see cref="RunAsync"/>.
+    /// </summary>
+    public void ResumeAt(int stepsCompleted, double stateOfCharge, double? requestedCRate)
+    {
+        if (stepsCompleted < 0 || stepsCompleted > _schedule.Count)
+            throw new ArgumentOutOfRangeException(nameof(stepsCompleted), stepsCompleted, $"the protocol has {_schedule.Count} step runs");
+        _resumeIndex = stepsCompleted;
+        Interlocked.Exchange(ref _stepsCompleted, stepsCompleted);
+        lock (_gate)
+        {
+            _latest = _latest with { StateOfCharge = Math.Clamp(stateOfCharge, 0, 1) };
+            if (requestedCRate is { } r) _requestedCRate = r;
+        }
+        _journal.Write("protocol_resumed", new { steps_completed = stepsCompleted, state_of_charge = stateOfCharge, next = _resumeIndex < _schedule.Count ? _schedule[_resumeIndex].Path : null });
+    }
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         try
         {
-            RaiseBoundary(null, null, 0);
-            var cycle = 0;
-            for (var i = 0; i < _schedule.Count; i++)
+            RaiseBoundary(null, null, _resumeIndex);
+            var cycle = _resumeIndex > 0 && _resumeIndex < _schedule.Count ? _schedule[_resumeIndex].Cycle : 0;
+            for (var i = _resumeIndex; i < _schedule.Count; i++)
             {
                 var entry = _schedule[i];
                 if (entry.Cycle != cycle)

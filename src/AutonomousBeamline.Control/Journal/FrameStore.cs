@@ -23,11 +23,14 @@ public sealed class FrameStore : IDisposable
     public string Path { get; }
     public int Count => Volatile.Read(ref _count);
 
-    public void Store(Frame frame, string disposition)
+    /// <param name="observationSequence">For a frame that becomes an observation: the observation's sequence number,
+    /// so that a resume can tell a frame whose observation record was lost to a crash.</param>
+    public void Store(Frame frame, string disposition, long? observationSequence = null)
     {
         var record = new
         {
             disposition,
+            observation_sequence = observationSequence,
             header = frame.Header,
             intensities_f32le = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(frame.Intensities.AsSpan())),
             x_f32le = frame.X is null ? null : Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(frame.X.AsSpan())),
@@ -46,4 +49,33 @@ public sealed class FrameStore : IDisposable
     {
         lock (_gate) _file.Dispose();
     }
+}
+
+/// <summary>Reads frames back from a frame file (resume, reports).</summary>
+public static class FrameFile
+{
+    /// <summary>Every readable record: disposition, observation sequence (if any) and the frame. A torn last line is skipped.</summary>
+    /// <param name="wanted">Which records to decode, by disposition and observation sequence (the rest are skipped unread).</param>
+    public static IEnumerable<(string Disposition, long? ObservationSequence, Frame Frame)> Read(string path, Func<string, long?, bool>? wanted = null)
+    {
+        if (!File.Exists(path)) yield break;
+        foreach (var line in File.ReadLines(path))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            System.Text.Json.Nodes.JsonObject? node;
+            try { node = System.Text.Json.Nodes.JsonNode.Parse(line) as System.Text.Json.Nodes.JsonObject; }
+            catch (JsonException) { continue; }
+            if (node?["header"] is not System.Text.Json.Nodes.JsonObject h) continue;
+            var disposition = (string?)node["disposition"] ?? "";
+            var sequence = (long?)node["observation_sequence"];
+            if (wanted is not null && !wanted(disposition, sequence)) continue;
+            var header = h.Deserialize<FrameHeader>(RunJournal.JsonOptions)!;
+            var intensities = Floats((string?)node["intensities_f32le"]);
+            var x = node["x_f32le"] is { } xs ? Floats((string?)xs) : null;
+            yield return (disposition, sequence, new Frame(header, intensities, x));
+        }
+    }
+
+    private static float[] Floats(string? base64) =>
+        base64 is null ? [] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(base64)).ToArray();
 }

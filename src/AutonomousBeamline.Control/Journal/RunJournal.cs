@@ -28,8 +28,20 @@ public sealed class RunJournal : IDisposable
     {
         Path = path;
         _time = time;
+        // Appending to a journal (a resumed run): numbering goes on, and a line torn by the crash is closed first
+        // so that the next record starts on a line of its own.
+        if (File.Exists(path) && new FileInfo(path).Length > 0)
+        {
+            _sequence = Read(path).Select(r => (long?)r["seq"] ?? 0).DefaultIfEmpty(0).Max();
+            using var existing = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            existing.Seek(-1, SeekOrigin.End);
+            _tornLine = existing.ReadByte() != '\n';
+        }
         _file = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read, 1 << 16, FileOptions.None);
+        if (_tornLine) _file.WriteByte((byte)'\n');
     }
+
+    private readonly bool _tornLine;
 
     public string Path { get; }
 

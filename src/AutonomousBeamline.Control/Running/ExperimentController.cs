@@ -37,10 +37,13 @@ public sealed partial class ExperimentController
     private readonly RunCounters _counters = new();
     private readonly CancellationTokenSource _cyclerStop = new();
     private IRoiPlanner? _planner;
+    private readonly Resume.ResumeState? _resume;
 
+    /// <param name="resume">What the run had done before a crash (from <see cref="Resume.JournalReplay"/>); null for a new run.</param>
     public ExperimentController(ExperimentConfig config, ControllerDevices devices, ControllerLearning learning,
-        RunJournal journal, FrameStore frames, TimeProvider time, string runId = "")
+        RunJournal journal, FrameStore frames, TimeProvider time, string runId = "", Resume.ResumeState? resume = null)
     {
+        _resume = resume;
         _config = config;
         _devices = devices;
         _learning = learning;
@@ -75,13 +78,24 @@ public sealed partial class ExperimentController
         var cyclerStop = _cyclerStop;
         Task? cyclerTask = null;
         string exitStatus, reason;
-        _journal.Write("run_start", new { experiment = _config.Experiment.Name, strategy = _config.Acquisition.Strategy, run_id = RunId });
+        _journal.Write(_resume is null ? "run_start" : "run_resume", new { experiment = _config.Experiment.Name, strategy = _config.Acquisition.Strategy, run_id = RunId });
         try
         {
             _machine.Fire(RunTrigger.Start);
+            if (_resume is { } resume) await ResumeCheckAsync(resume, cancellationToken).ConfigureAwait(false);
             await PreflightAsync(cancellationToken).ConfigureAwait(false);
             _machine.Fire(RunTrigger.PreflightPassed);
 
+            if (_resume is { } r)
+            {
+                _cycler.ResumeAt(r.StepsCompleted, r.StateOfCharge, r.RequestedCRate);
+                _journal.Write("resumed", new
+                {
+                    observations = _observations.Count, frames = _counters.FramesAcquired, steps_completed = r.StepsCompleted,
+                    state_of_charge = r.StateOfCharge, offline_s = (startedAt - r.LastRecordTime).TotalSeconds,
+                });
+                Report($"resumed with {_observations.Count} observations and {_counters.FramesAcquired} frames; the protocol goes on from step {r.StepsCompleted + 1}; re-deciding from the present state");
+            }
             _cycler.StepBoundary += OnStepBoundary;
             cyclerTask = _time.StartActor(() => _cycler.RunAsync(cyclerStop.Token));
             reason = await MeasureAsync(cyclerTask, cancellationToken).ConfigureAwait(false);
@@ -126,6 +140,69 @@ public sealed partial class ExperimentController
             Suspensions = _counters.Suspensions,
             StartedAt = startedAt,
             EndedAt = _time.GetUtcNow(),
+        };
+    }
+
+    /// <summary>
+    /// After a crash, before anything else: what is the cell doing now? The output may still be on (the instrument
+    /// kept its last setting while no one was watching); it is turned off, and the voltage must be in the window.
+    /// The loop then re-decides from the present state; nothing from before the crash is replayed.
+    /// </summary>
+    private async Task ResumeCheckAsync(Resume.ResumeState resume, CancellationToken ct)
+    {
+        var outputOn = await _devices.Potentiostat.GetOutputAsync(ct).ConfigureAwait(false);
+        var voltage = await _devices.Potentiostat.MeasureVoltageAsync(ct).ConfigureAwait(false);
+        _journal.Write("resume_check", new { output_on = outputOn, voltage_v = voltage, journal_ended_at = resume.LastRecordTime, observations = resume.Observations.Count });
+        if (outputOn) await _devices.Potentiostat.EnterSafeStateAsync(ct).ConfigureAwait(false);
+        if (voltage < _config.Cell.VoltageMinV || voltage > _config.Cell.VoltageMaxV)
+            throw new PreflightException($"on resume the cell reads {voltage:0.000} V, outside its window [{_config.Cell.VoltageMinV}, {_config.Cell.VoltageMaxV}] V");
+
+        lock (_gate)
+        {
+            _observations.AddRange(resume.Observations);
+            if (resume.LastPosition is { } p) _position = p;
+            foreach (var o in resume.Observations.Where(o => o.Kind == "xas"))
+                _xasScans.Add(new Learning.Features.XasFeatures(o.EdgeEnergyEv ?? double.NaN, o.WhiteLineEnergyEv ?? double.NaN, double.NaN, double.NaN,
+                    o.PhaseFraction, o.PhaseFractionSigma, null));
+        }
+        _spotsMeasured = resume.Observations.Count(o => o.Kind != "xas");
+        _counters.Restore(resume.FramesAcquired, resume.BeamTimeUsedS, resume.Decisions, resume.Faults, resume.Suspensions);
+
+        // A frame reached the disk but its observation record did not (the crash fell between the two): analyse it
+        // again, at the state of charge the journal last knew, so that nothing measured is lost.
+        foreach (var (sequence, frame) in resume.UnjournalledFrames.OrderBy(f => f.Sequence))
+        {
+            var o = AnalyzeRecovered(frame, sequence, resume.StateOfCharge);
+            if (o is null) continue;
+            lock (_gate) _observations.Add(o);
+            _journal.Write("observation", o);
+            _journal.Write("observation_recovered", new { sequence, frame = frame.Header.Frame, reason = "stored before the crash, journalled after it" });
+        }
+    }
+
+    private Observation? AnalyzeRecovered(Frame frame, long sequence, double stateOfCharge)
+    {
+        var header = frame.Header;
+        double fraction, sigma;
+        double? edge = null, whiteLine = null;
+        if (header.Kind == "xas")
+        {
+            var xas = XasAnalyzer.Analyze(frame);
+            if (!xas.Usable) return null;
+            (fraction, sigma, edge, whiteLine) = (xas.OxidisedFraction, xas.OxidisedFractionSigma, xas.EdgeEnergyEv, xas.WhiteLineEnergyEv);
+        }
+        else
+        {
+            var xrd = _learning.Analyzer.Analyze(frame);
+            if (!xrd.Usable) return null;
+            (fraction, sigma) = (xrd.PhaseFraction, xrd.PhaseFractionSigma);
+        }
+        return new Observation
+        {
+            Sequence = sequence, Frame = header.Frame, Time = header.TStart, Kind = header.Kind,
+            XMm = header.Positions.GetValueOrDefault(_config.Axes.X), YMm = header.Positions.GetValueOrDefault(_config.Axes.Y),
+            StateOfCharge = stateOfCharge, CRate = _resume?.RequestedCRate ?? 0, PhaseFraction = fraction, PhaseFractionSigma = sigma,
+            BeamCurrentMa = header.BeamCurrentMa, Source = "recovered", ExposureS = header.ExposureS, EdgeEnergyEv = edge, WhiteLineEnergyEv = whiteLine,
         };
     }
 
@@ -464,7 +541,7 @@ public sealed partial class ExperimentController
             _journal.Write("frame_not_counted", new { frame = header.Frame, kind = header.Kind, reason = flag });
             return null;
         }
-        _frames.Store(frame, "observation");
+        _frames.Store(frame, "observation", _observations.Count + 1);
         var midExposure = header.TStart + TimeSpan.FromSeconds((header.ExposureS ?? 0) / 2);
         var here = Position;
         var observation = new Observation

@@ -16,6 +16,19 @@ internal sealed class RunCounters
     public int Suspensions { get { lock (_gate) return _suspensions; } }
     public double BeamTimeUsedS { get { lock (_gate) return _beamTimeUsedS; } }
 
+    /// <summary>Carries the counts of a run that is being resumed.</summary>
+    public void Restore(int frames, double beamTimeS, IReadOnlyDictionary<string, int> decisions, int faults, int suspensions)
+    {
+        lock (_gate)
+        {
+            _framesAcquired = frames;
+            _beamTimeUsedS = beamTimeS;
+            foreach (var (kind, n) in decisions) _decisions[kind] = n;
+            _faults = faults;
+            _suspensions = suspensions;
+        }
+    }
+
     public void FrameAcquired(double exposureS) { lock (_gate) { _framesAcquired++; _beamTimeUsedS += exposureS; } }
     public void FrameRejected() { lock (_gate) _framesRejected++; }
     public void Fault() { lock (_gate) _faults++; }
