@@ -129,8 +129,9 @@ public class ZmqRequestClientTests
             ignoredId ??= id;
             return id == ignoredId ? [] : [Ok(request)];
         });
+        // A generous time-out: on a loaded machine reopening the socket alone can take a few hundred ms.
         using var client = new ZmqRequestClient(server.Endpoint, "test",
-            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(200), Retries = 1 });
+            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromSeconds(1), Retries = 1 });
 
         await Assert.ThrowsAsync<DeviceTimeoutException>(() => client.RequestAsync("status"));
         var reply = await client.RequestAsync("status");
