@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Simulators.Detector;
 using AutonomousBeamline.Simulators.Physics;
-using AutonomousBeamline.Simulators.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using NetMQ;
 using NetMQ.Sockets;

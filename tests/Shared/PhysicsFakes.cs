@@ -1,7 +1,8 @@
+// Shared by the test projects that need a simulator without its physics (linked into each csproj).
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Simulators.Physics;
 
-namespace AutonomousBeamline.Instruments.Tests.Support;
+namespace AutonomousBeamline.Tests.Shared;
 
 /// <summary>A cell frozen at one state of charge.</summary>
 public sealed class FixedCell(double stateOfCharge, double cRate = 0) : ICellTruth
