@@ -142,6 +142,34 @@ public sealed class OperatorOverrideTests : IDisposable
     }
 
     [Fact]
+    public async Task Suspend_closes_the_shutter_and_a_resume_re_decides()
+    {
+        var exit = await Commands.DryRunAsync(Config(8), Path.Combine(_dir, "runs"), seed: 5, Guard, c =>
+            c.Journal.Recorded += r =>
+            {
+                if (Observations(r) == 2) Assert.True(c.Apply(new SuspendCommand { By = Alice }).Accepted);
+                // The cycler holds the cell at its next sample; resume once it has.
+                if ((string?)r["type"] == "protocol_held")
+                {
+                    var now = c.Snapshot();
+                    Assert.Equal("Suspended", now.State);
+                    Assert.False(now.ShutterOpen);
+                    Assert.False(now.Cell.OutputOn);
+                    Assert.True(c.Apply(new ResumeCommand { By = Alice }).Accepted);
+                }
+            });
+        Assert.Equal(Commands.Success, exit);
+        var (_, journal, summary) = Results();
+        Assert.Equal(1, (int)summary["suspensions"]!);
+        Assert.Contains(journal, r => (string?)r["type"] == "suspend" && ((string)r["reason"]!).Contains("alice"));
+        var states = journal.Where(r => (string?)r["type"] == "transition").Select(r => (string)r["to"]!).ToList();
+        Assert.Equal("Deciding", states[states.IndexOf("Suspended") + 1]);
+        var types = journal.Select(r => (string)r["type"]!).ToList();
+        Assert.True(types.IndexOf("protocol_held") < types.IndexOf("protocol_released"));
+        Assert.True((double)journal.Single(r => (string?)r["type"] == "protocol_released")["held_s"]! > 0);
+    }
+
+    [Fact]
     public async Task Skip_to_end_runs_the_cleanup_and_succeeds()
     {
         var exit = await Commands.DryRunAsync(Config(20), Path.Combine(_dir, "runs"), seed: 5, Guard, c =>

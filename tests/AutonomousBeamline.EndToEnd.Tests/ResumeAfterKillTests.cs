@@ -14,8 +14,12 @@ public sealed class ResumeAfterKillTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    [Fact]
-    public async Task A_killed_dry_run_resumes_from_its_journal_with_nothing_lost_or_duplicated()
+    /// <summary>Killed at different moments, so that the kill falls in different parts of the loop.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(6)]
+    [InlineData(13)]
+    public async Task A_killed_dry_run_resumes_from_its_journal_with_nothing_lost_or_duplicated(int observationsBeforeKill)
     {
         var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml"))
             .Replace("frames: 80", "frames: 30")
@@ -40,7 +44,7 @@ public sealed class ResumeAfterKillTests : IDisposable
             {
                 runDir = Directory.Exists(runs) ? Directory.GetDirectories(runs).FirstOrDefault() : null;
                 var journal = runDir is null ? null : Path.Combine(runDir, "journal.jsonl");
-                if (journal is not null && File.Exists(journal) && ReadShared(journal).Count(l => l.Contains("\"type\":\"observation\"")) >= 6) break;
+                if (journal is not null && File.Exists(journal) && ReadShared(journal).Count(l => l.Contains("\"type\":\"observation\"")) >= observationsBeforeKill) break;
                 Assert.False(child.HasExited, "the dry run ended before it could be killed");
                 await Task.Delay(20, guard.Token);
             }

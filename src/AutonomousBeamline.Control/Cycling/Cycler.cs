@@ -54,6 +54,7 @@ public sealed class Cycler
     private int _position = -1;
     private int _stepsCompleted;
     private int _resumeIndex;
+    private bool _held;
 
     public Cycler(IPotentiostat potentiostat, CyclingProtocol protocol, CellLimits cell, TimeProvider time, RunJournal journal)
     {
@@ -147,6 +148,40 @@ public sealed class Cycler
     }
 
     /// <summary>Runs every cycle of the protocol; the cell ends with the output off, also on error or cancellation.</summary>
+    /// <summary>Whether an operator's suspend holds the cell at open circuit.</summary>
+    public bool IsHeld => Volatile.Read(ref _held);
+
+    /// <summary>
+    /// An operator's suspend: at its next sample the cycler turns the output off (open circuit, the safe state) and
+    /// waits; the step's clock stops meanwhile. <see cref="Release"/> reconfigures the step and goes on.
+    /// </summary>
+    public void Hold(string by)
+    {
+        Volatile.Write(ref _held, true);
+        _journal.Write("protocol_hold_requested", new { by });
+    }
+
+    public void Release(string by)
+    {
+        Volatile.Write(ref _held, false);
+        _journal.Write("protocol_release_requested", new { by });
+    }
+
+    private async Task<TimeSpan> HoldAsync(StepRun run, Phase phase, CancellationToken ct)
+    {
+        await RetryTransientAsync("output off for a hold", async () => { await _potentiostat.SetOutputAsync(false, ct).ConfigureAwait(false); return true; }, ct).ConfigureAwait(false);
+        var heldAt = _time.GetUtcNow();
+        // No current flows while held: the charge count must not carry the last current across the hold.
+        lock (_gate) _latest = _latest with { Time = heldAt, CurrentA = 0, OutputOn = false };
+        _journal.Write("protocol_held", new { step = run.Step.Name, path = run.Entry.Path, phase = phase.Name, output = "off" });
+        while (IsHeld) await _time.SleepAsync(run.SamplePeriod, ct).ConfigureAwait(false);
+        var heldFor = _time.GetUtcNow() - heldAt;
+        lock (_gate) _latest = _latest with { Time = _time.GetUtcNow(), CurrentA = 0 };
+        _journal.Write("protocol_released", new { step = run.Step.Name, path = run.Entry.Path, phase = phase.Name, held_s = heldFor.TotalSeconds });
+        await ConfigureAsync(run, phase, ct).ConfigureAwait(false);
+        return heldFor;
+    }
+
     /// <summary>
     /// After a crash: the protocol goes on from the step that was interrupted (it starts again, with its terminations
     /// judged on fresh samples: a cut-off reached meanwhile ends it at once), with the charge count carried over.
@@ -246,7 +281,8 @@ public sealed class Cycler
     {
         public ScheduledStep Entry { get; } = entry;
         public ProtocolStep Step => Entry.Step;
-        public DateTimeOffset Start { get; } = start;
+        /// <summary>When the step began, moved on by any time it spent held (a hold does not count against its limits).</summary>
+        public DateTimeOffset Start { get; set; } = start;
         public TimeSpan SamplePeriod { get; } = samplePeriod;
         public double ChargeAh { get; set; }
         public CellReading? Last { get; set; }
@@ -458,6 +494,15 @@ public sealed class Cycler
             var phaseLeft = phase.Duration is { } d ? d - (reading.Time - phaseStart) : TimeSpan.MaxValue;
             if (phaseLeft <= TimeSpan.Zero)
             { end = PhaseEnd.PhaseTime; reason = Inv($"{phase.Name} of {phase.Duration!.Value.TotalSeconds:0.###} s done"); break; }
+
+            if (IsHeld)
+            {
+                var heldFor = await HoldAsync(run, phase, ct).ConfigureAwait(false);
+                run.Start += heldFor;
+                phaseStart += heldFor;
+                samples.Clear();
+                continue;
+            }
 
             // Never sleep past a time limit, so that a step or a GITT pulse ends on time, not up to a period late.
             var period = NextSamplePeriod(run, phase, reading);

@@ -70,7 +70,7 @@ public sealed partial class ExperimentController : IExperimentOperations
                 return CommandOutcome.Applied("resuming; the next spot is decided from the present state");
             case SuspendCommand:
                 Enqueue(command);
-                return CommandOutcome.Applied("suspending at the next safe point: shutter closed, measuring stops until resume");
+                return CommandOutcome.Applied("suspending at the next safe point: shutter closed, the cell held at open circuit, until resume");
             case SkipToEndCommand:
                 Enqueue(command);
                 return CommandOutcome.Applied("skipping to the end: measuring stops, the end-of-run cleanup runs");
@@ -225,9 +225,13 @@ public sealed partial class ExperimentController : IExperimentOperations
                     _machine.Fire(RunTrigger.Suspend);
                     _counters.Suspended();
                     await SetShutterAsync(false, ct).ConfigureAwait(false);
-                    _journal.Write("suspend", new { reason = $"operator {s.By}" });
-                    Report($"suspended by {s.By}: shutter closed");
+                    // Suspend to the safe state: the cell is held at open circuit until the resume.
+                    _cycler.Hold(s.By.ToString());
+                    _journal.Write("suspend", new { reason = $"operator {s.By}", cell = "held at open circuit" });
+                    Report($"suspended by {s.By}: shutter closed, cell at open circuit");
+                    // Skip to end and halt leave the cell held; the end of the run then stops the cycler safely.
                     if (await WaitWhileHeldAsync(ct).ConfigureAwait(false) is { } stopped) return stopped;
+                    _cycler.Release(s.By.ToString());
                     break;
                 case ResumeCommand:
                     break; // not paused any more: nothing to do

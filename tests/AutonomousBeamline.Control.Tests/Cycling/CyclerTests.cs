@@ -118,6 +118,38 @@ public sealed class CyclerTests : IDisposable
         Assert.Equal("safe", cell.Calls[^1]);
     }
 
+    [Fact]
+    public async Task A_hold_turns_the_output_off_stops_the_step_clock_and_a_release_goes_on()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.2);
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.9, maxS: 600)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        Task? releaser = null;
+        _journal.Recorded += r =>
+        {
+            var type = (string?)r["type"];
+            if (type == "cell" && Records("cell").Count == 5) cycler.Hold("test");
+            if (type == "protocol_held")
+            {
+                Assert.False(cell.Output);
+                // An hour on open circuit (on the same clock, as its own actor), then release.
+                releaser = _clock.StartActor(async () => { await _clock.SleepAsync(TimeSpan.FromHours(1)); cycler.Release("test"); });
+            }
+        };
+        await _clock.StartActor(() => cycler.RunAsync(CancellationToken.None));
+        await releaser!;
+
+        var end = Records("step_end").Single();
+        Assert.Contains("time limit 600 s", (string?)end["reason"]);
+        var held = (double)Records("protocol_released").Single()["held_s"]!;
+        Assert.InRange(held, 3600, 3610);
+        // The whole 600 s of 1C current, not less: the hour held did not count against the step's limit,
+        // and no charge was counted while the output was off.
+        Assert.Equal(600, (double)end["duration_s"]!, 0);
+        Assert.Equal(0.005 * 600 / 3600, (double)end["charge_ah"]!, 6);
+        Assert.Equal(0.1 + 600.0 / 3600, cycler.Latest.StateOfCharge, 2); // the cycler counts from the configured 0.1
+        Assert.Equal(["off", "cc 0.005 vlim 4", "on", "off", "off", "cc 0.005 vlim 4", "on", "safe"], cell.Calls.Where(c => c is "on" or "off" or "safe" || c.StartsWith("cc")));
+    }
+
     private sealed class ScpiLikeGlitch(string device, string message) : DeviceException(device, message);
 
     [Fact]
