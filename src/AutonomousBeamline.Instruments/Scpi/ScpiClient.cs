@@ -156,7 +156,16 @@ public sealed partial class ScpiClient : IAsyncDisposable
         await WithGateAsync(async ct =>
         {
             await GuardedAsync(command, ct2 => WriteCoreAsync(command, ct2), ct).ConfigureAwait(false);
-            var errors = await DrainErrorsCoreAsync(ct).ConfigureAwait(false);
+            IReadOnlyList<ScpiError> errors;
+            try
+            {
+                errors = await DrainErrorsCoreAsync(ct).ConfigureAwait(false);
+            }
+            catch (DeviceException e) when (e.InnerException is IOException lost)
+            {
+                throw new DeviceException(DeviceName,
+                    $"link failure on {Endpoint} while confirming \"{command}\" (it was sent; whether it was applied is unknown): {lost.Message}", lost);
+            }
             if (errors.Count > 0) throw new ScpiCommandException(DeviceName, command, errors);
             return true;
         }, cancellationToken).ConfigureAwait(false);
