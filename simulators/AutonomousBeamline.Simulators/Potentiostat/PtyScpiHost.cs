@@ -108,6 +108,18 @@ public sealed class PtyScpiHost : IDisposable, IAsyncDisposable
         _hungUp.Wait(HangUpWait);
     }
 
+    /// <summary>Ends a downtime now: a link that is down comes back at once (one that is up is left alone).</summary>
+    public void Restore()
+    {
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        lock (_gate)
+        {
+            if (_terminal is not null && !_hangUpRequested) return;
+            _restoreAtTimestamp = Stopwatch.GetTimestamp();
+        }
+        _wake.Set();
+    }
+
     public void Dispose()
     {
         if (_stopping) return;

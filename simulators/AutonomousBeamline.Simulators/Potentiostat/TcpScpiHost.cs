@@ -19,6 +19,9 @@ public sealed class TcpScpiHost : IAsyncDisposable
     private TcpListener? _listener;
     private Task _acceptLoop;
     private Task _restore = Task.CompletedTask;
+
+    /// <summary>Wakes the restoring task early when <see cref="Restore"/> brings the end of the downtime forward.</summary>
+    private readonly SemaphoreSlim _restoreSignal = new(0);
     private DateTimeOffset _restoreAt;
 
     public TcpScpiHost(ScpiServer server, int port = 0)
@@ -76,6 +79,18 @@ public sealed class TcpScpiHost : IAsyncDisposable
             _restore = Task.Run(RestoreWhenDueAsync);
         }
         foreach (var connection in connections) Reset(connection);
+    }
+
+    /// <summary>Ends a downtime now: a link that is down listens again at once (one that is up is left alone).</summary>
+    public void Restore()
+    {
+        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+        lock (_gate)
+        {
+            if (_listener is not null) return;
+            _restoreAt = TimeProvider.System.GetUtcNow();
+        }
+        _restoreSignal.Release();
     }
 
     public async ValueTask DisposeAsync()
@@ -140,7 +155,7 @@ public sealed class TcpScpiHost : IAsyncDisposable
                 TimeSpan wait;
                 lock (_gate) wait = _restoreAt - TimeProvider.System.GetUtcNow();
                 if (wait <= TimeSpan.Zero) break;
-                await Task.Delay(wait, _stop.Token).ConfigureAwait(false);
+                await _restoreSignal.WaitAsync(wait, _stop.Token).ConfigureAwait(false);
             }
             var giveUpAt = TimeProvider.System.GetUtcNow() + RebindPatience;
             while (true)

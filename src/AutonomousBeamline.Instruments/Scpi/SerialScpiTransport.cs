@@ -79,7 +79,9 @@ public sealed class SerialScpiTransport : IScpiTransport
         await _linkLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var link = _link.Failed ? await ReopenCoreAsync(cancellationToken).ConfigureAwait(false) : _link;
+            // Asking the driver first catches a hang-up the reader has not reported yet, which would otherwise
+            // cost this write its whole time-out on a port that can no longer write.
+            var link = _link.IsAlive() ? _link : await ReopenCoreAsync(cancellationToken).ConfigureAwait(false);
             link.Write(bytes);
         }
         finally
@@ -175,6 +177,15 @@ public sealed class SerialScpiTransport : IScpiTransport
         public LineReceiver Receiver { get; } = new();
 
         public bool Failed => _failed;
+
+        /// <summary>False (and the link marked failed) when the link has failed or the driver reports a hang-up.</summary>
+        public bool IsAlive()
+        {
+            if (_failed) return false;
+            if (!ProbeFailed()) return true;
+            Fail(new IOException($"{_endpoint}: the serial link was lost (hang-up or device removed)"));
+            return false;
+        }
 
         /// <summary>Opens the device; an <see cref="IOException"/> (without the endpoint, which callers add) when it is not there.</summary>
         public static SerialLink Open(string devicePath, SerialLineSettings settings, string endpoint)
@@ -278,8 +289,7 @@ public sealed class SerialScpiTransport : IScpiTransport
                 {
                     // A hang-up between two reads is not reported to the next read (it just times out), but the
                     // driver can no longer say how many bytes are queued.
-                    if (!_closing && ProbeFailed()) Fail(new IOException($"{_endpoint}: the serial link was lost (hang-up or device removed)"));
-                    if (_failed) return;
+                    if (_closing || !IsAlive()) return;
                     continue;
                 }
                 catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)

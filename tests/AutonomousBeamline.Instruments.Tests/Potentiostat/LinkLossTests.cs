@@ -19,6 +19,9 @@ public class LinkLossTests
 
     private static readonly TimeSpan Downtime = TimeSpan.FromMilliseconds(300);
 
+    /// <summary>Longer than any test: the link stays down until <see cref="Rig.Restore"/>, so a slow machine cannot see it back early.</summary>
+    private static readonly TimeSpan UntilRestored = TimeSpan.FromHours(1);
+
     /// <summary>Bounds waiting in a test that would otherwise hang on a regression; not a speed requirement.</summary>
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(15);
 
@@ -65,6 +68,12 @@ public class LinkLossTests
             Tcp?.Disconnect(downtime);
         }
 
+        public void Restore()
+        {
+            Pty?.Restore();
+            Tcp?.Restore();
+        }
+
         public bool IsLinkUp => Pty?.IsLinkUp ?? Tcp!.IsLinkUp;
 
         public async Task WaitUntilLinkUpAsync()
@@ -93,7 +102,7 @@ public class LinkLossTests
         var before = await p.MeasureCurrentAsync();
         Assert.Equal(0.002, before, 9);
 
-        rig.Disconnect(Downtime);
+        rig.Disconnect(UntilRestored);
         Assert.False(rig.IsLinkUp);
         var e = await Assert.ThrowsAsync<DeviceException>(() => p.MeasureVoltageAsync().WaitAsync(HangGuard));
         Assert.Equal($"potentiostat ({link.ToString().ToLowerInvariant()})", e.Device);
@@ -101,6 +110,7 @@ public class LinkLossTests
         Assert.Contains(rig.Transport.Endpoint, e.Message);
         Assert.IsAssignableFrom<IOException>(e.InnerException);
 
+        rig.Restore();
         await rig.WaitUntilLinkUpAsync();
         Assert.Equal(0.002, await p.MeasureCurrentAsync().WaitAsync(HangGuard), 9);
         // The instrument kept its output on through the loss; nothing turned it off or on again.
@@ -117,7 +127,7 @@ public class LinkLossTests
         await using var rig = await Rig.StartAsync(link);
         Assert.Equal(ScpiServer.DefaultIdentity.Split(',')[1], (await rig.Potentiostat.IdentifyAsync()).Model);
 
-        rig.Disconnect(TimeSpan.FromHours(1));
+        rig.Disconnect(UntilRestored);
         var query = Assert.ThrowsAsync<DeviceException>(() => rig.Potentiostat.MeasureVoltageAsync());
         var e = await query.WaitAsync(HangGuard);
         Assert.Contains("\":MEAS:VOLT?\"", e.Message);
@@ -155,9 +165,11 @@ public class LinkLossTests
     public async Task Explicit_reconnect_reopens_the_link_once_it_is_back(Link link)
     {
         await using var rig = await Rig.StartAsync(link);
-        rig.Disconnect(Downtime);
+        rig.Disconnect(UntilRestored);
         await Assert.ThrowsAsync<IOException>(() => ReconnectAsync(rig.Transport).WaitAsync(HangGuard));
+        Assert.False(IsConnected(rig.Transport));
 
+        rig.Restore();
         await rig.WaitUntilLinkUpAsync();
         await ReconnectAsync(rig.Transport).WaitAsync(HangGuard);
         Assert.True(IsConnected(rig.Transport));

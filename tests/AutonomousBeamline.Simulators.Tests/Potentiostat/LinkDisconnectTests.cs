@@ -62,7 +62,7 @@ public class LinkDisconnectTests
             await ExchangeAsync(client, ":SOUR:FUNC CURR;:SOUR:CURR 0.002;:SOUR:CURR:VLIM 3.7;:OUTP ON", 0);
             Assert.Equal(["1"], await ExchangeAsync(client, ":OUTP?", 1));
 
-            host.Disconnect(Downtime);
+            host.Disconnect(TimeSpan.FromHours(1));
             Assert.False(host.IsLinkUp);
             Assert.Equal(1, host.Disconnections);
             Assert.False(Path.Exists(linkPath));
@@ -72,6 +72,7 @@ public class LinkDisconnectTests
             Assert.ThrowsAny<IOException>(() => client.Write("*OPC?\n"u8));
             client.Dispose();
 
+            host.Restore();
             await WaitUntil(() => host.IsLinkUp);
             Assert.Equal(host.SlavePath, File.ResolveLinkTarget(linkPath, returnFinalTarget: false)?.FullName);
             Assert.StartsWith("/dev/pts/", host.SlavePath);
@@ -87,6 +88,30 @@ public class LinkDisconnectTests
         }
         Assert.False(Path.Exists(linkPath));
         Assert.False(IsSymlink(linkPath));
+    }
+
+    [Fact]
+    public async Task Both_links_come_back_by_themselves_after_the_downtime()
+    {
+        var pty = new PtyScpiHost(new ScpiServer(_cell));
+        await using var tcp = new TcpScpiHost(new ScpiServer(_cell));
+        try
+        {
+            pty.Disconnect(Downtime);
+            tcp.Disconnect(Downtime);
+            Assert.False(pty.IsLinkUp);
+            Assert.False(tcp.IsLinkUp);
+            await WaitUntil(() => pty.IsLinkUp && tcp.IsLinkUp);
+            await using var serial = new FileStream(pty.LinkPath, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, bufferSize: 0);
+            Assert.Equal(["1"], await ExchangeAsync(serial, "*OPC?", 1));
+            using var client = new TcpClient();
+            await client.ConnectAsync(tcp.Host, tcp.Port);
+            Assert.Equal(["1"], await ExchangeAsync(client.GetStream(), "*OPC?", 1));
+        }
+        finally
+        {
+            await pty.DisposeAsync();
+        }
     }
 
     [Fact]
@@ -132,7 +157,7 @@ public class LinkDisconnectTests
             await ExchangeAsync(stream, ":SOUR:FUNC CURR;:SOUR:CURR -0.001;:SOUR:CURR:VLIM 2.8;:OUTP ON", 0);
             Assert.Equal(["1"], await ExchangeAsync(stream, ":OUTP?", 1));
 
-            host.Disconnect(Downtime);
+            host.Disconnect(TimeSpan.FromHours(1));
             Assert.False(host.IsLinkUp);
             Assert.Equal(1, host.Disconnections);
             // Reset, not an orderly close: the client's read fails (or, at the latest, sees the end).
@@ -147,6 +172,7 @@ public class LinkDisconnectTests
         using (var refused = new TcpClient())
             await Assert.ThrowsAsync<SocketException>(() => refused.ConnectAsync(host.Host, port).WaitAsync(HangGuard));
 
+        host.Restore();
         await WaitUntil(() => host.IsLinkUp);
         Assert.Equal(port, host.Port);
         using var again = new TcpClient();
