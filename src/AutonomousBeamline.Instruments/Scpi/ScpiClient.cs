@@ -264,7 +264,9 @@ public sealed partial class ScpiClient : IAsyncDisposable
     {
         _linkLost = true;
         _resyncPending = true;
-        return new DeviceException(DeviceName, $"link failure during \"{message}\" on {Endpoint}: {e.Message}", e);
+        // Transport messages already start with the endpoint; it is said once.
+        var detail = e.Message.StartsWith(Endpoint + ": ", StringComparison.Ordinal) ? e.Message[(Endpoint.Length + 2)..] : e.Message;
+        return new DeviceException(DeviceName, $"link failure during \"{message}\" on {Endpoint}: {detail}", e);
     }
 
     /// <summary>

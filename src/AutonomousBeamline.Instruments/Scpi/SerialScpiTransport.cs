@@ -207,7 +207,9 @@ public sealed class SerialScpiTransport : IScpiTransport
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
             {
                 port.Dispose();
-                throw new IOException($"cannot open the serial device: {e.Message}", e);
+                // SerialPort reports a missing device as "access denied"; a vanished adapter deserves its own words.
+                var reason = Path.Exists(devicePath) ? e.Message : "the device does not exist (unplugged or not created yet)";
+                throw new IOException($"cannot open the serial device: {reason}", e);
             }
             return new SerialLink(port, endpoint, devicePath);
         }
