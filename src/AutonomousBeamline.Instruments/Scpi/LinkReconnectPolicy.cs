@@ -13,13 +13,16 @@ namespace AutonomousBeamline.Instruments.Scpi;
 /// </remarks>
 public sealed record LinkReconnectPolicy
 {
-    /// <summary>How many times to try opening the link again before giving up; 0 never reopens it.</summary>
-    public int MaxAttempts { get; init; } = 3;
+    /// <summary>
+    /// How many times to try opening the link again before giving up; 0 never reopens it. The defaults span about
+    /// 1.2 s, long enough for a USB-serial adapter to come back from a glitch and inside the usual 2 s reply time-out.
+    /// </summary>
+    public int MaxAttempts { get; init; } = 5;
 
     /// <summary>Wait after the first failed attempt; it doubles after each further one, up to <see cref="MaxDelay"/>.</summary>
     public TimeSpan FirstDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Bound on one connection attempt where opening can hang (TCP to an unreachable host).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
