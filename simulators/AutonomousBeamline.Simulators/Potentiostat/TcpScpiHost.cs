@@ -3,58 +3,201 @@ using System.Net.Sockets;
 
 namespace AutonomousBeamline.Simulators.Potentiostat;
 
-/// <summary>Serves a <see cref="ScpiServer"/> over raw TCP on 127.0.0.1 (port 0 = any free port, see <see cref="Port"/>).</summary>
+/// <summary>
+/// Serves a <see cref="ScpiServer"/> over raw TCP on 127.0.0.1 (port 0 = any free port, see <see cref="Port"/>).
+/// <see cref="Disconnect"/> makes the link vanish (connections reset, nobody listening) and come back on the same port.
+/// </summary>
 public sealed class TcpScpiHost : IAsyncDisposable
 {
-    private readonly TcpListener _listener;
+    /// <summary>How long to keep trying to listen on <see cref="Port"/> again when something still holds it.</summary>
+    private static readonly TimeSpan RebindPatience = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan RebindInterval = TimeSpan.FromMilliseconds(50);
+
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _acceptLoop;
-    private readonly List<Task> _clients = new();
     private readonly object _gate = new();
+    private readonly Dictionary<TcpClient, Task> _connections = new();
+    private TcpListener? _listener;
+    private Task _acceptLoop;
+    private Task _restore = Task.CompletedTask;
+
+    /// <summary>Wakes the restoring task early when <see cref="Restore"/> brings the end of the downtime forward.</summary>
+    private readonly SemaphoreSlim _restoreSignal = new(0);
+    private DateTimeOffset _restoreAt;
 
     public TcpScpiHost(ScpiServer server, int port = 0)
     {
         ArgumentNullException.ThrowIfNull(server);
         Server = server;
-        _listener = new TcpListener(IPAddress.Loopback, port);
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
-        _acceptLoop = Task.Run(AcceptLoopAsync);
+        var listener = Listen(port);
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        _listener = listener;
+        _acceptLoop = Task.Run(() => AcceptLoopAsync(listener));
     }
 
     public ScpiServer Server { get; }
 
+    /// <summary>The port, the same before and after a <see cref="Disconnect"/>.</summary>
     public int Port { get; }
 
     public string Host => IPAddress.Loopback.ToString();
+
+    /// <summary>False while a <see cref="Disconnect"/> keeps the link down.</summary>
+    public bool IsLinkUp
+    {
+        get { lock (_gate) return _listener is not null; }
+    }
+
+    /// <summary>How many times the link has been brought down on purpose.</summary>
+    public int Disconnections { get; private set; }
+
+    /// <summary>Set when the link could not be brought back (the port stayed taken); the host then stays down.</summary>
+    public Exception? Failure { get; private set; }
+
+    /// <summary>
+    /// The link vanishes: every connection is reset and the port stops listening; after <paramref name="downtime"/>
+    /// of real time it listens on the same port again. A disconnect while already down extends the downtime if it
+    /// would end later. Returns once the link is down. The instrument keeps its state, its output included.
+    /// </summary>
+    public void Disconnect(TimeSpan downtime)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(downtime, TimeSpan.Zero);
+        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+        TcpClient[] connections;
+        lock (_gate)
+        {
+            var restoreAt = TimeProvider.System.GetUtcNow() + downtime;
+            if (_listener is null)
+            {
+                if (restoreAt > _restoreAt) _restoreAt = restoreAt;
+                return;
+            }
+            _restoreAt = restoreAt;
+            _listener.Stop();
+            _listener = null;
+            connections = _connections.Keys.ToArray();
+            Disconnections++;
+            _restore = Task.Run(RestoreWhenDueAsync);
+        }
+        foreach (var connection in connections) Reset(connection);
+    }
+
+    /// <summary>Ends a downtime now: a link that is down listens again at once (one that is up is left alone).</summary>
+    public void Restore()
+    {
+        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+        lock (_gate)
+        {
+            if (_listener is not null) return;
+            _restoreAt = TimeProvider.System.GetUtcNow();
+        }
+        _restoreSignal.Release();
+    }
 
     public async ValueTask DisposeAsync()
     {
         if (_stop.IsCancellationRequested) return;
         await _stop.CancelAsync().ConfigureAwait(false);
-        _listener.Stop();
-        Task[] clients;
-        lock (_gate) clients = _clients.ToArray();
+        Task[] pending;
+        lock (_gate)
+        {
+            _listener?.Stop();
+            _listener = null;
+            pending = _connections.Values.Append(_acceptLoop).Append(_restore).ToArray();
+        }
         try
         {
-            await Task.WhenAll(clients.Append(_acceptLoop)).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+            await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
         }
         catch (Exception)
         {
             // Shutting down: connections that end with an error or do not end in time are abandoned.
         }
-        _listener.Dispose();
         _stop.Dispose();
     }
 
-    private async Task AcceptLoopAsync()
+    private TcpListener Listen(int port)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        // Coming back on the same port must not wait for old connections to leave TIME_WAIT.
+        listener.Server.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        try
+        {
+            listener.Start();
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        return listener;
+    }
+
+    /// <summary>A pulled cable, as near as loopback gets: the peer sees a reset, not an orderly close.</summary>
+    private static void Reset(TcpClient connection)
+    {
+        try
+        {
+            connection.LingerState = new LingerOption(true, 0);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Already closed by the peer or by its own serving task: disposing below is all that is left.
+        }
+        connection.Dispose();
+    }
+
+    private async Task RestoreWhenDueAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                TimeSpan wait;
+                lock (_gate) wait = _restoreAt - TimeProvider.System.GetUtcNow();
+                if (wait <= TimeSpan.Zero) break;
+                await _restoreSignal.WaitAsync(wait, _stop.Token).ConfigureAwait(false);
+            }
+            var giveUpAt = TimeProvider.System.GetUtcNow() + RebindPatience;
+            while (true)
+            {
+                try
+                {
+                    var listener = Listen(Port);
+                    lock (_gate)
+                    {
+                        if (_stop.IsCancellationRequested)
+                        {
+                            listener.Stop();
+                            return;
+                        }
+                        _listener = listener;
+                        _acceptLoop = Task.Run(() => AcceptLoopAsync(listener));
+                    }
+                    return;
+                }
+                catch (SocketException) when (TimeProvider.System.GetUtcNow() < giveUpAt)
+                {
+                    await Task.Delay(RebindInterval, _stop.Token).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            Failure = e;
+        }
+    }
+
+    private async Task AcceptLoopAsync(TcpListener listener)
     {
         while (!_stop.IsCancellationRequested)
         {
             TcpClient client;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
+                client = await listener.AcceptTcpClientAsync(_stop.Token).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
             {
@@ -62,21 +205,25 @@ public sealed class TcpScpiHost : IAsyncDisposable
             }
             lock (_gate)
             {
-                _clients.RemoveAll(t => t.IsCompleted);
-                _clients.Add(Task.Run(() => ServeAsync(client)));
+                if (!ReferenceEquals(_listener, listener))
+                {
+                    // Accepted just as the link went down: it vanishes with the rest.
+                    Reset(client);
+                    return;
+                }
+                _connections[client] = Task.Run(() => ServeAsync(client));
             }
         }
     }
 
     private async Task ServeAsync(TcpClient client)
     {
-        using var _ = client;
         client.NoDelay = true;
-        var stream = client.GetStream();
         var framer = new ScpiLineFramer();
         var buffer = new byte[4096];
         try
         {
+            var stream = client.GetStream();
             while (!_stop.IsCancellationRequested)
             {
                 var count = await stream.ReadAsync(buffer, _stop.Token).ConfigureAwait(false);
@@ -92,9 +239,14 @@ public sealed class TcpScpiHost : IAsyncDisposable
                 }
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or InvalidOperationException)
         {
-            // The client left or the host is stopping; either way this connection is over.
+            // The client left, the link was cut or the host is stopping; either way this connection is over.
+        }
+        finally
+        {
+            lock (_gate) _connections.Remove(client);
+            client.Dispose();
         }
     }
 }

@@ -49,6 +49,11 @@ internal sealed class LineReceiver
         {
             return await _lines.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (ChannelClosedException closed) when (closed.InnerException is IOException reason)
+        {
+            // The link said why it ended (a hang-up, a reset): that is what the reader needs to hear.
+            throw new IOException(reason.Message, reason);
+        }
         catch (ChannelClosedException closed)
         {
             throw new IOException($"{endpoint}: the connection is closed", closed.InnerException ?? closed);

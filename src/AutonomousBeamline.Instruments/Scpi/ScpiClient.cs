@@ -28,6 +28,12 @@ public sealed partial class ScpiClient : IAsyncDisposable
     private readonly ResiliencePipeline _queryRetry;
     private readonly ResiliencePipeline _breaker;
     private bool _resyncPending;
+
+    /// <summary>
+    /// Set when the transport reported the link gone. The next guarded exchange first resynchronises and empties the
+    /// error queue, so that neither a reply nor an error belonging to an exchange lost with the link is taken for its own.
+    /// </summary>
+    private bool _linkLost;
     private bool _disposed;
 
     public ScpiClient(IScpiTransport transport, string deviceName, ScpiClientOptions? options = null)
@@ -76,6 +82,9 @@ public sealed partial class ScpiClient : IAsyncDisposable
 
     public string Endpoint => _transport.Endpoint;
 
+    /// <summary>True after the link failed until an exchange has resynchronised over the reopened link.</summary>
+    public bool LinkRecoveryPending => _linkLost;
+
     /// <summary>Sends a command (no reply expected). Never repeated automatically: it may change state.</summary>
     public async Task SendAsync(string command, CancellationToken cancellationToken = default)
     {
@@ -86,12 +95,23 @@ public sealed partial class ScpiClient : IAsyncDisposable
 
     /// <summary>
     /// Sends a command that must not be stopped by an open circuit breaker (turning an output off on a fault).
-    /// Still one exchange at a time and still bounded by the reply time-out.
+    /// Still one exchange at a time and still bounded by the reply time-out. After a link loss it goes out as soon
+    /// as the link is reopened, before the resynchronisation the next ordinary exchange does.
     /// </summary>
     public async Task SendBypassingBreakerAsync(string command, CancellationToken cancellationToken = default)
     {
         ValidateMessage(command, expectQuery: false);
-        await WithGateAsync(ct => WriteCoreAsync(command, ct), cancellationToken).ConfigureAwait(false);
+        await WithGateAsync(async ct =>
+        {
+            try
+            {
+                await WriteCoreAsync(command, ct).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                throw LinkFailure(command, e);
+            }
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -136,7 +156,16 @@ public sealed partial class ScpiClient : IAsyncDisposable
         await WithGateAsync(async ct =>
         {
             await GuardedAsync(command, ct2 => WriteCoreAsync(command, ct2), ct).ConfigureAwait(false);
-            var errors = await DrainErrorsCoreAsync(ct).ConfigureAwait(false);
+            IReadOnlyList<ScpiError> errors;
+            try
+            {
+                errors = await DrainErrorsCoreAsync(ct).ConfigureAwait(false);
+            }
+            catch (DeviceException e) when (e.InnerException is IOException lost)
+            {
+                throw new DeviceException(DeviceName,
+                    $"link failure on {Endpoint} while confirming \"{command}\" (it was sent; whether it was applied is unknown): {lost.Message}", lost);
+            }
             if (errors.Count > 0) throw new ScpiCommandException(DeviceName, command, errors);
             return true;
         }, cancellationToken).ConfigureAwait(false);
@@ -200,12 +229,19 @@ public sealed partial class ScpiClient : IAsyncDisposable
             return true;
         }, cancellationToken);
 
-    /// <summary>Runs one exchange through the circuit breaker, turning an open circuit into a device error.</summary>
+    /// <summary>
+    /// Runs one exchange through the circuit breaker, turning an open circuit or a lost link into a device error.
+    /// After a link loss the exchange is preceded by the recovery, so its message is the one a failure names.
+    /// </summary>
     private async ValueTask<T> GuardedAsync<T>(string message, Func<CancellationToken, ValueTask<T>> exchange, CancellationToken cancellationToken)
     {
         try
         {
-            return await _breaker.ExecuteAsync(exchange, cancellationToken).ConfigureAwait(false);
+            return await _breaker.ExecuteAsync(async ct =>
+            {
+                if (_linkLost) await RecoverLinkCoreAsync(ct).ConfigureAwait(false);
+                return await exchange(ct).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
         }
         catch (BrokenCircuitException e)
         {
@@ -216,8 +252,42 @@ public sealed partial class ScpiClient : IAsyncDisposable
         catch (IOException e)
         {
             // The breaker has counted it; callers of a device see a device error that says which link broke.
-            throw new DeviceException(DeviceName, $"link failure during \"{message}\" on {Endpoint}: {e.Message}", e);
+            throw LinkFailure(message, e);
         }
+    }
+
+    /// <summary>
+    /// The transport lost the link during <paramref name="message"/>: whether it reached the instrument is unknown,
+    /// so it is not sent again here (only the caller knows whether repeating it is safe), and the next exchange recovers first.
+    /// </summary>
+    private DeviceException LinkFailure(string message, IOException e)
+    {
+        _linkLost = true;
+        _resyncPending = true;
+        // Transport messages already start with the endpoint; it is said once.
+        var detail = e.Message.StartsWith(Endpoint + ": ", StringComparison.Ordinal) ? e.Message[(Endpoint.Length + 2)..] : e.Message;
+        return new DeviceException(DeviceName, $"link failure during \"{message}\" on {Endpoint}: {detail}", e);
+    }
+
+    /// <summary>
+    /// First exchange over a reopened link: <c>*OPC?</c> proves the instrument answers in step, then the error queue is
+    /// emptied. Its entries belong to commands whose confirmation was lost with the link (already reported to their
+    /// callers as failed), and must not be blamed on the next command.
+    /// </summary>
+    private async Task RecoverLinkCoreAsync(CancellationToken cancellationToken)
+    {
+        await ResynchroniseAsync(cancellationToken).ConfigureAwait(false);
+        for (var read = 0; read < _options.MaxErrorQueueReads; read++)
+        {
+            var entry = ParseError(await QueryCoreAsync(SystemErrorQuery, cancellationToken).ConfigureAwait(false), DeviceName);
+            if (!entry.IsError)
+            {
+                _linkLost = false;
+                return;
+            }
+        }
+        throw new DeviceException(DeviceName,
+            $"the error queue did not empty after {_options.MaxErrorQueueReads} reads of {SystemErrorQuery} while recovering the link on {Endpoint}");
     }
 
     private async ValueTask GuardedAsync(string message, Func<CancellationToken, ValueTask> exchange, CancellationToken cancellationToken) =>

@@ -41,7 +41,7 @@ internal sealed class SimulatedPotentiostatRig : IAsyncDisposable
         {
             var ptyHost = new PtyScpiHost(server);
             host = ptyHost;
-            transport = new SerialScpiTransport(ptyHost.SlavePath, 9600);
+            transport = new SerialScpiTransport(ptyHost.LinkPath, 9600);
         }
         else
         {
