@@ -27,7 +27,8 @@ internal static class SimulationComposition
         /// <summary>The faults injected on schedule (empty unless the config asks for some).</summary>
         public FaultSchedule Faults { get; set; } = null!;
 
-        public string PotentiostatPath => Potentiostat.SlavePath;
+        /// <summary>A stable path to the simulator's serial line (a link to the current pty, kept across disconnects).</summary>
+        public string PotentiostatPath => Potentiostat.LinkPath;
         public string PotentiostatTcpEndpoint => $"{PotentiostatTcp.Host}:{PotentiostatTcp.Port}";
         public string MotionEndpoint => Motion.Endpoint;
         public string DetectorControlEndpoint => Detector.Endpoint;
@@ -95,7 +96,8 @@ internal static class SimulationComposition
         facility.Faults = new FaultSchedule(time,
             s.Faults.Where(f => TimeSpan.FromSeconds(f.AtS) >= alreadyElapsed)
                 .Select(f => new ScheduledFault(TimeSpan.FromSeconds(f.AtS) - alreadyElapsed, f.Device, f.Kind, f.Count, TimeSpan.FromSeconds(f.DurationS))),
-            scpi, facility.Motion, stage, facility.Detector);
+            scpi, facility.Motion, stage, facility.Detector,
+            [facility.Potentiostat.Disconnect, facility.PotentiostatTcp.Disconnect]);
         return facility;
     }
 }

@@ -32,7 +32,7 @@ public sealed class ProtocolDryRunTests : IDisposable
         Assert.Equal("the cycling protocol is complete", (string?)summary["reason"]);
         Assert.Equal(10, (int)summary["protocol_steps"]!);
         Assert.Equal(0, (int)summary["safety_violations"]!);
-        Assert.Equal(6, (int)summary["faults_injected"]!);
+        Assert.Equal(7, (int)summary["faults_injected"]!);
 
         var ends = Of("step_end");
         Assert.Equal(10, ends.Count);

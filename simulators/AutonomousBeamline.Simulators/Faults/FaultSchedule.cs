@@ -21,13 +21,16 @@ public sealed class FaultSchedule : IDisposable
 {
     private readonly List<ITimer> _timers = new();
     private readonly ScpiServer _potentiostat;
+    private readonly IReadOnlyList<Action<TimeSpan>> _potentiostatLinks;
     private readonly MotionServer _motion;
     private readonly MotionStage _stage;
     private readonly DetectorServer _detector;
     private int _injected;
 
-    public FaultSchedule(TimeProvider time, IEnumerable<ScheduledFault> faults, ScpiServer potentiostat, MotionServer motion, MotionStage stage, DetectorServer detector)
+    public FaultSchedule(TimeProvider time, IEnumerable<ScheduledFault> faults, ScpiServer potentiostat, MotionServer motion, MotionStage stage, DetectorServer detector,
+        IReadOnlyList<Action<TimeSpan>>? potentiostatLinks = null)
     {
+        _potentiostatLinks = potentiostatLinks ?? [];
         _stage = stage;
         _potentiostat = potentiostat;
         _motion = motion;
@@ -59,6 +62,10 @@ public sealed class FaultSchedule : IDisposable
         {
             case ("potentiostat", "drop_reply"): _potentiostat.Faults.DropReplies(f.Count); break;
             case ("potentiostat", "garbage_reply"): _potentiostat.Faults.GarbleReplies(f.Count); break;
+            case ("potentiostat", "disconnect"):
+                // The serial line (or socket) vanishes for the duration, in wall-clock time, and comes back.
+                foreach (var disconnect in _potentiostatLinks) disconnect(duration);
+                break;
             case ("potentiostat", "scpi_error"): _potentiostat.Faults.RefuseNextCommand(-221, "Settings conflict;injected fault"); break;
             case ("potentiostat", "slow_reply"):
                 _potentiostat.Faults.ReplyDelay = duration;
