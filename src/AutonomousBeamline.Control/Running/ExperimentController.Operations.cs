@@ -248,6 +248,7 @@ public sealed partial class ExperimentController : IExperimentOperations
     {
         while (true)
         {
+            ThrowIfCellFaulted();
             if (!_requests.Reader.TryRead(out var next))
             {
                 await _time.SleepAsync(PausePollPeriod, ct).ConfigureAwait(false);

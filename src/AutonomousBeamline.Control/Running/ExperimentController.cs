@@ -38,6 +38,7 @@ public sealed partial class ExperimentController
     private readonly CancellationTokenSource _cyclerStop = new();
     private IRoiPlanner? _planner;
     private readonly Resume.ResumeState? _resume;
+    private Task? _cyclerTask;
 
     /// <param name="resume">What the run had done before a crash (from <see cref="Resume.JournalReplay"/>); null for a new run.</param>
     public ExperimentController(ExperimentConfig config, ControllerDevices devices, ControllerLearning learning,
@@ -97,7 +98,7 @@ public sealed partial class ExperimentController
                 Report($"resumed with {_observations.Count} observations and {_counters.FramesAcquired} frames; the protocol goes on from step {r.StepsCompleted + 1}; re-deciding from the present state");
             }
             _cycler.StepBoundary += OnStepBoundary;
-            cyclerTask = _time.StartActor(() => _cycler.RunAsync(cyclerStop.Token));
+            cyclerTask = _cyclerTask = _time.StartActor(() => _cycler.RunAsync(cyclerStop.Token));
             reason = await MeasureAsync(cyclerTask, cancellationToken).ConfigureAwait(false);
 
             _machine.Fire(RunTrigger.Finish);
@@ -408,6 +409,7 @@ public sealed partial class ExperimentController
         {
             while (_time.GetUtcNow() < deadline)
             {
+                ThrowIfCellFaulted();
                 if (TakeVeto() is { } veto)
                 {
                     _journal.Write("override", new { by = veto.By.ToString(), what = "veto", replaced = decision });
@@ -467,6 +469,7 @@ public sealed partial class ExperimentController
         var suspendedAt = _time.GetUtcNow();
         while (true)
         {
+            ThrowIfCellFaulted();
             if (await HandleRequestsWhileSuspendedAsync(ct).ConfigureAwait(false) is { } ended) { _abortReason ??= ended; return false; }
             var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
             UpdateBeam(status);
@@ -606,6 +609,15 @@ public sealed partial class ExperimentController
     }
 
     private IRoiPlanner Planner => _planner ?? throw new InvalidOperationException("the planner exists only after preflight");
+
+    /// <summary>
+    /// A fault of the cell's side (the cycler already left the cell safe) ends the run even while the loop waits
+    /// (paused, suspended, in an approval window): rethrows the cycler's error.
+    /// </summary>
+    private void ThrowIfCellFaulted()
+    {
+        if (_cyclerTask is { IsFaulted: true } failed) failed.GetAwaiter().GetResult();
+    }
 
     private void Report(string message) =>
         Progress?.Invoke(new RunProgress(message, _counters.FramesAcquired, _observations.Count, _cycler.Latest.StateOfCharge));
