@@ -36,6 +36,12 @@ internal static class ExperimentRunner
 
         using var journal = new RunJournal(Path.Combine(runDir, "journal.jsonl"), time);
         using var frames = new FrameStore(Path.Combine(runDir, "frames.jsonl"));
+        var hdf5 = new Hdf5BlockExporter(frames.Path, Path.Combine(runDir, "hdf5"), config.Output.Hdf5BlockFrames);
+        // A complete block goes to HDF5 as soon as it is stored; the journal's observation record is the cue.
+        journal.Recorded += r =>
+        {
+            if ((string?)r["type"] is "observation" or "frame_not_counted" && hdf5.BlockDue(frames.Count)) hdf5.Export(final: false);
+        };
         using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
         if (resume is not null) trainer.AddRange(resume.Observations);
 
@@ -73,6 +79,7 @@ internal static class ExperimentRunner
             framesRejectedByClient = devices.Detector.RejectedFrames;
         }
 
+        hdf5.Export(final: true);
         var summary = RunSummary.From(outcome, runId, mode, config.Experiment.Name, config.Acquisition.Strategy, config.Acquisition.BeamThresholdMa, wall.Elapsed.TotalSeconds);
         summary = summary with { FramesRejected = summary.FramesRejected + (int)framesRejectedByClient };
         if (facility is not null)

@@ -122,6 +122,7 @@ public static class ConfigValidator
         if (c.Budget.Frames < 1) Fail("budget.frames", $"must be at least 1, got {c.Budget.Frames}");
         Positive("budget.beam_time_s", c.Budget.BeamTimeS, "the beam-time budget");
         if (string.IsNullOrWhiteSpace(c.Output.Directory)) Fail("output.directory", "is required");
+        if (c.Output.Hdf5BlockFrames is < 1 or > 100_000) Fail("output.hdf5_block_frames", $"must be 1 to 100000, got {c.Output.Hdf5BlockFrames}");
 
         var s = c.Simulation;
         if (s.HeterogeneityBase < 0) Fail("simulation.heterogeneity_base", "must not be negative");

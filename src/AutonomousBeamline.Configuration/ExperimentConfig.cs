@@ -195,6 +195,8 @@ public sealed class BudgetSection
 public sealed class OutputSection
 {
     public string Directory { get; set; } = "runs";
+    /// <summary>Frames per HDF5 block file (hdf5/block-NNNN.h5 in the run folder).</summary>
+    public int Hdf5BlockFrames { get; set; } = 100;
 }
 
 /// <summary>The operator endpoint a console attaches to.</summary>

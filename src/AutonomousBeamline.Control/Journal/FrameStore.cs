@@ -56,12 +56,14 @@ public static class FrameFile
 {
     /// <summary>Every readable record: disposition, observation sequence (if any) and the frame. A torn last line is skipped.</summary>
     /// <param name="wanted">Which records to decode, by disposition and observation sequence (the rest are skipped unread).</param>
-    public static IEnumerable<(string Disposition, long? ObservationSequence, Frame Frame)> Read(string path, Func<string, long?, bool>? wanted = null)
+    /// <param name="skip">Records to pass over unread at the start (those already handled).</param>
+    public static IEnumerable<(string Disposition, long? ObservationSequence, Frame Frame)> Read(string path, Func<string, long?, bool>? wanted = null, int skip = 0)
     {
         if (!File.Exists(path)) yield break;
         foreach (var line in File.ReadLines(path))
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
+            if (skip > 0) { skip--; continue; }
             System.Text.Json.Nodes.JsonObject? node;
             try { node = System.Text.Json.Nodes.JsonNode.Parse(line) as System.Text.Json.Nodes.JsonObject; }
             catch (JsonException) { continue; }
