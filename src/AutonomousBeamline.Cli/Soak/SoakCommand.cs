@@ -87,7 +87,7 @@ public static class SoakCommand
             ("exit status", r.ExitStatus ?? "-"),
             ("experiment (virtual)", $"{F(r.VirtualS, "0")} s of {F(r.Hours * 3600, "0")} s"),
             ("observations", $"{r.ObservationsStored} stored / {r.ObservationsExpected} expected, {r.Duplicates} duplicates"),
-            ("faults", $"{r.FaultsHandled} handled / {r.FaultsInjected} injected ({r.FaultsScheduled} scheduled)"),
+            ("faults", $"{r.FaultsHandled} handled ({r.FaultsAbsorbed} slow replies waited for) / {r.FaultsInjected} injected ({r.FaultsScheduled} scheduled)"),
             ("beam dumps", $"{r.BeamDumpsScheduled} scheduled, {r.Suspensions} suspensions, {r.ResumesAfterSuspension} resumed"),
             ("safety violations", r.SafetyViolations?.ToString(CultureInfo.InvariantCulture) ?? "-"),
             ("kill -9", r.KilledAtVirtualS is { } k ? $"at {F(k, "0")} s, resumed in {F(r.MaxResumeS, "0.00")} s" : "none"),

@@ -23,10 +23,13 @@ public sealed record UnhandledFault(
 /// <item>observations_stored: distinct observation records of the journal; duplicates: observation records whose
 /// "sequence" was already journalled, or whose (frame, time) was already journalled under another sequence, plus
 /// frames.jsonl observation lines repeating a (frame, t_start).</item>
-/// <item>faults_handled: each fault_injected record, in journal order, takes the earliest later record not yet taken
-/// that handles it: kind "fault" → recovered of that device; detector frame kinds (drop_frame, truncated_frame,
-/// wrong_n, nan_values, frame_for_no_request) → frame_rejected, or device_retry / recovered of the detector; any other
-/// kind (lost, garbled, slow or refused replies, a lost link) → device_retry or recovered of that device. What finds
+/// <item>faults_handled: a slow_reply (the soak keeps it inside the device's time-out) is a reply that comes late but
+/// comes: waiting for it is its handling and nothing is journalled beyond its fault_injected record; these are also
+/// counted in faults_absorbed. Every other fault stays open until a handling record closes it; each handling record
+/// closes the most recent open fault it can handle: kind "fault" → recovered of that device; detector frame kinds
+/// (truncated_frame, wrong_n, nan_values, frame_for_no_request) → frame_rejected, or device_retry / recovered of the
+/// detector; drop_frame (a frame that never comes cannot be rejected) and any other
+/// kind (lost, garbled or refused replies, a lost link) → device_retry or recovered of that device. What finds
 /// no handler is listed in unhandled_faults.</item>
 /// <item>time_in_state_s: virtual seconds from each transition to the next; a process's last state lasts until its
 /// last record (a record whose seq does not grow, or a run_start / resumed record, starts the next process).</item>
@@ -45,6 +48,7 @@ public sealed record SoakReport
     [JsonPropertyName("faults_scheduled")] public int FaultsScheduled { get; init; }
     [JsonPropertyName("faults_injected")] public int FaultsInjected { get; init; }
     [JsonPropertyName("faults_handled")] public int FaultsHandled { get; init; }
+    [JsonPropertyName("faults_absorbed")] public int FaultsAbsorbed { get; init; }
     [JsonPropertyName("unhandled_faults")] public IReadOnlyList<UnhandledFault> UnhandledFaults { get; init; } = [];
     [JsonPropertyName("beam_dumps_scheduled")] public int BeamDumpsScheduled { get; init; }
     [JsonPropertyName("suspensions")] public int Suspensions { get; init; }
@@ -80,7 +84,7 @@ public sealed record SoakReport
 
         var (expected, frameDuplicates) = CountExpected(frames);
         var (stored, journalDuplicates) = CountStored(journal);
-        var (injected, unhandled) = MatchFaults(journal);
+        var (injected, absorbed, unhandled) = MatchFaults(journal);
         var times = journal.Select(r => Time(r)).OfType<DateTimeOffset>().ToList();
         var virtualS = times.Count > 0 ? (times.Max() - times.Min()).TotalSeconds : 0;
 
@@ -96,6 +100,7 @@ public sealed record SoakReport
             FaultsScheduled = measured.FaultsScheduled,
             FaultsInjected = injected,
             FaultsHandled = injected - unhandled.Count,
+            FaultsAbsorbed = absorbed,
             UnhandledFaults = unhandled,
             BeamDumpsScheduled = measured.BeamDumpsScheduled,
             Suspensions = journal.Count(r => Type(r) == "suspend"),
@@ -166,24 +171,27 @@ public sealed record SoakReport
         return (stored, duplicates);
     }
 
-    private static (int Injected, List<UnhandledFault> Unhandled) MatchFaults(List<JsonObject> journal)
+    private static (int Injected, int Absorbed, List<UnhandledFault> Unhandled) MatchFaults(List<JsonObject> journal)
     {
-        var taken = new HashSet<int>();
-        var unhandled = new List<UnhandledFault>();
+        // Open faults in injection order; each handling record closes the most recent open fault it can handle,
+        // because a retry or a recovery answers the fault that just happened, not one that came and went unnoticed.
+        var open = new List<(string Device, string Kind, double AtS)>();
         var injected = 0;
-        for (var i = 0; i < journal.Count; i++)
+        var absorbed = 0;
+        foreach (var record in journal)
         {
-            if (Type(journal[i]) != "fault_injected") continue;
-            injected++;
-            var device = (string?)journal[i]["device"] ?? "";
-            var kind = (string?)journal[i]["kind"] ?? "";
-            var handler = -1;
-            for (var j = i + 1; j < journal.Count && handler < 0; j++)
-                if (!taken.Contains(j) && Handles(journal[j], device, kind)) handler = j;
-            if (handler >= 0) taken.Add(handler);
-            else unhandled.Add(new UnhandledFault(device, kind, Double(journal[i]["at_s"]) ?? double.NaN));
+            if (Type(record) == "fault_injected")
+            {
+                injected++;
+                var kind = (string?)record["kind"] ?? "";
+                if (kind == "slow_reply") absorbed++;
+                else open.Add(((string?)record["device"] ?? "", kind, Double(record["at_s"]) ?? double.NaN));
+                continue;
+            }
+            var match = open.FindLastIndex(f => Handles(record, f.Device, f.Kind));
+            if (match >= 0) open.RemoveAt(match);
         }
-        return (injected, unhandled);
+        return (injected, absorbed, open.Select(f => new UnhandledFault(f.Device, f.Kind, f.AtS)).ToList());
     }
 
     private static bool Handles(JsonObject record, string device, string kind)
@@ -191,7 +199,8 @@ public sealed record SoakReport
         var type = Type(record);
         var ofDevice = (string?)record["device"] == device;
         if (kind == "fault") return type == "recovered" && ofDevice;
-        if (device == "detector" && DetectorFrameKinds.Contains(kind))
+        // A frame that never comes is not a frame to reject; only a retry of the acquisition answers it.
+        if (device == "detector" && kind != "drop_frame" && DetectorFrameKinds.Contains(kind))
             return type == "frame_rejected" || (type is "device_retry" or "recovered" && ofDevice);
         return type is "device_retry" or "recovered" && ofDevice;
     }

@@ -81,8 +81,8 @@ public sealed class SoakSchedule
     }
 
     /// <summary>
-    /// A slow reply of half a second (within every time-out the soak config sets); a device fault state or a lost
-    /// link of 20 s, long enough that the controller has to notice and recover, short enough not to end the run.
+    /// A slow reply of half a second (<see cref="Apply"/> keeps it inside the device's time-out); a device fault state
+    /// or a lost link of 20 s, long enough that the controller has to notice and recover, short enough not to end the run.
     /// </summary>
     private static double DurationFor(string kind) => kind switch
     {
@@ -98,7 +98,7 @@ public sealed class SoakSchedule
     public ExperimentConfig Apply(ExperimentConfig baseConfig)
     {
         var config = baseConfig;
-        config.Simulation.Faults = Faults.ToList();
+        config.Simulation.Faults = Faults.Select(f => f.Kind == "slow_reply" ? WithinTimeout(f, config.Devices) : f).ToList();
         config.Simulation.BeamDumps = BeamDumps.ToList();
         config.Budget.Frames = FrameBudget(config, Hours);
         config.Budget.BeamTimeS = Math.Ceiling(Hours * 3600);
@@ -107,6 +107,22 @@ public sealed class SoakSchedule
         config.Operator.Endpoint = "";
         config.Operator.ApprovalWindowS = 0;
         return config;
+    }
+
+    /// <summary>
+    /// A slow reply is one that still comes in time: a quarter of the device's time-out at most. (One that comes after
+    /// the time-out is a lost reply, which the schedule has as drop_reply.)
+    /// </summary>
+    private static FaultConfig WithinTimeout(FaultConfig fault, DevicesSection devices)
+    {
+        var timeoutS = fault.Device switch
+        {
+            "potentiostat" => devices.Potentiostat.TimeoutS,
+            "motion" => devices.Motion.TimeoutS,
+            "detector" => devices.Detector.TimeoutS,
+            _ => fault.DurationS * 4,
+        };
+        return new FaultConfig { AtS = fault.AtS, Device = fault.Device, Kind = fault.Kind, Count = fault.Count, DurationS = Math.Min(fault.DurationS, timeoutS / 4) };
     }
 
     /// <summary>
