@@ -29,8 +29,10 @@ public sealed record UnhandledFault(
 /// closes the most recent open fault it can handle: kind "fault" → recovered of that device; detector frame kinds
 /// (truncated_frame, wrong_n, nan_values, frame_for_no_request) → frame_rejected, or device_retry / recovered of the
 /// detector; drop_frame (a frame that never comes cannot be rejected) and any other
-/// kind (lost, garbled or refused replies, a lost link) → device_retry or recovered of that device. What finds
-/// no handler is listed in unhandled_faults.</item>
+/// kind (lost, garbled or refused replies, a lost link) → device_retry or recovered of that device; a recovered record
+/// goes to an open fault state (fault, disconnect) before a lost reply, a device_retry the other way round. What finds
+/// no handler is listed in unhandled_faults; that includes a fault state that ended before the controller next used
+/// the device, which leaves no trace beyond its fault_injected record.</item>
 /// <item>time_in_state_s: virtual seconds from each transition to the next; a process's last state lasts until its
 /// last record (a record whose seq does not grow, or a run_start / resumed record, starts the next process).</item>
 /// <item>Lines a SIGKILL cut short are skipped and counted in unreadable_lines.</item>
@@ -188,11 +190,15 @@ public sealed record SoakReport
                 else open.Add(((string?)record["device"] ?? "", kind, Double(record["at_s"]) ?? double.NaN));
                 continue;
             }
-            var match = open.FindLastIndex(f => Handles(record, f.Device, f.Kind));
+            // A recovery answers a fault state before a lost reply, a retry a lost reply before a fault state.
+            var match = open.FindLastIndex(f => Handles(record, f.Device, f.Kind) && IsFaultState(f.Kind) == (Type(record) == "recovered"));
+            if (match < 0) match = open.FindLastIndex(f => Handles(record, f.Device, f.Kind));
             if (match >= 0) open.RemoveAt(match);
         }
         return (injected, absorbed, open.Select(f => new UnhandledFault(f.Device, f.Kind, f.AtS)).ToList());
     }
+
+    private static bool IsFaultState(string kind) => kind is "fault" or "disconnect";
 
     private static bool Handles(JsonObject record, string device, string kind)
     {

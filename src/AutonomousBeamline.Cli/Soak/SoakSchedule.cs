@@ -72,7 +72,7 @@ public sealed class SoakSchedule
         var dumpSlot = (lastS - firstS) / dumps;
         var beamDumps = Enumerable.Range(0, dumps).Select(i => new BeamDumpConfig
         {
-            AtS = Math.Round(firstS + dumpSlot * (i + 0.2 + 0.6 * random.NextDouble()), 1),
+            AtS = Math.Round(firstS + dumpSlot * (i + 0.1 + 0.5 * random.NextDouble()), 1),
             // Short of the slot so that the beam is back and settled well before the next dump or the end.
             DurationS = Math.Round(Math.Min(60 + 240 * random.NextDouble(), dumpSlot * 0.25), 1),
         }).ToList();
@@ -100,7 +100,10 @@ public sealed class SoakSchedule
         var config = baseConfig;
         config.Simulation.Faults = Faults.Select(f => f.Kind == "slow_reply" ? WithinTimeout(f, config.Devices) : f).ToList();
         config.Simulation.BeamDumps = BeamDumps.ToList();
-        config.Budget.Frames = FrameBudget(config, Hours);
+        // Beam dumps (and the settling after them) and device fault states take no frames: a short night notices.
+        var downtimeS = BeamDumps.Sum(d => d.DurationS + config.Acquisition.BeamSettleS)
+                        + Faults.Where(f => f.Kind is "fault" or "disconnect").Sum(f => f.DurationS);
+        config.Budget.Frames = FrameBudget(config, Math.Max(Hours / 2, Hours - downtimeS / 3600));
         config.Budget.BeamTimeS = Math.Ceiling(Hours * 3600);
         config.Protocol.Cycles = Math.Max(config.Protocol.Cycles, CyclesToOutlast(config, Hours));
         // The soak runs unattended in a child process; a fixed port would collide with anything else running.

@@ -133,6 +133,21 @@ public sealed class SoakReportTests : IDisposable
     }
 
     [Fact]
+    public void A_recovery_goes_to_the_open_fault_state_and_a_retry_to_the_open_lost_reply()
+    {
+        Record(100, "fault_injected", new { device = "detector", kind = "fault", at_s = 100 });
+        Record(105, "fault_injected", new { device = "detector", kind = "drop_reply", at_s = 105 });
+        Record(110, "recovered", new { device = "detector" });
+        Record(200, "fault_injected", new { device = "potentiostat", kind = "scpi_error", at_s = 200 });
+        Record(205, "fault_injected", new { device = "potentiostat", kind = "disconnect", at_s = 205 });
+        Record(210, "device_retry", new { device = "potentiostat" });
+
+        var report = SoakReport.FromRun(Write(), Measured);
+
+        Assert.Equal([new UnhandledFault("detector", "drop_reply", 105), new UnhandledFault("potentiostat", "disconnect", 205)], report.UnhandledFaults);
+    }
+
+    [Fact]
     public void Time_in_state_runs_from_transition_to_transition_and_a_killed_process_stops_at_its_last_record()
     {
         Record(0, "run_start");
