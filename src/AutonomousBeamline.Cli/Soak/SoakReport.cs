@@ -26,9 +26,9 @@ public sealed record UnhandledFault(
 /// <item>faults_handled: a slow_reply (the soak keeps it inside the device's time-out) is a reply that comes late but
 /// comes: waiting for it is its handling and nothing is journalled beyond its fault_injected record; these are also
 /// counted in faults_absorbed. Every other fault stays open until a handling record closes it; each handling record
-/// closes the most recent open fault it can handle: kind "fault" → recovered of that device; detector frame kinds
-/// (truncated_frame, wrong_n, nan_values, frame_for_no_request) → frame_rejected, or device_retry / recovered of the
-/// detector; drop_frame (a frame that never comes cannot be rejected) and any other
+/// closes the most recent open fault it can handle: kind "fault" → recovered of that device; the detector's bad frames
+/// (truncated_frame, wrong_n, nan_values, frame_for_no_request) → frame_rejected; drop_frame (a frame that never comes
+/// cannot be rejected) and any other
 /// kind (lost, garbled or refused replies, a lost link) → device_retry or recovered of that device; a recovered record
 /// goes to an open fault state (fault, disconnect) before a lost reply, a device_retry the other way round. What finds
 /// no handler is listed in unhandled_faults; that includes a fault state that ended before the controller next used
@@ -47,6 +47,10 @@ public sealed record SoakReport
     [JsonPropertyName("observations_expected")] public int ObservationsExpected { get; init; }
     [JsonPropertyName("observations_stored")] public int ObservationsStored { get; init; }
     [JsonPropertyName("duplicates")] public int Duplicates { get; init; }
+    /// <summary>
+    /// What the schedule asked for. Not a check: faults due while the controller is down after the kill, or after the
+    /// run has spent its budget, are never injected.
+    /// </summary>
     [JsonPropertyName("faults_scheduled")] public int FaultsScheduled { get; init; }
     [JsonPropertyName("faults_injected")] public int FaultsInjected { get; init; }
     [JsonPropertyName("faults_handled")] public int FaultsHandled { get; init; }
@@ -68,7 +72,7 @@ public sealed record SoakReport
     /// <summary>The "done" line of the soak: what must hold for the night to count as survived.</summary>
     public const double MaxResumeLimitS = 5, PeakRssLimitMb = 300;
 
-    private static readonly HashSet<string> DetectorFrameKinds = ["drop_frame", "truncated_frame", "wrong_n", "nan_values", "frame_for_no_request"];
+    private static readonly HashSet<string> RejectableFrameKinds = ["truncated_frame", "wrong_n", "nan_values", "frame_for_no_request"];
 
     /// <summary>Reads the run folder and combines it with what the harness measured.</summary>
     public static SoakReport FromRun(string runDir, SoakMeasurements measured)
@@ -130,7 +134,6 @@ public sealed record SoakReport
         if (r.UnhandledFaults.Count > 0)
             failures.Add($"{r.UnhandledFaults.Count} of {r.FaultsInjected} injected fault(s) with no handling in the journal: " +
                          string.Join(", ", r.UnhandledFaults.GroupBy(f => $"{f.Device} {f.Kind}").Select(g => g.Count() > 1 ? $"{g.Key} ×{g.Count()}" : g.Key)));
-        if (r.FaultsInjected < r.FaultsScheduled) failures.Add($"{r.FaultsScheduled} fault(s) scheduled but {r.FaultsInjected} injected");
         if (measured.KillPlanned)
         {
             if (r.KilledAtVirtualS is null) failures.Add("the run ended before the kill");
@@ -205,9 +208,8 @@ public sealed record SoakReport
         var type = Type(record);
         var ofDevice = (string?)record["device"] == device;
         if (kind == "fault") return type == "recovered" && ofDevice;
-        // A frame that never comes is not a frame to reject; only a retry of the acquisition answers it.
-        if (device == "detector" && kind != "drop_frame" && DetectorFrameKinds.Contains(kind))
-            return type == "frame_rejected" || (type is "device_retry" or "recovered" && ofDevice);
+        // A bad frame's one honest handling is its rejection; retries and recoveries answer lost replies and frames.
+        if (device == "detector" && RejectableFrameKinds.Contains(kind)) return type == "frame_rejected";
         return type is "device_retry" or "recovered" && ofDevice;
     }
 

@@ -82,7 +82,8 @@ public sealed class SoakSchedule
 
     /// <summary>
     /// A slow reply of half a second (<see cref="Apply"/> keeps it inside the device's time-out); a device fault state
-    /// or a lost link of 20 s, long enough that the controller has to notice and recover, short enough not to end the run.
+    /// or a lost link of 20 s (<see cref="Apply"/> stretches a fault state past an exposure), long enough that the
+    /// controller has to notice and recover, short enough not to end the run.
     /// </summary>
     private static double DurationFor(string kind) => kind switch
     {
@@ -98,7 +99,13 @@ public sealed class SoakSchedule
     public ExperimentConfig Apply(ExperimentConfig baseConfig)
     {
         var config = baseConfig;
-        config.Simulation.Faults = Faults.Select(f => f.Kind == "slow_reply" ? WithinTimeout(f, config.Devices) : f).ToList();
+        config.Simulation.Faults = Faults.Select(f => f.Kind switch
+        {
+            "slow_reply" => WithinTimeout(f, config.Devices),
+            // Outlasting an exposure and the move after it: a fault state that ends while the device is idle goes unnoticed.
+            "fault" => Copy(f, Math.Max(f.DurationS, config.Acquisition.ExposureS + 20)),
+            _ => f,
+        }).ToList();
         config.Simulation.BeamDumps = BeamDumps.ToList();
         // Beam dumps (and the settling after them) and device fault states take no frames: a short night notices.
         var downtimeS = BeamDumps.Sum(d => d.DurationS + config.Acquisition.BeamSettleS)
@@ -125,8 +132,11 @@ public sealed class SoakSchedule
             "detector" => devices.Detector.TimeoutS,
             _ => fault.DurationS * 4,
         };
-        return new FaultConfig { AtS = fault.AtS, Device = fault.Device, Kind = fault.Kind, Count = fault.Count, DurationS = Math.Min(fault.DurationS, timeoutS / 4) };
+        return Copy(fault, Math.Min(fault.DurationS, timeoutS / 4));
     }
+
+    private static FaultConfig Copy(FaultConfig fault, double durationS) =>
+        new() { AtS = fault.AtS, Device = fault.Device, Kind = fault.Kind, Count = fault.Count, DurationS = durationS };
 
     /// <summary>
     /// Frames that fill the hours: each frame costs its exposure plus a move and its settling, which the soak takes

@@ -90,7 +90,8 @@ public sealed class ShortSoakTests : IDisposable
         Assert.Equal(report.ObservationsExpected, report.ObservationsStored);
         Assert.Equal(0, report.Duplicates);
         Assert.Equal(0, report.SafetyViolations);
-        Assert.Equal(report.FaultsScheduled, report.FaultsInjected);
+        // Faults due while the controller is down are not injected; the rest are, by the resumed simulators too.
+        Assert.InRange(report.FaultsInjected, report.FaultsScheduled - 3, report.FaultsScheduled);
         Assert.InRange(report.PeakRssMb, 1, SoakReport.PeakRssLimitMb);
     }
 }

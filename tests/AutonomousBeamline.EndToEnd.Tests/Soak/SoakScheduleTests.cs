@@ -79,6 +79,8 @@ public sealed class SoakScheduleTests
         Assert.True(config.Budget.BeamTimeS >= 12 * 3600);
         // Cycles of at most 7500 s of limits, taken at a quarter: far more than 12 hours need.
         Assert.True(config.Protocol.Cycles >= 12 * 3600 / 1875, $"cycles {config.Protocol.Cycles}");
+        // A device fault state outlasts an exposure and the move after it, so that the controller meets it.
+        Assert.All(config.Simulation.Faults.Where(f => f.Kind == "fault"), f => Assert.True(f.DurationS >= config.Acquisition.ExposureS + 20));
         // A slow reply still comes inside its device's time-out.
         Assert.All(config.Simulation.Faults.Where(f => f.Kind == "slow_reply"), f =>
             Assert.True(f.DurationS <= Timeout(config, f.Device) / 4, $"{f.Device} slow reply {f.DurationS} s"));
