@@ -63,6 +63,11 @@ public static class SoakCommand
             Console.Error.WriteLine(e.Message);
             return Commands.BadConfig;
         }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"soak: {e.Message}");
+            return Commands.BadConfig;
+        }
         catch (SoakException e)
         {
             Console.Error.WriteLine($"soak: {e.Message}");

@@ -35,6 +35,26 @@ public sealed class ShortSoakTests : IDisposable
         Assert.True(File.Exists(dll), dll);
     }
 
+    [Theory]
+    [InlineData(0, 0.5)]
+    [InlineData(1, 1.0)]
+    [InlineData(1, -0.1)]
+    public async Task Hours_or_a_kill_point_out_of_range_are_refused_before_anything_runs(double hours, double killAt)
+    {
+        var exit = await SoakCommand.RunAsync(new SoakOptions(DryRunTests.RepoFile("configs/soak.yaml"), hours, _dir, 1, killAt), TextWriter.Null, CancellationToken.None);
+
+        Assert.Equal(Commands.BadConfig, exit);
+        Assert.Empty(Directory.GetDirectories(_dir));
+    }
+
+    [Fact]
+    public async Task A_missing_config_is_a_bad_config()
+    {
+        var exit = await SoakCommand.RunAsync(new SoakOptions(Path.Combine(_dir, "none.yaml"), 1, _dir, 1, 0.5), TextWriter.Null, CancellationToken.None);
+
+        Assert.Equal(Commands.BadConfig, exit);
+    }
+
     [Fact]
     public async Task A_quarter_hour_without_a_kill_keeps_every_observation_once_and_the_cell_safe_in_little_memory()
     {
