@@ -26,11 +26,28 @@ internal sealed record DeviceEndpoints(
 }
 
 /// <summary>The connected devices, closed together.</summary>
-internal sealed class ConnectedDevices(ControllerDevices devices, ZmqDetectorClient detector, params IAsyncDisposable[] owned) : IAsyncDisposable
+internal sealed class ConnectedDevices(ControllerDevices devices, ScpiPotentiostat potentiostat, ZmqMotionClient motion, ZmqDetectorClient detector,
+    params IAsyncDisposable[] owned) : IAsyncDisposable
 {
     public ControllerDevices Devices { get; } = devices;
-    /// <summary>The detector client, for its frame-rejection events.</summary>
+
+    /// <summary>The concrete clients, for their diagnostic events (retries, rejected frames).</summary>
+    public ScpiPotentiostat Potentiostat { get; } = potentiostat;
+    public ZmqMotionClient Motion { get; } = motion;
     public ZmqDetectorClient Detector { get; } = detector;
+
+    /// <summary>
+    /// Every retry the clients make on their own (a lost reply resent, a frame acquired again, a silent instrument
+    /// resynchronised) goes to <paramref name="record"/>, so that the journal shows how each fault was handled.
+    /// </summary>
+    public void ReportRetriesTo(Action<string, string, int, string> record)
+    {
+        Potentiostat.TimedOut += (query, message) => record("potentiostat", query, 1, message);
+        Potentiostat.SafeStateInsisting += (command, message) => record("potentiostat", "safe state: " + command, 1, message);
+        Motion.Resending += (cmd, _, attempt, message) => record("motion", cmd, attempt, message);
+        Detector.Resending += (cmd, _, attempt, message) => record("detector", cmd, attempt, message);
+        Detector.Reacquiring += (kind, message) => record("detector", $"acquire {kind} again", 2, message);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -43,9 +60,17 @@ internal static class DeviceConnector
     public static async Task<ConnectedDevices> ConnectAsync(DeviceEndpoints e, ExperimentConfig config, TimeProvider time, CancellationToken ct)
     {
         var scpiOptions = new ScpiClientOptions { ReplyTimeout = TimeSpan.FromSeconds(config.Devices.Potentiostat.TimeoutS) };
+        // A vanished line (an unplugged USB-serial adapter, a dropped socket) is reopened for up to reconnect_s
+        // on each attempt; the instrument meanwhile holds its last setting inside its compliance.
+        var reconnect = new LinkReconnectPolicy
+        {
+            MaxAttempts = Math.Max(1, (int)Math.Ceiling(config.Devices.Potentiostat.ReconnectS)),
+            FirstDelay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(1),
+        };
         IScpiTransport transport = e.PotentiostatTransport == "tcp"
-            ? await TcpScpiTransport.ConnectAsync(e.TcpHost, e.TcpPort, ct).ConfigureAwait(false)
-            : new SerialScpiTransport(e.SerialPath, e.Baud);
+            ? await TcpScpiTransport.ConnectAsync(e.TcpHost, e.TcpPort, reconnect, ct).ConfigureAwait(false)
+            : new SerialScpiTransport(e.SerialPath, new SerialLineSettings { BaudRate = e.Baud }, reconnect);
         var potentiostat = new ScpiPotentiostat(transport, "potentiostat", scpiOptions);
 
         // Every set-point passes the configured window before it reaches the wire.
@@ -80,6 +105,6 @@ internal static class DeviceConnector
             },
             FrameTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
         });
-        return new ConnectedDevices(new ControllerDevices(guarded, motion, detector), detector, guarded, motion, detector);
+        return new ConnectedDevices(new ControllerDevices(guarded, motion, detector), potentiostat, motion, detector, guarded, motion, detector);
     }
 }

@@ -53,6 +53,7 @@ internal static class ExperimentRunner
         {
             // A frame the detector client refuses never reaches the loop; the journal still says why.
             devices.Detector.FrameRejected += (_, e) => journal.TryWrite("frame_rejected", new { reason = e.Reason, request_id = e.RequestId, frame = e.FrameNumber });
+            devices.ReportRetriesTo((device, what, attempt, message) => journal.TryWrite("device_retry", new { device, what, attempt, message }));
             var learning = new ControllerLearning(
                 new XrdPhaseAnalyzer(),
                 motion => LearningComposition.Planner(config, trainer, motion),

@@ -53,4 +53,5 @@ var root = new RootCommand("beamline: autonomous operando battery experiments at
     dryRun, run, simulate, validate,
 };
 root.Subcommands.Add(ConsoleCommand.Create());
+root.Subcommands.Add(AutonomousBeamline.Cli.Soak.SoakCommand.Create());
 return await root.Parse(args).InvokeAsync();

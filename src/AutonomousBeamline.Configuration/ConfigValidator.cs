@@ -61,6 +61,7 @@ public static class ConfigValidator
                 break;
         }
         Positive("devices.potentiostat.timeout_s", d.Potentiostat.TimeoutS, "the time-out");
+        if (d.Potentiostat.ReconnectS is < 0 or > 3600) Fail("devices.potentiostat.reconnect_s", $"must be 0 to 3600 s, got {d.Potentiostat.ReconnectS}");
         CheckEndpoint("devices.motion.endpoint", d.Motion.Endpoint, Fail);
         CheckEndpoint("devices.detector.control", d.Detector.Control, Fail);
         CheckEndpoint("devices.detector.data", d.Detector.Data, Fail);

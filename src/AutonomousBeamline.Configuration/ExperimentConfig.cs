@@ -114,6 +114,8 @@ public sealed class PotentiostatDeviceConfig
     public string Host { get; set; } = "";
     public int Port { get; set; } = 5025;
     public double TimeoutS { get; set; } = 2;
+    /// <summary>How long to keep reopening a vanished line before an exchange counts as failed.</summary>
+    public double ReconnectS { get; set; } = 30;
 }
 
 public sealed class ZmqDeviceConfig

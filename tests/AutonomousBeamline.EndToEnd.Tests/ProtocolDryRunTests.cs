@@ -23,9 +23,9 @@ public sealed class ProtocolDryRunTests : IDisposable
 
         var exit = await Commands.DryRunAsync(path, Path.Combine(_dir, "runs"), seed: 2, guard.Token);
 
-        Assert.Equal(Commands.Success, exit);
         var runDir = Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "runs")));
         var summary = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")))!;
+        Assert.True(exit == Commands.Success, $"exit {exit}: {summary["reason"]}");
         var journal = File.ReadLines(Path.Combine(runDir, "journal.jsonl")).Select(l => (JsonObject)JsonNode.Parse(l)!).ToList();
         List<JsonObject> Of(string type) => journal.Where(r => (string?)r["type"] == type).ToList();
 

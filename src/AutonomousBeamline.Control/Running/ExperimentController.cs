@@ -498,6 +498,8 @@ public sealed partial class ExperimentController
         catch (DeviceException) { /* the motion server may be the one that failed; probed below */ }
 
         var pause = RecoveryFirstPause;
+        // Another device may fail while the first is being waited for; each gets its own "recovered" record.
+        var failed = new SortedSet<string>(StringComparer.Ordinal) { fault.Device };
         for (var attempt = 1; attempt <= RecoveryAttempts; attempt++)
         {
             await _time.SleepAsync(pause, ct).ConfigureAwait(false);
@@ -507,12 +509,13 @@ public sealed partial class ExperimentController
                 await _devices.Detector.DescribeAsync(ct).ConfigureAwait(false);
                 var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
                 if (status.State == MotionState.Fault) throw new DeviceException("motion", "the motion server still reports a fault");
-                _journal.Write("recovered", new { device = fault.Device, attempt, after_s = pause.TotalSeconds });
+                foreach (var device in failed) _journal.Write("recovered", new { device, attempt, after_s = pause.TotalSeconds });
                 _machine.Fire(RunTrigger.Recovered);
                 return;
             }
             catch (DeviceException again) when (!ct.IsCancellationRequested)
             {
+                failed.Add(again.Device);
                 _journal.Write("recovery_failed", new { device = again.Device, attempt, message = again.Message });
                 pause *= 3;
             }

@@ -78,6 +78,16 @@ public sealed class ZmqDetectorClient : IDetector
     /// <summary>Acquisitions repeated because a frame was rejected or lost.</summary>
     public long Reacquisitions => Interlocked.Read(ref _reacquisitions);
 
+    /// <summary>Raised before an acquisition is repeated because its frame was lost or rejected: the kind and why.</summary>
+    public event Action<string, string>? Reacquiring;
+
+    /// <summary>Raised when a control request is sent again after a silent time-out (see <see cref="ZmqRequestClient.Resending"/>).</summary>
+    public event Action<string, string, int, string>? Resending
+    {
+        add => _requests.Resending += value;
+        remove => _requests.Resending -= value;
+    }
+
     public ZmqRequestClient Transport => _requests;
 
     public async Task<DetectorDescription> DescribeAsync(CancellationToken cancellationToken = default)
@@ -147,7 +157,11 @@ public sealed class ZmqDetectorClient : IDetector
         DeviceException? lastFailure = null;
         for (var attempt = 0; attempt <= _options.Reacquisitions; attempt++)
         {
-            if (attempt > 0) Interlocked.Increment(ref _reacquisitions);
+            if (attempt > 0)
+            {
+                Interlocked.Increment(ref _reacquisitions);
+                Reacquiring?.Invoke(kind, lastFailure?.Message ?? "the previous attempt failed");
+            }
             var id = _requests.NewRequestId();
             var arrival = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
             _pending[id] = arrival;

@@ -159,6 +159,13 @@ public sealed class ZmqMotionClient : IMotion
             throw new DeviceException(Device, $"asked for the shutter {wanted}, the server reports it {reply["shutter"]}");
     }
 
+    /// <summary>Raised when a request is sent again after a silent time-out (see <see cref="ZmqRequestClient.Resending"/>).</summary>
+    public event Action<string, string, int, string>? Resending
+    {
+        add => _requests.Resending += value;
+        remove => _requests.Resending -= value;
+    }
+
     public ValueTask DisposeAsync() => _requests.DisposeAsync();
 
     private string? OffTarget(IReadOnlyDictionary<string, double> targets, IReadOnlyDictionary<string, double> positions)

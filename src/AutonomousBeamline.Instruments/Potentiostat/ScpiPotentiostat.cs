@@ -28,6 +28,16 @@ public sealed class ScpiPotentiostat : IPotentiostat
 
     public string DeviceName => _client.DeviceName;
 
+    /// <summary>Raised when the output did not go off at the first try and the safe state insists (the command and why).</summary>
+    public event Action<string, string>? SafeStateInsisting;
+
+    /// <summary>Raised when a query went unanswered and the link was resynchronised (see <see cref="ScpiClient.TimedOut"/>).</summary>
+    public event Action<string, string>? TimedOut
+    {
+        add => _client.TimedOut += value;
+        remove => _client.TimedOut -= value;
+    }
+
     public async Task<InstrumentIdentity> IdentifyAsync(CancellationToken cancellationToken = default)
     {
         const string query = "*IDN?";
@@ -121,9 +131,12 @@ public sealed class ScpiPotentiostat : IPotentiostat
             try
             {
                 await _client.SendBypassingBreakerAsync(command, cancellationToken).ConfigureAwait(false);
-                await _client.DrainErrorsAsync(cancellationToken).ConfigureAwait(false);
-                if (!ScpiNumber.ParseBoolean(await _client.QueryOnceAsync(":OUTP?", cancellationToken).ConfigureAwait(false), ":OUTP?", DeviceName))
-                    return;
+                var errors = await _client.DrainErrorsAsync(cancellationToken).ConfigureAwait(false);
+                var stillOn = ScpiNumber.ParseBoolean(await _client.QueryOnceAsync(":OUTP?", cancellationToken).ConfigureAwait(false), ":OUTP?", DeviceName);
+                if (!stillOn) return;
+                SafeStateInsisting?.Invoke(command, errors.Count > 0
+                    ? $"the output is still on after \"{command}\": {string.Join("; ", errors)}"
+                    : $"the output is still on after \"{command}\"");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

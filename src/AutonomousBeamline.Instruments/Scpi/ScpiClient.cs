@@ -82,6 +82,12 @@ public sealed partial class ScpiClient : IAsyncDisposable
 
     public string Endpoint => _transport.Endpoint;
 
+    /// <summary>
+    /// Raised when a query went unanswered and the link was resynchronised (the query may then be asked again):
+    /// the query and what happened. For the journal; handlers must be quick.
+    /// </summary>
+    public event Action<string, string>? TimedOut;
+
     /// <summary>True after the link failed until an exchange has resynchronised over the reopened link.</summary>
     public bool LinkRecoveryPending => _linkLost;
 
@@ -325,9 +331,11 @@ public sealed partial class ScpiClient : IAsyncDisposable
         catch (TimeoutRejectedException e)
         {
             var resynchronised = await TryResynchroniseAsync(cancellationToken).ConfigureAwait(false);
-            throw new DeviceTimeoutException(DeviceName,
+            var timeout = new DeviceTimeoutException(DeviceName,
                 $"no reply to \"{query}\" from {Endpoint} within {Seconds(_options.ReplyTimeout)} s; " +
                 (resynchronised ? "input discarded and link resynchronised with *OPC?" : "resynchronisation with *OPC? failed too"), e);
+            TimedOut?.Invoke(query, timeout.Message);
+            throw timeout;
         }
         catch (OperationCanceledException)
         {

@@ -70,6 +70,12 @@ public sealed class ZmqRequestClient : IAsyncDisposable, IDisposable
     /// <summary>Requests sent again after a time-out or a discarded reply.</summary>
     public long Resends => Interlocked.Read(ref _resends);
 
+    /// <summary>
+    /// Raised (on the socket thread) before a request is sent again after a silent time-out: the command, the
+    /// request id, the attempt about to be made, and why. Handlers must be quick.
+    /// </summary>
+    public event Action<string, string, int, string>? Resending;
+
     /// <summary>A fresh request id, for callers that must know it before the request goes out.</summary>
     public string NewRequestId() => _idStem + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
 
@@ -157,7 +163,12 @@ public sealed class ZmqRequestClient : IAsyncDisposable, IDisposable
         var discardedHere = 0;
         for (var attempt = 1; attempt <= attempts; attempt++)
         {
-            if (attempt > 1) Interlocked.Increment(ref _resends);
+            if (attempt > 1)
+            {
+                Interlocked.Increment(ref _resends);
+                Resending?.Invoke(pending.Cmd, pending.Id, attempt,
+                    $"no reply to '{pending.Cmd}' within {_options.ReplyTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s; socket reopened, resending");
+            }
             if (!socket.TrySendFrame(_options.ReplyTimeout, pending.Json))
             {
                 pending.Completion.TrySetException(new DeviceTimeoutException(_device,
