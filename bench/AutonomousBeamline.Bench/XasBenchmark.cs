@@ -57,7 +57,7 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
             }
         }
         var result = new Result(pointsUsed / pointsFull, plannedErrors.Average(), fullErrors.Average());
-        output.WriteLine($"## b. XAS points vs edge-position error ({seeds.Count} charges x {scansPerRun} scans, {Window.StartEv}-{Window.StopEv} eV at {Window.StepEv} eV = {fullGrid.Count} points, dwell {DwellS} s/point, full range every 10th scan)");
+        output.WriteLine($"## b. XAS points vs edge-position error ({seeds.Count} charges x {scansPerRun} scans, {Window.StartEv}-{Window.StopEv} eV at {Window.StepEv} eV = {fullGrid.Count} points, dwell {DwellS} s/point, full range every {EnergyPlannerOptions.Default.FullRangeEvery}th scan)");
         output.WriteLine("| scans | points per scan | fraction of full grid | edge MAE (eV) | edge p95 (eV) | scans lost |");
         output.WriteLine("|---|---|---|---|---|---|");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| full grid | {fullGrid.Count} | 1.000 | {fullErrors.Average():F3} | {BenchFrames.Percentile(fullErrors, 95):F3} | 0 |"));

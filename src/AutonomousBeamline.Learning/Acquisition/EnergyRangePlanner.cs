@@ -41,24 +41,25 @@ public sealed record EnergyScanPlan(Decision Decision, IReadOnlyList<double> Ene
 /// so an edge that hopped between the two references is still sampled well enough to be found and re-centred on.</param>
 /// <param name="NeighbourhoodStepEv">Step in that neighbourhood.</param>
 public sealed record EnergyPlannerOptions(
-    int FullRangeEvery = 10,
-    double EdgeHalfWidthEv = 1.5,
+    int FullRangeEvery = 20,
+    double EdgeHalfWidthEv = 0.1,
     double WhiteLineHalfWidthEv = 3.0,
-    double WhiteLineStepEv = 2.0,
-    double ShoulderStepEv = 6.0,
+    double WhiteLineStepEv = 3.0,
+    double ShoulderStepEv = 30.0,
     double PreEdgeEndEv = -16,
     double PostEdgeStartEv = 36,
     double LineStepEv = 6.0,
     double MaximumTrendEv = 0.5,
     double NeighbourhoodHalfWidthEv = 5.0,
-    double NeighbourhoodStepEv = 1.0)
+    double NeighbourhoodStepEv = 2.5,
+    double JumpThresholdEv = 1.5)
 {
     public static EnergyPlannerOptions Default { get; } = new();
 
     internal void Validate()
     {
         if (FullRangeEvery < 1) throw new ArgumentOutOfRangeException(nameof(FullRangeEvery), FullRangeEvery, "must be >= 1");
-        foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
+        foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(JumpThresholdEv), JumpThresholdEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
                      (nameof(WhiteLineStepEv), WhiteLineStepEv), (nameof(ShoulderStepEv), ShoulderStepEv), (nameof(LineStepEv), LineStepEv) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "must be positive");
         if (!(PreEdgeEndEv < 0)) throw new ArgumentOutOfRangeException(nameof(PreEdgeEndEv), PreEdgeEndEv, "must be negative (below the edge)");
@@ -150,7 +151,7 @@ public sealed class EnergyRangePlanner
     {
         var last = usable[^1].EdgeEnergyEv;
         var step = usable.Length >= 2 ? last - usable[^2].EdgeEnergyEv : 0;
-        trend = Math.Abs(step) <= _options.EdgeHalfWidthEv ? Math.Clamp(step, -_options.MaximumTrendEv, _options.MaximumTrendEv) : 0;
+        trend = Math.Abs(step) <= _options.JumpThresholdEv ? Math.Clamp(step, -_options.MaximumTrendEv, _options.MaximumTrendEv) : 0;
         return last + trend;
     }
 
