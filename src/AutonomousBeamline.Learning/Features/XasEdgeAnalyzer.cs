@@ -196,7 +196,10 @@ public sealed class XasEdgeAnalyzer
         var scatter = Math.Sqrt(rss / (e.Length - 4));
         var (c2, c3) = (coefficients[2], coefficients[3]);
         var step = c2 + c3;
-        if (!(step > 0) || !(step > _options.MinimumStepToNoise * scatter)) return Flagged(FlagFlat);
+        // No edge: the step is not distinguishable from zero given its own standard error. An edge the references cannot
+        // reproduce (a significant step but large residuals) is a misfit instead, so the two failures are told apart.
+        var stepSigma = scatter * Math.Sqrt(Math.Max(0, inverse[2, 2] + inverse[3, 3] + 2 * inverse[2, 3]));
+        if (!(step > 0) || !(step > _options.MinimumStepToNoise * stepSigma)) return Flagged(FlagFlat);
         if (scatter > _options.MaximumReferenceMisfit * step) return Flagged(FlagReferenceMisfit);
 
         // f = c3 / (c2 + c3); its variance by the delta method from the coefficients' covariance σ²·(XᵀX)⁻¹.
