@@ -52,6 +52,8 @@ public sealed record XasAnalyzerOptions(
 /// <summary>
 /// Reduces an Fe K-edge spectrum: pre-/post-edge line normalisation, E0 at the derivative maximum,
 /// white-line position and height, and the Fe3+ fraction by linear combination of the Fe2+ and Fe3+ references.
+/// A scan too sparse across the edge for a derivative (<see cref="XasAnalyzerOptions.SparseEdgeStepEv"/>) is instead fitted as a
+/// background line plus a mixture of the references, and E0, white line and height are those of the fitted mixture.
 /// </summary>
 public sealed class XasEdgeAnalyzer
 {
