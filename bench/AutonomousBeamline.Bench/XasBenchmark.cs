@@ -14,7 +14,8 @@ namespace AutonomousBeamline.Bench;
 /// <remarks>
 /// Sparse scans take E0 from a fit of the analyser's two references, which in the main rows are exactly the ones the spectra are
 /// rendered from. The last row renders the sample from slightly different references (Fe3+ edge 0.2 eV higher, white lines 5 %
-/// lower) than the analyser knows, to show what an imperfect reference costs; the truth there is the sample's own E0.
+/// lower) than the analyser knows, to show what an imperfect reference costs; the truth there is the sample's own E0. Two rows repeat
+/// the charges at the dry run's 0.1 s dwell (about three times the noise).
 /// </remarks>
 internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, TextWriter output)
 {
@@ -35,6 +36,8 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
             model.Reduced with { WhiteLineHeight = model.Reduced.WhiteLineHeight * 0.95 },
             model.Oxidised with { EdgeEv = model.Oxidised.EdgeEv + 0.2, WhiteLineHeight = model.Oxidised.WhiteLineHeight * 0.95 });
         var mismatched = Charges(offSample, model);
+        const double shortDwellS = 0.1;
+        var shortDwell = Charges(model, model, shortDwellS);
 
         var result = new Result(nominal.PointsUsed / nominal.PointsFull, nominal.Planned.Average(), nominal.Full.Average());
         output.WriteLine($"## b. XAS points vs edge-position error ({seeds.Count} charges x {scansPerRun} scans, {Window.StartEv}-{Window.StopEv} eV at {Window.StepEv} eV = {fullGrid.Count} points, dwell {DwellS} s/point, full range every {EnergyPlannerOptions.Default.FullRangeEvery}th scan)");
@@ -45,6 +48,8 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
         Row("planner, targeted scans only", nominal.TargetedPoints.Average(), nominal.TargetedPoints.Average() / fullGrid.Count, nominal.Targeted, "-");
         Row("planner, all scans (incl. calibration)", nominal.PointsUsed / scans, result.PointsFraction, nominal.Planned, nominal.Lost.ToString(CultureInfo.InvariantCulture));
         Row("planner, scans within 0.03 of the hop fraction", double.NaN, double.NaN, nominal.HopErrors, "-");
+        Row(string.Create(CultureInfo.InvariantCulture, $"full grid, dwell {shortDwellS} s (the dry run's)"), fullGrid.Count, 1.0, shortDwell.Full, "0");
+        Row(string.Create(CultureInfo.InvariantCulture, $"planner, all scans, dwell {shortDwellS} s"), shortDwell.PointsUsed / scans, shortDwell.PointsUsed / shortDwell.PointsFull, shortDwell.Planned, shortDwell.Lost.ToString(CultureInfo.InvariantCulture));
         Row("planner, references 0.2 eV / 5 % off the sample", mismatched.PointsUsed / scans, mismatched.PointsUsed / mismatched.PointsFull, mismatched.Planned, mismatched.Lost.ToString(CultureInfo.InvariantCulture));
         output.WriteLine();
         return result;
@@ -55,7 +60,7 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
             $"| {what} | {(double.IsNaN(points) ? "-" : points.ToString("0.#", CultureInfo.InvariantCulture))} | {(double.IsNaN(fraction) ? "-" : fraction.ToString("F3", CultureInfo.InvariantCulture))} | {(errors.Count == 0 ? double.NaN : errors.Average()):F3} | {BenchFrames.Percentile(errors, 95):F3} | {(errors.Count == 0 ? double.NaN : errors.Max()):F3} | {lost} |"));
 
     /// <summary>Every charge, spectra rendered from <paramref name="sample"/> and analysed with <paramref name="references"/>.</summary>
-    private Run Charges(FeKEdgeModel sample, FeKEdgeModel references)
+    private Run Charges(FeKEdgeModel sample, FeKEdgeModel references, double dwellS = DwellS)
     {
         var renderer = new XasSpectrumRenderer(sample);
         var analyzer = new XasEdgeAnalyzer(references);
@@ -75,8 +80,8 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
                 var fraction = 0.05 + 0.9 * k / Math.Max(1, scansPerRun - 1);
                 if (!truthCache.TryGetValue(fraction, out var trueEdge)) truthCache[fraction] = trueEdge = sample.EdgeEnergyEv(fraction);
                 var plan = planner.NextScan(history);
-                var planned = analyzer.Analyze(plan.EnergiesEv, Floats(renderer.Render(plan.EnergiesEv, fraction, DwellS, 1.0, rng)));
-                var full = analyzer.Analyze(fullGrid, Floats(renderer.Render(fullGrid, fraction, DwellS, 1.0, rng)));
+                var planned = analyzer.Analyze(plan.EnergiesEv, Floats(renderer.Render(plan.EnergiesEv, fraction, dwellS, 1.0, rng)));
+                var full = analyzer.Analyze(fullGrid, Floats(renderer.Render(fullGrid, fraction, dwellS, 1.0, rng)));
                 history.Add(planned);
                 pointsUsed += plan.EnergiesEv.Count;
                 pointsFull += fullGrid.Count;
