@@ -140,7 +140,7 @@ public sealed class XasEdgeAnalyzer
         return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step, fraction, sigma, null);
     }
 
-    /// <summary>The largest energy gap that touches [from, to] (the gaps into and out of it included); infinity when no point lies inside.</summary>
+    /// <summary>The largest energy gap that overlaps [from, to] (the gaps into and out of it included); infinity when the scan does not reach it.</summary>
     private static double WidestStep(double[] e, double from, double to)
     {
         var widest = double.PositiveInfinity;
