@@ -26,39 +26,44 @@ public sealed record EnergyWindow(string Name, double StartEv, double StopEv, do
 public sealed record EnergyScanPlan(Decision Decision, IReadOnlyList<double> EnergiesEv, bool FullRange);
 
 /// <summary>Settings of <see cref="EnergyRangePlanner"/>. Offsets are from the predicted edge E0.</summary>
-/// <param name="FullRangeEvery">Every this many scans (and the first) covers the whole window, to stay calibrated.</param>
-/// <param name="EdgeHalfWidthEv">The edge is sampled at the full grid step within ± this of the predicted E0: where μ changes fastest.</param>
+/// <param name="FullRangeEvery">Every this many scans (and the first) covers the whole window, to stay calibrated: the analyser takes
+/// E0 from the data's own derivative there, independent of the references the sparse scans are fitted with.</param>
+/// <param name="EdgeHalfWidthEv">The edge is sampled at the full grid step within ± this of the predicted E0. The analyser fits a sparse
+/// scan with the two references, which needs contrast between them rather than a resolved edge, so by default this is just E0 itself.</param>
 /// <param name="WhiteLineHalfWidthEv">The white line is sampled within ± this of its last position...</param>
 /// <param name="WhiteLineStepEv">...at this step.</param>
 /// <param name="ShoulderStepEv">Between the dense regions and the normalisation lines the spectrum is smooth; this step suffices.</param>
 /// <param name="PreEdgeEndEv">The pre-edge line lies below E0 + this (negative): the analyser fits its normalisation there.</param>
 /// <param name="PostEdgeStartEv">The post-edge line lies above E0 + this.</param>
 /// <param name="LineStepEv">Step on the pre- and post-edge lines: a straight line needs few points.</param>
-/// <param name="MaximumTrendEv">Caps the per-scan drift extrapolated from the last two edges, so one noisy edge cannot throw the window off.
-/// A larger step between the last two edges is a jump (in a two-phase mixture the derivative maximum hops from the Fe2+ to the Fe3+
-/// edge), not a drift, and is not extrapolated.</param>
-/// <param name="NeighbourhoodHalfWidthEv">Within ± this of the predicted edge the scan keeps <paramref name="NeighbourhoodStepEv"/> steps,
-/// so an edge that hopped between the two references is still sampled well enough to be found and re-centred on.</param>
-/// <param name="NeighbourhoodStepEv">Step in that neighbourhood.</param>
+/// <param name="MaximumTrendEv">Caps the per-scan drift extrapolated from the last two edges, so one noisy edge cannot throw the window off.</param>
+/// <param name="NeighbourhoodHalfWidthEv">Within ± this of the predicted edge the scan keeps <paramref name="NeighbourhoodStepEv"/> steps.
+/// ±5 eV spans both reference edges (3 eV apart) from wherever the edge was last seen, which is where the references differ most,
+/// so the fitted fraction (and the E0 that follows from it) is right on either side of a hop.</param>
+/// <param name="NeighbourhoodStepEv">Step in that neighbourhood: 2.5 eV, one point per edge width; finer steps cost points without
+/// improving the fit (docs/benchmarks.md, part b).</param>
+/// <param name="JumpThresholdEv">A step between the last two edges larger than this is a hop between the references, not a drift,
+/// and is not extrapolated.</param>
 public sealed record EnergyPlannerOptions(
-    int FullRangeEvery = 10,
-    double EdgeHalfWidthEv = 1.5,
+    int FullRangeEvery = 20,
+    double EdgeHalfWidthEv = 0.1,
     double WhiteLineHalfWidthEv = 3.0,
-    double WhiteLineStepEv = 2.0,
-    double ShoulderStepEv = 6.0,
+    double WhiteLineStepEv = 3.0,
+    double ShoulderStepEv = 30.0,
     double PreEdgeEndEv = -16,
     double PostEdgeStartEv = 36,
     double LineStepEv = 6.0,
     double MaximumTrendEv = 0.5,
     double NeighbourhoodHalfWidthEv = 5.0,
-    double NeighbourhoodStepEv = 1.0)
+    double NeighbourhoodStepEv = 2.5,
+    double JumpThresholdEv = 1.5)
 {
     public static EnergyPlannerOptions Default { get; } = new();
 
     internal void Validate()
     {
         if (FullRangeEvery < 1) throw new ArgumentOutOfRangeException(nameof(FullRangeEvery), FullRangeEvery, "must be >= 1");
-        foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
+        foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(JumpThresholdEv), JumpThresholdEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
                      (nameof(WhiteLineStepEv), WhiteLineStepEv), (nameof(ShoulderStepEv), ShoulderStepEv), (nameof(LineStepEv), LineStepEv) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "must be positive");
         if (!(PreEdgeEndEv < 0)) throw new ArgumentOutOfRangeException(nameof(PreEdgeEndEv), PreEdgeEndEv, "must be negative (below the edge)");
@@ -68,9 +73,9 @@ public sealed record EnergyPlannerOptions(
 }
 
 /// <summary>
-/// Chooses the window and point density of the next XAS scan: points concentrated where the spectra change (the edge, whose
-/// position E0 is predicted from the last scans, and the white line), sparse on the smooth shoulders and the straight pre- and
-/// post-edge lines the normalisation needs, and the whole window at the full step for the first scan, every
+/// Chooses the window and point density of the next XAS scan: points where the Fe2+ and Fe3+ spectra differ (around the edge, whose
+/// position E0 is predicted from the last scans, and the white line), three or four on each of the straight pre- and post-edge lines
+/// that carry the background and the edge step, and the whole window at the full step for the first scan, every
 /// <see cref="EnergyPlannerOptions.FullRangeEvery"/>-th scan and whenever the last scan lost the edge. Pure.
 /// </summary>
 public sealed class EnergyRangePlanner
@@ -131,7 +136,7 @@ public sealed class EnergyRangePlanner
 
         var reason = full
             ? RoiGrid.Format($"full range {_window.StartEv:F1}-{_window.StopEv:F1} eV in {_fullGrid.Length} points ({fullReason}), scan {scanNumber}")
-            : RoiGrid.Format($"targeted scan {scanNumber}: {targeted!.Length} of {_fullGrid.Length} points, {_window.StepEv:0.###} eV steps within ±{_options.EdgeHalfWidthEv:0.#} eV of the predicted edge {edge:F2} eV and around the white line {usable[^1].WhiteLineEnergyEv:F1} eV; full range again in {dueIn} scan(s)");
+            : RoiGrid.Format($"targeted scan {scanNumber}: {targeted!.Length} of {_fullGrid.Length} points, {_options.NeighbourhoodStepEv:0.###} eV steps within ±{_options.NeighbourhoodHalfWidthEv:0.#} eV of the predicted edge {edge:F2} eV and around the white line {usable[^1].WhiteLineEnergyEv:F1} eV; full range again in {dueIn} scan(s)");
         var decision = new Decision
         {
             Kind = DecisionKinds.EnergyRange,
@@ -150,7 +155,7 @@ public sealed class EnergyRangePlanner
     {
         var last = usable[^1].EdgeEnergyEv;
         var step = usable.Length >= 2 ? last - usable[^2].EdgeEnergyEv : 0;
-        trend = Math.Abs(step) <= _options.EdgeHalfWidthEv ? Math.Clamp(step, -_options.MaximumTrendEv, _options.MaximumTrendEv) : 0;
+        trend = Math.Abs(step) <= _options.JumpThresholdEv ? Math.Clamp(step, -_options.MaximumTrendEv, _options.MaximumTrendEv) : 0;
         return last + trend;
     }
 

@@ -29,6 +29,11 @@ public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, 
 /// derivative maximum; 0 keeps the derivative maximum. The derivative's own parabola is biased by the grid and by the white line's
 /// flank; the cubic uses every point on the edge and is centred on it. Needs at least five points in the window (so more than
 /// ±1 eV on a 0.5 eV grid); 1.2 eV lowered the edge error on 0.5 eV scans from 0.15 to 0.11 eV (docs/benchmarks.md, part b).</param>
+/// <param name="SparseEdgeStepEv">A scan whose widest step between points in the edge search region exceeds this is sparse: too coarse
+/// for a derivative, so its Fe3+ fraction is fitted with the two references and E0 is that mixture's derivative maximum. Infinity never
+/// does this, 0 always does.</param>
+/// <param name="MaximumReferenceMisfit">On that path, a residual RMS above this fraction of the edge step means the references do not
+/// describe the spectrum (another material, an energy offset, a glitch) and the scan is flagged, so the planner falls back to a full scan.</param>
 public sealed record XasAnalyzerOptions(
     double PreEdgeEndEv = -15,
     double PostEdgeStartEv = 35,
@@ -37,7 +42,9 @@ public sealed record XasAnalyzerOptions(
     double FitToEv = 35,
     int DerivativeHalfWindow = 2,
     double MinimumStepToNoise = 10,
-    double EdgeFitHalfWidthEv = 1.2)
+    double EdgeFitHalfWidthEv = 1.2,
+    double SparseEdgeStepEv = 0.75,
+    double MaximumReferenceMisfit = 0.05)
 {
     public static XasAnalyzerOptions Default { get; } = new();
 }
@@ -45,6 +52,8 @@ public sealed record XasAnalyzerOptions(
 /// <summary>
 /// Reduces an Fe K-edge spectrum: pre-/post-edge line normalisation, E0 at the derivative maximum,
 /// white-line position and height, and the Fe3+ fraction by linear combination of the Fe2+ and Fe3+ references.
+/// A scan too sparse across the edge for a derivative (<see cref="XasAnalyzerOptions.SparseEdgeStepEv"/>) is instead fitted as a
+/// background line plus a mixture of the references, and E0, white line and height are those of the fitted mixture.
 /// </summary>
 public sealed class XasEdgeAnalyzer
 {
@@ -55,6 +64,7 @@ public sealed class XasEdgeAnalyzer
     public const string FlagEmpty = "empty";
     public const string FlagIncomplete = "incomplete-scan";
     public const string FlagFlat = "flat";
+    public const string FlagReferenceMisfit = "reference-misfit";
 
     private const int MinimumPointsPerLine = 3;
 
@@ -68,6 +78,8 @@ public sealed class XasEdgeAnalyzer
         _model = model ?? BatteryMaterials.FeKEdge;
         _options = options ?? XasAnalyzerOptions.Default;
         if (_options.DerivativeHalfWindow < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.DerivativeHalfWindow, "derivative half window must be >= 1");
+        if (!(_options.SparseEdgeStepEv >= 0)) throw new ArgumentOutOfRangeException(nameof(options), _options.SparseEdgeStepEv, "sparse edge step must be >= 0");
+        if (!(_options.MaximumReferenceMisfit > 0)) throw new ArgumentOutOfRangeException(nameof(options), _options.MaximumReferenceMisfit, "maximum reference misfit must be positive");
     }
 
     public XasFeatures Analyze(Frame frame)
@@ -106,6 +118,7 @@ public sealed class XasEdgeAnalyzer
         var searchFrom = _model.Reduced.EdgeEv - _options.EdgeSearchMarginEv;
         var searchTo = _model.Oxidised.EdgeEv + _options.EdgeSearchMarginEv;
         if (e[0] > searchFrom + _options.PreEdgeEndEv || e[^1] < searchTo + _options.PostEdgeStartEv) return Flagged(FlagIncomplete);
+        if (WidestStep(e, searchFrom, searchTo) > _options.SparseEdgeStepEv) return AnalyzeByReferences(e, y, searchFrom, searchTo);
 
         var slope = Derivative(e, y, _options.DerivativeHalfWindow);
         var roughEdge = ArgMaxEnergy(e, slope, searchFrom, searchTo, out _);
@@ -125,6 +138,98 @@ public sealed class XasEdgeAnalyzer
 
         var (fraction, sigma) = LinearCombination(e, normalised, edge);
         return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step, fraction, sigma, null);
+    }
+
+    /// <summary>The largest energy gap that overlaps [from, to] (the gaps into and out of it included); infinity when the scan does not reach it.</summary>
+    private static double WidestStep(double[] e, double from, double to)
+    {
+        var widest = double.PositiveInfinity;
+        var inside = false;
+        for (var i = 1; i < e.Length; i++)
+        {
+            if (e[i] < from || e[i - 1] > to) continue;
+            widest = inside ? Math.Max(widest, e[i] - e[i - 1]) : e[i] - e[i - 1];
+            inside = true;
+        }
+        return widest;
+    }
+
+    /// <summary>
+    /// A sparse scan: μ = a + b·(E − Ē) + c2·μ(Fe2+) + c3·μ(Fe3+) by linear least squares over every point, the line taking the
+    /// background and c2 + c3 the edge step. Every spectrum of the electrode is such a mixture, so the points need not resolve the
+    /// edge's shape, only carry contrast between the references; and where the mixture's derivative maximum hops from the Fe2+ to
+    /// the Fe3+ edge the hop follows from the fraction, not from which peak the points happened to sample.
+    /// </summary>
+    private XasFeatures AnalyzeByReferences(double[] e, double[] y, double searchFrom, double searchTo)
+    {
+        // The lines are where both references are: below the Fe2+ edge and above the Fe3+ edge by the normalisation's margins.
+        var below = e.Count(x => x <= _model.Reduced.EdgeEv + _options.PreEdgeEndEv);
+        var above = e.Count(x => x >= _model.Oxidised.EdgeEv + _options.PostEdgeStartEv);
+        var onEdge = e.Count(x => x >= searchFrom && x <= searchTo);
+        // Three points per line (as the normalisation needs) and four across the edge, so the fit has more points than parameters everywhere it matters.
+        if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return Flagged(FlagIncomplete);
+
+        var center = e.Average();
+        const double backgroundScaleEv = 10;
+        var columns = new double[e.Length][];
+        for (var i = 0; i < e.Length; i++)
+            columns[i] = [1, (e[i] - center) / backgroundScaleEv, _model.Reduced.Mu(e[i]), _model.Oxidised.Mu(e[i])];
+        var normal = new double[4, 4];
+        var rhs = new double[4];
+        for (var i = 0; i < e.Length; i++)
+        for (var r = 0; r < 4; r++)
+        {
+            rhs[r] += columns[i][r] * y[i];
+            for (var c = 0; c < 4; c++) normal[r, c] += columns[i][r] * columns[i][c];
+        }
+        double[,] inverse;
+        try { inverse = LinearAlgebra.InvertSymmetricPositiveDefinite(normal, "reference fit"); }
+        catch (InvalidOperationException) { return Flagged(FlagIncomplete); }
+        var coefficients = new double[4];
+        for (var r = 0; r < 4; r++)
+        for (var c = 0; c < 4; c++) coefficients[r] += inverse[r, c] * rhs[c];
+        var rss = 0.0;
+        for (var i = 0; i < e.Length; i++)
+        {
+            var fitted = 0.0;
+            for (var r = 0; r < 4; r++) fitted += coefficients[r] * columns[i][r];
+            rss += (y[i] - fitted) * (y[i] - fitted);
+        }
+        var scatter = Math.Sqrt(rss / (e.Length - 4));
+        var (c2, c3) = (coefficients[2], coefficients[3]);
+        var step = c2 + c3;
+        // No edge: the step is not distinguishable from zero given its own standard error. An edge the references cannot
+        // reproduce (a significant step but large residuals) is a misfit instead, so the two failures are told apart.
+        var stepSigma = scatter * Math.Sqrt(Math.Max(0, inverse[2, 2] + inverse[3, 3] + 2 * inverse[2, 3]));
+        if (!(step > 0) || !(step > _options.MinimumStepToNoise * stepSigma)) return Flagged(FlagFlat);
+        if (scatter > _options.MaximumReferenceMisfit * step) return Flagged(FlagReferenceMisfit);
+
+        // f = c3 / (c2 + c3); its variance by the delta method from the coefficients' covariance σ²·(XᵀX)⁻¹.
+        var fraction = c3 / step;
+        Span<double> gradient = [0, 0, -c3 / (step * step), c2 / (step * step)];
+        var variance = 0.0;
+        for (var r = 0; r < 4; r++)
+        for (var c = 0; c < 4; c++) variance += gradient[r] * inverse[r, c] * gradient[c];
+        var sigma = scatter * Math.Sqrt(Math.Max(0, variance));
+        fraction = Math.Clamp(fraction, 0, 1);
+
+        var edge = _model.EdgeEnergyEv(fraction);
+        var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
+        return new XasFeatures(edge, whiteLine, whiteLineHeight, step, fraction, sigma, null);
+    }
+
+    /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double})"/> reports it from dense data.</summary>
+    private (double Energy, double Height) ModelWhiteLine(double fraction, double edge)
+    {
+        const double resolutionEv = 0.01;
+        var (best, height) = (edge, double.NegativeInfinity);
+        for (var k = 0; k <= 2000; k++)
+        {
+            var energy = edge + k * resolutionEv;
+            var mu = _model.Mu(energy, fraction);
+            if (mu > height) (best, height) = (energy, mu);
+        }
+        return (best, height);
     }
 
     private (double Fraction, double Sigma) LinearCombination(double[] e, double[] normalised, double edge)
