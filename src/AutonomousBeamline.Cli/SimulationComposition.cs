@@ -22,7 +22,42 @@ internal static class SimulationComposition
         public required XasSpectrumRenderer XasRenderer { get; init; }
         public required PtyScpiHost Potentiostat { get; init; }
         public required TcpScpiHost PotentiostatTcp { get; init; }
-        public required MotionServer Motion { get; init; }
+        private MotionServer _motion = null!;
+
+        /// <summary>The motion server now serving (a restart replaces it on the same port).</summary>
+        public required MotionServer Motion
+        {
+            get => Volatile.Read(ref _motion);
+            init => _motion = value;
+        }
+
+        /// <summary>
+        /// Restarts the motion server: it goes away for <paramref name="downtime"/> of wall time and comes back on the
+        /// same port over the same stage, as a real server process would after a crash.
+        /// </summary>
+        public void RestartMotion(TimeSpan downtime, TimeProvider time) => _ = Task.Run(async () =>
+        {
+            var old = Motion;
+            var port = old.Port;
+            old.Dispose();
+            await Task.Delay(downtime).ConfigureAwait(false);
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    // A closed ZeroMQ socket frees its port asynchronously: retry the bind for a while.
+                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port });
+                    fresh.Start();
+                    Volatile.Write(ref _motion, fresh);
+                    return;
+                }
+                catch (NetMQ.AddressAlreadyInUseException) when (DateTime.UtcNow < deadline)
+                {
+                    await Task.Delay(50).ConfigureAwait(false);
+                }
+            }
+        });
         public required DetectorServer Detector { get; init; }
         /// <summary>The faults injected on schedule (empty unless the config asks for some).</summary>
         public FaultSchedule Faults { get; set; } = null!;
@@ -96,8 +131,9 @@ internal static class SimulationComposition
         facility.Faults = new FaultSchedule(time,
             s.Faults.Where(f => TimeSpan.FromSeconds(f.AtS) >= alreadyElapsed)
                 .Select(f => new ScheduledFault(TimeSpan.FromSeconds(f.AtS) - alreadyElapsed, f.Device, f.Kind, f.Count, TimeSpan.FromSeconds(f.DurationS))),
-            scpi, facility.Motion, stage, facility.Detector,
-            [facility.Potentiostat.Disconnect, facility.PotentiostatTcp.Disconnect]);
+            scpi, () => facility.Motion, stage, facility.Detector,
+            [facility.Potentiostat.Disconnect, facility.PotentiostatTcp.Disconnect],
+            downtime => facility.RestartMotion(downtime, time));
         return facility;
     }
 }

@@ -35,11 +35,11 @@ public sealed class FaultyNightTests : IDisposable
         Assert.Equal(0, (int)summary["observations_without_beam"]!);
         Assert.Equal(0, (int)summary["safety_violations"]!);
         Assert.Equal(2, (int)summary["suspensions"]!);
-        Assert.Equal(13, (int)summary["faults_injected"]!);
+        Assert.Equal(14, (int)summary["faults_injected"]!);
         Assert.True((int)summary["frames_rejected"]! >= 4, $"frames_rejected {summary["frames_rejected"]}");
 
         // Each fault and each suspension is in the journal.
-        Assert.Equal(13, Of("fault_injected").Count);
+        Assert.Equal(14, Of("fault_injected").Count);
         Assert.Equal(2, Of("suspend").Count);
         Assert.Equal(2, Of("resume").Count);
         Assert.Equal(Of("fault").Count, Of("recovered").Count);

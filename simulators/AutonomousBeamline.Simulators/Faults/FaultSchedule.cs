@@ -22,14 +22,16 @@ public sealed class FaultSchedule : IDisposable
     private readonly List<ITimer> _timers = new();
     private readonly ScpiServer _potentiostat;
     private readonly IReadOnlyList<Action<TimeSpan>> _potentiostatLinks;
-    private readonly MotionServer _motion;
+    private readonly Func<MotionServer> _motion;
+    private readonly Action<TimeSpan>? _restartMotion;
     private readonly MotionStage _stage;
     private readonly DetectorServer _detector;
     private int _injected;
 
-    public FaultSchedule(TimeProvider time, IEnumerable<ScheduledFault> faults, ScpiServer potentiostat, MotionServer motion, MotionStage stage, DetectorServer detector,
-        IReadOnlyList<Action<TimeSpan>>? potentiostatLinks = null)
+    public FaultSchedule(TimeProvider time, IEnumerable<ScheduledFault> faults, ScpiServer potentiostat, Func<MotionServer> motion, MotionStage stage, DetectorServer detector,
+        IReadOnlyList<Action<TimeSpan>>? potentiostatLinks = null, Action<TimeSpan>? restartMotion = null)
     {
+        _restartMotion = restartMotion;
         _potentiostatLinks = potentiostatLinks ?? [];
         _stage = stage;
         _potentiostat = potentiostat;
@@ -71,8 +73,13 @@ public sealed class FaultSchedule : IDisposable
                 _potentiostat.Faults.ReplyDelay = duration;
                 Later(time, TimeSpan.FromSeconds(30), () => _potentiostat.Faults.ReplyDelay = TimeSpan.Zero);
                 break;
-            case ("motion", "drop_reply"): _motion.DropNextReplies(f.Count); break;
-            case ("motion", "slow_reply"): _motion.DelayNextReplies(f.Count, duration); break;
+            case ("motion", "drop_reply"): _motion().DropNextReplies(f.Count); break;
+            case ("motion", "slow_reply"): _motion().DelayNextReplies(f.Count, duration); break;
+            case ("motion", "restart"):
+                // The server process goes away for the duration (wall clock) and comes back on its port;
+                // the stage (the hardware) keeps its positions.
+                (_restartMotion ?? throw new InvalidOperationException("no way to restart the motion server was given"))(duration);
+                break;
             case ("detector", "drop_reply"): _detector.DropNextReplies(f.Count); break;
             case ("detector", "slow_reply"): _detector.DelayNextReplies(f.Count, duration); break;
             case ("detector", "drop_frame"): _detector.DropNextFrames(f.Count); break;
