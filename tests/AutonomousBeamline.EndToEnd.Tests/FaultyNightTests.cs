@@ -7,6 +7,7 @@ namespace AutonomousBeamline.EndToEnd.Tests;
 /// configs/dry-run-faults.yaml end to end: beam dumps and faults in every device, over the real transports.
 /// Device time-outs are shortened so that the lost replies and frames cost little wall time.
 /// </summary>
+[Collection(HeavyRuns.Name)]
 public sealed class FaultyNightTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("faults-").FullName;

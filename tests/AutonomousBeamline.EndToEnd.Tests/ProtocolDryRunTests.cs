@@ -7,6 +7,7 @@ namespace AutonomousBeamline.EndToEnd.Tests;
 /// configs/dry-run-protocol.yaml end to end: CC charge → CV hold → rest → CC discharge → GITT, two cycles,
 /// the C-rate raised for the second cycle, with glitches and refused settings injected on the serial line.
 /// </summary>
+[Collection(HeavyRuns.Name)]
 public sealed class ProtocolDryRunTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("protocol-").FullName;

@@ -8,6 +8,7 @@ namespace AutonomousBeamline.EndToEnd.Tests;
 /// kill -9 of a running dry run (a real process, SIGKILL), then <c>dry-run --resume</c>: the run goes on from its
 /// journal, re-checks the cell first, re-decides, and loses or repeats no observation.
 /// </summary>
+[Collection(HeavyRuns.Name)]
 public sealed class ResumeAfterKillTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("resume-").FullName;

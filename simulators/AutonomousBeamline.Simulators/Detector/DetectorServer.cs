@@ -76,8 +76,8 @@ public sealed class DetectorServer : JsonRequestServer
     private readonly Random _rng;
     private long _nextFrame;
     private int _dropNextFrames;
-    private int _corruptNextFrames;
-    private volatile int _corruption;
+    // Queued, not overwritten: two corruptions asked for in a row break two frames, in that order.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<FrameCorruption> _pendingCorruptions = new();
     private volatile string? _fault;
     private long _framesSent;
     private long _framesDropped;
@@ -126,12 +126,11 @@ public sealed class DetectorServer : JsonRequestServer
         Interlocked.Exchange(ref _dropNextFrames, count);
     }
 
-    /// <summary>Fault switch: acknowledge the next <paramref name="count"/> acquisitions but push broken frames.</summary>
+    /// <summary>Fault switch: acknowledge the next <paramref name="count"/> acquisitions but push broken frames (after any already asked for).</summary>
     public void CorruptNextFrames(FrameCorruption corruption, int count = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        _corruption = (int)corruption;
-        Interlocked.Exchange(ref _corruptNextFrames, count);
+        for (var i = 0; i < count; i++) _pendingCorruptions.Enqueue(corruption);
     }
 
     /// <summary>Puts the detector into fault: acquisitions are refused with FAULT until <see cref="ClearFault"/>.</summary>
@@ -318,9 +317,9 @@ public sealed class DetectorServer : JsonRequestServer
             return;
         }
         var payload = ToLittleEndian(intensities);
-        if (TakeOne(ref _corruptNextFrames))
+        if (_pendingCorruptions.TryDequeue(out var corruption))
         {
-            switch ((FrameCorruption)_corruption)
+            switch (corruption)
             {
                 case FrameCorruption.TruncatedPayload:
                     payload = payload[..^sizeof(float)];

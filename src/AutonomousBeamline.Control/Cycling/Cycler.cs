@@ -38,8 +38,10 @@ public sealed record StepBoundary(ScheduledStep? Ended, string? EndReason, Upcom
 /// </remarks>
 public sealed class Cycler
 {
-    private const int TransientAttempts = 3;
+    private const int TransientAttempts = 5;
     private static readonly TimeSpan TransientPause = TimeSpan.FromSeconds(0.5);
+    /// <summary>A silent or vanished line also gets wall-clock time to come back (on the virtual clock a pause costs none).</summary>
+    private static readonly TimeSpan LinkPause = TimeSpan.FromSeconds(0.25);
 
     private readonly IPotentiostat _potentiostat;
     private readonly CyclingProtocol _protocol;
@@ -600,7 +602,10 @@ public sealed class Cycler
             catch (DeviceException e) when (attempt < TransientAttempts && !ct.IsCancellationRequested)
             {
                 _journal.Write("device_retry", new { device = e.Device, what, attempt, message = e.Message });
-                await _time.SleepAsync(TransientPause, ct).ConfigureAwait(false);
+                var backoff = 1 << (attempt - 1);
+                await _time.SleepAsync(TransientPause * backoff, ct).ConfigureAwait(false);
+                if (e is DeviceTimeoutException || e.InnerException is IOException)
+                    await Task.Delay(LinkPause * backoff, ct).ConfigureAwait(false);
             }
         }
     }

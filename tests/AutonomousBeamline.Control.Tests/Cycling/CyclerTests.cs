@@ -105,16 +105,16 @@ public sealed class CyclerTests : IDisposable
     }
 
     [Fact]
-    public async Task A_glitch_that_does_not_pass_ends_the_protocol_safely_after_three_attempts()
+    public async Task A_glitch_that_does_not_pass_ends_the_protocol_safely_after_five_attempts()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5)
         {
             FailMeasurementsWith = new ScpiLikeGlitch("potentiostat", "garbled"),
-            FailingMeasurements = 3,
+            FailingMeasurements = 5,
         };
         var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
         await Assert.ThrowsAsync<ScpiLikeGlitch>(() => cycler.RunAsync(CancellationToken.None));
-        Assert.Equal(2, Records("device_retry").Count);
+        Assert.Equal(4, Records("device_retry").Count);
         Assert.Equal("safe", cell.Calls[^1]);
     }
 

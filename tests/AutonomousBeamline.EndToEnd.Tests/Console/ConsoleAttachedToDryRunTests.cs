@@ -9,6 +9,7 @@ namespace AutonomousBeamline.EndToEnd.Tests.Console;
 /// an ROI and a C-rate, vetoes a decision in the approval window, pauses and resumes, detaches, and the journal
 /// audits all of it with who did it.
 /// </summary>
+[Collection(HeavyRuns.Name)]
 public sealed class ConsoleAttachedToDryRunTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("console-e2e-").FullName;

@@ -8,6 +8,7 @@ namespace AutonomousBeamline.EndToEnd.Tests.Soak;
 /// `beamline soak` end to end on configs/soak.yaml, shortened: the real program in child processes (beamline.dll
 /// from this test's output), the real simulators and transports, a real SIGKILL. The full night is the README's command.
 /// </summary>
+[Collection(HeavyRuns.Name)]
 public sealed class ShortSoakTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("soak-").FullName;
