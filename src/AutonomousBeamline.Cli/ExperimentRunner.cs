@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Resume;
 using AutonomousBeamline.Control.Running;
 using AutonomousBeamline.Learning;
@@ -68,7 +69,15 @@ internal static class ExperimentRunner
             var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId, resume);
             controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
             attach?.Invoke(controller);
-            using var operatorEndpoint = OperatorComposition.Start(config.Operator, controller);
+            OperatorEndpoint? operatorEndpoint;
+            try { operatorEndpoint = OperatorComposition.Start(config.Operator, controller, anyPortIfTaken: mode == "dry-run"); }
+            catch (InvalidOperationException e)
+            {
+                // Nothing has touched the cell yet.
+                Console.Error.WriteLine(e.Message);
+                return Commands.BadConfig;
+            }
+            using var endpointLifetime = operatorEndpoint;
             if (operatorEndpoint is not null)
             {
                 Console.WriteLine($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");

@@ -9,14 +9,37 @@ internal static class OperatorComposition
     /// The console's endpoint for a run, as operator.endpoint says: none when empty; loopback unless CURVE keys are
     /// configured (the endpoint itself refuses anything else). Port 0 picks free ports (tests).
     /// </summary>
-    public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations)
+    /// <param name="anyPortIfTaken">
+    /// A dry run whose configured port is taken (another dry run, say) takes a free one and says so. A live run
+    /// refuses instead: a taken port may mean another controller is driving the same beamline.
+    /// </param>
+    /// <exception cref="InvalidOperationException">The port is taken and <paramref name="anyPortIfTaken"/> is false.</exception>
+    public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations, bool anyPortIfTaken)
     {
         if (string.IsNullOrWhiteSpace(section.Endpoint)) return null;
         var uri = new Uri(section.Endpoint.Replace("tcp://", "http://", StringComparison.Ordinal));
-        var port = uri.Port;
+        try
+        {
+            return Bind(uri.Host, uri.Port, section, operations);
+        }
+        catch (NetMQ.AddressAlreadyInUseException) when (anyPortIfTaken)
+        {
+            Console.WriteLine($"operator.endpoint {section.Endpoint}: the port (or the status port after it) is taken; using free ports instead");
+            return Bind(uri.Host, 0, section, operations);
+        }
+        catch (NetMQ.AddressAlreadyInUseException)
+        {
+            throw new InvalidOperationException(
+                $"operator.endpoint {section.Endpoint}: the port (or the status port after it) is already in use; is another controller running? " +
+                "Stop it or configure another port.");
+        }
+    }
+
+    private static OperatorEndpoint Bind(string host, int port, OperatorSection section, IExperimentOperations operations)
+    {
         var endpoint = new OperatorEndpoint(operations, new OperatorEndpointOptions
         {
-            Host = uri.Host,
+            Host = host,
             Port = port,
             StatusPort = port == 0 ? 0 : port + 1,
             Curve = section.CurveSecretKey is { Length: > 0 } secret ? new OperatorServerCurve(secret, section.CurveClientPublicKeys) : null,

@@ -78,6 +78,7 @@ public sealed class ConsoleSession
         try
         {
             _polled = await _client.SnapshotAsync(cancellationToken).ConfigureAwait(false);
+            _polledAt = DateTimeOffset.UtcNow;
             _connectionProblem = null;
         }
         catch (Exception ex) when (ex is OperatorEndpointUnreachableException or OperatorProtocolException)

@@ -1,0 +1,28 @@
+using AutonomousBeamline.Cli;
+using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Control.Operator;
+using Moq;
+using NetMQ.Sockets;
+
+namespace AutonomousBeamline.EndToEnd.Tests;
+
+/// <summary>When the configured operator port is taken: a dry run moves aside, a live run refuses to start.</summary>
+public class OperatorPortTests
+{
+    [Fact]
+    public void A_taken_port_is_refused_for_a_live_run_and_replaced_for_a_dry_run()
+    {
+        using var squatter = new ResponseSocket();
+        var port = squatter.BindRandomPort("tcp://127.0.0.1");
+        var section = new OperatorSection { Endpoint = $"tcp://127.0.0.1:{port}" };
+        var operations = new Mock<IExperimentOperations>().Object;
+
+        var refusal = Assert.Throws<InvalidOperationException>(() => OperatorComposition.Start(section, operations, anyPortIfTaken: false));
+        Assert.Contains($"127.0.0.1:{port}", refusal.Message);
+        Assert.Contains("another controller", refusal.Message);
+
+        using var moved = OperatorComposition.Start(section, operations, anyPortIfTaken: true);
+        Assert.NotNull(moved);
+        Assert.NotEqual(port, moved.Port);
+    }
+}
