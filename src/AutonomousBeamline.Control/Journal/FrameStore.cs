@@ -52,12 +52,18 @@ public sealed class FrameStore : IDisposable
 }
 
 /// <summary>Reads frames back from a frame file (resume, reports).</summary>
+/// <summary>One record of a frame file: what became of the frame, and the frame itself when it was asked for.</summary>
+public sealed record StoredFrame(string Disposition, long? ObservationSequence, double ExposureS, Frame? Frame);
+
+/// <summary>Reads frames back from a frame file (resume, HDF5 blocks, reports).</summary>
 public static class FrameFile
 {
-    /// <summary>Every readable record: disposition, observation sequence (if any) and the frame. A torn last line is skipped.</summary>
-    /// <param name="wanted">Which records to decode, by disposition and observation sequence (the rest are skipped unread).</param>
+    /// <summary>
+    /// Every readable record in one pass; a torn last line is skipped. Payloads are decoded only for the records
+    /// <paramref name="decode"/> selects (all when null), since decoding is most of the cost.
+    /// </summary>
     /// <param name="skip">Records to pass over unread at the start (those already handled).</param>
-    public static IEnumerable<(string Disposition, long? ObservationSequence, Frame Frame)> Read(string path, Func<string, long?, bool>? wanted = null, int skip = 0)
+    public static IEnumerable<StoredFrame> Scan(string path, Func<string, long?, bool>? decode = null, int skip = 0)
     {
         if (!File.Exists(path)) yield break;
         foreach (var line in File.ReadLines(path))
@@ -70,13 +76,22 @@ public static class FrameFile
             if (node?["header"] is not System.Text.Json.Nodes.JsonObject h) continue;
             var disposition = (string?)node["disposition"] ?? "";
             var sequence = (long?)node["observation_sequence"];
-            if (wanted is not null && !wanted(disposition, sequence)) continue;
+            var exposure = (double?)h["exposure_s"] ?? 0;
+            if (decode is not null && !decode(disposition, sequence))
+            {
+                yield return new StoredFrame(disposition, sequence, exposure, null);
+                continue;
+            }
             var header = h.Deserialize<FrameHeader>(RunJournal.JsonOptions)!;
             var intensities = Floats((string?)node["intensities_f32le"]);
             var x = node["x_f32le"] is { } xs ? Floats((string?)xs) : null;
-            yield return (disposition, sequence, new Frame(header, intensities, x));
+            yield return new StoredFrame(disposition, sequence, exposure, new Frame(header, intensities, x));
         }
     }
+
+    /// <summary>The frames of the records <paramref name="wanted"/> selects (all when null), decoded.</summary>
+    public static IEnumerable<(string Disposition, long? ObservationSequence, Frame Frame)> Read(string path, Func<string, long?, bool>? wanted = null, int skip = 0) =>
+        Scan(path, wanted, skip).Where(r => r.Frame is not null).Select(r => (r.Disposition, r.ObservationSequence, r.Frame!));
 
     private static float[] Floats(string? base64) =>
         base64 is null ? [] : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(base64)).ToArray();

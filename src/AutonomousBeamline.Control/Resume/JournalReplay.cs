@@ -85,12 +85,14 @@ public static class JournalReplay
             }
         }
 
-        var (frames, beamTime) = CountFrames(Path.Combine(runDir, "frames.jsonl"));
+        // One pass over the frame file: every record counts (frames, beam time); only frames stored as observations
+        // whose record the crash cut off are decoded, to be analysed again.
         var journalled = observations.Select(o => o.Sequence).ToHashSet();
-        var unjournalled = FrameFile.Read(Path.Combine(runDir, "frames.jsonl"),
-                (disposition, sequence) => disposition == "observation" && sequence is { } q && !journalled.Contains(q))
-            .Select(f => (f.ObservationSequence!.Value, f.Frame))
-            .ToList();
+        var stored = FrameFile.Scan(Path.Combine(runDir, "frames.jsonl"),
+            (disposition, sequence) => disposition == "observation" && sequence is { } q && !journalled.Contains(q)).ToList();
+        var frames = stored.Count;
+        var beamTime = stored.Sum(f => f.ExposureS);
+        var unjournalled = stored.Where(f => f.Frame is not null).Select(f => (f.ObservationSequence!.Value, f.Frame!)).ToList();
         return new ResumeState
         {
             Observations = observations,
@@ -119,22 +121,5 @@ public static class JournalReplay
         copy.Remove("type");
         return copy.Deserialize<Observation>(RunJournal.JsonOptions)
                ?? throw new InvalidDataException($"journal record {record["seq"]} is not an observation");
-    }
-
-    private static (int Frames, double BeamTimeS) CountFrames(string path)
-    {
-        if (!File.Exists(path)) return (0, 0);
-        int frames = 0;
-        double beam = 0;
-        foreach (var line in File.ReadLines(path))
-        {
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            JsonNode? node;
-            try { node = JsonNode.Parse(line); }
-            catch (JsonException) { continue; } // torn last line
-            frames++;
-            beam += (double?)node?["header"]?["exposure_s"] ?? 0;
-        }
-        return (frames, beam);
     }
 }

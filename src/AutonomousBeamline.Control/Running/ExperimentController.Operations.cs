@@ -95,7 +95,7 @@ public sealed partial class ExperimentController : IExperimentOperations
                 if (_config.Cell.MaxCurrentA is { } maxI && current > maxI)
                     return CommandOutcome.Refused($"C-rate {c.CRate} means {current:0.######} A, above the cell's max_current_a {maxI} A");
                 _cycler.RequestCRate(c.CRate, command.By.ToString());
-                lock (_gate) _counters.Decision(DecisionKinds.CRate);
+                _counters.Decision(DecisionKinds.CRate);
                 return CommandOutcome.Applied($"C-rate {c.CRate} from the next constant-current step");
             case SetEnergyRangeCommand r:
                 if (!TakesXas) return CommandOutcome.Refused($"this run takes no XAS scans (acquisition.kind is '{_config.Acquisition.Kind}')");

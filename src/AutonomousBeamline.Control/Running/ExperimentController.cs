@@ -39,6 +39,8 @@ public sealed partial class ExperimentController
     private IRoiPlanner? _planner;
     private readonly Resume.ResumeState? _resume;
     private Task? _cyclerTask;
+    /// <summary>Why the run ended while it was suspended for the beam (an operator's skip to end).</summary>
+    private string? _endedWhileSuspended;
 
     /// <param name="resume">What the run had done before a crash (from <see cref="Resume.JournalReplay"/>); null for a new run.</param>
     public ExperimentController(ExperimentConfig config, ControllerDevices devices, ControllerLearning learning,
@@ -284,7 +286,7 @@ public sealed partial class ExperimentController
                 await RecoverAsync(e, ct).ConfigureAwait(false);
                 continue;
             }
-            if (frame is null) return "ended while waiting for the beam";
+            if (frame is null) return _endedWhileSuspended!;
             _machine.Fire(RunTrigger.FrameTaken);
 
             Learn(Analyze(frame, decision.Strategy), decision.Reason);
@@ -308,7 +310,7 @@ public sealed partial class ExperimentController
                     await RecoverAsync(e, ct).ConfigureAwait(false);
                     continue;
                 }
-                if (spectrum is null) return "ended while waiting for the beam";
+                if (spectrum is null) return _endedWhileSuspended!;
                 _machine.Fire(RunTrigger.FrameTaken);
                 Learn(Analyze(spectrum, decision.Strategy), "XAS at the same spot");
                 _machine.Fire(RunTrigger.Analyzed);
@@ -470,7 +472,7 @@ public sealed partial class ExperimentController
         while (true)
         {
             ThrowIfCellFaulted();
-            if (await HandleRequestsWhileSuspendedAsync(ct).ConfigureAwait(false) is { } ended) { _abortReason ??= ended; return false; }
+            if (await HandleRequestsWhileSuspendedAsync(ct).ConfigureAwait(false) is { } ended) { _endedWhileSuspended = ended; return false; }
             var status = await _devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
             UpdateBeam(status);
             var now = _time.GetUtcNow();
