@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Devices;
 
 namespace AutonomousBeamline.Bench;
@@ -8,7 +9,7 @@ internal static class BenchFrames
     public static Frame Xrd(float[] intensities, UniformAxis axis, long frame, double exposureS) =>
         new(new FrameHeader
         {
-            Frame = frame, RequestId = "bench", Kind = "xrd", N = intensities.Length, XMode = "uniform",
+            Frame = frame, RequestId = "bench", Kind = FrameKind.Xrd, N = intensities.Length, XMode = "uniform",
             XName = axis.Name, XUnit = axis.Unit, XStart = axis.Start, XStep = axis.Step,
             ExposureS = exposureS, TStart = DateTimeOffset.UnixEpoch, BeamCurrentMa = 200,
         }, intensities, null);

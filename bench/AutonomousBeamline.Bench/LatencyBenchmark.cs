@@ -77,7 +77,7 @@ internal sealed class LatencyBenchmark(IReadOnlyList<int> observationCounts, int
 
     private static Observation Observation(int i, double x, double y, double soc, double fraction) => new()
     {
-        Sequence = i, Frame = i, Time = DateTimeOffset.UnixEpoch.AddSeconds(i), Kind = "xrd", XMm = x, YMm = y,
+        Sequence = i, Frame = i, Time = DateTimeOffset.UnixEpoch.AddSeconds(i), Kind = FrameKind.Xrd, XMm = x, YMm = y,
         StateOfCharge = soc, CRate = 1.0, PhaseFraction = fraction, PhaseFractionSigma = 0.01, BeamCurrentMa = 200,
     };
 }

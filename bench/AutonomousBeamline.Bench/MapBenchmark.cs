@@ -99,9 +99,9 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             {
                 observations.Add(new Observation
                 {
-                    Sequence = k, Frame = k, Time = DateTimeOffset.UnixEpoch.AddSeconds(k * ExposureS), Kind = "xrd",
+                    Sequence = k, Frame = k, Time = DateTimeOffset.UnixEpoch.AddSeconds(k * ExposureS), Kind = FrameKind.Xrd,
                     XMm = x, YMm = y, StateOfCharge = soc, CRate = rate, PhaseFraction = features.PhaseFraction,
-                    PhaseFractionSigma = features.PhaseFractionSigma, BeamCurrentMa = 200, Source = name, ExposureS = ExposureS,
+                    PhaseFractionSigma = features.PhaseFractionSigma, BeamCurrentMa = 200, Source = baseline?.Strategy ?? DecisionSource.Learner, ExposureS = ExposureS,
                 });
             }
             var last = k == frames - 1;
@@ -136,14 +136,14 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
 
     private sealed class FixedOrderPlanner((double X, double Y)[] order) : IRoiPlanner
     {
-        public string Strategy => "coarse-raster";
+        public DecisionSource Strategy => DecisionSource.Raster;
 
         public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
         {
             var (px, py) = order[observations.Count % order.Length];
             return new Decision
             {
-                Kind = DecisionKinds.Roi, Values = new Dictionary<string, double> { ["x_mm"] = px, ["y_mm"] = py },
+                Kind = DecisionKind.Roi, Values = new Dictionary<string, double> { ["x_mm"] = px, ["y_mm"] = py },
                 Score = 0, Alternatives = [], Reason = "coarse raster", ModelVersion = 0, Strategy = Strategy,
             };
         }

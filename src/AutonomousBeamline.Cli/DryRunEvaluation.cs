@@ -27,7 +27,7 @@ internal static class DryRunEvaluation
         var options = new ForestPhaseMapOptions { Seed = config.Experiment.Seed };
         var states = EvaluationPoints(observations);
 
-        var spots = Math.Max(1, observations.Count(o => o.Kind != "xas"));
+        var spots = Math.Max(1, observations.Count(o => o.Kind != FrameKind.Xas));
         // The config's raster strategy: the serpentine over the configured grid, as far as the budget reaches.
         var gridRaster = new RasterRoiPlanner(space);
         var gridPoints = Enumerable.Range(0, spots)
@@ -90,12 +90,12 @@ internal static class DryRunEvaluation
         var spot = -1;
         foreach (var o in run)
         {
-            if (o.Kind != "xas") spot++;
+            if (o.Kind != FrameKind.Xas) spot++;
             var (x, y) = points[Math.Clamp(spot, 0, points.Count - 1)];
             // The cell as the run saw it then; the simulator keeps no history to ask afterwards.
             var fraction = facility.Truth.FePO4FractionOverFootprint(x, y, new CellSnapshot(o.StateOfCharge, o.CRate), config.Simulation.FootprintMm);
             double measured, sigma;
-            if (o.Kind == "xas" && window is not null)
+            if (o.Kind == FrameKind.Xas && window is not null)
             {
                 var energies = new List<double>();
                 for (var e = window.StartEv; e <= window.StopEv + 1e-9; e += window.StepEv) energies.Add(e);
@@ -110,7 +110,7 @@ internal static class DryRunEvaluation
                 var axis = facility.XrdRenderer.Axis;
                 var frame = new Frame(new FrameHeader
                 {
-                    Frame = spot, RequestId = "raster", Kind = "xrd", N = intensities.Length, XMode = "uniform",
+                    Frame = spot, RequestId = "raster", Kind = FrameKind.Xrd, N = intensities.Length, XMode = "uniform",
                     XName = axis.Name, XUnit = axis.Unit, XStart = axis.Start, XStep = axis.Step,
                     ExposureS = config.Acquisition.ExposureS, TStart = o.Time, BeamCurrentMa = o.BeamCurrentMa,
                 }, intensities, null);
@@ -118,7 +118,7 @@ internal static class DryRunEvaluation
                 if (!features.Usable) continue;
                 (measured, sigma) = (features.PhaseFraction, features.PhaseFractionSigma);
             }
-            result.Add(o with { XMm = x, YMm = y, PhaseFraction = measured, PhaseFractionSigma = sigma, Source = "raster" });
+            result.Add(o with { XMm = x, YMm = y, PhaseFraction = measured, PhaseFractionSigma = sigma, Source = DecisionSource.Raster });
         }
         return result;
     }

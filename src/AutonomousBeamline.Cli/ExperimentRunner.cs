@@ -104,7 +104,7 @@ internal static class ExperimentRunner
         summary.WriteTo(Path.Combine(runDir, "summary.json"));
 
         Console.WriteLine($"{summary.ExitStatus}: {summary.Reason}");
-        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault("roi")} ROI decisions, " +
+        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(Core.Domain.DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
             Console.WriteLine($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");

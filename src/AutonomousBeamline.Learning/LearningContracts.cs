@@ -38,7 +38,7 @@ public sealed record RoiContext(double CurrentXMm, double CurrentYMm, double Sta
 public interface IRoiPlanner
 {
     /// <summary>"learner", "raster" or "random".</summary>
-    string Strategy { get; }
+    DecisionSource Strategy { get; }
 
     Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context);
 }

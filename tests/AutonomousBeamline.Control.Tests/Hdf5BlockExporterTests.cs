@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using PureHDF;
@@ -12,13 +13,13 @@ public sealed class Hdf5BlockExporterTests : IDisposable
 
     private static Frame Xrd(long n, float value) => new(new FrameHeader
     {
-        Frame = n, RequestId = "r" + n, Kind = "xrd", N = 4, XMode = "uniform", XName = "two_theta", XUnit = "deg", XStart = 5, XStep = 0.005,
+        Frame = n, RequestId = "r" + n, Kind = FrameKind.Xrd, N = 4, XMode = "uniform", XName = "two_theta", XUnit = "deg", XStart = 5, XStep = 0.005,
         TStart = DateTimeOffset.UnixEpoch.AddSeconds(n), BeamCurrentMa = 200, Positions = new Dictionary<string, double> { ["sample_x"] = n, ["sample_y"] = 2 },
     }, [value, value + 1, value + 2, value + 3], null);
 
     private static Frame Xas(long n) => new(new FrameHeader
     {
-        Frame = n, RequestId = "r" + n, Kind = "xas", N = 3, XMode = "explicit", TStart = DateTimeOffset.UnixEpoch, BeamCurrentMa = 199,
+        Frame = n, RequestId = "r" + n, Kind = FrameKind.Xas, N = 3, XMode = "explicit", TStart = DateTimeOffset.UnixEpoch, BeamCurrentMa = 199,
     }, [0.1f, 0.5f, 1.0f], [7110f, 7122f, 7130f]);
 
     [Fact]

@@ -4,12 +4,12 @@ namespace AutonomousBeamline.Learning.Tests;
 
 internal static class TestObservations
 {
-    public static Observation Make(double x, double y, double soc, double fraction, long sequence = 0, string source = "learner") => new()
+    public static Observation Make(double x, double y, double soc, double fraction, long sequence = 0, DecisionSource source = DecisionSource.Learner) => new()
     {
         Sequence = sequence,
         Frame = sequence,
         Time = DateTimeOffset.UnixEpoch.AddSeconds(sequence),
-        Kind = "xrd",
+        Kind = FrameKind.Xrd,
         XMm = x,
         YMm = y,
         StateOfCharge = soc,

@@ -1,4 +1,5 @@
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
 using PureHDF;
 
 namespace AutonomousBeamline.Control.Journal;
@@ -101,7 +102,7 @@ public sealed class Hdf5BlockExporter
                     };
                 }
             }
-            file[kind] = group;
+            file[kind.Name()] = group;
         }
         var path = Path.Combine(_directory, $"block-{BlocksWritten + 1:0000}.h5");
         // Written to a temporary name and renamed, so a crash never leaves a half-written block under the real name.

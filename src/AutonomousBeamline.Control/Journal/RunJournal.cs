@@ -16,6 +16,8 @@ public sealed class RunJournal : IDisposable
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        // Enums as their snake_case names ("xrd", "c_rate", "learner"), as readers of the journal expect.
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
     };
 
     private readonly object _gate = new();

@@ -12,7 +12,7 @@ public sealed record ResumeState
     /// <summary>Frames received (every line of frames.jsonl, observation or not).</summary>
     public required int FramesAcquired { get; init; }
     public required double BeamTimeUsedS { get; init; }
-    public required IReadOnlyDictionary<string, int> Decisions { get; init; }
+    public required IReadOnlyDictionary<DecisionKind, int> Decisions { get; init; }
     public required int Faults { get; init; }
     public required int Suspensions { get; init; }
     /// <summary>Protocol steps that ended; the next one (the interrupted one) starts again.</summary>
@@ -44,7 +44,7 @@ public static class JournalReplay
 
         var observations = new List<Observation>();
         var seen = new HashSet<long>();
-        var decisions = new Dictionary<string, int> { [DecisionKinds.Roi] = 0, [DecisionKinds.CRate] = 0, [DecisionKinds.EnergyRange] = 0 };
+        var decisions = Enum.GetValues<DecisionKind>().ToDictionary(k => k, _ => 0);
         int faults = 0, suspensions = 0, stepsCompleted = 0;
         double soc = initialStateOfCharge;
         double? cRate = null;
@@ -71,8 +71,7 @@ public static class JournalReplay
                     position = (o.XMm, o.YMm);
                     break;
                 case "decision":
-                    var kind = (string?)record["kind"] ?? "";
-                    decisions[kind] = decisions.GetValueOrDefault(kind) + 1;
+                    if (record["kind"]?.Deserialize<DecisionKind>(RunJournal.JsonOptions) is { } kind) decisions[kind]++;
                     break;
                 case "fault": faults++; break;
                 case "suspend": suspensions++; break;

@@ -46,7 +46,7 @@ public sealed record RunOutcome
     public required string ExitStatus { get; init; }
     public required string Reason { get; init; }
     public required IReadOnlyList<Observation> Observations { get; init; }
-    public required IReadOnlyDictionary<string, int> Decisions { get; init; }
+    public required IReadOnlyDictionary<DecisionKind, int> Decisions { get; init; }
     public required int Faults { get; init; }
     public required int FramesAcquired { get; init; }
     public required int FramesRejected { get; init; }

@@ -31,7 +31,7 @@ public sealed partial class ExperimentController
         if (observation is null) return;
         lock (_gate) _observations.Add(observation);
         _learning.ObservationAdded(observation);
-        var what = observation.Kind == "xas"
+        var what = observation.Kind == FrameKind.Xas
             ? $"XAS E0 {observation.EdgeEnergyEv:0.00} eV, Fe3+ {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.0000}"
             : $"FePO4 {observation.PhaseFraction:0.000} ± {observation.PhaseFractionSigma:0.0000}";
         Report($"frame {_counters.FramesAcquired}/{FramesBudget} at ({observation.XMm:0.0}, {observation.YMm:0.0}) mm, " +
@@ -67,19 +67,19 @@ public sealed partial class ExperimentController
             for (var e = c.StartEv; e <= c.StopEv + 1e-9; e += c.StepEv) energies.Add(Math.Round(e, 6));
             plan = new EnergyScanPlan(new Decision
             {
-                Kind = DecisionKinds.EnergyRange,
+                Kind = DecisionKind.EnergyRange,
                 Values = new Dictionary<string, double> { ["start_ev"] = c.StartEv, ["stop_ev"] = c.StopEv, ["points"] = energies.Count, ["full_range"] = 0 },
                 Score = double.NaN,
                 Alternatives = [new DecisionOption(planned.Decision.Values, planned.Decision.Score)],
                 Reason = $"operator {c.By} set {c.StartEv}-{c.StopEv} eV in {c.StepEv} eV steps",
                 ModelVersion = planned.Decision.ModelVersion,
-                Strategy = "operator",
+                Strategy = DecisionSource.Operator,
             }, energies, false);
             _journal.Write("override", new { by = c.By.ToString(), what = "energy_range", start_ev = c.StartEv, stop_ev = c.StopEv, step_ev = c.StepEv, replaced = planned.Decision });
         }
         else if (IsLocked(Knob.EnergyRange) && _lastEnergyPlan is { } held)
         {
-            plan = held with { Decision = held.Decision with { Reason = "energy range held by the operator", Strategy = "operator" } };
+            plan = held with { Decision = held.Decision with { Reason = "energy range held by the operator", Strategy = DecisionSource.Operator } };
         }
         else
         {

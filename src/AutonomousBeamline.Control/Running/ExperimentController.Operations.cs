@@ -95,7 +95,7 @@ public sealed partial class ExperimentController : IExperimentOperations
                 if (_config.Cell.MaxCurrentA is { } maxI && current > maxI)
                     return CommandOutcome.Refused($"C-rate {c.CRate} means {current:0.######} A, above the cell's max_current_a {maxI} A");
                 _cycler.RequestCRate(c.CRate, command.By.ToString());
-                _counters.Decision(DecisionKinds.CRate);
+                _counters.Decision(DecisionKind.CRate);
                 return CommandOutcome.Applied($"C-rate {c.CRate} from the next constant-current step");
             case SetEnergyRangeCommand r:
                 if (!TakesXas) return CommandOutcome.Refused($"this run takes no XAS scans (acquisition.kind is '{_config.Acquisition.Kind}')");
@@ -336,7 +336,7 @@ public sealed partial class ExperimentController : IExperimentOperations
         }
     }
 
-    private DecisionView View(Decision d) => new(_time.GetUtcNow(), d.Kind, d.Values, d.Score, d.Reason, d.ModelVersion, d.Strategy);
+    private DecisionView View(Decision d) => new(_time.GetUtcNow(), d.Kind.Name(), d.Values, d.Score, d.Reason, d.ModelVersion, d.Strategy.Name());
 
     private void RecordFault(string source, string message)
     {

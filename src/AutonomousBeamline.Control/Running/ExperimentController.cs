@@ -164,11 +164,11 @@ public sealed partial class ExperimentController
         {
             _observations.AddRange(resume.Observations);
             if (resume.LastPosition is { } p) _position = p;
-            foreach (var o in resume.Observations.Where(o => o.Kind == "xas"))
+            foreach (var o in resume.Observations.Where(o => o.Kind == FrameKind.Xas))
                 _xasScans.Add(new Learning.Features.XasFeatures(o.EdgeEnergyEv ?? double.NaN, o.WhiteLineEnergyEv ?? double.NaN, double.NaN, double.NaN,
                     o.PhaseFraction, o.PhaseFractionSigma, null));
         }
-        _spotsMeasured = resume.Observations.Count(o => o.Kind != "xas");
+        _spotsMeasured = resume.Observations.Count(o => o.Kind != FrameKind.Xas);
         _counters.Restore(resume.FramesAcquired, resume.BeamTimeUsedS, resume.Decisions, resume.Faults, resume.Suspensions);
 
         // A frame reached the disk but its observation record did not (the crash fell between the two): analyse it
@@ -188,7 +188,7 @@ public sealed partial class ExperimentController
         var header = frame.Header;
         double fraction, sigma;
         double? edge = null, whiteLine = null;
-        if (header.Kind == "xas")
+        if (header.Kind == FrameKind.Xas)
         {
             var xas = XasAnalyzer.Analyze(frame);
             if (!xas.Usable) return null;
@@ -205,7 +205,7 @@ public sealed partial class ExperimentController
             Sequence = sequence, Frame = header.Frame, Time = header.TStart, Kind = header.Kind,
             XMm = header.Positions.GetValueOrDefault(_config.Axes.X), YMm = header.Positions.GetValueOrDefault(_config.Axes.Y),
             StateOfCharge = stateOfCharge, CRate = _resume?.RequestedCRate ?? 0, PhaseFraction = fraction, PhaseFractionSigma = sigma,
-            BeamCurrentMa = header.BeamCurrentMa, Source = "recovered", ExposureS = header.ExposureS, EdgeEnergyEv = edge, WhiteLineEnergyEv = whiteLine,
+            BeamCurrentMa = header.BeamCurrentMa, Source = DecisionSource.Recovered, ExposureS = header.ExposureS, EdgeEnergyEv = edge, WhiteLineEnergyEv = whiteLine,
         };
     }
 
@@ -336,20 +336,20 @@ public sealed partial class ExperimentController
                 Values = new Dictionary<string, double> { ["x_mm"] = here.X, ["y_mm"] = here.Y },
                 Alternatives = [new DecisionOption(planned.Values, planned.Score)],
                 Reason = "the ROI is held by the operator: measuring where the sample is",
-                Strategy = "operator",
+                Strategy = DecisionSource.Operator,
             };
         }
         if (TakeForcedRoi() is { } forced)
         {
             decision = new Decision
             {
-                Kind = DecisionKinds.Roi,
+                Kind = DecisionKind.Roi,
                 Values = new Dictionary<string, double> { ["x_mm"] = forced.Command.XMm, ["y_mm"] = forced.Command.YMm },
                 Score = double.NaN,
                 Alternatives = [new DecisionOption(planned.Values, planned.Score)],
                 Reason = $"operator {forced.Command.By} forced ({forced.Command.XMm:0.###}, {forced.Command.YMm:0.###}) mm",
                 ModelVersion = planned.ModelVersion,
-                Strategy = "operator",
+                Strategy = DecisionSource.Operator,
             };
             _journal.Write("override", new
             {
@@ -525,13 +525,13 @@ public sealed partial class ExperimentController
         throw new DeviceException(fault.Device, $"gave up after {RecoveryAttempts} attempts to recover from: {fault.Message}", fault);
     }
 
-    private Observation? Analyze(Frame frame, string source)
+    private Observation? Analyze(Frame frame, DecisionSource source)
     {
         var header = frame.Header;
         double fraction, sigma;
         double? edge = null, whiteLine = null;
         string? flag;
-        if (header.Kind == "xas")
+        if (header.Kind == FrameKind.Xas)
         {
             var xas = XasAnalyzer.Analyze(frame);
             lock (_gate) _xasScans.Add(xas);

@@ -6,7 +6,7 @@ namespace AutonomousBeamline.Control.Running;
 internal sealed class RunCounters
 {
     private readonly object _gate = new();
-    private readonly Dictionary<string, int> _decisions = new() { [DecisionKinds.Roi] = 0, [DecisionKinds.CRate] = 0, [DecisionKinds.EnergyRange] = 0 };
+    private readonly Dictionary<DecisionKind, int> _decisions = Enum.GetValues<DecisionKind>().ToDictionary(k => k, _ => 0);
     private int _framesAcquired, _framesRejected, _faults, _suspensions;
     private double _beamTimeUsedS;
 
@@ -17,7 +17,7 @@ internal sealed class RunCounters
     public double BeamTimeUsedS { get { lock (_gate) return _beamTimeUsedS; } }
 
     /// <summary>Carries the counts of a run that is being resumed.</summary>
-    public void Restore(int frames, double beamTimeS, IReadOnlyDictionary<string, int> decisions, int faults, int suspensions)
+    public void Restore(int frames, double beamTimeS, IReadOnlyDictionary<DecisionKind, int> decisions, int faults, int suspensions)
     {
         lock (_gate)
         {
@@ -33,6 +33,6 @@ internal sealed class RunCounters
     public void FrameRejected() { lock (_gate) _framesRejected++; }
     public void Fault() { lock (_gate) _faults++; }
     public void Suspended() { lock (_gate) _suspensions++; }
-    public void Decision(string kind) { lock (_gate) _decisions[kind] = _decisions.GetValueOrDefault(kind) + 1; }
-    public IReadOnlyDictionary<string, int> DecisionCounts() { lock (_gate) return new Dictionary<string, int>(_decisions); }
+    public void Decision(DecisionKind kind) { lock (_gate) _decisions[kind] = _decisions.GetValueOrDefault(kind) + 1; }
+    public IReadOnlyDictionary<DecisionKind, int> DecisionCounts() { lock (_gate) return new Dictionary<DecisionKind, int>(_decisions); }
 }

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AutonomousBeamline.Control.Journal;
@@ -19,7 +20,7 @@ public sealed record RunSummary
     public required string Experiment { get; init; }
     public required string Strategy { get; init; }
     public required int Observations { get; init; }
-    public required IReadOnlyDictionary<string, int> Decisions { get; init; }
+    public required IReadOnlyDictionary<DecisionKind, int> Decisions { get; init; }
     public required int Faults { get; init; }
     public required int Frames { get; init; }
     public required int FramesRejected { get; init; }

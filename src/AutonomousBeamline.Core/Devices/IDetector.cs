@@ -1,3 +1,5 @@
+using AutonomousBeamline.Core.Domain;
+
 namespace AutonomousBeamline.Core.Devices;
 
 /// <summary>An evenly spaced x axis: x[i] = Start + i * Step.</summary>
@@ -13,8 +15,7 @@ public sealed record FrameHeader
 {
     public required long Frame { get; init; }
     public required string RequestId { get; init; }
-    /// <summary>"xrd" or "xas".</summary>
-    public required string Kind { get; init; }
+    public required FrameKind Kind { get; init; }
     public required int N { get; init; }
     /// <summary>"uniform" or "explicit".</summary>
     public required string XMode { get; init; }

@@ -1,13 +1,5 @@
 namespace AutonomousBeamline.Core.Domain;
 
-/// <summary>The three things the learner decides.</summary>
-public static class DecisionKinds
-{
-    public const string Roi = "roi";
-    public const string CRate = "c_rate";
-    public const string EnergyRange = "energy_range";
-}
-
 /// <summary>A candidate the planner weighed, with its score.</summary>
 public sealed record DecisionOption(IReadOnlyDictionary<string, double> Values, double Score);
 
@@ -17,11 +9,11 @@ public sealed record DecisionOption(IReadOnlyDictionary<string, double> Values, 
 /// </summary>
 public sealed record Decision
 {
-    public required string Kind { get; init; }
+    public required DecisionKind Kind { get; init; }
     public required IReadOnlyDictionary<string, double> Values { get; init; }
     public required double Score { get; init; }
     public required IReadOnlyList<DecisionOption> Alternatives { get; init; }
     public required string Reason { get; init; }
     public required int ModelVersion { get; init; }
-    public string Strategy { get; init; } = "learner";
+    public DecisionSource Strategy { get; init; } = DecisionSource.Learner;
 }

@@ -9,7 +9,7 @@ public sealed record Observation
     public required long Sequence { get; init; }
     public required long Frame { get; init; }
     public required DateTimeOffset Time { get; init; }
-    public required string Kind { get; init; }
+    public required FrameKind Kind { get; init; }
     public required double XMm { get; init; }
     public required double YMm { get; init; }
     /// <summary>State of charge estimated by charge counting, 0..1.</summary>
@@ -20,8 +20,8 @@ public sealed record Observation
     public required double PhaseFraction { get; init; }
     public required double PhaseFractionSigma { get; init; }
     public required double BeamCurrentMa { get; init; }
-    /// <summary>Who chose this spot: "learner", "raster", "random" or "operator".</summary>
-    public string Source { get; init; } = "learner";
+    /// <summary>Who chose this spot.</summary>
+    public DecisionSource Source { get; init; } = DecisionSource.Learner;
     /// <summary>Seconds of beam on the spot for this frame (the exposure, or the sum of an XAS scan's dwells); counts against a per-spot dose budget. Null when not recorded.</summary>
     public double? ExposureS { get; init; }
     /// <summary>Fe K-edge energy (E0, eV) of an XAS observation; null for a diffraction frame.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
 
 namespace AutonomousBeamline.Instruments.Detector;
 
@@ -60,7 +61,8 @@ public static class FrameDecoder
         if (htype != HeaderType) throw Reject($"\"htype\" is {Show(htype)}, expected \"{HeaderType}\"");
         if (frameNumber is null) throw Reject("\"frame\" is missing or not an integer");
         if (requestId is null) throw Reject("\"request_id\" is missing or not a string");
-        var kind = OptionalString(header, "kind") ?? throw Reject("\"kind\" is missing or not a string");
+        var kindText = OptionalString(header, "kind") ?? throw Reject("\"kind\" is missing or not a string");
+        var kind = FrameKinds.FromWire(kindText) ?? throw Reject($"\"kind\" is \"{kindText}\", which is neither \"xrd\" nor \"xas\"");
         if (header["n"] is not JsonValue nValue || nValue.GetValueKind() != JsonValueKind.Number || !nValue.TryGetValue<int>(out var n))
             throw Reject("\"n\" is missing or not an integer");
         if (n <= 0 || n > MaxPoints) throw Reject($"\"n\" = {n} is outside 1..{MaxPoints}");

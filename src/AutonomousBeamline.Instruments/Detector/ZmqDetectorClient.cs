@@ -180,9 +180,9 @@ public sealed class ZmqDetectorClient : IDetector
                     lastFailure = Report($"frame number {frame.Header.Frame} but the acquisition was acknowledged as frame {frameNumber}", id, frame.Header.Frame);
                     continue;
                 }
-                if (frame.Header.Kind != kind)
+                if (frame.Header.Kind.ToWire() != kind)
                 {
-                    lastFailure = Report($"kind \"{frame.Header.Kind}\" for a \"{kind}\" acquisition", id, frame.Header.Frame);
+                    lastFailure = Report($"kind \"{frame.Header.Kind.ToWire()}\" for a \"{kind}\" acquisition", id, frame.Header.Frame);
                     continue;
                 }
                 return frame;

@@ -18,7 +18,7 @@ public sealed class RasterRoiPlanner : IRoiPlanner
         _order = rows.SelectMany((row, j) => j % 2 == 0 ? row.OrderBy(p => p.X) : row.OrderByDescending(p => p.X)).ToArray();
     }
 
-    public string Strategy => "raster";
+    public DecisionSource Strategy => DecisionSource.Raster;
 
     public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
     {
@@ -28,7 +28,7 @@ public sealed class RasterRoiPlanner : IRoiPlanner
         var (x, y) = _order[index];
         return new Decision
         {
-            Kind = DecisionKinds.Roi,
+            Kind = DecisionKind.Roi,
             Values = RoiGrid.Values(x, y),
             Score = 0,
             Alternatives = [],
@@ -47,7 +47,7 @@ public sealed class RandomRoiPlanner(RoiSearchSpace space, int seed) : IRoiPlann
 {
     private readonly (double X, double Y)[] _grid = RoiGrid.Points(space);
 
-    public string Strategy => "random";
+    public DecisionSource Strategy => DecisionSource.Random;
 
     public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
     {
@@ -56,7 +56,7 @@ public sealed class RandomRoiPlanner(RoiSearchSpace space, int seed) : IRoiPlann
         var (x, y) = _grid[index];
         return new Decision
         {
-            Kind = DecisionKinds.Roi,
+            Kind = DecisionKind.Roi,
             Values = RoiGrid.Values(x, y),
             Score = 0,
             Alternatives = [],

@@ -124,13 +124,13 @@ public sealed class CRatePlanner
             : "";
         return new Decision
         {
-            Kind = DecisionKinds.CRate,
+            Kind = DecisionKind.CRate,
             Values = new Dictionary<string, double> { ["c_rate"] = _rates[best] },
             Score = scores[best],
             Alternatives = order.Skip(1).Select(i => new DecisionOption(new Dictionary<string, double> { ["c_rate"] = _rates[i] }, scores[i])).ToArray(),
             Reason = RoiGrid.Format($"{_rates[best]:0.##}C (max {MaxCRate:0.##}C): {known}, the most uncertainty removed per hour of cycling{runnerUp}"),
             ModelVersion = 0,
-            Strategy = "learner",
+            Strategy = DecisionSource.Learner,
         };
     }
 }

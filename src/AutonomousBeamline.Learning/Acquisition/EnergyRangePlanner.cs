@@ -139,13 +139,13 @@ public sealed class EnergyRangePlanner
             : RoiGrid.Format($"targeted scan {scanNumber}: {targeted!.Length} of {_fullGrid.Length} points, {_options.NeighbourhoodStepEv:0.###} eV steps within ±{_options.NeighbourhoodHalfWidthEv:0.#} eV of the predicted edge {edge:F2} eV and around the white line {usable[^1].WhiteLineEnergyEv:F1} eV; full range again in {dueIn} scan(s)");
         var decision = new Decision
         {
-            Kind = DecisionKinds.EnergyRange,
+            Kind = DecisionKind.EnergyRange,
             Values = full ? fullValues : targetedValues!,
             Score = full ? fullScore : targetedScore,
             Alternatives = alternatives,
             Reason = reason,
             ModelVersion = previousScans.Count,
-            Strategy = "learner",
+            Strategy = DecisionSource.Learner,
         };
         return new EnergyScanPlan(decision, energies, full);
     }

@@ -152,7 +152,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
 
     public RoiSearchSpace Space { get; }
 
-    public string Strategy => "learner";
+    public DecisionSource Strategy => DecisionSource.Learner;
 
     /// <summary>The rectangles currently closed to the planner.</summary>
     public IReadOnlyList<RoiRectangle> Exclusions => Volatile.Read(ref _exclusions);
@@ -297,7 +297,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var best = ranked[0];
         return new Decision
         {
-            Kind = DecisionKinds.Roi,
+            Kind = DecisionKind.Roi,
             Values = RoiGrid.Values(_grid[best].X, _grid[best].Y),
             Score = scores[best],
             Alternatives = ranked.Skip(1).Select(i => new DecisionOption(RoiGrid.Values(_grid[i].X, _grid[i].Y), scores[i])).ToArray(),

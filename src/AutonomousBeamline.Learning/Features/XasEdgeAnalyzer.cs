@@ -1,4 +1,5 @@
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Materials;
 
 namespace AutonomousBeamline.Learning.Features;
@@ -85,7 +86,7 @@ public sealed class XasEdgeAnalyzer
     public XasFeatures Analyze(Frame frame)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        if (!string.Equals(frame.Header.Kind, "xas", StringComparison.Ordinal)) return Flagged(FlagWrongKind);
+        if (frame.Header.Kind != FrameKind.Xas) return Flagged(FlagWrongKind);
         var n = frame.Intensities.Length;
         if (n != frame.Header.N || (frame.X is not null && frame.X.Length != n)) return Flagged(FlagWrongLength);
         if (frame.X is null && (frame.Header.XStart is null || frame.Header.XStep is null)) return Flagged(FlagWrongLength);

@@ -1,4 +1,5 @@
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Materials;
 
 namespace AutonomousBeamline.Learning.Features;
@@ -112,7 +113,7 @@ public sealed class XrdPhaseAnalyzer : IXrdAnalyzer
         ArgumentNullException.ThrowIfNull(frame);
         var header = frame.Header;
         var y = frame.Intensities;
-        if (!string.Equals(header.Kind, "xrd", StringComparison.Ordinal)) return Flagged(FlagWrongKind);
+        if (header.Kind != FrameKind.Xrd) return Flagged(FlagWrongKind);
         if (y.Length != header.N || y.Length != Axis.N) return Flagged(FlagWrongLength);
         if (frame.X is not null || header.XStart is not { } start || header.XStep is not { } step
             || Math.Abs(start - Axis.Start) > 1e-6 * Math.Max(1, Math.Abs(Axis.Start))

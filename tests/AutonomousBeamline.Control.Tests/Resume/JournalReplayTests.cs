@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Resume;
 
@@ -40,8 +41,8 @@ public sealed class JournalReplayTests : IDisposable
         Assert.Equal(4.5, state.Observations[1].XMm);
         Assert.Equal(3, state.FramesAcquired);
         Assert.Equal(60, state.BeamTimeUsedS);
-        Assert.Equal(1, state.Decisions["roi"]);
-        Assert.Equal(1, state.Decisions["c_rate"]);
+        Assert.Equal(1, state.Decisions[DecisionKind.Roi]);
+        Assert.Equal(1, state.Decisions[DecisionKind.CRate]);
         Assert.Equal(1, state.StepsCompleted);
         Assert.Equal(2, state.RequestedCRate);
         Assert.Equal(0.42, state.StateOfCharge);
@@ -61,7 +62,7 @@ public sealed class JournalReplayTests : IDisposable
         {
             Core.Devices.Frame Frame(long n) => new(new Core.Devices.FrameHeader
             {
-                Frame = n, RequestId = "r" + n, Kind = "xrd", N = 3, XMode = "uniform", XStart = 5, XStep = 0.005,
+                Frame = n, RequestId = "r" + n, Kind = FrameKind.Xrd, N = 3, XMode = "uniform", XStart = 5, XStep = 0.005,
                 TStart = DateTimeOffset.UnixEpoch, BeamCurrentMa = 200,
             }, [1f, 2.5f, 3f], null);
             store.Store(Frame(1), "observation", 1);

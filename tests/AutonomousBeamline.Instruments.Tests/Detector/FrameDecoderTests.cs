@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -33,7 +34,7 @@ public class FrameDecoderTests
 
         Assert.Equal(17, frame.Header.Frame);
         Assert.Equal("c-42", frame.Header.RequestId);
-        Assert.Equal("xrd", frame.Header.Kind);
+        Assert.Equal(FrameKind.Xrd, frame.Header.Kind);
         Assert.Equal("uniform", frame.Header.XMode);
         Assert.Equal("two_theta", frame.Header.XName);
         Assert.Equal(new DateTimeOffset(2026, 11, 24, 21, 3, 5, 123, TimeSpan.Zero), frame.Header.TStart);

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using System.Collections.Concurrent;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -60,7 +61,7 @@ public sealed class ZmqDetectorClientTests : IDisposable
 
         var frame = await client.AcquireXrdAsync(2.5);
 
-        Assert.Equal("xrd", frame.Header.Kind);
+        Assert.Equal(FrameKind.Xrd, frame.Header.Kind);
         Assert.Equal(64, frame.Intensities.Length);
         Assert.Equal(Start, frame.Header.TStart);
         Assert.Equal(10.0, frame.Header.Positions["sample_x"]);

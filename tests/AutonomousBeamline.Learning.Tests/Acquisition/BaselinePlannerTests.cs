@@ -27,7 +27,7 @@ public sealed class BaselinePlannerTests
         var spots = Run(new RasterRoiPlanner(Space), 13);
         Assert.Equal([(1, 2), (2, 2), (3, 2), (4, 2), (4, 3), (3, 3), (2, 3), (1, 3), (1, 4), (2, 4), (3, 4), (4, 4), (1, 2)], spots);
         var decision = new RasterRoiPlanner(Space).NextRoi([], Context);
-        Assert.Equal("raster", decision.Strategy);
+        Assert.Equal(DecisionSource.Raster, decision.Strategy);
         Assert.Equal("raster point 1 of 12 (pass 1), serpentine order", decision.Reason);
     }
 

@@ -30,7 +30,7 @@ public sealed class CRatePlannerTests
             var decision = planner.NextCRate(observations, rng.NextDouble(), charging: step % 2 == 0);
             var rate = decision.Values["c_rate"];
             Assert.Contains(rate, new[] { 0.5, 1.0, 2.0 });
-            Assert.Equal(DecisionKinds.CRate, decision.Kind);
+            Assert.Equal(DecisionKind.CRate, decision.Kind);
             Assert.Equal(2, decision.Alternatives.Count);
             Assert.All(decision.Alternatives, a => Assert.True(a.Values["c_rate"] <= 2.0 && a.Score <= decision.Score));
             Assert.False(string.IsNullOrWhiteSpace(decision.Reason));

@@ -26,7 +26,7 @@ public sealed class EnergyRangePlannerTests
         {
             var plan = planner.NextScan(history);
             full.Add(plan.FullRange);
-            Assert.Equal(DecisionKinds.EnergyRange, plan.Decision.Kind);
+            Assert.Equal(DecisionKind.EnergyRange, plan.Decision.Kind);
             Assert.Equal(plan.FullRange ? 1 : 0, plan.Decision.Values["full_range"]);
             Assert.Equal(plan.EnergiesEv.Count, plan.Decision.Values["points"]);
             Assert.NotEmpty(plan.Decision.Alternatives);

@@ -66,8 +66,8 @@ public sealed class LearnerRoiPlannerTests
         {
             var context = new RoiContext(rng.NextDouble() * 20, rng.NextDouble() * 10, rng.NextDouble(), 1);
             var decision = planner.NextRoi(observations, context);
-            Assert.Equal(DecisionKinds.Roi, decision.Kind);
-            Assert.Equal("learner", decision.Strategy);
+            Assert.Equal(DecisionKind.Roi, decision.Kind);
+            Assert.Equal(DecisionSource.Learner, decision.Strategy);
             Assert.Equal(12, decision.ModelVersion);
             var (x, y) = Spot(decision);
             Assert.InRange(x, Space.XMinMm, Space.XMaxMm);

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Devices;
 
 namespace AutonomousBeamline.Learning.Tests.Features;
@@ -5,7 +6,7 @@ namespace AutonomousBeamline.Learning.Tests.Features;
 /// <summary>Wraps rendered intensities in the frame a detector client would hand over.</summary>
 internal static class FrameFactory
 {
-    public static Frame Xrd(float[] intensities, UniformAxis axis, double exposureS = 1.0, string kind = "xrd", int? n = null) =>
+    public static Frame Xrd(float[] intensities, UniformAxis axis, double exposureS = 1.0, FrameKind kind = FrameKind.Xrd, int? n = null) =>
         new(new FrameHeader
         {
             Frame = 1,
@@ -27,7 +28,7 @@ internal static class FrameFactory
         {
             Frame = 2,
             RequestId = "test-xas",
-            Kind = "xas",
+            Kind = FrameKind.Xas,
             N = mu.Length,
             XMode = "explicit",
             XName = "energy",

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Materials;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Simulators.Physics;
@@ -111,7 +112,7 @@ public sealed class XasEdgeAnalyzerTests(ITestOutputHelper output)
         (unsorted[10], unsorted[11]) = (unsorted[11], unsorted[10]);
         Assert.Equal(XasEdgeAnalyzer.FlagUnsorted, Analyzer.Analyze(unsorted, mu).Flag);
         var xrdKind = FrameFactory.Xas(Energies, mu.Select(v => (float)v).ToArray());
-        xrdKind = xrdKind with { Header = xrdKind.Header with { Kind = "xrd" } };
+        xrdKind = xrdKind with { Header = xrdKind.Header with { Kind = FrameKind.Xrd } };
         Assert.Equal(XasEdgeAnalyzer.FlagWrongKind, Analyzer.Analyze(xrdKind).Flag);
     }
 }

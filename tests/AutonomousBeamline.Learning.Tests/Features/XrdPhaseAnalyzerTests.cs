@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Domain;
 using System.Diagnostics;
 using AutonomousBeamline.Core.Materials;
 using AutonomousBeamline.Learning.Features;
@@ -89,7 +90,7 @@ public sealed class XrdPhaseAnalyzerTests(ITestOutputHelper output)
         var values = Renderer.Render(0.3, 1.0, 1.0, new Random(2));
         Assert.Equal(XrdPhaseAnalyzer.FlagWrongLength, Analyzer.Analyze(FrameFactory.Xrd(values[..4000], Renderer.Axis)).Flag);
         Assert.Equal(XrdPhaseAnalyzer.FlagWrongLength, Analyzer.Analyze(FrameFactory.Xrd(values, Renderer.Axis, n: 4095)).Flag);
-        Assert.Equal(XrdPhaseAnalyzer.FlagWrongKind, Analyzer.Analyze(FrameFactory.Xrd(values, Renderer.Axis, kind: "xas")).Flag);
+        Assert.Equal(XrdPhaseAnalyzer.FlagWrongKind, Analyzer.Analyze(FrameFactory.Xrd(values, Renderer.Axis, kind: FrameKind.Xas)).Flag);
         var shifted = Renderer.Axis with { Start = 6.0 };
         Assert.Equal(XrdPhaseAnalyzer.FlagWrongAxis, Analyzer.Analyze(FrameFactory.Xrd(values, shifted)).Flag);
     }
