@@ -1,0 +1,49 @@
+using AutonomousBeamline.Core.Devices;
+
+namespace AutonomousBeamline.Control.Journal;
+
+/// <summary>
+/// The run's source of truth, as the controller writes it: typed records, in order. How and where they are kept
+/// (JSON lines, a database) is the storage adapter's business. Safe to call from the loop and the cycler at once.
+/// </summary>
+public interface IRunJournal
+{
+    /// <summary>
+    /// Appends a record. Records keep the order of the calls; a record accepted here reaches the disk even if the caller
+    /// goes on at once. Throws <see cref="JournalFailedException"/> once the store has failed (a full disk, say), so the
+    /// run can go safe instead of carrying on unrecorded.
+    /// </summary>
+    JournalEntry Write(JournalRecord record);
+
+    /// <summary>Like <see cref="Write"/>, but null instead of an exception once the journal is closed or has failed.</summary>
+    JournalEntry? TryWrite(JournalRecord record);
+
+    /// <summary>Raised for every record as it is accepted, in order, on the writer's thread; handlers must be quick.</summary>
+    event Action<JournalEntry>? Recorded;
+}
+
+/// <summary>What became of a received frame.</summary>
+public enum FrameFate
+{
+    /// <summary>It became an observation.</summary>
+    Observation,
+    /// <summary>The beam was below the threshold during it.</summary>
+    NoBeam,
+    /// <summary>The analysis could not use it; the flag says why.</summary>
+    Flagged,
+}
+
+/// <summary>Every frame received, whether or not it became an observation, kept as it arrived.</summary>
+public interface IFrameStore
+{
+    /// <param name="flag">For <see cref="FrameFate.Flagged"/>: the analysis' reason.</param>
+    /// <param name="observationSequence">For a frame that became an observation: its sequence number, so that a resume can tell
+    /// a frame whose observation record was lost to a crash.</param>
+    void Store(Frame frame, FrameFate fate, string? flag = null, long? observationSequence = null);
+
+    /// <summary>Frames stored so far (in this run folder, a resumed run's earlier frames included).</summary>
+    int Count { get; }
+}
+
+/// <summary>The journal or the frame store could not write (disk full, folder gone): the run must go safe and stop.</summary>
+public sealed class JournalFailedException(string message, Exception? inner = null) : IOException(message, inner);

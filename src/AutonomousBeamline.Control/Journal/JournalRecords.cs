@@ -1,0 +1,152 @@
+using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Control.StateMachine;
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Control.Journal;
+
+/// <summary>
+/// One event of a run, as the journal keeps it. Every record type below is one kind of event; the storage adapter
+/// gives each its name in the file (<c>"type"</c>) and writes its properties as snake_case fields, so the C# names
+/// here are the field names a reader of journal.jsonl sees.
+/// </summary>
+public abstract record JournalRecord;
+
+/// <summary>A record as written: its place in the journal and when (on the run's clock) it was written.</summary>
+public sealed record JournalEntry(long Sequence, DateTimeOffset Time, JournalRecord Record);
+
+// ---- the run as a whole ------------------------------------------------------------------------------------------
+
+public sealed record RunStarted(string Experiment, RoiStrategy Strategy, string RunId) : JournalRecord;
+
+/// <summary>A crashed run started again on the same run folder.</summary>
+public sealed record RunResumeStarted(string Experiment, RoiStrategy Strategy, string RunId) : JournalRecord;
+
+public sealed record StateTransition(RunState From, RunState To, RunTrigger Trigger) : JournalRecord;
+
+public sealed record PreflightCheck(string Item, string Result);
+
+public sealed record PreflightCompleted(IReadOnlyList<PreflightCheck> Checks) : JournalRecord;
+
+/// <summary>After a crash, before anything else: what the cell was doing when the controller came back.</summary>
+public sealed record ResumeCheck(bool OutputOn, double VoltageV, DateTimeOffset JournalEndedAt, int Observations) : JournalRecord;
+
+/// <summary>The resumed run goes on from here.</summary>
+public sealed record RunResumed(int Observations, int Frames, int StepsCompleted, double StateOfCharge, double OfflineS) : JournalRecord;
+
+public sealed record RunEnded(ExitStatus ExitStatus, string Reason, int Observations, int Frames) : JournalRecord;
+
+/// <summary>Output off (or open circuit) and shutter closed; <see cref="Shutter"/> says if closing it failed.</summary>
+public sealed record SafeStateEntered(string Why, string Output, string Shutter) : JournalRecord;
+
+// ---- deciding, measuring, learning --------------------------------------------------------------------------------
+
+/// <summary>A decision with its score, alternatives, reason and model version (written flat: the decision's own fields).</summary>
+public sealed record DecisionMade(Decision Decision) : JournalRecord;
+
+/// <summary>A usable frame became an observation (written flat: the observation's own fields).</summary>
+public sealed record ObservationMade(Observation Observation) : JournalRecord;
+
+/// <summary>A frame stored before a crash whose observation record the crash cut off, analysed again on resume.</summary>
+public sealed record ObservationRecovered(long Sequence, long Frame, string Reason) : JournalRecord;
+
+/// <summary>A frame that was received and stored but is not an observation (no beam during it, or the analysis flagged it).</summary>
+public sealed record FrameNotCounted(long Frame, FrameKind? Kind, string Reason) : JournalRecord;
+
+/// <summary>A frame the detector client refused (malformed, for no pending request, ...); it never reached the loop.</summary>
+public sealed record FrameRejected(string Reason, string? RequestId, long? Frame) : JournalRecord;
+
+/// <summary>A measurement step failed one attempt; <see cref="Action"/> says what the step's error policy does next.</summary>
+public sealed record StepAttemptFailed(string Step, int Attempt, int Attempts, string Message, string Action) : JournalRecord;
+
+// ---- suspensions, faults, recovery --------------------------------------------------------------------------------
+
+/// <summary>Measuring stopped until a condition clears (<see cref="Suspender"/> names which): shutter closed.</summary>
+public sealed record Suspended(string Reason, string Suspender, double? BeamCurrentMa = null, double? ThresholdMa = null, string? Cell = null) : JournalRecord;
+
+/// <summary>The suspension ended (its condition cleared for its settle time, or an operator resumed).</summary>
+public sealed record SuspensionEnded(string Reason, double? BeamCurrentMa = null, double? SuspendedS = null) : JournalRecord;
+
+public sealed record FaultRecorded(string Source, string Message, RunState State) : JournalRecord;
+
+/// <summary>A faulted device answers again.</summary>
+public sealed record DeviceRecovered(string Device, int Attempt, double AfterS) : JournalRecord;
+
+public sealed record RecoveryFailed(string Device, int Attempt, string Message) : JournalRecord;
+
+/// <summary>A device client or the cycler tried an exchange again after a glitch.</summary>
+public sealed record DeviceRetried(string Device, string What, int Attempt, string Message) : JournalRecord;
+
+/// <summary>The cycler stopped with an error while the run was already ending.</summary>
+public sealed record CyclerError(string Message) : JournalRecord;
+
+/// <summary>A dry run's simulators committed a scheduled fault.</summary>
+public sealed record FaultInjected(string Device, string Kind, int Count, double AtS) : JournalRecord;
+
+// ---- the operator -------------------------------------------------------------------------------------------------
+
+/// <summary>A command as received, with its arguments and what became of it (also when refused).</summary>
+public sealed record OperatorCommandReceived(
+    string By, string User, string Host, string Command, OperatorCommand Args, bool Accepted, string Message) : JournalRecord;
+
+public enum OverrideKind { Roi, Veto, EnergyRange }
+
+/// <summary>An operator's choice replaced the planner's (<see cref="Replaced"/>).</summary>
+public sealed record OperatorOverride(string By, OverrideKind What, Decision Replaced,
+    double? XMm = null, double? YMm = null, double? StartEv = null, double? StopEv = null, double? StepEv = null) : JournalRecord;
+
+/// <summary>The run's budget as an operator set it (null: that limit unchanged). A resume starts from the last one.</summary>
+public sealed record BudgetChanged(string By, int Frames, double BeamTimeS) : JournalRecord;
+
+/// <summary>A region of the ROI no frame may be taken in any more. A resume keeps it.</summary>
+public sealed record RegionExcluded(string By, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
+
+/// <summary>A knob held at its present value (or released to the learner). A resume keeps it.</summary>
+public sealed record KnobLockChanged(string By, Knob Knob, bool Locked) : JournalRecord;
+
+/// <summary>How long each decision now waits for a veto. A resume keeps it.</summary>
+public sealed record ApprovalWindowChanged(string By, double Seconds) : JournalRecord;
+
+// ---- the cell's protocol (written by the cycler) ------------------------------------------------------------------
+
+public sealed record CRateRefused(double CRate, string RequestedBy, string Reason) : JournalRecord;
+
+public sealed record CRateRequested(double CRate, string RequestedBy, string Applies) : JournalRecord;
+
+public sealed record ProtocolHoldRequested(string By) : JournalRecord;
+
+public sealed record ProtocolReleaseRequested(string By) : JournalRecord;
+
+public sealed record ProtocolHeld(string Step, string Path, string Phase, string Output) : JournalRecord;
+
+public sealed record ProtocolReleased(string Step, string Path, string Phase, double HeldS) : JournalRecord;
+
+/// <summary>A resumed run's protocol goes on after <see cref="StepsCompleted"/> steps.</summary>
+public sealed record ProtocolResumed(int StepsCompleted, double StateOfCharge, string? Next) : JournalRecord;
+
+public sealed record ProtocolDone(int StepsCompleted, int Cycles) : JournalRecord;
+
+public sealed record CycleStarted(int Cycle, int Of) : JournalRecord;
+
+public sealed record StepBoundaryHandlerFailed(string Source, string Message) : JournalRecord;
+
+public sealed record StepStarted(
+    string Step, string Path, int Cycle, string Kind, double CRate, double CurrentA, string? CRateSource,
+    double? HoldVoltageV, double MaxDurationS, double SamplePeriodS) : JournalRecord;
+
+public sealed record StepEnded(
+    string Step, string Path, int Cycle, string Kind, string Reason, string EndedBy, double DurationS, double ChargeAh,
+    double? VoltageV, double? StateOfCharge) : JournalRecord;
+
+public sealed record PhaseStarted(string Step, string Path, int Cycle, string Phase, string Source, double? Level) : JournalRecord;
+
+public sealed record PhaseEnded(
+    string Step, string Path, int Cycle, string Phase, string Reason, double DurationS, double ChargeAh,
+    double? VoltageV, double? CurrentA) : JournalRecord;
+
+/// <summary>The safety envelope refused a set-point before it reached the instrument.</summary>
+public sealed record SetpointRefused(
+    string Step, string Path, int Cycle, string Phase, string Source, double Level, double Compliance, string Reason) : JournalRecord;
+
+/// <summary>One sample of the cell: measured voltage and current, the charge-counted state of charge.</summary>
+public sealed record CellSample(double VoltageV, double CurrentA, double StateOfCharge, string Step, string? Phase, int Cycle) : JournalRecord;
