@@ -53,7 +53,7 @@ public sealed class FrameStore : IDisposable
 
 /// <summary>Reads frames back from a frame file (resume, reports).</summary>
 /// <summary>One record of a frame file: what became of the frame, and the frame itself when it was asked for.</summary>
-public sealed record StoredFrame(string Disposition, long? ObservationSequence, double ExposureS, Frame? Frame);
+public sealed record FrameFileRecord(string Disposition, long? ObservationSequence, double ExposureS, Frame? Frame);
 
 /// <summary>Reads frames back from a frame file (resume, HDF5 blocks, reports).</summary>
 public static class FrameFile
@@ -63,7 +63,7 @@ public static class FrameFile
     /// <paramref name="decode"/> selects (all when null), since decoding is most of the cost.
     /// </summary>
     /// <param name="skip">Records to pass over unread at the start (those already handled).</param>
-    public static IEnumerable<StoredFrame> Scan(string path, Func<string, long?, bool>? decode = null, int skip = 0)
+    public static IEnumerable<FrameFileRecord> Scan(string path, Func<string, long?, bool>? decode = null, int skip = 0)
     {
         if (!File.Exists(path)) yield break;
         foreach (var line in File.ReadLines(path))
@@ -79,13 +79,13 @@ public static class FrameFile
             var exposure = (double?)h["exposure_s"] ?? 0;
             if (decode is not null && !decode(disposition, sequence))
             {
-                yield return new StoredFrame(disposition, sequence, exposure, null);
+                yield return new FrameFileRecord(disposition, sequence, exposure, null);
                 continue;
             }
             var header = h.Deserialize<FrameHeader>(RunJournal.JsonOptions)!;
             var intensities = Floats((string?)node["intensities_f32le"]);
             var x = node["x_f32le"] is { } xs ? Floats((string?)xs) : null;
-            yield return new StoredFrame(disposition, sequence, exposure, new Frame(header, intensities, x));
+            yield return new FrameFileRecord(disposition, sequence, exposure, new Frame(header, intensities, x));
         }
     }
 

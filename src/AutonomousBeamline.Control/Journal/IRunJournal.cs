@@ -18,7 +18,10 @@ public interface IRunJournal
     /// <summary>Like <see cref="Write"/>, but null instead of an exception once the journal is closed or has failed.</summary>
     JournalEntry? TryWrite(JournalRecord record);
 
-    /// <summary>Raised for every record as it is accepted, in order, on the writer's thread; handlers must be quick.</summary>
+    /// <summary>
+    /// Raised for every record as it is accepted, on the thread that wrote it, before <see cref="Write"/> returns (so a
+    /// watcher that reacts to a record acts at the same point of the run every time); handlers must be quick.
+    /// </summary>
     event Action<JournalEntry>? Recorded;
 }
 
@@ -44,6 +47,10 @@ public interface IFrameStore
     /// <summary>Frames stored so far (in this run folder, a resumed run's earlier frames included).</summary>
     int Count { get; }
 }
+
+/// <summary>A frame as a run folder keeps it: what became of it, and the frame itself when it was read.</summary>
+/// <param name="ExposureS">Seconds of beam the frame took (its header's exposure; the whole scan for a spectrum).</param>
+public sealed record StoredFrame(FrameFate Fate, string? Flag, long? ObservationSequence, double ExposureS, Frame? Frame);
 
 /// <summary>The journal or the frame store could not write (disk full, folder gone): the run must go safe and stop.</summary>
 public sealed class JournalFailedException(string message, Exception? inner = null) : IOException(message, inner);
