@@ -37,10 +37,12 @@ public sealed record RoiContext(double CurrentXMm, double CurrentYMm, double Sta
 /// <summary>Chooses the next spot on the electrode. Pure: observations in, a ranked decision out.</summary>
 public interface IRoiPlanner
 {
-    /// <summary>"learner", "raster" or "random".</summary>
     DecisionSource Strategy { get; }
 
     Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context);
+
+    /// <summary>A region an operator excluded: a planner that can plan around it does; the caller enforces it for the rest.</summary>
+    void Exclude(Acquisition.RoiRectangle region) { }
 }
 
 /// <summary>A fitted map of the phase fraction over (x, y, state of charge), with its spread.</summary>

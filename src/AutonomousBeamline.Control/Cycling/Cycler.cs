@@ -3,6 +3,8 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Core.Time;
+using Polly;
+using Polly.Retry;
 
 namespace AutonomousBeamline.Control.Cycling;
 
@@ -47,8 +49,9 @@ public sealed class Cycler
     private readonly CyclingProtocol _protocol;
     private readonly CellLimits _cell;
     private readonly TimeProvider _time;
-    private readonly RunJournal _journal;
+    private readonly IRunJournal _journal;
     private readonly IReadOnlyList<ScheduledStep> _schedule;
+    private readonly ResiliencePipeline _transientRetry;
     private readonly object _gate = new();
     private CellReading _latest;
     private double? _requestedCRate;
@@ -58,7 +61,7 @@ public sealed class Cycler
     private int _resumeIndex;
     private bool _held;
 
-    public Cycler(IPotentiostat potentiostat, CyclingProtocol protocol, CellLimits cell, TimeProvider time, RunJournal journal)
+    public Cycler(IPotentiostat potentiostat, CyclingProtocol protocol, CellLimits cell, TimeProvider time, IRunJournal journal)
     {
         ArgumentNullException.ThrowIfNull(potentiostat);
         ArgumentNullException.ThrowIfNull(protocol);
@@ -71,6 +74,7 @@ public sealed class Cycler
         _time = time;
         _journal = journal;
         _schedule = protocol.Schedule();
+        _transientRetry = BuildTransientRetry();
         _latest = new CellReading(time.GetUtcNow(), double.NaN, 0, cell.InitialStateOfCharge, "(not started)", 0, 0, false);
     }
 
@@ -138,7 +142,7 @@ public sealed class Cycler
             refusal = Inv($"C-rate {cRate} is {cRate * _cell.NominalCapacityAh} A, above the cell's maximum current {_cell.CurrentCeilingA} A");
         if (refusal is not null)
         {
-            _journal.Write("c_rate_refused", new { c_rate = cRate, requested_by = requestedBy, reason = refusal });
+            _journal.Write(new CRateRefused(cRate, requestedBy, refusal));
             throw new ArgumentOutOfRangeException(nameof(cRate), refusal);
         }
         lock (_gate)
@@ -146,7 +150,7 @@ public sealed class Cycler
             _requestedCRate = cRate;
             _requestedBy = requestedBy;
         }
-        _journal.Write("c_rate_requested", new { c_rate = cRate, requested_by = requestedBy, applies = "next constant-current step" });
+        _journal.Write(new CRateRequested(cRate, requestedBy, "next constant-current step"));
     }
 
     /// <summary>Runs every cycle of the protocol; the cell ends with the output off, also on error or cancellation.</summary>
@@ -160,13 +164,13 @@ public sealed class Cycler
     public void Hold(string by)
     {
         Volatile.Write(ref _held, true);
-        _journal.Write("protocol_hold_requested", new { by });
+        _journal.Write(new ProtocolHoldRequested(by));
     }
 
     public void Release(string by)
     {
         Volatile.Write(ref _held, false);
-        _journal.Write("protocol_release_requested", new { by });
+        _journal.Write(new ProtocolReleaseRequested(by));
     }
 
     private async Task<TimeSpan> HoldAsync(StepRun run, Phase phase, CancellationToken ct)
@@ -175,11 +179,11 @@ public sealed class Cycler
         var heldAt = _time.GetUtcNow();
         // No current flows while held: the charge count must not carry the last current across the hold.
         lock (_gate) _latest = _latest with { Time = heldAt, CurrentA = 0, OutputOn = false };
-        _journal.Write("protocol_held", new { step = run.Step.Name, path = run.Entry.Path, phase = phase.Name, output = "off" });
+        _journal.Write(new ProtocolHeld(run.Step.Name, run.Entry.Path, phase.Name, "off"));
         while (IsHeld) await _time.SleepAsync(run.SamplePeriod, ct).ConfigureAwait(false);
         var heldFor = _time.GetUtcNow() - heldAt;
         lock (_gate) _latest = _latest with { Time = _time.GetUtcNow(), CurrentA = 0 };
-        _journal.Write("protocol_released", new { step = run.Step.Name, path = run.Entry.Path, phase = phase.Name, held_s = heldFor.TotalSeconds });
+        _journal.Write(new ProtocolReleased(run.Step.Name, run.Entry.Path, phase.Name, heldFor.TotalSeconds));
         await ConfigureAsync(run, phase, ct).ConfigureAwait(false);
         return heldFor;
     }
@@ -200,7 +204,7 @@ public sealed class Cycler
             _latest = _latest with { StateOfCharge = Math.Clamp(stateOfCharge, 0, 1) };
             if (requestedCRate is { } r) _requestedCRate = r;
         }
-        _journal.Write("protocol_resumed", new { steps_completed = stepsCompleted, state_of_charge = stateOfCharge, next = _resumeIndex < _schedule.Count ? _schedule[_resumeIndex].Path : null });
+        _journal.Write(new ProtocolResumed(stepsCompleted, stateOfCharge, _resumeIndex < _schedule.Count ? _schedule[_resumeIndex].Path : null));
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -223,7 +227,7 @@ public sealed class Cycler
                 RaiseBoundary(entry, reason, i + 1);
             }
             lock (_gate) _position = _schedule.Count;
-            _journal.Write("protocol_done", new { steps_completed = StepsCompleted, cycles = _protocol.Cycles });
+            _journal.Write(new ProtocolDone(StepsCompleted, _protocol.Cycles));
         }
         finally
         {
@@ -234,7 +238,7 @@ public sealed class Cycler
 
     private void StartCycle(int cycle)
     {
-        _journal.Write("cycle_start", new { cycle, of = _protocol.Cycles });
+        _journal.Write(new CycleStarted(cycle, _protocol.Cycles));
         var rates = _protocol.CRateByCycle;
         if (cycle - 1 < rates.Count) RequestCRate(rates[cycle - 1], "protocol.c_rate_by_cycle");
     }
@@ -250,7 +254,7 @@ public sealed class Cycler
         {
             // A planner's mistake must not stop the cell's protocol half-way: it is recorded and the step runs as planned.
             try { handler(boundary); }
-            catch (Exception e) { _journal.Write("step_boundary_handler_failed", new { source = e.GetType().Name, message = e.Message }); }
+            catch (Exception e) { _journal.Write(new StepBoundaryHandlerFailed(e.GetType().Name, e.Message)); }
         }
     }
 
@@ -301,14 +305,10 @@ public sealed class Cycler
         var adjusted = requested is not null && step.Kind.HasAdjustableCRate();
 
         var run = new StepRun(entry, _time.GetUtcNow(), step.SamplePeriod ?? _protocol.SamplePeriod);
-        _journal.Write("step_start", new
-        {
-            step = step.Name, path = entry.Path, cycle = entry.Cycle, kind = step.Kind.Spelling(),
-            c_rate = sourcesCurrent ? cRate : 0, current_a = sourcesCurrent ? currentA : 0,
-            c_rate_source = sourcesCurrent ? (adjusted ? requestedBy : "protocol") : null,
-            hold_voltage_v = step.Kind is StepKind.ConstantVoltage or StepKind.ConstantCurrentConstantVoltage ? step.HoldVoltageV : (double?)null,
-            max_duration_s = step.MaxDuration.TotalSeconds, sample_period_s = run.SamplePeriod.TotalSeconds,
-        });
+        _journal.Write(new StepStarted(step.Name, entry.Path, entry.Cycle, step.Kind.Spelling(),
+            sourcesCurrent ? cRate : 0, sourcesCurrent ? currentA : 0, sourcesCurrent ? (adjusted ? requestedBy : "protocol") : null,
+            step.Kind is StepKind.ConstantVoltage or StepKind.ConstantCurrentConstantVoltage ? step.HoldVoltageV : null,
+            step.MaxDuration.TotalSeconds, run.SamplePeriod.TotalSeconds));
 
         string reason, endedBy;
         try
@@ -336,12 +336,8 @@ public sealed class Cycler
     private void WriteStepEnd(StepRun run, string reason, string endedBy)
     {
         var last = run.Last;
-        _journal.Write("step_end", new
-        {
-            step = run.Step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, kind = run.Step.Kind.Spelling(),
-            reason, ended_by = endedBy, duration_s = (_time.GetUtcNow() - run.Start).TotalSeconds, charge_ah = run.ChargeAh,
-            voltage_v = last?.VoltageV, state_of_charge = last?.StateOfCharge,
-        });
+        _journal.Write(new StepEnded(run.Step.Name, run.Entry.Path, run.Entry.Cycle, run.Step.Kind.Spelling(), reason, endedBy,
+            (_time.GetUtcNow() - run.Start).TotalSeconds, run.ChargeAh, last?.VoltageV, last?.StateOfCharge));
     }
 
     /// <summary>The journal's <c>ended_by</c> code for a step that ended on one of its general limits.</summary>
@@ -457,11 +453,8 @@ public sealed class Cycler
         await ConfigureAsync(run, phase, ct).ConfigureAwait(false);
         var phaseStart = _time.GetUtcNow();
         if (journalPhase)
-            _journal.Write("phase_start", new
-            {
-                step = step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, phase = phase.Name,
-                source = phase.Source.ToString().ToLowerInvariant(), level = phase.Source == Source.Off ? (double?)null : phase.Level,
-            });
+            _journal.Write(new PhaseStarted(step.Name, run.Entry.Path, run.Entry.Cycle, phase.Name,
+                phase.Source.ToString().ToLowerInvariant(), phase.Source == Source.Off ? null : phase.Level));
 
         var samples = new List<CellReading>();
         var phaseCharge = 0.0;
@@ -514,12 +507,8 @@ public sealed class Cycler
         }
 
         if (journalPhase)
-            _journal.Write("phase_end", new
-            {
-                step = step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, phase = phase.Name, reason,
-                duration_s = (_time.GetUtcNow() - phaseStart).TotalSeconds, charge_ah = phaseCharge,
-                voltage_v = run.Last?.VoltageV, current_a = run.Last?.CurrentA,
-            });
+            _journal.Write(new PhaseEnded(step.Name, run.Entry.Path, run.Entry.Cycle, phase.Name, reason,
+                (_time.GetUtcNow() - phaseStart).TotalSeconds, phaseCharge, run.Last?.VoltageV, run.Last?.CurrentA));
         return (end, reason);
     }
 
@@ -565,12 +554,8 @@ public sealed class Cycler
         }
         catch (SafetyEnvelopeException e)
         {
-            _journal.Write("setpoint_refused", new
-            {
-                step = run.Step.Name, path = run.Entry.Path, cycle = run.Entry.Cycle, phase = phase.Name,
-                source = phase.Source.ToString().ToLowerInvariant(), level = phase.Level, compliance = phase.Compliance,
-                reason = e.Refusal.Reason,
-            });
+            _journal.Write(new SetpointRefused(run.Step.Name, run.Entry.Path, run.Entry.Cycle, phase.Name,
+                phase.Source.ToString().ToLowerInvariant(), phase.Level, phase.Compliance, e.Refusal.Reason));
             throw;
         }
         await _potentiostat.SetOutputAsync(true, ct).ConfigureAwait(false);
@@ -596,19 +581,39 @@ public sealed class Cycler
     /// </summary>
     private async Task<T> RetryTransientAsync<T>(string what, Func<Task<T>> action, CancellationToken ct)
     {
-        for (var attempt = 1; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(ct);
+        context.Properties.Set(RetryWhat, what);
+        try
         {
-            try { return await action().ConfigureAwait(false); }
-            catch (DeviceException e) when (attempt < TransientAttempts && !ct.IsCancellationRequested)
-            {
-                _journal.Write("device_retry", new { device = e.Device, what, attempt, message = e.Message });
-                var backoff = 1 << (attempt - 1);
-                await _time.SleepAsync(TransientPause * backoff, ct).ConfigureAwait(false);
-                if (e is DeviceTimeoutException || e.InnerException is IOException)
-                    await Task.Delay(LinkPause * backoff, ct).ConfigureAwait(false);
-            }
+            return await _transientRetry.ExecuteAsync(async _ => await action().ConfigureAwait(false), context).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
+
+    private static readonly ResiliencePropertyKey<string> RetryWhat = new("what");
+
+    /// <summary>The retry of <see cref="RetryTransientAsync"/>: back-off on the run's clock, each retry journalled.</summary>
+    private ResiliencePipeline BuildTransientRetry() => new ResiliencePipelineBuilder { TimeProvider = _time }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is DeviceException && !args.Context.CancellationToken.IsCancellationRequested),
+            MaxRetryAttempts = TransientAttempts - 1,
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TransientPause,
+            UseJitter = false,
+            OnRetry = async args =>
+            {
+                var e = (DeviceException)args.Outcome.Exception!;
+                var attempt = args.AttemptNumber + 1;
+                _journal.Write(new DeviceRetried(e.Device, args.Context.Properties.GetValue(RetryWhat, "an exchange"), attempt, e.Message));
+                if (e is DeviceTimeoutException || e.InnerException is IOException)
+                    await Task.Delay(LinkPause * (1 << (attempt - 1)), args.Context.CancellationToken).ConfigureAwait(false);
+            },
+        })
+        .Build();
 
     private async Task<CellReading> SampleAsync(StepRun run, Phase phase, CancellationToken ct)
     {
@@ -631,11 +636,8 @@ public sealed class Cycler
             reading = new CellReading(now, voltage, current, Math.Clamp(soc, 0, 1), run.Step.Name, run.Entry.Cycle, cRate, phase.Source != Source.Off);
             _latest = reading;
         }
-        _journal.Write("cell", new
-        {
-            voltage_v = voltage, current_a = current, state_of_charge = reading.StateOfCharge, step = run.Step.Name,
-            phase = run.Step.Kind is StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt ? phase.Name : null, cycle = run.Entry.Cycle,
-        });
+        _journal.Write(new CellSample(voltage, current, reading.StateOfCharge, run.Step.Name,
+            run.Step.Kind is StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt ? phase.Name : null, run.Entry.Cycle));
         return reading;
     }
 

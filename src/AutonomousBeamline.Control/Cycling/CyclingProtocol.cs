@@ -1,5 +1,3 @@
-using AutonomousBeamline.Configuration;
-
 namespace AutonomousBeamline.Control.Cycling;
 
 /// <summary>What a step does to the cell. The YAML spelling of each is in <see cref="StepKinds"/>.</summary>
@@ -160,38 +158,6 @@ public sealed record ProtocolStep
         }
     }
 
-    public static ProtocolStep FromConfig(ProtocolStepConfig s)
-    {
-        var kind = StepKinds.Parse(s.Type, s.Name);
-        if (kind == StepKind.Loop)
-        {
-            return new ProtocolStep
-            {
-                Name = s.Name,
-                Kind = kind,
-                Repeat = s.Repeat ?? 1,
-                Steps = (s.Steps ?? []).Select(FromConfig).ToList(),
-            };
-        }
-        return new ProtocolStep
-        {
-            Name = s.Name,
-            Kind = kind,
-            CRate = s.CRate ?? 0,
-            CurrentA = s.CurrentA,
-            HoldVoltageV = s.VoltageV ?? 0,
-            CutoffVoltageV = s.Until.VoltageV,
-            CutoffCurrentA = s.HoldUntilCurrentA ?? s.Until.CurrentA,
-            MaxDuration = TimeSpan.FromSeconds(s.Until.DurationS ?? throw new ArgumentException($"protocol step '{s.Name}' has no duration limit")),
-            MaxChargeAh = s.Until.ChargeAh,
-            DvDtThresholdVPerS = s.DvDtVPerS,
-            DvDtWindow = TimeSpan.FromSeconds(s.DvDtWindowS ?? 60),
-            PulseDuration = TimeSpan.FromSeconds(s.PulseS ?? 0),
-            RestDuration = TimeSpan.FromSeconds(s.RestS ?? 0),
-            MaxPulses = s.MaxPulses ?? 0,
-            SamplePeriod = s.SamplePeriodS is { } period ? TimeSpan.FromSeconds(period) : null,
-        };
-    }
 }
 
 /// <summary>
@@ -246,14 +212,6 @@ public sealed class CyclingProtocol
         for (var cycle = 1; cycle <= Cycles; cycle++) Add(Steps, cycle, "");
         return schedule;
     }
-
-    public static CyclingProtocol FromConfig(ProtocolSection section) => new(
-        section.Steps.Select(ProtocolStep.FromConfig).ToList(),
-        section.Cycles,
-        TimeSpan.FromSeconds(section.SamplePeriodS))
-    {
-        CRateByCycle = section.CRateByCycle?.ToList() ?? [],
-    };
 }
 
 /// <summary>The cell's electrical limits as configured: what the cycler must never leave.</summary>
@@ -261,8 +219,4 @@ public sealed record CellLimits(double NominalCapacityAh, double VoltageMinV, do
 {
     /// <summary>The largest |I| allowed: the lower of the current cap and what the maximum C-rate gives.</summary>
     public double CurrentCeilingA => Math.Min(MaxCurrentA, MaxCRate * NominalCapacityAh);
-
-    public static CellLimits FromConfig(CellSection cell) => new(
-        cell.NominalCapacityAh, cell.VoltageMinV, cell.VoltageMaxV, cell.MaxCRate,
-        cell.MaxCurrentA ?? cell.MaxCRate * cell.NominalCapacityAh, cell.InitialStateOfCharge);
 }

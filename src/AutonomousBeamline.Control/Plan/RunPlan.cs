@@ -25,7 +25,12 @@ public sealed record RunPlan
     public required double ApprovalWindowS { get; init; }
     /// <summary>C-rates the learner may choose between for the coming constant-current steps (empty: the protocol's own).</summary>
     public IReadOnlyList<double> CRates { get; init; } = [];
+    /// <summary>The cell's temperature window, when it has a thermometer; null: no temperature suspender.</summary>
+    public TemperatureWindow? TemperatureWindowC { get; init; }
 }
+
+/// <summary>Outside [<see cref="MinC"/>, <see cref="MaxC"/>] °C measuring stops and the cell is held, until it has been back inside for the settle time.</summary>
+public sealed record TemperatureWindow(double MinC, double MaxC, double SettleS);
 
 /// <summary>Whether the run drives real equipment on the wall clock or its own simulators on the virtual clock.</summary>
 public enum RunMode { DryRun, Live }
@@ -68,6 +73,8 @@ public sealed record AcquisitionPlan
     public required RoiStrategy Strategy { get; init; }
     /// <summary>Beam damage: at most this many seconds of beam on any one spot; null: no limit.</summary>
     public double? DoseBudgetS { get; init; }
+    /// <summary>After this many frames in a row the analysis cannot use, measuring waits for an operator.</summary>
+    public int UnusableFramesInARow { get; init; } = 10;
 
     public bool TakesXrd => Kinds.HasFlag(AcquisitionKinds.Xrd);
     public bool TakesXas => Kinds.HasFlag(AcquisitionKinds.Xas);

@@ -1,6 +1,7 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Control.Status;
+using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 
 namespace AutonomousBeamline.Control.Resume;
@@ -9,116 +10,102 @@ namespace AutonomousBeamline.Control.Resume;
 public sealed record ResumeState
 {
     public required IReadOnlyList<Observation> Observations { get; init; }
-    /// <summary>Frames received (every line of frames.jsonl, observation or not).</summary>
-    public required int FramesAcquired { get; init; }
-    public required double BeamTimeUsedS { get; init; }
-    public required IReadOnlyDictionary<DecisionKind, int> Decisions { get; init; }
-    public required int Faults { get; init; }
-    public required int Suspensions { get; init; }
+    /// <summary>Frames received, beam time used, decisions, faults and suspensions, as the run had counted them.</summary>
+    public required RunCounts Counts { get; init; }
+    /// <summary>The operator's settings as the run last had them: budget, approval window, held knobs, excluded regions.</summary>
+    public required OperatorKnobs Knobs { get; init; }
     /// <summary>Protocol steps that ended; the next one (the interrupted one) starts again.</summary>
     public required int StepsCompleted { get; init; }
     public required double StateOfCharge { get; init; }
     public double? RequestedCRate { get; init; }
+    /// <summary>The newest model version a decision used: the model's version line goes on after it.</summary>
+    public required int LastModelVersion { get; init; }
     public required DateTimeOffset LastRecordTime { get; init; }
     public required DateTimeOffset FirstRecordTime { get; init; }
     public required long LastSequence { get; init; }
     /// <summary>Whether the journal already says the run ended (nothing to resume).</summary>
     public required bool Ended { get; init; }
-    public (double X, double Y)? LastPosition { get; init; }
     /// <summary>Frames stored as observations whose observation record the crash cut off: to be analysed again.</summary>
-    public IReadOnlyList<(long Sequence, Core.Devices.Frame Frame)> UnjournalledFrames { get; init; } = [];
+    public IReadOnlyList<(long Sequence, Frame Frame)> UnjournalledFrames { get; init; } = [];
 }
 
 /// <summary>
-/// Rebuilds a run's state from its journal — the source of truth — after a crash or a kill. A torn last line (the
-/// record being written when the process died) is skipped. Frames are counted from the frame file, which is
-/// written before the journal's observation record, so a frame stored as an observation but never journalled is
-/// reported (and can be re-analysed) rather than silently lost.
+/// Rebuilds a run's state from its journal (the source of truth) after a crash or a kill: the observations, the
+/// counts, the protocol position, the charge count, the operator's settings and the model's version line. Frames are
+/// counted from the frame file, which is written before the journal's observation record, so a frame stored as an
+/// observation but never journalled is handed back to be analysed again rather than silently lost.
 /// </summary>
 public static class JournalReplay
 {
-    public static ResumeState Read(string runDir, double initialStateOfCharge)
+    /// <param name="journal">The journal's readable records, in order.</param>
+    /// <param name="scanFrames">Reads the frame file once, decoding the payloads only of the records its argument selects.</param>
+    /// <param name="plan">The run's plan: the budget and approval window it started with, and the cell's first state of charge.</param>
+    public static ResumeState Rebuild(IEnumerable<JournalEntry> journal, Func<Func<FrameFate, long?, bool>, IEnumerable<StoredFrame>> scanFrames, RunPlan plan)
     {
-        var journalPath = Path.Combine(runDir, "journal.jsonl");
-        if (!File.Exists(journalPath)) throw new FileNotFoundException($"{runDir} has no journal.jsonl: not a run folder", journalPath);
-
         var observations = new List<Observation>();
-        var seen = new HashSet<long>();
-        var decisions = Enum.GetValues<DecisionKind>().ToDictionary(k => k, _ => 0);
-        int faults = 0, suspensions = 0, stepsCompleted = 0;
-        double soc = initialStateOfCharge;
+        var seen = new HashSet<(long Frame, long Sequence)>();
+        var counts = new RunCounts();
+        var knobs = new OperatorKnobs { Budget = plan.Budget, ApprovalWindowS = plan.ApprovalWindowS };
+        int stepsCompleted = 0, modelVersion = 0;
+        var soc = plan.Cell.InitialStateOfCharge;
         double? cRate = null;
-        var lastTime = DateTimeOffset.MinValue;
-        DateTimeOffset? firstTime = null;
-        long lastSeq = 0;
+        DateTimeOffset? first = null;
+        var last = DateTimeOffset.MinValue;
+        long lastSequence = 0;
         var ended = false;
-        (double, double)? position = null;
 
-        foreach (var record in RunJournal.Read(journalPath))
+        foreach (var entry in journal)
         {
-            lastSeq = Math.Max(lastSeq, (long?)record["seq"] ?? 0);
-            if (record["t"] is JsonValue t && DateTimeOffset.TryParse((string)t!, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time))
+            lastSequence = Math.Max(lastSequence, entry.Sequence);
+            first ??= entry.Time;
+            if (entry.Time > last) last = entry.Time;
+            switch (entry.Record)
             {
-                firstTime ??= time;
-                if (time > lastTime) lastTime = time;
-            }
-            switch ((string?)record["type"])
-            {
-                case "observation":
-                    var o = ToObservation(record);
-                    // A record written twice (a resume that re-analysed a frame) counts once.
-                    if (seen.Add(o.Frame * 1_000_003 + o.Sequence)) observations.Add(o);
-                    position = (o.XMm, o.YMm);
+                // A record written twice (a resume that re-analysed a frame) counts once.
+                case ObservationMade { Observation: var o } when seen.Add((o.Frame, o.Sequence)):
+                    observations.Add(o);
                     break;
-                case "decision":
-                    if (record["kind"]?.Deserialize<DecisionKind>(RunJournal.JsonOptions) is { } kind) decisions[kind]++;
+                case DecisionMade { Decision: var d }:
+                    counts = counts.WithDecision(d.Kind);
+                    modelVersion = Math.Max(modelVersion, d.ModelVersion);
                     break;
-                case "fault": faults++; break;
-                case "suspend": suspensions++; break;
-                case "step_end": stepsCompleted++; break;
-                case "protocol_resumed": stepsCompleted = (int?)record["steps_completed"] ?? stepsCompleted; break;
-                case "cell": soc = (double?)record["state_of_charge"] ?? soc; break;
-                case "c_rate_requested": cRate = (double?)record["c_rate"]; break;
-                case "run_end": ended = true; break;
-                case "run_resume": ended = false; break;
+                case FaultRecorded: counts = counts with { Faults = counts.Faults + 1 }; break;
+                case Suspended: counts = counts with { Suspensions = counts.Suspensions + 1 }; break;
+                case StepEnded: stepsCompleted++; break;
+                case ProtocolResumed p: stepsCompleted = p.StepsCompleted; break;
+                case CellSample c: soc = c.StateOfCharge; break;
+                case CRateRequested r: cRate = r.CRate; break;
+                case BudgetChanged or ApprovalWindowChanged or KnobLockChanged or RegionExcluded: knobs = KnobChange.Replay(entry.Record, knobs); break;
+                case RunEnded: ended = true; break;
+                case RunResumeStarted: ended = false; break;
             }
         }
 
-        // One pass over the frame file: every record counts (frames, beam time); only frames stored as observations
-        // whose record the crash cut off are decoded, to be analysed again.
+        // One pass over the frame file: every record counts (frames, beam time); only frames stored as observations whose
+        // record the crash cut off are decoded, to be analysed again.
         var journalled = observations.Select(o => o.Sequence).ToHashSet();
-        var stored = FrameFile.Scan(Path.Combine(runDir, "frames.jsonl"),
-            (disposition, sequence) => disposition == "observation" && sequence is { } q && !journalled.Contains(q)).ToList();
-        var frames = stored.Count;
-        var beamTime = stored.Sum(f => f.ExposureS);
-        var unjournalled = stored.Where(f => f.Frame is not null).Select(f => (f.ObservationSequence!.Value, f.Frame!)).ToList();
+        var stored = scanFrames((fate, sequence) => fate == FrameFate.Observation && sequence is { } q && !journalled.Contains(q)).ToList();
+        var rejected = stored.Count(f => f.Fate != FrameFate.Observation);
         return new ResumeState
         {
             Observations = observations,
-            FramesAcquired = frames,
-            BeamTimeUsedS = beamTime,
-            Decisions = decisions,
-            Faults = faults,
-            Suspensions = suspensions,
+            Counts = counts with
+            {
+                FramesAcquired = stored.Count,
+                FramesRejected = rejected,
+                BeamTimeUsedS = stored.Sum(f => f.ExposureS),
+                Observations = observations.Count,
+            },
+            Knobs = knobs,
             StepsCompleted = stepsCompleted,
             StateOfCharge = soc,
             RequestedCRate = cRate,
-            LastRecordTime = lastTime,
-            FirstRecordTime = firstTime ?? lastTime,
-            LastSequence = lastSeq,
+            LastModelVersion = modelVersion,
+            LastRecordTime = last,
+            FirstRecordTime = first ?? last,
+            LastSequence = lastSequence,
             Ended = ended,
-            LastPosition = position,
-            UnjournalledFrames = unjournalled,
+            UnjournalledFrames = stored.Where(f => f.Frame is not null).Select(f => (f.ObservationSequence!.Value, f.Frame!)).ToList(),
         };
-    }
-
-    private static Observation ToObservation(JsonObject record)
-    {
-        var copy = (JsonObject)record.DeepClone();
-        copy.Remove("seq");
-        copy.Remove("t");
-        copy.Remove("type");
-        return copy.Deserialize<Observation>(RunJournal.JsonOptions)
-               ?? throw new InvalidDataException($"journal record {record["seq"]} is not an observation");
     }
 }

@@ -3,20 +3,29 @@ using Stateless.Graph;
 
 namespace AutonomousBeamline.Control.StateMachine;
 
+/// <summary>What the guards of the machine ask of the run: whether the decision at hand needs a move, and an approval.</summary>
+/// <param name="NeedsMove">The next step has a target (false: it measures where the sample is).</param>
+/// <param name="NeedsApproval">An approval window is open for the next step's decision.</param>
+public sealed record RunGuards(Func<bool> NeedsMove, Func<bool> NeedsApproval)
+{
+    /// <summary>Every guard open: for exporting the graph.</summary>
+    public static RunGuards Open { get; } = new(() => true, () => false);
+}
+
 /// <summary>
-/// The experiment's states and the only transitions allowed between them. Stateless is not
-/// thread-safe: the run loop is the only caller of <see cref="Fire"/>; other threads put requests
-/// in the controller's queue and the loop fires them at a safe point.
+/// The experiment's states and the only transitions allowed between them. The run engine attaches each state's work
+/// as its entry action (<see cref="OnEntry"/>) and fires the trigger that work ends with; guards decide between the
+/// ways out of Deciding. Stateless is not thread-safe: the engine's loop is the only caller of <see cref="FireAsync"/>;
+/// other threads put requests in the operator inbox, which the loop drains at its safe points.
 /// </summary>
 public sealed class ExperimentStateMachine
 {
     private readonly StateMachine<RunState, RunTrigger> _machine;
-    private readonly StateMachine<RunState, RunTrigger>.TriggerWithParameters<string> _fault;
 
-    public ExperimentStateMachine()
+    public ExperimentStateMachine(RunGuards? guards = null)
     {
+        var g = guards ?? RunGuards.Open;
         _machine = new StateMachine<RunState, RunTrigger>(RunState.Idle);
-        _fault = _machine.SetTriggerParameters<string>(RunTrigger.Fault);
 
         _machine.Configure(RunState.Idle)
             .Permit(RunTrigger.Start, RunState.Preflight)
@@ -37,8 +46,9 @@ public sealed class ExperimentStateMachine
 
         _machine.Configure(RunState.Deciding)
             .SubstateOf(RunState.Running)
-            .Permit(RunTrigger.Decided, RunState.Moving)
-            .Permit(RunTrigger.AwaitApproval, RunState.AwaitingApproval);
+            .PermitIf(RunTrigger.Decided, RunState.Moving, () => g.NeedsMove() && !g.NeedsApproval(), "a spot to move to, no approval window")
+            .PermitIf(RunTrigger.DecidedInPlace, RunState.Acquiring, () => !g.NeedsMove(), "measured where the sample is")
+            .PermitIf(RunTrigger.AwaitApproval, RunState.AwaitingApproval, () => g.NeedsMove() && g.NeedsApproval(), "an approval window is open");
 
         _machine.Configure(RunState.AwaitingApproval)
             .SubstateOf(RunState.Running)
@@ -50,15 +60,16 @@ public sealed class ExperimentStateMachine
             .Permit(RunTrigger.Arrived, RunState.Acquiring)
             .Permit(RunTrigger.Redecide, RunState.Deciding);
 
+        // A frame taken without beam is taken again where the sample is, after the suspenders' levels are checked anew.
         _machine.Configure(RunState.Acquiring)
             .SubstateOf(RunState.Running)
             .Permit(RunTrigger.FrameTaken, RunState.Analyzing)
+            .PermitReentry(RunTrigger.Retake)
             .Permit(RunTrigger.Redecide, RunState.Deciding);
 
         _machine.Configure(RunState.Analyzing)
             .SubstateOf(RunState.Running)
-            .Permit(RunTrigger.Analyzed, RunState.Deciding)
-            .Permit(RunTrigger.Redecide, RunState.Deciding);
+            .Permit(RunTrigger.Analyzed, RunState.Deciding);
 
         // A resume re-decides from the present state of the cell; it never replays the last command.
         _machine.Configure(RunState.Paused)
@@ -68,8 +79,8 @@ public sealed class ExperimentStateMachine
             .Permit(RunTrigger.Finish, RunState.Completing)
             .Permit(RunTrigger.Abort, RunState.Aborted);
 
-        // Beam back (for its settle time): the interrupted frame is taken again where the sample already is.
-        // An operator's resume re-decides instead.
+        // A condition cleared for its settle time (the beam back, say): the interrupted frame is taken again where the
+        // sample already is. An operator's resume of a suspension only an operator can clear re-decides instead.
         _machine.Configure(RunState.Suspended)
             .Permit(RunTrigger.ConditionCleared, RunState.Acquiring)
             .Permit(RunTrigger.Resume, RunState.Deciding)
@@ -101,17 +112,16 @@ public sealed class ExperimentStateMachine
 
     public bool IsFinal => State is RunState.Completed or RunState.Aborted;
 
+    /// <summary>Raised once the machine is in the new state, before that state's entry action runs.</summary>
     public event Action<RunTransition>? Transitioned;
 
     public bool CanFire(RunTrigger trigger) => _machine.CanFire(trigger);
 
-    public void Fire(RunTrigger trigger)
-    {
-        if (trigger == RunTrigger.Fault) throw new ArgumentException("use FireFault(reason) so that the reason is kept", nameof(trigger));
-        _machine.Fire(trigger);
-    }
+    /// <summary>The work of a state: runs each time the state is entered (a re-entry included).</summary>
+    public void OnEntry(RunState state, Func<Task> work) => _machine.Configure(state).OnEntryAsync(work, $"the work of {state}");
 
-    public void FireFault(string reason) => _machine.Fire(_fault, reason);
+    /// <summary>Moves to the next state and runs its work; an exception from that work comes out of here.</summary>
+    public Task FireAsync(RunTrigger trigger) => _machine.FireAsync(trigger);
 
     /// <summary>The graph as Graphviz DOT, exported from the configuration above.</summary>
     public string ToDotGraph() => UmlDotGraph.Format(_machine.GetInfo());

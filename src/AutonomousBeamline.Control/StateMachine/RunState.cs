@@ -29,15 +29,20 @@ public enum RunTrigger
 {
     Start,
     PreflightPassed,
+    /// <summary>A spot was chosen: move there.</summary>
     Decided,
+    /// <summary>A measurement where the sample already is (an absorption scan after its spot's pattern): no move.</summary>
+    DecidedInPlace,
     /// <summary>A decision waits for the operator's veto window.</summary>
     AwaitApproval,
     Approved,
     Vetoed,
     Arrived,
     FrameTaken,
+    /// <summary>The frame did not count (no beam during it): take it again where the sample is.</summary>
+    Retake,
     Analyzed,
-    /// <summary>The measurement loop skips back to deciding (e.g. a frame that could not be used).</summary>
+    /// <summary>A step's error policy gave the step up: decide afresh.</summary>
     Redecide,
     Pause,
     Resume,

@@ -10,7 +10,14 @@ public sealed record MotionStatus(
     MotionState State,
     IReadOnlyDictionary<string, double> Positions,
     bool ShutterOpen,
-    double BeamCurrentMa);
+    double BeamCurrentMa)
+{
+    /// <summary>The beamline's interlock, where the server reports one (an extension of the ICD); null when it does not.</summary>
+    public InterlockState? Interlock { get; init; }
+}
+
+/// <summary>Whether the beamline's interlock lets frames be taken; <see cref="Reason"/> says why not.</summary>
+public sealed record InterlockState(bool Ok, string Reason);
 
 /// <summary>The beamline motion server (FACILITY-ICD §2): axes, the experimental shutter and the beam current.</summary>
 public interface IMotion : IAsyncDisposable

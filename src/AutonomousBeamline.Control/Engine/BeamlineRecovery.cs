@@ -1,0 +1,67 @@
+using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Core.Devices;
+using Polly;
+using Polly.Retry;
+
+namespace AutonomousBeamline.Control.Engine;
+
+/// <summary>
+/// Faulted on the beamline side (the motion server or the detector): the shutter is closed if it can be, then both
+/// are probed with growing pauses (5, 15, 45, 135 s on the run's clock). When both answer, the run decides afresh from
+/// the present state (never replaying the command that failed); when they keep failing, it gives up and the run ends
+/// with the cell safe. The cell stays on its protocol meanwhile.
+/// </summary>
+public sealed class BeamlineRecovery(RunDevices devices, IRunJournal journal, TimeProvider time, Action<MotionStatus> observed)
+{
+    public static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(5);
+    public const int Attempts = 4;
+    private const double Growth = 3;
+
+    /// <exception cref="DeviceException">The beamline did not come back; the message names the original fault.</exception>
+    public async Task RecoverAsync(string device, string fault, CancellationToken ct)
+    {
+        try { await devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false); }
+        catch (DeviceException) { /* the motion server may be the one that failed; it is probed below */ }
+
+        // Another device may fail while the first is waited for: each one that failed gets its own "recovered" record.
+        var failed = new SortedSet<string>(StringComparer.Ordinal) { device };
+        var attempt = 0;
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<DeviceException>(_ => !ct.IsCancellationRequested),
+                MaxRetryAttempts = Attempts - 1,
+                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(Pause(args.AttemptNumber + 1)),
+                OnRetry = args =>
+                {
+                    var again = (DeviceException)args.Outcome.Exception!;
+                    failed.Add(again.Device);
+                    journal.Write(new RecoveryFailed(again.Device, args.AttemptNumber + 1, again.Message));
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+
+        await Task.Delay(FirstPause, time, ct).ConfigureAwait(false);
+        try
+        {
+            await pipeline.ExecuteAsync(async token =>
+            {
+                attempt++;
+                observed(await devices.Motion.GetStatusAsync(token).ConfigureAwait(false));
+                await devices.Detector.DescribeAsync(token).ConfigureAwait(false);
+                var status = await devices.Motion.GetStatusAsync(token).ConfigureAwait(false);
+                if (status.State == MotionState.Fault) throw new DeviceException("motion", "the motion server still reports a fault");
+            }, ct).ConfigureAwait(false);
+        }
+        catch (DeviceException last) when (!ct.IsCancellationRequested)
+        {
+            journal.Write(new RecoveryFailed(last.Device, attempt, last.Message));
+            throw new DeviceException(device, $"gave up after {Attempts} attempts to recover from: {fault}", last);
+        }
+        foreach (var d in failed) journal.Write(new DeviceRecovered(d, attempt, Pause(attempt - 1).TotalSeconds));
+    }
+
+    /// <summary>The pause before attempt <paramref name="attempt"/> + 1 (0: before the first).</summary>
+    private static TimeSpan Pause(int attempt) => FirstPause * Math.Pow(Growth, attempt);
+}

@@ -1,0 +1,91 @@
+using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Control.Engine;
+
+/// <summary>The equipment and the config disagree, or the cell is not fit to start.</summary>
+public sealed class PreflightException(string message) : Exception("preflight: " + message);
+
+/// <summary>What preflight learned about the equipment, for the planners and the first decision.</summary>
+public sealed record PreflightReport(MotionDescription Motion, DetectorDescription Detector, MotionStatus Status);
+
+/// <summary>
+/// The checklist before anything moves or any current flows: every device identified, the potentiostat reset and its
+/// output proven off, the cell's open-circuit voltage inside its window, the ROI inside the axes' limits, a shutter,
+/// the detector offering the kinds the run takes. Anything wrong stops the run here with a reason that names it.
+/// </summary>
+public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal journal, Action<string> report)
+{
+    /// <summary>
+    /// After a crash, before anything else: what is the cell doing now? The output may still be on (the instrument kept
+    /// its last setting while no one was watching); it is turned off, and the voltage must be in the window.
+    /// </summary>
+    public async Task CheckCellAfterCrashAsync(DateTimeOffset journalEndedAt, int observations, CancellationToken ct)
+    {
+        var outputOn = await devices.Potentiostat.GetOutputAsync(ct).ConfigureAwait(false);
+        var voltage = await devices.Potentiostat.MeasureVoltageAsync(ct).ConfigureAwait(false);
+        journal.Write(new ResumeCheck(outputOn, voltage, journalEndedAt, observations));
+        if (outputOn) await devices.Potentiostat.EnterSafeStateAsync(ct).ConfigureAwait(false);
+        if (!InWindow(voltage))
+            throw new PreflightException(Inv($"on resume the cell reads {voltage:0.000} V, outside its window [{plan.Cell.VoltageMinV}, {plan.Cell.VoltageMaxV}] V"));
+    }
+
+    public async Task<PreflightReport> RunAsync(CancellationToken ct)
+    {
+        var checks = new List<PreflightCheck>();
+        void Check(string item, string result)
+        {
+            checks.Add(new PreflightCheck(item, result));
+            report($"preflight: {item}: {result}");
+        }
+
+        var potentiostat = devices.Potentiostat;
+        Check("potentiostat", (await potentiostat.IdentifyAsync(ct).ConfigureAwait(false)).ToString());
+        await potentiostat.ResetAsync(ct).ConfigureAwait(false);
+        if (await potentiostat.GetOutputAsync(ct).ConfigureAwait(false))
+            throw new PreflightException("the potentiostat output is still on after *RST");
+        var voltage = await potentiostat.MeasureVoltageAsync(ct).ConfigureAwait(false);
+        var window = Inv($"[{plan.Cell.VoltageMinV}, {plan.Cell.VoltageMaxV}] V");
+        if (!InWindow(voltage)) throw new PreflightException(Inv($"the cell reads {voltage:0.000} V at open circuit, outside its window {window}"));
+        Check("cell open-circuit voltage", Inv($"{voltage:0.000} V, inside {window}"));
+
+        var motion = await devices.Motion.DescribeAsync(ct).ConfigureAwait(false);
+        var roi = plan.Roi;
+        foreach (var (role, name, lo, hi) in new[] { ("x", plan.Axes.X, roi.XMinMm, roi.XMaxMm), ("y", plan.Axes.Y, roi.YMinMm, roi.YMaxMm) })
+        {
+            var axis = motion.Axes.FirstOrDefault(a => a.Name == name)
+                       ?? throw new PreflightException($"the motion server has no axis '{name}' (configured as axes.{role}); it offers {string.Join(", ", motion.Axes.Select(a => a.Name))}");
+            if (lo < axis.Min || hi > axis.Max)
+                throw new PreflightException(Inv($"the ROI's {role} range [{lo}, {hi}] mm is outside axis '{name}' limits [{axis.Min}, {axis.Max}]"));
+            Check($"axis {name}", Inv($"limits [{axis.Min}, {axis.Max}] {axis.Unit} cover the ROI, speed {axis.Speed} {axis.Unit}/s"));
+        }
+        if (!motion.HasShutter) throw new PreflightException("the motion server reports no experimental shutter; frames could not be taken safely");
+        var status = await devices.Motion.GetStatusAsync(ct).ConfigureAwait(false);
+        if (status.State == MotionState.Fault) throw new PreflightException("the motion server reports a fault");
+        Check("beam", Inv($"{status.BeamCurrentMa:0.0} mA (threshold {plan.Beam.ThresholdMa} mA)"));
+
+        var detector = await devices.Detector.DescribeAsync(ct).ConfigureAwait(false);
+        foreach (var kind in Kinds(plan.Acquisition))
+            if (!detector.Kinds.Contains(kind.Name()))
+                throw new PreflightException($"the detector offers {string.Join(", ", detector.Kinds)}, not '{kind.Name()}', which this run takes");
+        Check("detector", $"kinds {string.Join(", ", detector.Kinds)}" + (detector.Xrd is { } x ? Inv($"; xrd {x.N} points of {x.Name} from {x.Start} {x.Unit}") : ""));
+        if (devices.Temperature is { } thermometer)
+            Check("cell temperature", Inv($"{await thermometer.MeasureTemperatureAsync(ct).ConfigureAwait(false):0.0} °C"));
+        await devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false);
+        Check("shutter", "closed");
+        journal.Write(new PreflightCompleted(checks));
+        return new PreflightReport(motion, detector, status);
+    }
+
+    private bool InWindow(double voltage) => voltage >= plan.Cell.VoltageMinV && voltage <= plan.Cell.VoltageMaxV;
+
+    private static IEnumerable<FrameKind> Kinds(AcquisitionPlan acquisition)
+    {
+        if (acquisition.TakesXrd) yield return FrameKind.Xrd;
+        if (acquisition.TakesXas) yield return FrameKind.Xas;
+    }
+
+    private static string Inv(FormattableString text) => FormattableString.Invariant(text);
+}

@@ -1,0 +1,21 @@
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Control.Engine;
+
+/// <summary>How the run ended and what it produced.</summary>
+public sealed record RunOutcome
+{
+    public required ExitStatus ExitStatus { get; init; }
+    public required string Reason { get; init; }
+    public required IReadOnlyList<Observation> Observations { get; init; }
+    public required IReadOnlyDictionary<DecisionKind, int> Decisions { get; init; }
+    public required int Faults { get; init; }
+    public required int FramesAcquired { get; init; }
+    public required int FramesRejected { get; init; }
+    public required int FramesStored { get; init; }
+    public required int ProtocolSteps { get; init; }
+    public required int Suspensions { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required DateTimeOffset EndedAt { get; init; }
+}

@@ -1,0 +1,39 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Learning.Features;
+
+namespace AutonomousBeamline.Control.Engine;
+
+/// <summary>The equipment a run drives, behind Core's small interfaces. Built by the program's composition root.</summary>
+/// <param name="Temperature">The cell's temperature, where the equipment has a sensor; null when it has none.</param>
+public sealed record RunDevices(IPotentiostat Potentiostat, IMotion Motion, IDetector Detector, ITemperatureSensor? Temperature = null);
+
+/// <summary>The learning side as the engine uses it: features from a frame, the planners, and the trainer's hooks.</summary>
+/// <param name="ObservationAdded">Hands each new observation to the (background) trainer.</param>
+/// <param name="ModelSettled">
+/// Null on a live run: a decision never waits for a fit. A dry run passes the trainer's "idle" wait here, because on
+/// the virtual clock a 20-second exposure takes milliseconds of wall time, and without it the rehearsal would decide on a
+/// model many frames staler than a real night's (and not be reproducible).
+/// </param>
+/// <param name="CreatePlanner">Builds the ROI planner once preflight has read the motion server's <c>describe</c> (its travel
+/// cost needs the axes' real speeds).</param>
+/// <param name="CurrentMap">The newest finished map, for the operator's uncertainty view.</param>
+public sealed record RunLearning(
+    IXrdAnalyzer Analyzer,
+    Func<MotionDescription, IRoiPlanner> CreatePlanner,
+    Action<Observation> ObservationAdded,
+    Func<CancellationToken, Task>? ModelSettled = null,
+    Func<IPhaseMap?>? CurrentMap = null)
+{
+    /// <summary>Reduces an absorption spectrum (needed when the run takes XAS scans).</summary>
+    public XasEdgeAnalyzer? XasAnalyzer { get; init; }
+    /// <summary>Plans each XAS scan's energies (needed when the run takes XAS scans).</summary>
+    public EnergyRangePlanner? EnergyPlanner { get; init; }
+    /// <summary>Chooses the C-rate of each coming constant-current step; null leaves the protocol's rates.</summary>
+    public CRatePlanner? CRatePlanner { get; init; }
+}
+
+/// <summary>A line of progress for whoever watches (the terminal, a test).</summary>
+public sealed record RunProgress(string Message, int Frames, int Observations, double StateOfCharge);

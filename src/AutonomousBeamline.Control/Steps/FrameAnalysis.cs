@@ -1,0 +1,62 @@
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Control.Status;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Features;
+
+namespace AutonomousBeamline.Control.Steps;
+
+/// <summary>What a frame said: an observation, or the analysis' reason for not using it.</summary>
+/// <param name="Xas">The spectrum's features (usable or not), for the energy planner.</param>
+public sealed record AnalysisResult(Observation? Observation, string? Flag, XasFeatures? Xas);
+
+/// <summary>The cell and the sample when a frame was taken, as the observation records them.</summary>
+/// <param name="StateOfChargeAt">The charge-counted state of charge at a moment (the middle of the exposure).</param>
+public sealed record FrameContext(long Sequence, SpotMm Position, double CRate, Func<DateTimeOffset, double> StateOfChargeAt, DecisionSource Source);
+
+/// <summary>Turns a frame into an observation with the analysers the run was given. Pure: no I/O.</summary>
+public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes)
+{
+    public AnalysisResult Analyze(Frame frame, FrameContext context)
+    {
+        var header = frame.Header;
+        double fraction, sigma;
+        double? edge = null, whiteLine = null;
+        string? flag;
+        XasFeatures? spectrum = null;
+        if (header.Kind == FrameKind.Xas)
+        {
+            spectrum = (xas ?? throw new InvalidOperationException("an absorption spectrum arrived, but this run was given no XAS analyser")).Analyze(frame);
+            (fraction, sigma, edge, whiteLine, flag) = (spectrum.OxidisedFraction, spectrum.OxidisedFractionSigma, spectrum.EdgeEnergyEv, spectrum.WhiteLineEnergyEv, spectrum.Flag);
+        }
+        else
+        {
+            var pattern = xrd.Analyze(frame);
+            (fraction, sigma, flag) = (pattern.PhaseFraction, pattern.PhaseFractionSigma, pattern.Flag);
+        }
+        if (flag is not null) return new AnalysisResult(null, flag, spectrum);
+
+        var midExposure = header.TStart + TimeSpan.FromSeconds((header.ExposureS ?? 0) / 2);
+        var observation = new Observation
+        {
+            Sequence = context.Sequence,
+            Frame = header.Frame,
+            Time = midExposure,
+            Kind = header.Kind,
+            // Where the detector says the sample was; where the loop sent it if the header does not say.
+            XMm = header.Positions.GetValueOrDefault(axes.X, context.Position.X),
+            YMm = header.Positions.GetValueOrDefault(axes.Y, context.Position.Y),
+            StateOfCharge = context.StateOfChargeAt(midExposure),
+            CRate = context.CRate,
+            PhaseFraction = fraction,
+            PhaseFractionSigma = sigma,
+            BeamCurrentMa = header.BeamCurrentMa,
+            Source = context.Source,
+            ExposureS = header.ExposureS,
+            EdgeEnergyEv = edge,
+            WhiteLineEnergyEv = whiteLine,
+        };
+        return new AnalysisResult(observation, null, spectrum);
+    }
+}

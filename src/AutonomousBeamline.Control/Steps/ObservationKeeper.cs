@@ -1,0 +1,55 @@
+using System.Collections.Immutable;
+using AutonomousBeamline.Control.Engine;
+using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Suspenders;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Features;
+
+namespace AutonomousBeamline.Control.Steps;
+
+/// <summary>
+/// Keeps what frames say: each analysed frame is stored (whatever became of it), a usable one becomes an observation
+/// in the journal, the run's data and the trainer; an unusable one is counted with its reason. Only the loop calls it;
+/// the lists it hands out are immutable, so the cycler's C-rate planner reads them without a lock.
+/// </summary>
+public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames, RunRecorder recorder, UnusableDataSuspender unusable,
+    Action<Observation> trainer, IEnumerable<Observation> earlier)
+{
+    private ImmutableList<Observation> _observations = [.. earlier];
+    private ImmutableList<XasFeatures> _scans = [];
+
+    public IReadOnlyList<Observation> Observations => Volatile.Read(ref _observations);
+
+    /// <summary>Every absorption scan's features so far, for the energy planner.</summary>
+    public IReadOnlyList<XasFeatures> Scans => _scans;
+
+    /// <param name="why">The reason of the decision the frame carried out, for the progress line.</param>
+    /// <param name="recovered">A frame stored before a crash whose observation record was lost: already in the frame file.</param>
+    public void Keep(Frame frame, FrameContext context, string why, bool recovered = false)
+    {
+        var result = analysis.Analyze(frame, context);
+        if (result.Xas is { } spectrum) _scans = _scans.Add(spectrum);
+        unusable.Record(result.Flag);
+        if (result.Observation is not { } o)
+        {
+            recorder.Counts(c => c with { FramesRejected = c.FramesRejected + 1 });
+            frames.Store(frame, FrameFate.Flagged, result.Flag);
+            recorder.Write(new FrameNotCounted(frame.Header.Frame, frame.Header.Kind, result.Flag!));
+            return;
+        }
+        // The frame reaches the store before its observation record, so a crash between the two loses nothing (a resume analyses it again).
+        if (!recovered) frames.Store(frame, FrameFate.Observation, observationSequence: o.Sequence);
+        recorder.Write(new ObservationMade(o));
+        if (recovered) recorder.Write(new ObservationRecovered(o.Sequence, o.Frame, "stored before the crash, journalled after it"));
+        Volatile.Write(ref _observations, _observations.Add(o));
+        recorder.Counts(c => c with { Observations = c.Observations + 1 });
+        trainer(o);
+        var what = o.Kind == FrameKind.Xas
+            ? FormattableString.Invariant($"XAS E0 {o.EdgeEnergyEv:0.00} eV, Fe3+ {o.PhaseFraction:0.000} ± {o.PhaseFractionSigma:0.0000}")
+            : FormattableString.Invariant($"FePO4 {o.PhaseFraction:0.000} ± {o.PhaseFractionSigma:0.0000}");
+        var status = recorder.Status.Current;
+        recorder.Report(FormattableString.Invariant(
+            $"frame {status.Counts.FramesAcquired}/{status.Knobs.Budget.Frames} at ({o.XMm:0.0}, {o.YMm:0.0}) mm, SOC {o.StateOfCharge:0.000}, {what}; {why}"));
+    }
+}
