@@ -1,5 +1,6 @@
 using System.Globalization;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 using Spectre.Console;
 
 namespace AutonomousBeamline.Cli.OperatorConsole;

@@ -4,7 +4,7 @@ using Moq;
 using NetMQ;
 using NetMQ.Sockets;
 
-namespace AutonomousBeamline.Control.Tests.Operator;
+namespace AutonomousBeamline.Operator.Tests;
 
 public sealed class OperatorEndpointTests : IDisposable
 {

@@ -3,10 +3,11 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AutonomousBeamline.Control.Operator;
 using NetMQ;
 using NetMQ.Sockets;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 public sealed record OperatorEndpointOptions
 {

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Control.Operator;
 
-namespace AutonomousBeamline.Control.Tests.Operator;
+namespace AutonomousBeamline.Operator.Tests;
 
 public class OperatorCommandParserTests
 {

@@ -1,10 +1,10 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.ZeroMq;
 using NetMQ;
-using NetMQ.Sockets;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 public sealed record OperatorClientOptions
 {
@@ -32,40 +32,39 @@ public sealed class OperatorEndpointUnreachableException(string message) : Timeo
 public sealed class OperatorProtocolException(string message) : Exception(message);
 
 /// <summary>
-/// A console's side of the operator endpoint: JSON requests over REQ with the Lazy Pirate pattern (a real
-/// wall-clock time-out, then a fresh socket and a resend with the same id, which the endpoint answers from memory).
-/// Requests are serialised; the client is safe to share between threads.
+/// A console's side of the operator endpoint: JSON requests over the shared Lazy Pirate client (a real wall-clock
+/// time-out, then a fresh socket and a resend with the same id, which the endpoint answers from memory).
+/// Requests are serialised on the client's socket thread; the client is safe to share between threads.
 /// </summary>
 public sealed class OperatorClient : IDisposable
 {
-    private readonly string _endpoint;
     private readonly OperatorIdentity _identity;
     private readonly OperatorClientOptions _options;
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly NetMQCertificate? _clientCertificate;
     private readonly byte[]? _serverPublicKey;
-    private readonly string _idStem = "op" + Random.Shared.Next(0x10000, 0xFFFFF).ToString("x", CultureInfo.InvariantCulture) + "-";
-    private RequestSocket? _socket;
-    private long _nextId;
-    private bool _disposed;
+    private readonly ZmqRequestClient<OperatorReply> _requests;
 
     public OperatorClient(string endpoint, OperatorIdentity identity, OperatorClientOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(endpoint);
         ArgumentNullException.ThrowIfNull(identity);
         _options = options ?? new OperatorClientOptions();
-        if (_options.ReplyTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(options), "ReplyTimeout must be positive");
-        if (_options.Retries < 0) throw new ArgumentOutOfRangeException(nameof(options), "Retries cannot be negative");
         if (_options.Curve is { } curve)
         {
             _clientCertificate = OperatorCurveKeys.Certificate(curve.ClientSecretKey, "console's secret key");
             _serverPublicKey = OperatorCurveKeys.PublicKeyBytes(curve.ServerPublicKey, "endpoint's public key");
         }
-        _endpoint = endpoint;
         _identity = identity;
+        _requests = new ZmqRequestClient<OperatorReply>(endpoint, new OperatorReplies(), new ZmqRequestClientOptions
+        {
+            ReplyTimeout = _options.ReplyTimeout,
+            Retries = _options.Retries,
+            IdPrefix = "op",
+            ConfigureSocket = _clientCertificate is null ? null : UseCurve,
+        });
     }
 
-    public string Endpoint => _endpoint;
+    public string Endpoint => _requests.Endpoint;
 
     public OperatorIdentity Identity => _identity;
 
@@ -125,7 +124,7 @@ public sealed class OperatorClient : IDisposable
     public async Task<string> StatusEndpointAsync(CancellationToken cancellationToken = default)
     {
         var port = await StatusPortAsync(cancellationToken).ConfigureAwait(false);
-        return WithPort(_endpoint, port);
+        return WithPort(Endpoint, port);
     }
 
     /// <summary>Replaces the port of a tcp:// endpoint.</summary>
@@ -138,139 +137,54 @@ public sealed class OperatorClient : IDisposable
     }
 
     /// <summary>Sends any request: <paramref name="cmd"/> with <paramref name="args"/> (may be null).</summary>
-    public async Task<OperatorReply> RequestAsync(string cmd, JsonObject? args, CancellationToken cancellationToken = default)
+    /// <exception cref="OperatorEndpointUnreachableException">No reply after every retry.</exception>
+    /// <exception cref="OperatorProtocolException">The endpoint answered with something that is not an operator reply.</exception>
+    public Task<OperatorReply> RequestAsync(string cmd, JsonObject? args, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(cmd);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var id = _idStem + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
-        var request = new JsonObject
+        // The id is chosen first because, with CURVE, the request proves the client key over it.
+        var id = _requests.NewRequestId();
+        var fields = new JsonObject
         {
-            ["id"] = id,
-            ["cmd"] = cmd,
             ["args"] = args?.DeepClone() ?? new JsonObject(),
             ["user"] = _identity.User,
             ["host"] = _identity.Host,
         };
         if (_clientCertificate is not null)
         {
-            request["client_key"] = _clientCertificate.PublicKeyZ85;
-            request["auth"] = OperatorCurveKeys.Prove(id, _clientCertificate, _serverPublicKey!);
+            fields["client_key"] = _clientCertificate.PublicKeyZ85;
+            fields["auth"] = OperatorCurveKeys.Prove(id, _clientCertificate, _serverPublicKey!);
         }
-        var json = request.ToJsonString();
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            // Socket calls block for at most one time-out slice; off the caller's thread so a UI stays live.
-            return await Task.Run(() => Exchange(id, cmd, json, cancellationToken), cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
+        return _requests.RequestAsync(id, cmd, fields, cancellationToken);
     }
 
-    private OperatorReply Exchange(string id, string cmd, string json, CancellationToken cancellationToken)
+    private void UseCurve(SocketOptions socket)
     {
-        var attempts = _options.Retries + 1;
-        for (var attempt = 1; attempt <= attempts; attempt++)
-        {
-            _socket ??= Open();
-            if (!_socket.TrySendFrame(_options.ReplyTimeout, json))
-            {
-                Drop();
-                continue;
-            }
-            var deadline = DateTime.UtcNow + _options.ReplyTimeout;
-            while (true)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    // The REQ socket is waiting for a reply that may still come: only a new socket can send again.
-                    Drop();
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero) break;
-                var slice = TimeSpan.FromMilliseconds(Math.Clamp(Math.Ceiling(left.TotalMilliseconds), 1, 50));
-                if (!_socket.TryReceiveFrameString(slice, out var text)) continue;
-                var reply = Interpret(id, text);
-                if (reply is not null) return reply;
-                // A reply to an earlier, abandoned request: the socket may send again, so resend.
-                break;
-            }
-            Drop();
-        }
-        throw new OperatorEndpointUnreachableException(
-            $"no reply to '{cmd}' from {_endpoint} after {attempts} attempt(s) of {_options.ReplyTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s");
-    }
-
-    private static OperatorReply? Interpret(string id, string text)
-    {
-        JsonObject? reply;
-        try
-        {
-            reply = JsonNode.Parse(text) as JsonObject;
-        }
-        catch (JsonException ex)
-        {
-            throw new OperatorProtocolException($"the reply is not JSON: {ex.Message}");
-        }
-        if (reply is null) throw new OperatorProtocolException("the reply is not a JSON object");
-        var replyId = reply["id"] is JsonValue idValue && idValue.TryGetValue<string>(out var s) ? s : null;
-        if (replyId != id)
-        {
-            // The endpoint answers malformed requests with a null id; ours are well formed, so it is stale.
-            return null;
-        }
-        if (reply["ok"] is not JsonValue okValue || !okValue.TryGetValue<bool>(out var ok))
-            throw new OperatorProtocolException("the reply has no boolean \"ok\"");
-        if (ok)
-        {
-            var message = reply["message"] is JsonValue m && m.TryGetValue<string>(out var text2) ? text2 : "";
-            return new OperatorReply(true, message, null, reply);
-        }
-        if (reply["error"] is not JsonObject error || error["code"] is not JsonValue codeValue || !codeValue.TryGetValue<string>(out var code))
-            throw new OperatorProtocolException("the error reply has no \"error\": {\"code\"}");
-        var errorMessage = error["message"] is JsonValue em && em.TryGetValue<string>(out var e) ? e : "";
-        return new OperatorReply(false, errorMessage, code, reply);
-    }
-
-    private RequestSocket Open()
-    {
-        var socket = new RequestSocket();
-        socket.Options.Linger = TimeSpan.Zero;
-        if (_clientCertificate is not null)
-        {
-            socket.Options.CurveServerKey = _serverPublicKey!;
-            socket.Options.CurveCertificate = _clientCertificate;
-        }
-        socket.Connect(_endpoint);
-        return socket;
-    }
-
-    private void Drop()
-    {
-        _socket?.Dispose();
-        _socket = null;
+        socket.CurveServerKey = _serverPublicKey!;
+        socket.CurveCertificate = _clientCertificate!;
     }
 
     /// <summary>A subscription to the endpoint's status stream with this client's keys.</summary>
     public OperatorStatusSubscriber Subscribe(string statusEndpoint) =>
         new(statusEndpoint, _options.Curve);
 
-    public void Dispose()
+    public void Dispose() => _requests.Dispose();
+
+    /// <summary>
+    /// Operator replies: an error reply is an answer like any other (a refusal has a reason to show), while anything
+    /// that is not an operator reply at all means the console is talking to something else.
+    /// </summary>
+    private sealed class OperatorReplies : IReplyInterpreter<OperatorReply>
     {
-        if (_disposed) return;
-        _disposed = true;
-        _gate.Wait();
-        try
-        {
-            Drop();
-        }
-        finally
-        {
-            _gate.Release();
-            _gate.Dispose();
-        }
+        public OperatorReply Read(ZmqRequest request, ZmqReply reply) =>
+            reply.Error is { } error
+                ? new OperatorReply(false, error.Message, error.Code, reply.Body)
+                : new OperatorReply(true, reply.Message, null, reply.Body);
+
+        public Exception Malformed(ZmqRequest request, string problem, string text) => new OperatorProtocolException($"the reply {problem}");
+
+        public Exception? Unreadable(ZmqRequest request, string problem) => new OperatorProtocolException($"the reply is {problem}");
+
+        public Exception NoReply(ZmqRequest request, string message) => new OperatorEndpointUnreachableException(message);
     }
 }

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AutonomousBeamline.Control.Operator;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 /// <summary>What a console line asks for: a command for the controller, or something the console does itself.</summary>
 public enum ConsoleLineKind { Empty, Command, Help, Status, Quit, Error }
