@@ -77,28 +77,15 @@ public sealed class OperatorClient : IDisposable
     /// <exception cref="OperatorEndpointUnreachableException">No reply after every retry.</exception>
     public Task<OperatorReply> SendAsync(OperatorCommand command, CancellationToken cancellationToken = default)
     {
-        var wire = OperatorCommandParser.ToWire(command);
+        var wire = WireCommands.ToWire(command);
         return RequestAsync(wire.Cmd, wire.Args, cancellationToken);
-    }
-
-    /// <summary>Parses a console line (e.g. "goto 3 4") as sent by this client's identity and sends it.</summary>
-    /// <exception cref="ArgumentException">The line is malformed, or is not a controller command (help, status, quit); nothing is sent.</exception>
-    public Task<OperatorReply> SendLineAsync(string line, CancellationToken cancellationToken = default)
-    {
-        var parsed = OperatorCommandParser.ParseLine(line, _identity);
-        return parsed.Kind switch
-        {
-            ConsoleLineKind.Command => SendAsync(parsed.Command!, cancellationToken),
-            ConsoleLineKind.Error => throw new ArgumentException(parsed.Error, nameof(line)),
-            _ => throw new ArgumentException($"'{line}' is not a command for the controller ({parsed.Kind})", nameof(line)),
-        };
     }
 
     /// <summary>The experiment's state now.</summary>
     /// <exception cref="OperatorProtocolException">The reply carried no readable snapshot.</exception>
     public async Task<ExperimentSnapshot> SnapshotAsync(CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(OperatorCommandParser.Queries.Snapshot, null, cancellationToken).ConfigureAwait(false);
+        var reply = await RequestAsync(WireCommands.Queries.Snapshot, null, cancellationToken).ConfigureAwait(false);
         if (!reply.Ok) throw new OperatorProtocolException($"snapshot refused: {reply.ErrorCode}: {reply.Message}");
         if (reply.Body["snapshot"] is not JsonObject snapshot) throw new OperatorProtocolException("the snapshot reply has no \"snapshot\" object");
         try
@@ -114,7 +101,7 @@ public sealed class OperatorClient : IDisposable
     /// <summary>The status stream's port and what the endpoint offers.</summary>
     public async Task<int> StatusPortAsync(CancellationToken cancellationToken = default)
     {
-        var reply = await RequestAsync(OperatorCommandParser.Queries.Describe, null, cancellationToken).ConfigureAwait(false);
+        var reply = await RequestAsync(WireCommands.Queries.Describe, null, cancellationToken).ConfigureAwait(false);
         if (!reply.Ok) throw new OperatorProtocolException($"describe refused: {reply.ErrorCode}: {reply.Message}");
         if (reply.Body["status_port"] is JsonValue v && v.TryGetValue<int>(out var port) && port is > 0 and <= 65535) return port;
         throw new OperatorProtocolException("the describe reply has no valid \"status_port\"");
