@@ -11,7 +11,7 @@ public sealed record OperatorClientOptions
     /// <summary>Real (wall-clock) time to wait for a reply before the socket is dropped and the request resent.</summary>
     public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>How many times a request is resent after a time-out (0 = one attempt only).</summary>
+    /// <summary>How many times a request is resent after a time-out or a reply to another request (0 = one attempt only).</summary>
     public int Retries { get; init; } = 2;
 
     /// <summary>CURVE keys when the endpoint requires them.</summary>

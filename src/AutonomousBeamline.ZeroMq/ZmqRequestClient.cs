@@ -130,6 +130,11 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
     /// Lazy Pirate as a retry: an attempt that went unanswered, or was answered for another request, is made again at
     /// once (no back-off: the time-out already waited); an answered or abandoned one is final.
     /// </summary>
+    /// <remarks>
+    /// The pipeline runs synchronously on the socket thread and never waits itself (no delay), so every attempt uses
+    /// the socket from the thread that owns it, and the only clock involved is the wall-clock reply time-out in
+    /// <see cref="SendAndWait"/>. An exception (a socket that cannot be opened) is not retried.
+    /// </remarks>
     private ResiliencePipeline<Attempt> ResendPipeline(int retries) =>
         retries == 0
             ? ResiliencePipeline<Attempt>.Empty
