@@ -5,7 +5,7 @@ using AutonomousBeamline.Instruments.Detector;
 using AutonomousBeamline.Instruments.Motion;
 using AutonomousBeamline.Instruments.Potentiostat;
 using AutonomousBeamline.Instruments.Scpi;
-using AutonomousBeamline.Instruments.Zmq;
+using AutonomousBeamline.ZeroMq;
 
 namespace AutonomousBeamline.Cli;
 

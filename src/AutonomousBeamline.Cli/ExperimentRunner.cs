@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Journal;
-using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 using AutonomousBeamline.Control.Resume;
 using AutonomousBeamline.Control.Running;
 using AutonomousBeamline.Learning;

@@ -1,5 +1,6 @@
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 
 namespace AutonomousBeamline.Cli;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using AutonomousBeamline.Cli.OperatorConsole;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 using Spectre.Console;
 
 namespace AutonomousBeamline.Cli;

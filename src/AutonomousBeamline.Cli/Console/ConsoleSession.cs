@@ -1,5 +1,6 @@
 using System.Globalization;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 using Spectre.Console;
 
 namespace AutonomousBeamline.Cli.OperatorConsole;
@@ -128,7 +129,7 @@ public sealed class ConsoleSession
     /// <summary>Handles one entered line; false when the operator asked to leave.</summary>
     private async Task<bool> SubmitAsync(string line, CancellationToken cancellationToken)
     {
-        var parsed = OperatorCommandParser.ParseLine(line, _client.Identity);
+        var parsed = ConsoleLineParser.ParseLine(line, _client.Identity);
         switch (parsed.Kind)
         {
             case ConsoleLineKind.Empty:

@@ -49,7 +49,7 @@ public static class DashboardView
             rows.Add(new Panel(new Markup("[grey]waiting for the first snapshot...[/]")).Header("experiment"));
         }
         rows.Add(MessagesPanel(model));
-        if (model.ShowHelp) rows.Add(new Panel(new Text(OperatorCommandParser.HelpText.TrimEnd())).Header("commands").BorderColor(Color.Blue));
+        if (model.ShowHelp) rows.Add(new Panel(new Text(ConsoleLineParser.HelpText.TrimEnd())).Header("commands").BorderColor(Color.Blue));
         rows.Add(new Markup($"[bold]>[/] {Markup.Escape(model.Input)}[blink]_[/]   [grey](help, quit; Ctrl-C detaches)[/]"));
         return new Rows(rows);
     }

@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
-using AutonomousBeamline.Instruments.Zmq;
+using AutonomousBeamline.ZeroMq;
 using NetMQ;
 using NetMQ.Sockets;
 

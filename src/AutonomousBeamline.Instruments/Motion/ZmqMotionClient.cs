@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
-using AutonomousBeamline.Instruments.Zmq;
+using AutonomousBeamline.ZeroMq;
 
 namespace AutonomousBeamline.Instruments.Motion;
 

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Cli;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.EndToEnd.Tests.OperatorConsole;
+using AutonomousBeamline.Operator;
 
 namespace AutonomousBeamline.EndToEnd.Tests.Console;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using AutonomousBeamline.Cli;
 using AutonomousBeamline.Cli.OperatorConsole;
-using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 
 namespace AutonomousBeamline.EndToEnd.Tests.OperatorConsole;
 

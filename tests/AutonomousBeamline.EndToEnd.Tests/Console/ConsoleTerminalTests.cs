@@ -1,5 +1,6 @@
 using AutonomousBeamline.Cli.OperatorConsole;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Operator;
 
 namespace AutonomousBeamline.EndToEnd.Tests.OperatorConsole;
 

@@ -2,8 +2,7 @@ using System.Collections.Concurrent;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Instruments.Detector;
-using AutonomousBeamline.Instruments.Tests.Support;
-using AutonomousBeamline.Instruments.Zmq;
+using AutonomousBeamline.ZeroMq;
 using AutonomousBeamline.Simulators.Detector;
 using AutonomousBeamline.Simulators.Physics;
 

@@ -2,7 +2,6 @@ using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Instruments.Detector;
 using AutonomousBeamline.Instruments.Motion;
-using AutonomousBeamline.Instruments.Tests.Support;
 using AutonomousBeamline.Simulators.Detector;
 using AutonomousBeamline.Simulators.Motion;
 using AutonomousBeamline.Simulators.Physics;

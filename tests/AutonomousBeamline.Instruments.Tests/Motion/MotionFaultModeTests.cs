@@ -1,7 +1,7 @@
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Instruments.Motion;
-using AutonomousBeamline.Instruments.Zmq;
+using AutonomousBeamline.ZeroMq;
 using AutonomousBeamline.Simulators.Motion;
 using AutonomousBeamline.Simulators.Physics;
 

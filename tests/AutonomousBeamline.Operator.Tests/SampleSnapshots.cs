@@ -1,6 +1,6 @@
 using AutonomousBeamline.Control.Operator;
 
-namespace AutonomousBeamline.Control.Tests.Operator;
+namespace AutonomousBeamline.Operator.Tests;
 
 internal static class SampleSnapshots
 {

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using AutonomousBeamline.Control.Operator;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 /// <summary>The "code" of an error reply on the operator endpoint.</summary>
 public static class OperatorErrorCodes

@@ -1,9 +1,10 @@
+// Shared by the test projects that test ZeroMQ request clients against a misbehaving peer (linked into each csproj).
 using System.Text;
 using System.Text.Json.Nodes;
 using NetMQ;
 using NetMQ.Sockets;
 
-namespace AutonomousBeamline.Instruments.Tests.Support;
+namespace AutonomousBeamline.Tests.Shared;
 
 /// <summary>
 /// A hand-written peer for client tests: a ROUTER on its own thread that answers each request with
@@ -12,6 +13,7 @@ namespace AutonomousBeamline.Instruments.Tests.Support;
 public sealed class ScriptedRouterServer : IDisposable
 {
     private readonly Func<JsonObject, int, IEnumerable<string>> _script;
+    private readonly Action<SocketOptions>? _configure;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _received = new();
@@ -19,9 +21,11 @@ public sealed class ScriptedRouterServer : IDisposable
     private readonly ManualResetEventSlim _bound = new();
 
     /// <param name="script">Request and its 1-based sequence number in, raw reply texts out.</param>
-    public ScriptedRouterServer(Func<JsonObject, int, IEnumerable<string>> script)
+    /// <param name="configure">Applied to the ROUTER before it binds (CURVE server keys, say).</param>
+    public ScriptedRouterServer(Func<JsonObject, int, IEnumerable<string>> script, Action<SocketOptions>? configure = null)
     {
         _script = script;
+        _configure = configure;
         _thread = new Thread(Run) { IsBackground = true };
         _thread.Start();
         _bound.Wait(TimeSpan.FromSeconds(10));
@@ -38,6 +42,7 @@ public sealed class ScriptedRouterServer : IDisposable
     {
         using var router = new RouterSocket();
         router.Options.Linger = TimeSpan.Zero;
+        _configure?.Invoke(router.Options);
         Volatile.Write(ref _port, router.BindRandomPort("tcp://127.0.0.1"));
         _bound.Set();
         var count = 0;

@@ -3,7 +3,7 @@ using System.Text;
 using NaCl;
 using NetMQ;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 /// <summary>The endpoint's CURVE identity and the operators it lets in. Keys in Z85 text (40 characters).</summary>
 /// <param name="ServerSecretKey">The endpoint's long-term secret key; its public key is what consoles are given.</param>

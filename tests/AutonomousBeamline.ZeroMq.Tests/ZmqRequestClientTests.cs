@@ -1,9 +1,8 @@
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Core.Devices;
-using AutonomousBeamline.Instruments.Tests.Support;
-using AutonomousBeamline.Instruments.Zmq;
+using AutonomousBeamline.ZeroMq;
 
-namespace AutonomousBeamline.Instruments.Tests.Zmq;
+namespace AutonomousBeamline.ZeroMq.Tests;
 
 public class ZmqRequestClientTests
 {

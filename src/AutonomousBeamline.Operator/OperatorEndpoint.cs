@@ -3,10 +3,11 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AutonomousBeamline.Control.Operator;
 using NetMQ;
 using NetMQ.Sockets;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 public sealed record OperatorEndpointOptions
 {
@@ -230,9 +231,9 @@ public sealed class OperatorEndpoint : IDisposable
 
         switch (cmd)
         {
-            case OperatorCommandParser.Queries.Describe:
+            case WireCommands.Queries.Describe:
                 return OperatorProtocol.Success(id, Describe());
-            case OperatorCommandParser.Queries.Snapshot:
+            case WireCommands.Queries.Snapshot:
                 try
                 {
                     return OperatorProtocol.Success(id, new JsonObject { ["snapshot"] = OperatorProtocol.SnapshotNode(_ops.Snapshot()) });
@@ -266,7 +267,7 @@ public sealed class OperatorEndpoint : IDisposable
             if (args is null) return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, "\"args\" must be an object");
         }
 
-        var parsed = OperatorCommandParser.FromWire(cmd, args, new OperatorIdentity(user, host));
+        var parsed = WireCommands.FromWire(cmd, args, new OperatorIdentity(user, host));
         if (!parsed.Ok) return OperatorProtocol.Error(id, parsed.ErrorCode!, parsed.Error!);
 
         CommandOutcome outcome;
@@ -290,7 +291,7 @@ public sealed class OperatorEndpoint : IDisposable
         ["status_topic"] = OperatorProtocol.StatusTopic,
         ["status_period_s"] = _options.StatusPeriod.TotalSeconds,
         ["auth"] = _serverCertificate is null ? "none" : "curve",
-        ["commands"] = new JsonArray(OperatorCommandParser.CommandNames.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
+        ["commands"] = new JsonArray(WireCommands.CommandNames.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
     };
 
     private string? Unauthorized(JsonObject request, string id)

@@ -1,8 +1,9 @@
 using System.Text;
+using AutonomousBeamline.Control.Operator;
 using NetMQ;
 using NetMQ.Sockets;
 
-namespace AutonomousBeamline.Control.Operator;
+namespace AutonomousBeamline.Operator;
 
 /// <summary>
 /// Listens to an operator endpoint's status stream on its own thread and keeps the newest snapshot.
