@@ -1,5 +1,10 @@
+using AutonomousBeamline.Cli.Composition;
 using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Control.Engine;
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Control.Resume;
 using AutonomousBeamline.Core.Time;
+using AutonomousBeamline.Storage;
 
 namespace AutonomousBeamline.Cli;
 
@@ -21,7 +26,7 @@ internal static class Commands
     /// <param name="pace">Virtual seconds per wall second (null: as fast as it goes), so that a person can watch and steer.</param>
     /// <param name="resumeDir">A run folder to continue after a crash: its config, journal and frames are used.</param>
     public static async Task<int> DryRunAsync(string configPath, string? outDir, int? seed, CancellationToken ct,
-        Action<Control.Running.ExperimentController>? attach = null, double? pace = null, string? resumeDir = null)
+        Action<RunEngine>? attach = null, double? pace = null, string? resumeDir = null)
     {
         if (resumeDir is not null) configPath = Path.Combine(resumeDir, "config.yaml");
         var config = LoadOrReport(configPath);
@@ -32,7 +37,7 @@ internal static class Commands
             Console.Error.WriteLine($"--pace must be positive, got {pace}");
             return BadConfig;
         }
-        var resume = resumeDir is null ? null : ReadResumeOrReport(resumeDir, config);
+        var resume = resumeDir is null ? null : ReadResumeOrReport(resumeDir, config, RunMode.DryRun);
         if (resumeDir is not null && resume is null) return BadConfig;
 
         // A resumed dry run picks up a minute after its journal stopped, with the simulated cell where the
@@ -44,7 +49,7 @@ internal static class Commands
         Console.WriteLine($"simulators: potentiostat on {facility.PotentiostatPath}, motion on {facility.MotionEndpoint}, " +
                           $"detector on {facility.DetectorControlEndpoint} (data {facility.DetectorDataEndpoint})");
         var endpoints = DeviceEndpoints.FromFacility(facility, config);
-        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, "dry-run", outDir, facility, ct, attach, resumeDir, resume).ConfigureAwait(false);
+        var result = await ExperimentRunner.RunAsync(config, configPath, endpoints, clock, RunMode.DryRun, outDir, facility, ct, attach, resumeDir, resume).ConfigureAwait(false);
         return result;
     }
 
@@ -53,19 +58,31 @@ internal static class Commands
         if (resumeDir is not null) configPath = Path.Combine(resumeDir, "config.yaml");
         var config = LoadOrReport(configPath);
         if (config is null) return BadConfig;
-        var resume = resumeDir is null ? null : ReadResumeOrReport(resumeDir, config);
+        var resume = resumeDir is null ? null : ReadResumeOrReport(resumeDir, config, RunMode.Live);
         if (resumeDir is not null && resume is null) return BadConfig;
-        return await ExperimentRunner.RunAsync(config, configPath, DeviceEndpoints.FromConfig(config), TimeProvider.System, "live", outDir, null, ct,
+        return await ExperimentRunner.RunAsync(config, configPath, DeviceEndpoints.FromConfig(config), TimeProvider.System, RunMode.Live, outDir, null, ct,
             resumeDir: resumeDir, resume: resume).ConfigureAwait(false);
     }
 
     private static readonly TimeSpan ResumeDowntime = TimeSpan.FromMinutes(1);
 
-    private static Control.Resume.ResumeState? ReadResumeOrReport(string runDir, ExperimentConfig config)
+    /// <summary>The state a crashed run left in its folder, every line passed over reported; null (and why) when it cannot be resumed.</summary>
+    private static ResumeState? ReadResumeOrReport(string runDir, ExperimentConfig config, RunMode mode)
     {
+        var journalPath = Path.Combine(runDir, RunFolder.JournalFileName);
+        if (!File.Exists(journalPath))
+        {
+            Console.Error.WriteLine($"{runDir}: cannot resume: it has no {RunFolder.JournalFileName} (not a run folder)");
+            return null;
+        }
         try
         {
-            var state = Control.Resume.JournalReplay.Read(runDir, config.Cell.InitialStateOfCharge);
+            var journal = JournalFile.Read(journalPath);
+            var framesPath = Path.Combine(runDir, RunFolder.FramesFileName);
+            var warnings = journal.Warnings.ToList();
+            var state = JournalReplay.Rebuild(journal.Entries,
+                decode => FrameFile.Scan(framesPath, warnings.Add, f => decode(f.Fate, f.ObservationSequence)), RunPlans.From(config, mode));
+            foreach (var warning in warnings) Console.Error.WriteLine($"warning: {warning}");
             if (state.Ended)
             {
                 Console.Error.WriteLine($"{runDir}: the journal says this run already ended (run_end); there is nothing to resume");
@@ -73,7 +90,7 @@ internal static class Commands
             }
             return state;
         }
-        catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+        catch (IOException e)
         {
             Console.Error.WriteLine($"{runDir}: cannot resume: {e.Message}");
             return null;

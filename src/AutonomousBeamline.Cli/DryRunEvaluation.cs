@@ -1,5 +1,6 @@
 using AutonomousBeamline.Configuration;
-using AutonomousBeamline.Control.Running;
+using AutonomousBeamline.Cli.Composition;
+using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;

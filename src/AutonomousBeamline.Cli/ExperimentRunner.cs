@@ -1,30 +1,33 @@
 using System.Diagnostics;
+using AutonomousBeamline.Cli.Composition;
 using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Journal;
-using AutonomousBeamline.Operator;
+using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.Resume;
-using AutonomousBeamline.Control.Running;
-using AutonomousBeamline.Learning;
-using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Learning.Surrogate;
+using AutonomousBeamline.Operator;
+using AutonomousBeamline.Storage;
 
 namespace AutonomousBeamline.Cli;
 
-/// <summary>One run, live or dry: the run folder, the devices, the learner, the controller, the summary.</summary>
+/// <summary>One run, live or dry: the run folder, the devices, the learner, the engine, the summary.</summary>
 internal static class ExperimentRunner
 {
     public static async Task<int> RunAsync(ExperimentConfig config, string configPath, DeviceEndpoints endpoints, TimeProvider time,
-        string mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct,
-        Action<ExperimentController>? attach = null, string? resumeDir = null, ResumeState? resume = null)
+        RunMode mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct,
+        Action<RunEngine>? attach = null, string? resumeDir = null, ResumeState? resume = null)
     {
         var wall = Stopwatch.StartNew();
+        var plan = RunPlans.From(config, mode);
         string runId, runDir;
         if (resumeDir is not null)
         {
             runDir = resumeDir;
             runId = Path.GetFileName(Path.TrimEndingDirectorySeparator(resumeDir));
-            Console.WriteLine($"run {runId} ({mode}, resumed) -> {runDir}");
+            Console.WriteLine($"run {runId} ({mode.Name()}, resumed) -> {runDir}");
         }
         else
         {
@@ -32,45 +35,44 @@ internal static class ExperimentRunner
             runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
             Directory.CreateDirectory(runDir);
             File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
-            Console.WriteLine($"run {runId} ({mode}) -> {runDir}");
+            Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
         }
 
-        using var journal = new RunJournal(Path.Combine(runDir, "journal.jsonl"), time);
-        using var frames = new FrameStore(Path.Combine(runDir, "frames.jsonl"));
-        var hdf5 = new Hdf5BlockExporter(frames.Path, Path.Combine(runDir, "hdf5"), config.Output.Hdf5BlockFrames);
-        // A complete block goes to HDF5 as soon as it is stored; the journal's observation record is the cue.
-        journal.Recorded += r =>
-        {
-            if ((string?)r["type"] is "observation" or "frame_not_counted" && hdf5.BlockDue(frames.Count)) hdf5.Export(final: false);
-        };
-        using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
-        if (resume is not null) trainer.AddRange(resume.Observations);
-
+        var folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+        foreach (var warning in folder.Warnings) Console.Error.WriteLine($"warning: {warning}");
+        var journal = folder.Journal;
         RunOutcome outcome;
         long framesRejectedByClient;
-        if (facility is not null)
-            facility.Faults.Injected += f => journal.TryWrite("fault_injected", new { device = f.Device, kind = f.Kind, count = f.Count, at_s = f.At.TotalSeconds });
-        await using (var devices = await DeviceConnector.ConnectAsync(endpoints, config, time, ct).ConfigureAwait(false))
+        try
         {
+            using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
+            if (resume is not null)
+            {
+                trainer.ContinueVersionsAfter(resume.LastModelVersion);
+                trainer.AddRange(resume.Observations);
+            }
+            if (facility is not null)
+                facility.Faults.Injected += f => journal.TryWrite(new FaultInjected(f.Device, f.Kind, f.Count, f.At.TotalSeconds));
+            await using var devices = await DeviceConnector.ConnectAsync(endpoints, config, time, ct).ConfigureAwait(false);
             // A frame the detector client refuses never reaches the loop; the journal still says why.
-            devices.Detector.FrameRejected += (_, e) => journal.TryWrite("frame_rejected", new { reason = e.Reason, request_id = e.RequestId, frame = e.FrameNumber });
-            devices.ReportRetriesTo((device, what, attempt, message) => journal.TryWrite("device_retry", new { device, what, attempt, message }));
-            var learning = new ControllerLearning(
+            devices.Detector.FrameRejected += (_, e) => journal.TryWrite(new FrameRejected(e.Reason, e.RequestId, e.FrameNumber));
+            devices.ReportRetriesTo((device, what, attempt, message) => journal.TryWrite(new DeviceRetried(device, what, attempt, message)));
+            var learning = new RunLearning(
                 new XrdPhaseAnalyzer(),
                 motion => LearningComposition.Planner(config, trainer, motion),
                 trainer.Add,
-                mode == "dry-run" ? trainer.WhenIdleAsync : null,
+                mode == RunMode.DryRun ? trainer.WhenIdleAsync : null,
                 () => trainer.Current)
             {
                 XasAnalyzer = new XasEdgeAnalyzer(),
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
-            var controller = new ExperimentController(config, devices.Devices, learning, journal, frames, time, runId, resume);
-            controller.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
-            attach?.Invoke(controller);
+            var engine = new RunEngine(plan, devices.Devices, learning, journal, folder.Frames, time, runId, resume);
+            engine.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            attach?.Invoke(engine);
             OperatorEndpoint? operatorEndpoint;
-            try { operatorEndpoint = OperatorComposition.Start(config.Operator, controller, anyPortIfTaken: mode == "dry-run"); }
+            try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, anyPortIfTaken: mode == RunMode.DryRun); }
             catch (InvalidOperationException e)
             {
                 // Nothing has touched the cell yet.
@@ -85,12 +87,16 @@ internal static class ExperimentRunner
                 File.WriteAllText(Path.Combine(runDir, "operator.json"), System.Text.Json.JsonSerializer.Serialize(
                     new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint }));
             }
-            outcome = await controller.RunAsync(ct).ConfigureAwait(false);
+            outcome = await engine.RunAsync(ct).ConfigureAwait(false);
             framesRejectedByClient = devices.Detector.RejectedFrames;
         }
+        finally
+        {
+            // Everything accepted reaches the disk, then the last HDF5 block is written.
+            await folder.DisposeAsync().ConfigureAwait(false);
+        }
 
-        hdf5.Export(final: true);
-        var summary = RunSummary.From(outcome, runId, mode, config.Experiment.Name, config.Acquisition.Strategy, config.Acquisition.BeamThresholdMa, wall.Elapsed.TotalSeconds);
+        var summary = RunSummary.From(outcome, runId, plan, wall.Elapsed.TotalSeconds);
         summary = summary with { FramesRejected = summary.FramesRejected + (int)framesRejectedByClient };
         if (facility is not null)
         {
@@ -101,16 +107,16 @@ internal static class ExperimentRunner
                 FaultsInjected = facility.Faults.InjectedCount,
             };
         }
-        summary.WriteTo(Path.Combine(runDir, "summary.json"));
+        SummaryFile.Write(Path.Combine(runDir, RunFolder.SummaryFileName), summary);
 
-        Console.WriteLine($"{summary.ExitStatus}: {summary.Reason}");
-        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(Core.Domain.DecisionKind.Roi)} ROI decisions, " +
+        Console.WriteLine($"{summary.ExitStatus.ToString().ToLowerInvariant()}: {summary.Reason}");
+        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
             Console.WriteLine($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
         if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
         if (summary.FaultsInjected is > 0) Console.WriteLine($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
-        Console.WriteLine($"summary: {Path.Combine(runDir, "summary.json")}");
-        return summary.ExitStatus switch { "success" => Commands.Success, "abort" => Commands.Aborted, _ => Commands.RunFailed };
+        Console.WriteLine($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");
+        return summary.ExitStatus switch { ExitStatus.Success => Commands.Success, ExitStatus.Abort => Commands.Aborted, _ => Commands.RunFailed };
     }
 }

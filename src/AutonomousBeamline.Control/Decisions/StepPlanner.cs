@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.Status;
 using AutonomousBeamline.Control.Steps;
+using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
 using AutonomousBeamline.Learning.Acquisition;
@@ -17,6 +18,14 @@ namespace AutonomousBeamline.Control.Decisions;
 public sealed class StepPlanner(RunPlan plan, IRoiPlanner roiPlanner, EnergyRangePlanner? energyPlanner, RunRecorder recorder)
 {
     private EnergyScanPlan? _lastScan;
+
+    /// <summary>The planner preflight made possible (its travel cost needs the axes' speeds), told of the regions already excluded.</summary>
+    public static StepPlanner Create(RunPlan plan, RunLearning learning, MotionDescription motion, IEnumerable<RoiRectangle> excluded, RunRecorder recorder)
+    {
+        var roiPlanner = learning.CreatePlanner(motion);
+        foreach (var region in excluded) roiPlanner.Exclude(region);
+        return new StepPlanner(plan, roiPlanner, learning.EnergyPlanner, recorder);
+    }
 
     /// <summary>
     /// Every step gets one attempt (the device clients already resend lost requests and re-acquire bad frames), then the

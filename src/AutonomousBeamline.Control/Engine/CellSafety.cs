@@ -9,7 +9,7 @@ namespace AutonomousBeamline.Control.Engine;
 /// </summary>
 public sealed class CellSafety(RunDevices devices, RunRecorder recorder)
 {
-    private readonly CancellationTokenSource _cyclerStop = new();
+    private readonly CancellationTokenSource _cyclerStop = new(), _halted = new();
 
     /// <summary>The cycler's run, once started.</summary>
     public Task? Cycling { get; private set; }
@@ -39,15 +39,32 @@ public sealed class CellSafety(RunDevices devices, RunRecorder recorder)
         recorder.Journal.TryWrite(new SafeStateEntered(why, "off", await CloseShutterAsync().ConfigureAwait(false)));
     }
 
+    /// <summary>Cancelled by a halt: whatever the loop awaits is abandoned.</summary>
+    public CancellationToken Halted => _halted.Token;
+
+    /// <summary>Who halted the run, once someone has.</summary>
+    public string? HaltReason { get; private set; }
+
     /// <summary>
-    /// An operator's halt, on the operator's thread: the output off and the shutter closed now, mid-exposure. Stopping
-    /// the cycler ends its step with the output off, so no later step can turn it on again.
+    /// An operator's halt, on the operator's thread: the output off and the shutter closed now, mid-exposure; the loop's
+    /// wait is cancelled and it aborts. Stopping the cycler ends its step with the output off, so no later step can turn
+    /// it on again.
     /// </summary>
-    public void HaltNow()
+    public void Halt(Operator.OperatorIdentity by)
     {
+        HaltReason = $"emergency halt by {by}";
         _cyclerStop.Cancel();
         _ = Task.Run(() => devices.Potentiostat.EnterSafeStateAsync(CancellationToken.None));
         _ = Task.Run(CloseShutterAsync);
+        _halted.Cancel();
+    }
+
+    /// <summary>Runs <paramref name="exposure"/> with the shutter open, and closes it again whatever happens.</summary>
+    public async Task<T> WithShutterOpenAsync<T>(Func<CancellationToken, Task<T>> exposure, CancellationToken ct)
+    {
+        await SetShutterAsync(true, ct).ConfigureAwait(false);
+        try { return await exposure(ct).ConfigureAwait(false); }
+        finally { await SetShutterAsync(false, CancellationToken.None).ConfigureAwait(false); }
     }
 
     /// <summary>"closed", or why closing failed (the motion server may be the device that failed).</summary>

@@ -18,4 +18,12 @@ public sealed record RunOutcome
     public required int Suspensions { get; init; }
     public required DateTimeOffset StartedAt { get; init; }
     public required DateTimeOffset EndedAt { get; init; }
+
+    public static RunOutcome Of(ExitStatus exit, string reason, IReadOnlyList<Observation> observations, Status.RunCounts counts, int framesStored,
+        int protocolSteps, DateTimeOffset startedAt, DateTimeOffset endedAt) => new()
+    {
+        ExitStatus = exit, Reason = reason, Observations = observations, Decisions = counts.Decisions, Faults = counts.Faults,
+        FramesAcquired = counts.FramesAcquired, FramesRejected = counts.FramesRejected, FramesStored = framesStored,
+        ProtocolSteps = protocolSteps, Suspensions = counts.Suspensions, StartedAt = startedAt, EndedAt = endedAt,
+    };
 }

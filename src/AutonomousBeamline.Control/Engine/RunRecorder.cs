@@ -32,6 +32,9 @@ public sealed class RunRecorder(IRunJournal journal, StatusBoard status, TimePro
         journal.TryWrite(new FaultRecorded(source, message, state));
     }
 
+    /// <summary>The beam as the last status read showed it.</summary>
+    public void Observe(Core.Devices.MotionStatus motion) => status.Update(s => s with { BeamCurrentMa = motion.BeamCurrentMa });
+
     public void Counts(Func<RunCounts, RunCounts> change) => status.Update(s => s with { Counts = change(s.Counts) });
 
     public void Report(string message)

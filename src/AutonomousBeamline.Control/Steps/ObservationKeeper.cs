@@ -21,8 +21,20 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
 
     public IReadOnlyList<Observation> Observations => Volatile.Read(ref _observations);
 
+    /// <summary>Frames in the store (a resumed run's earlier ones included), observations or not.</summary>
+    public int FramesStored => frames.Count;
+
     /// <summary>Every absorption scan's features so far, for the energy planner.</summary>
     public IReadOnlyList<XasFeatures> Scans => _scans;
+
+    /// <summary>A frame whose own header shows the beam below <paramref name="thresholdMa"/>: stored, never an observation.</summary>
+    public void KeepWithoutBeam(Frame frame, double thresholdMa)
+    {
+        recorder.Counts(c => c with { FramesRejected = c.FramesRejected + 1 });
+        frames.Store(frame, FrameFate.NoBeam);
+        recorder.Write(new FrameNotCounted(frame.Header.Frame, null,
+            FormattableString.Invariant($"beam {frame.Header.BeamCurrentMa:0.0} mA below threshold {thresholdMa} mA during the exposure")));
+    }
 
     /// <param name="why">The reason of the decision the frame carried out, for the progress line.</param>
     /// <param name="recovered">A frame stored before a crash whose observation record was lost: already in the frame file.</param>

@@ -22,10 +22,11 @@ public sealed class SuspenderSet
     private readonly RunRecorder _recorder;
     private readonly TimeProvider _time;
     private readonly TimeSpan _levelPoll;
+    private readonly double _thresholdMa;
 
     public SuspenderSet(RunPlan plan, RunDevices devices, Cycler cycler, Func<Exception?> cellFault, Action<MotionStatus> observed, RunRecorder recorder, TimeProvider time)
     {
-        (_recorder, _time, _levelPoll) = (recorder, time, TimeSpan.FromSeconds(plan.Beam.PollS));
+        (_recorder, _time, _levelPoll, _thresholdMa) = (recorder, time, TimeSpan.FromSeconds(plan.Beam.PollS), plan.Beam.ThresholdMa);
         Hold = new OperatorHoldSuspender(cycler);
         Unusable = new UnusableDataSuspender(plan.Acquisition.UnusableFramesInARow);
         _all = [new CellFaultSuspender(cellFault), Hold, Unusable, new BeamCurrentSuspender(devices.Motion, plan.Beam, observed),
@@ -58,15 +59,20 @@ public sealed class SuspenderSet
     public void OperatorResumed(string by) => _all.ForEach(s => s.OperatorResumed(by));
 
     /// <summary>
-    /// The suspension, shutter already closed: waits until every suspender that tripped meanwhile has been clear for its
+    /// The suspension: counted and journalled, the shutter closed, then it waits until every suspender that tripped meanwhile has been clear for its
     /// settle time, running each one's actions before and after. <paramref name="operatorAsks"/> is asked at every poll and
     /// ends the wait with the trigger it names (skip to end, say). Otherwise the trigger is <see cref="RunTrigger.ConditionCleared"/>
     /// (take the interrupted frame again), or <see cref="RunTrigger.Resume"/> when only an operator could clear the suspension
     /// (decide afresh).
     /// </summary>
-    public async Task<RunTrigger> WaitOutAsync(Trip first, Func<RunTrigger?> operatorAsks, CancellationToken ct)
+    public async Task<RunTrigger> SuspendAsync(Trip first, Func<CancellationToken, Task> closeShutter, Func<RunTrigger?> operatorAsks, CancellationToken ct)
     {
         var since = _time.GetUtcNow();
+        var beam = first.Suspender is BeamCurrentSuspender;
+        _recorder.Counts(c => c with { Suspensions = c.Suspensions + 1 });
+        _recorder.Write(new Suspended(first.Reading.Reason, first.Suspender.Name, beam ? first.Reading.Value : null, beam ? _thresholdMa : null,
+            first.Suspender == Hold ? "held at open circuit" : null));
+        await closeShutter(ct).ConfigureAwait(false);
         var tripped = new List<ISuspender>();
         DateTimeOffset? clearSince = null;
         for (var still = new List<Trip> { first }; ; still = await CheckAsync(onlyFatal: false, ct).ConfigureAwait(false))

@@ -50,6 +50,16 @@ public sealed class PhaseMapTrainer : IDisposable
     /// <summary>Raised on the training thread after a new map is published.</summary>
     public event Action<IPhaseMap>? Published;
 
+    /// <summary>
+    /// A resumed run's model goes on numbering after the last version its decisions used, so the journal's version line
+    /// never restarts at 1 (call before the first observation is added).
+    /// </summary>
+    public void ContinueVersionsAfter(int lastVersion)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(lastVersion);
+        Interlocked.Exchange(ref _lastVersion, Math.Max(Volatile.Read(ref _lastVersion), lastVersion));
+    }
+
     /// <summary>Adds one observation and schedules a background refit.</summary>
     public void Add(Observation observation)
     {

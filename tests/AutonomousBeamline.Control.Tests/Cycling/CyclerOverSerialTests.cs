@@ -57,10 +57,7 @@ public sealed class CyclerOverSerialTests : IDisposable
                 RestDuration = TimeSpan.FromSeconds(240), MaxPulses = 2, CutoffVoltageV = 2.8, MaxDuration = TimeSpan.FromHours(1),
             },
         };
-        var cycler = new Cycler(guarded, new CyclingProtocol(steps, 1, TimeSpan.FromSeconds(30)), CellLimits.FromConfig(new()
-        {
-            NominalCapacityAh = CapacityAh, VoltageMinV = 2.5, VoltageMaxV = 4.0, MaxCRate = 3, MaxCurrentA = 0.015, InitialStateOfCharge = 0.3,
-        }), _clock, _journal);
+        var cycler = new Cycler(guarded, new CyclingProtocol(steps, 1, TimeSpan.FromSeconds(30)), new CellLimits(CapacityAh, 2.5, 4.0, 3, 0.015, 0.3), _clock, _journal);
 
         await cycler.RunAsync(CancellationToken.None);
 

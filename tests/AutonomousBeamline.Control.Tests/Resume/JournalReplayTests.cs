@@ -1,102 +1,105 @@
-using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.Resume;
+using AutonomousBeamline.Control.StateMachine;
+using AutonomousBeamline.Control.Tests.Support;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Acquisition;
 
 namespace AutonomousBeamline.Control.Tests.Resume;
 
-public sealed class JournalReplayTests : IDisposable
+/// <summary>A crashed run's state rebuilt from its typed journal records and its frame file.</summary>
+public sealed class JournalReplayTests
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("replay-").FullName;
+    private static readonly RunPlan Plan = EngineRig.Plan(frames: 80);
+    private static long _seq;
 
-    public void Dispose() => Directory.Delete(_dir, true);
+    private static JournalEntry At(int second, JournalRecord record) => new(++_seq, EngineRig.Start.AddSeconds(second), record);
 
-    private void Journal(params string[] lines) => File.WriteAllText(Path.Combine(_dir, "journal.jsonl"), string.Join("\n", lines));
+    private static Observation Observed(long sequence, long frame, double x) => new()
+    {
+        Sequence = sequence, Frame = frame, Time = EngineRig.Start, Kind = FrameKind.Xrd, XMm = x, YMm = 2, StateOfCharge = 0.3, CRate = 1,
+        PhaseFraction = 0.31, PhaseFractionSigma = 0.001, BeamCurrentMa = 199, ExposureS = 20,
+    };
 
-    private static string Observation(int seq, int sequence, long frame, double x) =>
-        $$"""{"seq":{{seq}},"t":"2026-11-24T21:00:{{seq:00}}.000Z","type":"observation","sequence":{{sequence}},"frame":{{frame}},"time":"2026-11-24T21:00:00Z","kind":"xrd","x_mm":{{x}},"y_mm":2,"state_of_charge":0.3,"c_rate":1,"phase_fraction":0.31,"phase_fraction_sigma":0.001,"beam_current_ma":199,"source":"learner","exposure_s":20}""";
+    private static Decision Decided(DecisionKind kind, int version) =>
+        new() { Kind = kind, Values = new Dictionary<string, double>(), Score = 1, Alternatives = [], Reason = "", ModelVersion = version };
+
+    private static Frame FrameNumbered(long n) => new(new FrameHeader
+    {
+        Frame = n, RequestId = "r" + n, Kind = FrameKind.Xrd, N = 3, XMode = "uniform", XStart = 5, XStep = 0.005, TStart = EngineRig.Start, BeamCurrentMa = 200,
+    }, [1f, 2.5f, 3f], null);
 
     [Fact]
-    public void The_state_of_a_crashed_run_is_rebuilt_from_its_journal_and_frames()
+    public void Counts_protocol_position_charge_and_the_operators_settings_are_rebuilt()
     {
-        Journal(
-            """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"run_start"}""",
-            """{"seq":2,"t":"2026-11-24T21:00:01.000Z","type":"decision","kind":"roi"}""",
-            Observation(3, 1, 1, 1.5),
-            """{"seq":4,"t":"2026-11-24T21:00:04.000Z","type":"step_end","step":"charge"}""",
-            """{"seq":5,"t":"2026-11-24T21:00:05.000Z","type":"c_rate_requested","c_rate":2}""",
-            """{"seq":6,"t":"2026-11-24T21:00:06.000Z","type":"decision","kind":"c_rate"}""",
-            Observation(7, 2, 2, 4.5),
-            """{"seq":8,"t":"2026-11-24T21:00:08.000Z","type":"suspend"}""",
-            """{"seq":9,"t":"2026-11-24T21:00:09.000Z","type":"cell","state_of_charge":0.42}""",
-            """{"seq":10,"t":"2026-11-24T21:00:10.000Z","type":"fault","source":"motion"}""",
-            """{"seq":11,"t":"2026-11-24T21:00:1""");   // torn by the kill
-        File.WriteAllText(Path.Combine(_dir, "frames.jsonl"),
-            """{"disposition":"observation","header":{"frame":1,"exposure_s":20}}""" + "\n" +
-            """{"disposition":"observation","header":{"frame":2,"exposure_s":20}}""" + "\n" +
-            """{"disposition":"no_beam","header":{"frame":3,"exposure_s":20}}""" + "\n" + """{"dispos""");
+        var journal = new[]
+        {
+            At(0, new RunStarted("x", RoiStrategy.Learner, "r")),
+            At(1, new DecisionMade(Decided(DecisionKind.Roi, 4))),
+            At(2, new ObservationMade(Observed(1, 1, 1.5))),
+            At(3, new StepEnded("charge", "charge", 1, "cc", "cut-off", "voltage_cutoff", 100, 0.001, 3.8, 0.5)),
+            At(4, new CRateRequested(2, "learner", "next constant-current step")),
+            At(5, new DecisionMade(Decided(DecisionKind.CRate, 9))),
+            At(6, new ObservationMade(Observed(2, 2, 4.5))),
+            At(6, new ObservationMade(Observed(2, 2, 4.5))), // written twice by an earlier resume: counted once
+            At(7, new Suspended("beam 0.0 mA below threshold 10 mA", "beam")),
+            At(8, new CellSample(3.4, 0.005, 0.42, "charge", null, 1)),
+            At(9, new FaultRecorded("motion", "FAULT", RunState.Moving)),
+            At(10, new BudgetChanged("alice@c", 120, 7200)),
+            At(11, new KnobLockChanged("alice@c", Knob.CRate, true)),
+            At(12, new RegionExcluded("alice@c", 0, 1, 0, 1)),
+            At(13, new ApprovalWindowChanged("alice@c", 15)),
+        };
+        var frames = new[]
+        {
+            new StoredFrame(FrameFate.Observation, null, 1, 20, null), new StoredFrame(FrameFate.Observation, null, 2, 20, null),
+            new StoredFrame(FrameFate.NoBeam, null, null, 20, null),
+        };
 
-        var state = JournalReplay.Read(_dir, initialStateOfCharge: 0.05);
+        var state = JournalReplay.Rebuild(journal, _ => frames, Plan);
 
         Assert.Equal([1L, 2L], state.Observations.Select(o => o.Frame));
-        Assert.Equal(4.5, state.Observations[1].XMm);
-        Assert.Equal(3, state.FramesAcquired);
-        Assert.Equal(60, state.BeamTimeUsedS);
-        Assert.Equal(1, state.Decisions[DecisionKind.Roi]);
-        Assert.Equal(1, state.Decisions[DecisionKind.CRate]);
-        Assert.Equal(1, state.StepsCompleted);
-        Assert.Equal(2, state.RequestedCRate);
-        Assert.Equal(0.42, state.StateOfCharge);
-        Assert.Equal(1, state.Faults);
-        Assert.Equal(1, state.Suspensions);
-        Assert.Equal(10, state.LastSequence);
+        Assert.Equal((3, 1, 60.0, 2), (state.Counts.FramesAcquired, state.Counts.FramesRejected, state.Counts.BeamTimeUsedS, state.Counts.Observations));
+        Assert.Equal((1, 1), (state.Counts.Decisions[DecisionKind.Roi], state.Counts.Decisions[DecisionKind.CRate]));
+        Assert.Equal((1, 1), (state.Counts.Faults, state.Counts.Suspensions));
+        Assert.Equal((1, 2.0, 0.42), (state.StepsCompleted, state.RequestedCRate!.Value, state.StateOfCharge));
+        Assert.Equal(9, state.LastModelVersion);
+        Assert.Equal(new Budget(120, 7200), state.Knobs.Budget);
+        Assert.Equal(15, state.Knobs.ApprovalWindowS);
+        Assert.Contains(Knob.CRate, state.Knobs.Locks);
+        Assert.Equal(new RoiRectangle(0, 1, 0, 1), Assert.Single(state.Knobs.Exclusions));
+        Assert.Equal(EngineRig.Start.AddSeconds(13), state.LastRecordTime);
         Assert.False(state.Ended);
-        Assert.Equal((4.5, 2.0), state.LastPosition);
-        Assert.Equal(new DateTimeOffset(2026, 11, 24, 21, 0, 10, TimeSpan.Zero), state.LastRecordTime);
     }
 
     [Fact]
-    public void A_frame_stored_before_the_crash_but_never_journalled_is_found_again()
+    public void A_frame_stored_as_an_observation_whose_record_the_crash_cut_off_is_handed_back_to_be_analysed_again()
     {
-        Journal("""{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"run_start"}""", Observation(2, 1, 1, 1.5));
-        using (var store = new FrameStore(Path.Combine(_dir, "frames.jsonl")))
+        var journal = new[] { At(0, new RunStarted("x", RoiStrategy.Learner, "r")), At(1, new ObservationMade(Observed(1, 1, 1.5))) };
+        Func<FrameFate, long?, bool>? asked = null;
+        var state = JournalReplay.Rebuild(journal, decode =>
         {
-            Core.Devices.Frame Frame(long n) => new(new Core.Devices.FrameHeader
-            {
-                Frame = n, RequestId = "r" + n, Kind = FrameKind.Xrd, N = 3, XMode = "uniform", XStart = 5, XStep = 0.005,
-                TStart = DateTimeOffset.UnixEpoch, BeamCurrentMa = 200,
-            }, [1f, 2.5f, 3f], null);
-            store.Store(Frame(1), "observation", 1);
-            store.Store(Frame(2), "flagged:flat");
-            store.Store(Frame(3), "observation", 2); // the kill came before its journal record
-        }
+            asked = decode;
+            return [new StoredFrame(FrameFate.Observation, null, 1, 20, null), new StoredFrame(FrameFate.Flagged, "flat", null, 20, null),
+                new StoredFrame(FrameFate.Observation, null, 2, 20, FrameNumbered(3))];
+        }, Plan);
 
-        var state = JournalReplay.Read(_dir, 0.05);
-
+        // Only the frame the journal does not know is decoded.
+        Assert.False(asked!(FrameFate.Observation, 1));
+        Assert.False(asked(FrameFate.Flagged, null));
+        Assert.True(asked(FrameFate.Observation, 2));
         var (sequence, frame) = Assert.Single(state.UnjournalledFrames);
-        Assert.Equal(2, sequence);
-        Assert.Equal(3, frame.Header.Frame);
-        Assert.Equal([1f, 2.5f, 3f], frame.Intensities);
-        Assert.Equal(3, state.FramesAcquired);
+        Assert.Equal((2L, 3L), (sequence, frame.Header.Frame));
     }
 
     [Fact]
-    public void A_finished_run_says_so_and_a_folder_without_a_journal_is_named()
+    public void A_journal_that_ends_with_run_end_has_nothing_to_resume_unless_a_later_resume_started()
     {
-        Journal("""{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"run_start"}""", """{"seq":2,"t":"2026-11-24T21:00:01.000Z","type":"run_end"}""");
-        Assert.True(JournalReplay.Read(_dir, 0).Ended);
-        var empty = Directory.CreateTempSubdirectory("no-journal-").FullName;
-        try { Assert.Contains("no journal.jsonl", Assert.Throws<FileNotFoundException>(() => JournalReplay.Read(empty, 0)).Message); }
-        finally { Directory.Delete(empty); }
-    }
-
-    [Fact]
-    public void A_journal_reopened_after_a_crash_closes_the_torn_line_and_numbers_on()
-    {
-        Journal("""{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"run_start"}""", """{"seq":2,"t":"2026-11-24T21:00:01.000Z","type":"cell"}""", """{"seq":3,"t":"2026""");
-        var path = Path.Combine(_dir, "journal.jsonl");
-        using (var journal = new RunJournal(path, TimeProvider.System)) journal.Write("run_resume");
-        var records = RunJournal.Read(path).ToList();
-        Assert.Equal([1L, 2L, 3L], records.Select(r => (long)r["seq"]!));
-        Assert.Equal("run_resume", (string?)records[^1]["type"]);
+        var ended = new[] { At(0, new RunStarted("x", RoiStrategy.Learner, "r")), At(9, new RunEnded(ExitStatus.Success, "done", 0, 0)) };
+        Assert.True(JournalReplay.Rebuild(ended, _ => [], Plan).Ended);
+        Assert.False(JournalReplay.Rebuild([.. ended, At(20, new RunResumeStarted("x", RoiStrategy.Learner, "r"))], _ => [], Plan).Ended);
     }
 }

@@ -1,10 +1,11 @@
+using AutonomousBeamline.Cli.Composition;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Cycling;
 
-namespace AutonomousBeamline.Control.Tests.Cycling;
+namespace AutonomousBeamline.Cli.Tests.Composition;
 
 /// <summary>From the config's fields to the steps the cycler runs, and the schedule they unroll to.</summary>
-public class CyclingProtocolTests
+public class RunPlansProtocolTests
 {
     private static ProtocolStepConfig Leaf(string name, string type, double durationS = 60) =>
         new() { Name = name, Type = type, Until = new StepLimits { DurationS = durationS } };
@@ -28,7 +29,7 @@ public class CyclingProtocolTests
             ],
         };
 
-        var protocol = CyclingProtocol.FromConfig(section);
+        var protocol = RunPlans.Protocol(section);
 
         Assert.Equal(TimeSpan.FromSeconds(5), protocol.SamplePeriod);
         Assert.Equal([0.5, 1.0], protocol.CRateByCycle);
@@ -101,7 +102,7 @@ public class CyclingProtocolTests
     [Fact]
     public void An_unknown_type_is_named()
     {
-        var e = Assert.Throws<ArgumentException>(() => ProtocolStep.FromConfig(Leaf("x", "ocv")));
+        var e = Assert.Throws<ArgumentException>(() => RunPlans.Step(Leaf("x", "ocv")));
         Assert.Contains("unknown type 'ocv'", e.Message);
     }
 }

@@ -6,7 +6,7 @@ using AutonomousBeamline.Simulators.Motion;
 using AutonomousBeamline.Simulators.Physics;
 using AutonomousBeamline.Simulators.Potentiostat;
 
-namespace AutonomousBeamline.Cli;
+namespace AutonomousBeamline.Cli.Composition;
 
 /// <summary>The simulated facility for dry-run and simulate: physics first, then the wire servers over it.</summary>
 internal static class SimulationComposition

@@ -1,6 +1,6 @@
 using AutonomousBeamline.Control.StateMachine;
 
-namespace AutonomousBeamline.Control.Tests;
+namespace AutonomousBeamline.Control.Tests.StateMachine;
 
 /// <summary>Keeps docs/state-machine.md in step with the code: the diagram there is exported from the machine.</summary>
 public class StateMachineDocTests

@@ -2,7 +2,7 @@ using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Operator;
 
-namespace AutonomousBeamline.Cli;
+namespace AutonomousBeamline.Cli.Composition;
 
 internal static class OperatorComposition
 {

@@ -4,7 +4,7 @@ using AutonomousBeamline.Learning;
 using AutonomousBeamline.Learning.Acquisition;
 using AutonomousBeamline.Learning.Surrogate;
 
-namespace AutonomousBeamline.Cli;
+namespace AutonomousBeamline.Cli.Composition;
 
 internal static class LearningComposition
 {

@@ -1,5 +1,5 @@
 using AutonomousBeamline.Configuration;
-using AutonomousBeamline.Control.Running;
+using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Instruments.Detector;
 using AutonomousBeamline.Instruments.Motion;
@@ -7,7 +7,7 @@ using AutonomousBeamline.Instruments.Potentiostat;
 using AutonomousBeamline.Instruments.Scpi;
 using AutonomousBeamline.ZeroMq;
 
-namespace AutonomousBeamline.Cli;
+namespace AutonomousBeamline.Cli.Composition;
 
 /// <summary>Where the equipment is: from the config (live) or from the simulators just started (dry run).</summary>
 internal sealed record DeviceEndpoints(
@@ -26,10 +26,10 @@ internal sealed record DeviceEndpoints(
 }
 
 /// <summary>The connected devices, closed together.</summary>
-internal sealed class ConnectedDevices(ControllerDevices devices, ScpiPotentiostat potentiostat, ZmqMotionClient motion, ZmqDetectorClient detector,
+internal sealed class ConnectedDevices(RunDevices devices, ScpiPotentiostat potentiostat, ZmqMotionClient motion, ZmqDetectorClient detector,
     params IAsyncDisposable[] owned) : IAsyncDisposable
 {
-    public ControllerDevices Devices { get; } = devices;
+    public RunDevices Devices { get; } = devices;
 
     /// <summary>The concrete clients, for their diagnostic events (retries, rejected frames).</summary>
     public ScpiPotentiostat Potentiostat { get; } = potentiostat;
@@ -105,6 +105,6 @@ internal static class DeviceConnector
             },
             FrameTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
         });
-        return new ConnectedDevices(new ControllerDevices(guarded, motion, detector), potentiostat, motion, detector, guarded, motion, detector);
+        return new ConnectedDevices(new RunDevices(guarded, motion, detector), potentiostat, motion, detector, guarded, motion, detector);
     }
 }
