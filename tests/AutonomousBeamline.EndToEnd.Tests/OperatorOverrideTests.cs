@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Cli;
 using AutonomousBeamline.Control.Operator;
-using AutonomousBeamline.Control.Running;
+using AutonomousBeamline.Control.Engine;
+using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.StateMachine;
 
 namespace AutonomousBeamline.EndToEnd.Tests;
 
@@ -43,18 +45,17 @@ public sealed class OperatorOverrideTests : IDisposable
         return (runDir, journal, summary);
     }
 
-    private static int Observations(JsonObject record) => (string?)record["type"] == "observation" ? (int)record["sequence"]! : -1;
+    private static int Observations(JournalEntry entry) => entry.Record is ObservationMade { Observation: var o } ? (int)o.Sequence : -1;
 
     [Fact]
     public async Task Overrides_veto_pause_and_resume_are_applied_and_audited()
     {
         var outcomes = new List<(string What, CommandOutcome Outcome)>();
-        void Attach(ExperimentController c)
+        void Attach(RunEngine c)
         {
             void Do(string what, OperatorCommand command) => outcomes.Add((what, c.Apply(command)));
             c.Journal.Recorded += r =>
             {
-                var type = (string?)r["type"];
                 switch (Observations(r))
                 {
                     case 2:
@@ -72,9 +73,9 @@ public sealed class OperatorOverrideTests : IDisposable
                         Do("pause", new PauseCommand { By = Alice });
                         break;
                 }
-                if (type == "transition" && (string?)r["to"] == "AwaitingApproval" && !outcomes.Any(o => o.What == "veto"))
+                if (r.Record is StateTransition { To: RunState.AwaitingApproval } && !outcomes.Any(o => o.What == "veto"))
                     Do("veto", new VetoCommand { By = Alice });
-                if (type == "transition" && (string?)r["to"] == "Paused")
+                if (r.Record is StateTransition { To: RunState.Paused })
                     Do("resume", new ResumeCommand { By = Alice });
             };
         }
@@ -121,7 +122,7 @@ public sealed class OperatorOverrideTests : IDisposable
     [Fact]
     public async Task Halt_turns_the_output_off_and_aborts()
     {
-        ExperimentController? controller = null;
+        RunEngine? controller = null;
         var exit = await Commands.DryRunAsync(Config(20), Path.Combine(_dir, "runs"), seed: 5, Guard, c =>
         {
             controller = c;
@@ -149,7 +150,7 @@ public sealed class OperatorOverrideTests : IDisposable
             {
                 if (Observations(r) == 2) Assert.True(c.Apply(new SuspendCommand { By = Alice }).Accepted);
                 // The cycler holds the cell at its next sample; resume once it has.
-                if ((string?)r["type"] == "protocol_held")
+                if (r.Record is ProtocolHeld)
                 {
                     var now = c.Snapshot();
                     Assert.Equal("Suspended", now.State);
