@@ -106,24 +106,38 @@ internal sealed class RunFolderWriter : IAsyncDisposable
         }
         finally
         {
-            _journal.Dispose();
-            _frames.Dispose();
+            Close(_journal);
+            Close(_frames);
             _stopped.SetResult();
         }
     }
 
+    // Every exception is caught on this thread, not only I/O: one escaping it would end the process, cell and all.
+
     private void Write(LineWork line)
     {
         try { line.File.Append(line.Encode()); }
-        // Every exception, not only I/O: one escaping this thread would end the process, cell and all.
         catch (Exception e)
         {
-            _failure = new JournalFailedException($"{line.File.Path}: could not write {line.What} ({e.Message}); the run folder takes nothing more", e);
-            _failing.Cancel();
-            Failed?.Invoke(_failure);
+            Fail(new JournalFailedException($"{line.File.Path}: could not write {line.What} ({e.Message}); the run folder takes nothing more", e));
             return;
         }
         line.Written?.Invoke();
+    }
+
+    private void Close(LineFile file)
+    {
+        try { file.Dispose(); }
+        // A stream that buffers may still be writing as it closes.
+        catch (Exception e) when (_failure is null) { Fail(new JournalFailedException($"{file.Path}: could not be closed ({e.Message})", e)); }
+        catch (Exception) { }
+    }
+
+    private void Fail(JournalFailedException failure)
+    {
+        _failure = failure;
+        _failing.Cancel();
+        Failed?.Invoke(failure);
     }
 
     /// <summary>Writes everything handed over so far, then closes both files.</summary>

@@ -48,10 +48,14 @@ public sealed class LoggedStream(string path, List<(string File, string Text)> l
     }
 }
 
-/// <summary>A disk that does not answer: every write waits for <see cref="Open"/>, and <see cref="Waiting"/> says one has started to.</summary>
+/// <summary>
+/// A disk that does not answer: every write waits for <see cref="Open"/> (or <see cref="Fail"/>), and <see cref="Waiting"/>
+/// says one has started to.
+/// </summary>
 public sealed class StalledStream : Stream
 {
     private readonly ManualResetEventSlim _open = new();
+    private volatile bool _failed;
     private int _lines;
 
     public ManualResetEventSlim Waiting { get; } = new();
@@ -61,10 +65,18 @@ public sealed class StalledStream : Stream
 
     public void Open() => _open.Set();
 
+    /// <summary>The waiting write, and every one after it, fails as a disk that went away does.</summary>
+    public void Fail()
+    {
+        _failed = true;
+        _open.Set();
+    }
+
     public override void Write(byte[] buffer, int offset, int count)
     {
         Waiting.Set();
         _open.Wait();
+        if (_failed) throw new IOException("Input/output error");
         Interlocked.Add(ref _lines, buffer.AsSpan(offset, count).Count((byte)'\n'));
     }
 
