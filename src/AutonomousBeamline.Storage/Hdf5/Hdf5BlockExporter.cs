@@ -48,8 +48,6 @@ public sealed class Hdf5BlockExporter
     /// <summary>An exporter into <paramref name="directory"/> that goes on after the blocks an earlier run wrote there.</summary>
     internal static Hdf5BlockExporter Open(string directory, int blockFrames) => new(directory, blockFrames);
 
-    public string Directory => _directory;
-
     /// <summary>Block files written, an earlier run's included.</summary>
     public int BlocksWritten => Volatile.Read(ref _blocksWritten);
 
@@ -123,7 +121,7 @@ public sealed class Hdf5BlockExporter
     {
         try
         {
-            System.IO.Directory.CreateDirectory(_directory);
+            Directory.CreateDirectory(_directory);
             WholeFile.Write(block.Path, stream => Hdf5BlockLayout.Build(block.Frames, block.FirstFrame).Write(stream));
         }
         // Whatever went wrong: a block is a copy of frames.jsonl, and its failure must not end the worker or the run.
@@ -149,8 +147,8 @@ public sealed class Hdf5BlockExporter
     /// </summary>
     private void TakeStockOfEarlierBlocks()
     {
-        if (!System.IO.Directory.Exists(_directory)) return;
-        foreach (var path in System.IO.Directory.GetFiles(_directory, "block-*.h5"))
+        if (!Directory.Exists(_directory)) return;
+        foreach (var path in Directory.GetFiles(_directory, "block-*.h5"))
         {
             if (int.TryParse(Path.GetFileNameWithoutExtension(path)["block-".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
                 _nextBlock = Math.Max(_nextBlock, number + 1);

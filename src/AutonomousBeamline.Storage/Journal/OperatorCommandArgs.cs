@@ -17,7 +17,7 @@ internal static class OperatorCommandArgs
         .Where(t => t.IsSubclassOf(typeof(OperatorCommand)) && !t.IsAbstract)
         .ToArray();
 
-    public static string NameOf(Type command) =>
+    private static string NameOf(Type command) =>
         command.Name.EndsWith("Command", StringComparison.Ordinal) ? command.Name[..^"Command".Length] : command.Name;
 
     /// <summary>The serializer's polymorphism, told every command there is.</summary>
