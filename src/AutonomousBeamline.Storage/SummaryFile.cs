@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AutonomousBeamline.Control.Running;
+using AutonomousBeamline.Control.Engine;
 
 namespace AutonomousBeamline.Storage;
 

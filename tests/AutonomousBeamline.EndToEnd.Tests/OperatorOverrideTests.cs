@@ -93,7 +93,7 @@ public sealed class OperatorOverrideTests : IDisposable
         Assert.True(outcomes.Single(o => o.What == "resume").Outcome.Accepted);
 
         // The forced spot was measured next, and the override names who and what it replaced.
-        var third = journal.First(r => Observations(r) == 3);
+        var third = journal.First(r => (string?)r["type"] == "observation" && (int)r["sequence"]! == 3);
         Assert.Equal(2.5, (double)third["x_mm"]!, 3);
         Assert.Equal(7.5, (double)third["y_mm"]!, 3);
         Assert.Equal("operator", (string?)third["source"]);

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Cli.Composition;
 using AutonomousBeamline.Cli;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Operator;

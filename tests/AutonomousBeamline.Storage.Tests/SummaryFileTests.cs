@@ -1,5 +1,6 @@
+using AutonomousBeamline.Control.Plan;
 using System.Text.Json.Nodes;
-using AutonomousBeamline.Control.Running;
+using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Core.Domain;
 
 namespace AutonomousBeamline.Storage.Tests;
@@ -12,7 +13,7 @@ public sealed class SummaryFileTests : IDisposable
 
     private static RunSummary Summary(string reason) => new()
     {
-        RunId = "20261124-210000-lfp-a1b2c3", Mode = "dry-run", ExitStatus = "success", Reason = reason, Experiment = "lfp", Strategy = "learner",
+        RunId = "20261124-210000-lfp-a1b2c3", Mode = "dry-run", ExitStatus = ExitStatus.Success, Reason = reason, Experiment = "lfp", Strategy = RoiStrategy.Learner,
         Observations = 80, Decisions = new Dictionary<DecisionKind, int> { [DecisionKind.Roi] = 80, [DecisionKind.CRate] = 2, [DecisionKind.EnergyRange] = 16 },
         Faults = 1, Frames = 82, FramesRejected = 1, FramesStored = 82, ProtocolSteps = 5, Suspensions = 2, ObservationsWithoutBeam = 0,
         StartedAt = TestClock.Start, EndedAt = TestClock.Start.AddHours(1), VirtualDurationS = 3600, WallS = 12.5, SafetyViolations = 0,

@@ -10,8 +10,8 @@ public interface IRunJournal
 {
     /// <summary>
     /// Appends a record. Records keep the order of the calls; a record accepted here reaches the disk even if the caller
-    /// goes on at once. Throws <see cref="JournalFailedException"/> once the store has failed (a full disk, say), so the
-    /// run can go safe instead of carrying on unrecorded.
+    /// goes on at once, unless the store fails first. Throws <see cref="JournalFailedException"/> once the store has failed
+    /// (a full disk, say), so the run can go safe instead of carrying on unrecorded.
     /// </summary>
     JournalEntry Write(JournalRecord record);
 

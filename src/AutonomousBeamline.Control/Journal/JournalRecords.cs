@@ -61,8 +61,8 @@ public sealed record StepAttemptFailed(string Step, int Attempt, int Attempts, s
 
 // ---- suspensions, faults, recovery --------------------------------------------------------------------------------
 
-/// <summary>Measuring stopped until a condition clears (<see cref="Suspender"/> names which): shutter closed.</summary>
-public sealed record Suspended(string Reason, string Suspender, double? BeamCurrentMa = null, double? ThresholdMa = null, string? Cell = null) : JournalRecord;
+/// <summary>Measuring stopped until a condition clears (<see cref="Suspender"/> names which; journals before the run engine did not say): shutter closed.</summary>
+public sealed record Suspended(string Reason, string? Suspender = null, double? BeamCurrentMa = null, double? ThresholdMa = null, string? Cell = null) : JournalRecord;
 
 /// <summary>The suspension ended (its condition cleared for its settle time, or an operator resumed).</summary>
 public sealed record SuspensionEnded(string Reason, double? BeamCurrentMa = null, double? SuspendedS = null) : JournalRecord;
@@ -85,9 +85,10 @@ public sealed record FaultInjected(string Device, string Kind, int Count, double
 
 // ---- the operator -------------------------------------------------------------------------------------------------
 
-/// <summary>A command as received, with its arguments and what became of it (also when refused).</summary>
+/// <summary>A command as received, with its arguments and what became of it (also when refused). <see cref="Args"/> is null when read
+/// from a journal written before commands were journalled with their arguments.</summary>
 public sealed record OperatorCommandReceived(
-    string By, string User, string Host, string Command, OperatorCommand Args, bool Accepted, string Message) : JournalRecord;
+    string By, string User, string Host, string Command, OperatorCommand? Args, bool Accepted, string Message) : JournalRecord;
 
 public enum OverrideKind { Roi, Veto, EnergyRange }
 
@@ -95,7 +96,7 @@ public enum OverrideKind { Roi, Veto, EnergyRange }
 public sealed record OperatorOverride(string By, OverrideKind What, Decision Replaced,
     double? XMm = null, double? YMm = null, double? StartEv = null, double? StopEv = null, double? StepEv = null) : JournalRecord;
 
-/// <summary>The run's budget as an operator set it (null: that limit unchanged). A resume starts from the last one.</summary>
+/// <summary>The run's budget as it stands after an operator changed it (both limits, the unchanged one included). A resume starts from the last one.</summary>
 public sealed record BudgetChanged(string By, int Frames, double BeamTimeS) : JournalRecord;
 
 /// <summary>A region of the ROI no frame may be taken in any more. A resume keeps it.</summary>

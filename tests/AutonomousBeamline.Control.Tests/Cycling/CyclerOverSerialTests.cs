@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Tests.Support;
 using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Instruments.Potentiostat;
@@ -18,19 +19,19 @@ public sealed class CyclerOverSerialTests : IDisposable
 {
     private const double CapacityAh = 0.005;
     private static readonly SafetyEnvelope Window = new(2.5, 4.0, 0.015, 3, CapacityAh);
-    private readonly string _dir = Directory.CreateTempSubdirectory("cycler-pty-").FullName;
     private readonly VirtualTimeProvider _clock = new(new DateTimeOffset(2026, 11, 24, 21, 0, 0, TimeSpan.Zero));
-    private readonly RunJournal _journal;
+    private readonly JournalOnDisk _disk;
 
-    public CyclerOverSerialTests() => _journal = new RunJournal(Path.Combine(_dir, "journal.jsonl"), _clock);
+    public CyclerOverSerialTests() => _disk = new JournalOnDisk("cycler-pty-", _clock);
+
+    private Storage.JsonLinesJournal Journal => _disk.Journal;
 
     public void Dispose()
     {
-        _journal.Dispose();
-        Directory.Delete(_dir, true);
+        _disk.Dispose();
     }
 
-    private List<JsonObject> Records(string type) => RunJournal.Read(_journal.Path).Where(r => (string?)r["type"] == type).ToList();
+    private List<JsonObject> Records(string type) => _disk.Records(type);
 
     [Fact]
     public async Task Every_step_kind_runs_on_the_simulated_instrument_inside_the_window_and_ends_safe()
@@ -57,7 +58,7 @@ public sealed class CyclerOverSerialTests : IDisposable
                 RestDuration = TimeSpan.FromSeconds(240), MaxPulses = 2, CutoffVoltageV = 2.8, MaxDuration = TimeSpan.FromHours(1),
             },
         };
-        var cycler = new Cycler(guarded, new CyclingProtocol(steps, 1, TimeSpan.FromSeconds(30)), new CellLimits(CapacityAh, 2.5, 4.0, 3, 0.015, 0.3), _clock, _journal);
+        var cycler = new Cycler(guarded, new CyclingProtocol(steps, 1, TimeSpan.FromSeconds(30)), new CellLimits(CapacityAh, 2.5, 4.0, 3, 0.015, 0.3), _clock, Journal);
 
         await cycler.RunAsync(CancellationToken.None);
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Tests.Support;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Time;
 
@@ -9,20 +10,20 @@ namespace AutonomousBeamline.Control.Tests.Cycling;
 public sealed class CyclerTests : IDisposable
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 24, 21, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Directory.CreateTempSubdirectory("cycler-").FullName;
     private readonly VirtualTimeProvider _clock = new(Start);
-    private readonly RunJournal _journal;
+    private readonly JournalOnDisk _disk;
     private readonly CellLimits _cell = new(0.005, 2.5, 4.0, 3.0, 0.015, 0.1);
 
-    public CyclerTests() => _journal = new RunJournal(Path.Combine(_dir, "journal.jsonl"), _clock);
+    public CyclerTests() => _disk = new JournalOnDisk("cycler-", _clock);
+
+    private Storage.JsonLinesJournal Journal => _disk.Journal;
 
     public void Dispose()
     {
-        _journal.Dispose();
-        Directory.Delete(_dir, true);
+        _disk.Dispose();
     }
 
-    private List<JsonObject> Records(string type) => RunJournal.Read(_journal.Path).Where(r => (string?)r["type"] == type).ToList();
+    private List<JsonObject> Records(string type) => _disk.Records(type);
 
     private static ProtocolStep Cc(string name, double rate, double cutoff, double maxS = 7200) =>
         new() { Name = name, Kind = StepKind.ConstantCurrent, CRate = rate, CutoffVoltageV = cutoff, MaxDuration = TimeSpan.FromSeconds(maxS) };
@@ -32,7 +33,7 @@ public sealed class CyclerTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.1);
         var protocol = new CyclingProtocol([Cc("charge", 1, 3.6), new ProtocolStep { Name = "rest", Kind = StepKind.Rest, MaxDuration = TimeSpan.FromSeconds(60) }], 1, TimeSpan.FromSeconds(10));
-        var cycler = new Cycler(cell, protocol, _cell, _clock, _journal);
+        var cycler = new Cycler(cell, protocol, _cell, _clock, Journal);
 
         await cycler.RunAsync(CancellationToken.None);
 
@@ -51,7 +52,7 @@ public sealed class CyclerTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5);
         var protocol = new CyclingProtocol([Cc("discharge", -2, 3.2), new ProtocolStep { Name = "hold", Kind = StepKind.ConstantVoltage, HoldVoltageV = 3.4, CutoffCurrentA = 0.0005, MaxDuration = TimeSpan.FromHours(1) }], 1, TimeSpan.FromSeconds(10));
-        await new Cycler(cell, protocol, _cell, _clock, _journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsync(CancellationToken.None);
         Assert.Equal(["off", "cc -0.01 vlim 2.5", "on", "off", "cv 3.4 ilim 0.015", "on", "safe"], cell.Calls);
     }
 
@@ -60,7 +61,7 @@ public sealed class CyclerTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5);
         var protocol = new CyclingProtocol([Cc("charge", 1, 3.52)], 2, TimeSpan.FromSeconds(10));
-        var cycler = new Cycler(cell, protocol, _cell, _clock, _journal);
+        var cycler = new Cycler(cell, protocol, _cell, _clock, Journal);
         cycler.RequestCRate(2, "test");
         await cycler.RunAsync(CancellationToken.None);
         Assert.Equal(0.01, (double)Records("step_start")[0]["current_a"]!, 9);
@@ -71,7 +72,7 @@ public sealed class CyclerTests : IDisposable
     public async Task A_measured_excursion_faults_and_leaves_the_cell_safe()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5) { ForcedVoltage = 4.2 };
-        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
         var e = await Assert.ThrowsAsync<CellWindowException>(() => cycler.RunAsync(CancellationToken.None));
         Assert.Contains("4.200 V is outside the cell window", e.Message);
         Assert.Equal("safe", cell.Calls[^1]);
@@ -82,7 +83,7 @@ public sealed class CyclerTests : IDisposable
     public async Task A_device_error_leaves_the_cell_safe()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5) { FailMeasurementsWith = new DeviceTimeoutException("potentiostat", "no reply to :MEAS:VOLT?") };
-        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
         await Assert.ThrowsAsync<DeviceTimeoutException>(() => cycler.RunAsync(CancellationToken.None));
         Assert.Equal("safe", cell.Calls[^1]);
     }
@@ -95,7 +96,7 @@ public sealed class CyclerTests : IDisposable
             FailMeasurementsWith = new ScpiLikeGlitch("potentiostat", "garbled reply to :MEAS:VOLT?"),
             FailingMeasurements = 2,
         };
-        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
         await cycler.RunAsync(CancellationToken.None);
         Assert.Equal(1, cycler.StepsCompleted);
         var retries = Records("device_retry");
@@ -112,7 +113,7 @@ public sealed class CyclerTests : IDisposable
             FailMeasurementsWith = new ScpiLikeGlitch("potentiostat", "garbled"),
             FailingMeasurements = 5,
         };
-        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
         await Assert.ThrowsAsync<ScpiLikeGlitch>(() => cycler.RunAsync(CancellationToken.None));
         Assert.Equal(4, Records("device_retry").Count);
         Assert.Equal("safe", cell.Calls[^1]);
@@ -122,13 +123,13 @@ public sealed class CyclerTests : IDisposable
     public async Task A_hold_turns_the_output_off_stops_the_step_clock_and_a_release_goes_on()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.2);
-        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.9, maxS: 600)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, _journal);
+        var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.9, maxS: 600)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
         Task? releaser = null;
-        _journal.Recorded += r =>
+        var samples = 0;
+        Journal.Recorded += r =>
         {
-            var type = (string?)r["type"];
-            if (type == "cell" && Records("cell").Count == 5) cycler.Hold("test");
-            if (type == "protocol_held")
+            if (r.Record is CellSample && ++samples == 5) cycler.Hold("test");
+            if (r.Record is ProtocolHeld)
             {
                 Assert.False(cell.Output);
                 // An hour on open circuit (on the same clock, as its own actor), then release.
@@ -156,7 +157,7 @@ public sealed class CyclerTests : IDisposable
     public async Task Sampling_gets_finer_near_a_cut_off()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.1);
-        await new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(60)), _cell, _clock, _journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(60)), _cell, _clock, Journal).RunAsync(CancellationToken.None);
         var times = Records("cell").Select(r => DateTimeOffset.Parse((string)r["t"]!)).ToList();
         var gaps = times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
         Assert.Equal(60, gaps[0], 3);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Tests.Support;
 using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Core.Time;
 
@@ -11,20 +12,20 @@ public sealed class ProtocolEngineTests : IDisposable
 {
     private const double CapacityAh = 0.005;
     private static readonly DateTimeOffset Start = new(2026, 11, 24, 21, 0, 0, TimeSpan.Zero);
-    private readonly string _dir = Directory.CreateTempSubdirectory("protocol-").FullName;
     private readonly VirtualTimeProvider _clock = new(Start);
-    private readonly RunJournal _journal;
+    private readonly JournalOnDisk _disk;
     private readonly CellLimits _cell = new(CapacityAh, 2.5, 4.0, 3.0, 0.015, 0.1);
 
-    public ProtocolEngineTests() => _journal = new RunJournal(Path.Combine(_dir, "journal.jsonl"), _clock);
+    public ProtocolEngineTests() => _disk = new JournalOnDisk("protocol-", _clock);
+
+    private Storage.JsonLinesJournal Journal => _disk.Journal;
 
     public void Dispose()
     {
-        _journal.Dispose();
-        Directory.Delete(_dir, true);
+        _disk.Dispose();
     }
 
-    private List<JsonObject> Records(string type) => RunJournal.Read(_journal.Path).Where(r => (string?)r["type"] == type).ToList();
+    private List<JsonObject> Records(string type) => _disk.Records(type);
 
     private static TimeSpan S(double seconds) => TimeSpan.FromSeconds(seconds);
 
@@ -37,7 +38,7 @@ public sealed class ProtocolEngineTests : IDisposable
     private Cycler NewCycler(FakePotentiostat cell, params ProtocolStep[] steps) => NewCycler(cell, 10, steps);
 
     private Cycler NewCycler(FakePotentiostat cell, double samplePeriodS, params ProtocolStep[] steps) =>
-        new(cell, new CyclingProtocol(steps, 1, S(samplePeriodS)), _cell, _clock, _journal);
+        new(cell, new CyclingProtocol(steps, 1, S(samplePeriodS)), _cell, _clock, Journal);
 
     [Fact]
     public async Task A_cv_hold_ends_when_the_current_falls_below_its_limit()
@@ -110,7 +111,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         var protocol = new CyclingProtocol([Cc("charge", 0.5, 3.9, maxS: 95)], 1, S(10));
-        await new Cycler(cell, protocol, _cell, _clock, _journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsync(CancellationToken.None);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("time_limit", (string?)end["ended_by"]);
@@ -247,7 +248,7 @@ public sealed class ProtocolEngineTests : IDisposable
             Steps = [Cc("push", 1, 3.95, maxS: 60), Rest("pause", 30)],
         };
         var protocol = new CyclingProtocol([loop, Cc("discharge", -1, 3.3)], 2, S(60));
-        var cycler = new Cycler(cell, protocol, _cell, _clock, _journal);
+        var cycler = new Cycler(cell, protocol, _cell, _clock, Journal);
         Assert.Equal(14, cycler.StepsTotal);
 
         await cycler.RunAsync(CancellationToken.None);
@@ -292,7 +293,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         var protocol = new CyclingProtocol([Cc("charge", 1, 3.6), Cc("discharge", -1, 3.2)], 3, S(60)) { CRateByCycle = [0.5, 2] };
-        await new Cycler(cell, protocol, _cell, _clock, _journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsync(CancellationToken.None);
 
         var rates = Records("step_start").Select(r => (double)r["c_rate"]!).ToArray();
         // The third cycle keeps the last entry; the sign stays the step's own.
@@ -306,7 +307,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         // 0.015 A cap, 3C max: 3C is 0.015 A and allowed; a cell with a 0.01 A cap allows only 2C.
-        var capped = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, S(10)), _cell with { MaxCurrentA = 0.01 }, _clock, _journal);
+        var capped = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, S(10)), _cell with { MaxCurrentA = 0.01 }, _clock, Journal);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => capped.RequestCRate(2.5, "learner"));
         Assert.Contains("above the cell's maximum current", e.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => capped.RequestCRate(3.5, "learner"));
@@ -325,7 +326,7 @@ public sealed class ProtocolEngineTests : IDisposable
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         // The guard's window is stricter than the cell limits the cycler knows: the guard has the last word.
         var guarded = new EnvelopeGuardedPotentiostat(cell, new SafetyEnvelope(2.5, 4.0, 0.015, 1.5, CapacityAh));
-        var cycler = new Cycler(guarded, new CyclingProtocol([Cc("first", 1, 3.3), Cc("second", 1, 3.6)], 1, S(60)), _cell, _clock, _journal);
+        var cycler = new Cycler(guarded, new CyclingProtocol([Cc("first", 1, 3.3), Cc("second", 1, 3.6)], 1, S(60)), _cell, _clock, Journal);
         cycler.StepBoundary += b =>
         {
             if (b.Ended?.Step.Name == "first") cycler.RequestCRate(2, "learner");

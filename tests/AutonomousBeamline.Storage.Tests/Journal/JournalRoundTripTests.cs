@@ -59,7 +59,7 @@ public sealed class JournalRoundTripTests : IDisposable
     {
         await JournalFiles.WriteAsync(_folder, SampleRecords.All);
 
-        var commands = JournalFile.Read(_folder.Journal).Entries.Select(e => e.Record).OfType<OperatorCommandReceived>().Select(r => r.Args);
+        var commands = JournalFile.Read(_folder.Journal).Entries.Select(e => e.Record).OfType<OperatorCommandReceived>().Select(r => r.Args!);
 
         Assert.Equal([typeof(GotoRoiCommand), typeof(PauseCommand), typeof(SetBudgetCommand), typeof(LockKnobCommand)], commands.Select(c => c.GetType()));
         Assert.Contains(new SetBudgetCommand(100, null) { By = SampleRecords.Ann }, commands);
