@@ -117,7 +117,7 @@ internal static class Commands
 
     private static ExperimentConfig? LoadOrReport(string path)
     {
-        try { return ConfigLoader.Load(path); }
+        try { return ConfigLoader.Load(path, Simulators.Faults.FaultKinds.ByDevice); }
         catch (ConfigException e)
         {
             Console.Error.WriteLine(e.Message);

@@ -20,16 +20,20 @@ public sealed class ConfigException(string file, IReadOnlyList<ConfigError> erro
 }
 
 /// <summary>Reads and validates an experiment file. Every error names the field and its line.</summary>
+/// <remarks>
+/// <c>faultKinds</c> is the simulators' fault vocabulary, for <c>simulation.faults</c>; without it fault devices and
+/// kinds are not checked (see <see cref="ConfigValidator.Validate"/>).
+/// </remarks>
 public static class ConfigLoader
 {
-    public static ExperimentConfig Load(string path)
+    public static ExperimentConfig Load(string path, IReadOnlyDictionary<string, string[]>? faultKinds = null)
     {
         if (!System.IO.File.Exists(path))
             throw new ConfigException(path, [new ConfigError("(file)", 0, "no such file")]);
-        return Parse(System.IO.File.ReadAllText(path), path);
+        return Parse(System.IO.File.ReadAllText(path), path, faultKinds);
     }
 
-    public static ExperimentConfig Parse(string yaml, string sourceName = "(config)")
+    public static ExperimentConfig Parse(string yaml, string sourceName = "(config)", IReadOnlyDictionary<string, string[]>? faultKinds = null)
     {
         var lines = new YamlLineIndex();
         try
@@ -57,7 +61,7 @@ public static class ConfigLoader
             throw new ConfigException(sourceName, [new ConfigError(lines.PathAt(line) ?? "(value)", line, Clean(e))]);
         }
 
-        var errors = ConfigValidator.Validate(config)
+        var errors = ConfigValidator.Validate(config, faultKinds)
             .Select(e => e with { Line = lines.LineOf(e.Path) })
             .ToList();
         if (errors.Count > 0) throw new ConfigException(sourceName, errors);

@@ -239,7 +239,7 @@ public sealed class FaultConfig
     public double AtS { get; set; }
     /// <summary>"potentiostat", "motion" or "detector".</summary>
     public string Device { get; set; } = "";
-    /// <summary>See ConfigValidator.FaultKinds for what each device can do.</summary>
+    /// <summary>What the device's simulator is to do; the simulators' fault table lists the kinds each device knows.</summary>
     public string Kind { get; set; } = "";
     public int Count { get; set; } = 1;
     /// <summary>For slow replies: the delay; for a device fault state: how long it lasts.</summary>

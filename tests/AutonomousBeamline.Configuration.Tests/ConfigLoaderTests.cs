@@ -99,6 +99,50 @@ public class ConfigLoaderTests
         Assert.Contains(e.Errors, x => x.Path == "acquisition.strategy" && x.Message.Contains("clever"));
     }
 
+    /// <summary>Stands in for the simulators' fault table, which this project does not see.</summary>
+    private static readonly Dictionary<string, string[]> FaultKinds = new()
+    {
+        ["motion"] = ["drop_reply", "fault"],
+        ["detector"] = ["drop_frame"],
+    };
+
+    private static string WithFault(string device, string kind) =>
+        Modified("simulation:\n", $"simulation:\n  faults:\n    - {{ at_s: 100, device: {device}, kind: {kind} }}\n");
+
+    [Fact]
+    public void A_fault_kind_the_given_vocabulary_does_not_know_is_named_with_its_line()
+    {
+        var yaml = WithFault("motion", "explode");
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(yaml, "test.yaml", FaultKinds));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("simulation.faults[0].kind", error.Path);
+        Assert.Equal(LineOf(yaml, "kind: explode"), error.Line);
+        Assert.Equal("a motion fault must be one of drop_reply, fault, got 'explode'", error.Message);
+    }
+
+    [Fact]
+    public void A_fault_device_the_given_vocabulary_does_not_know_is_refused()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(WithFault("cryostat", "fault"), "test.yaml", FaultKinds));
+        var error = Assert.Single(e.Errors);
+        Assert.Equal("simulation.faults[0].device", error.Path);
+        Assert.Equal("must be one of motion, detector, got 'cryostat'", error.Message);
+    }
+
+    [Fact]
+    public void Without_a_vocabulary_fault_kinds_are_left_to_whoever_injects_them_but_the_rest_is_checked()
+    {
+        var config = ConfigLoader.Parse(WithFault("cryostat", "explode"));
+        Assert.Equal("explode", Assert.Single(config.Simulation.Faults).Kind);
+
+        var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(WithFault("cryostat", "explode").Replace("at_s: 100", "at_s: -1")));
+        Assert.Equal("simulation.faults[0].at_s", Assert.Single(e.Errors).Path);
+    }
+
+    [Fact]
+    public void A_known_fault_passes_with_the_vocabulary() =>
+        Assert.Equal("drop_frame", Assert.Single(ConfigLoader.Parse(WithFault("detector", "drop_frame"), "test.yaml", FaultKinds).Simulation.Faults).Kind);
+
     [Fact]
     public void A_missing_file_is_a_clear_error() =>
         Assert.Contains("no such file", Assert.Throws<ConfigException>(() => ConfigLoader.Load("/nonexistent/x.yaml")).Message);

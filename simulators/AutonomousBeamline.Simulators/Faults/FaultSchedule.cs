@@ -1,4 +1,3 @@
-using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Simulators.Detector;
 using AutonomousBeamline.Simulators.Motion;
 using AutonomousBeamline.Simulators.Physics;
@@ -51,7 +50,7 @@ public sealed class FaultSchedule : IDisposable
 
     private static void Validate(ScheduledFault f)
     {
-        if (!SimulatedFaultKinds.ByDevice.TryGetValue(f.Device, out var known))
+        if (!FaultKinds.ByDevice.TryGetValue(f.Device, out var known))
             throw new ArgumentException($"fault {f}: unknown device '{f.Device}'");
         if (!known.Contains(f.Kind)) throw new ArgumentException($"fault {f}: a {f.Device} cannot '{f.Kind}'");
         if (f.Count < 1) throw new ArgumentException($"fault {f}: count must be at least 1");

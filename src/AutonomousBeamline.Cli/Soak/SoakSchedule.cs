@@ -1,6 +1,6 @@
 using System.Globalization;
 using AutonomousBeamline.Configuration;
-using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Simulators.Faults;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;
 
@@ -8,7 +8,7 @@ namespace AutonomousBeamline.Cli.Soak;
 
 /// <summary>
 /// The soak's bad night: a seeded fault schedule over the hours that covers every device and every fault kind the
-/// simulators know (whatever <see cref="SimulatedFaultKinds"/> lists when this runs), plus beam dumps, and the config
+/// simulators know (whatever <see cref="FaultKinds"/> lists when this runs), plus beam dumps, and the config
 /// derived from a base config that makes one dry run last those hours.
 /// </summary>
 public sealed class SoakSchedule
@@ -38,12 +38,12 @@ public sealed class SoakSchedule
         BeamDumps = beamDumps;
     }
 
-    /// <param name="kindsByDevice">The fault vocabulary; <see cref="SimulatedFaultKinds.ByDevice"/> when null.</param>
+    /// <param name="kindsByDevice">The fault vocabulary; <see cref="FaultKinds.ByDevice"/> when null.</param>
     public static SoakSchedule Build(double hours, int seed, IReadOnlyDictionary<string, string[]>? kindsByDevice = null)
     {
         if (!double.IsFinite(hours) || hours <= 0)
             throw new ArgumentOutOfRangeException(nameof(hours), hours, "the soak must last a positive number of hours");
-        kindsByDevice ??= SimulatedFaultKinds.ByDevice;
+        kindsByDevice ??= FaultKinds.ByDevice;
         var random = new Random(seed);
         var spanS = hours * 3600;
         var firstS = Math.Min(LeadInS, spanS * 0.1);

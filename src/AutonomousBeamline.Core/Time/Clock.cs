@@ -4,9 +4,11 @@ namespace AutonomousBeamline.Core.Time;
 public static class Clock
 {
     /// <summary>
-    /// Waits <paramref name="delay"/> on <paramref name="time"/>. On a <see cref="VirtualTimeProvider"/>
-    /// the sleep takes part in the actor protocol (time jumps when every actor sleeps);
-    /// elsewhere it is an ordinary <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>.
+    /// Waits <paramref name="delay"/> on <paramref name="time"/>; a negative delay is no wait. Elsewhere it is an ordinary
+    /// <see cref="Task.Delay(TimeSpan, TimeProvider, CancellationToken)"/>, which from an actor is also a sleep of a
+    /// <see cref="VirtualTimeProvider"/>. On that clock it is <see cref="VirtualTimeProvider.SleepAsync"/> instead,
+    /// because outside actors only that sleep moves time by itself (a <c>Task.Delay</c> there waits for something
+    /// else to move it), and it counts ticks where <c>Task.Delay</c> counts whole milliseconds.
     /// </summary>
     public static Task SleepAsync(this TimeProvider time, TimeSpan delay, CancellationToken cancellationToken = default) =>
         time is VirtualTimeProvider virtualTime

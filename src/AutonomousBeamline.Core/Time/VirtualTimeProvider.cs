@@ -7,24 +7,53 @@ namespace AutonomousBeamline.Core.Time;
 /// and jumps to the next deadline once every registered actor is asleep.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Why this shape: the dry run talks to its simulators over real transports (a pty, TCP),
 /// so real I/O must cost no virtual time, while a 12-hour night of cycling must pass in
 /// minutes. An actor is a long-lived loop (the measurement loop, the cycler) that joins with
-/// <see cref="JoinActor"/>; its sleeps go through <see cref="Clock.SleepAsync"/>. When all
-/// joined actors sleep, time advances to the earliest wake-up, firing any timers on the way.
-/// With no actor joined, a sleep advances time at once (handy in tests and tools).
-/// Everything else (simulators, timers made through <see cref="TimeProvider.CreateTimer"/>)
-/// is passive: it sees time move but never holds it back.
+/// <see cref="JoinActor"/> or <see cref="StartActor"/>.
+/// </para>
+/// <para>
+/// An actor sleeps while a <em>sleep</em> armed from its flow is pending. A sleep is a one-shot timer made or re-armed
+/// (<see cref="TimeProvider.CreateTimer"/>, <see cref="ITimer.Change"/>) while the actor's flow is current and
+/// whose callback state is not a <see cref="CancellationTokenSource"/>: what <see cref="SleepAsync"/>,
+/// <c>Task.Delay(delay, clock)</c> and Polly's retry delays arm. Its firing wakes the actor; disposing it or
+/// changing it to <see cref="Timeout.InfiniteTimeSpan"/> before then is a cancelled sleep (the actor is awake
+/// again); re-arming it is a cancelled sleep and a new one. When every joined actor sleeps, time jumps to the
+/// earliest sleep's end, firing every timer on the way in time order; it stops early at any other timer it
+/// fires, so that whoever that timer wakes (a time-out) sees its moment, and moves on once the timer's callback
+/// has returned.
+/// </para>
+/// <para>
+/// Every other timer is passive: it fires as time passes it but never makes anyone asleep. That is a timer
+/// cancelling a token source (<c>new CancellationTokenSource(delay, clock)</c>, <c>CancelAfter</c>, Polly's
+/// timeout), because a time-out races work rather than waiting for time; a periodic timer
+/// (<see cref="PeriodicTimer"/>), because between its ticks its owner may be doing I/O, which must cost no
+/// virtual time, so the clock cannot know it is waiting; and any timer armed outside an actor's flow
+/// (simulators, fault schedules, tools). Outside actors only <see cref="SleepAsync"/> moves time by itself:
+/// with no actor awake (none joined, in tests and tools) its sleep ends at once.
+/// </para>
+/// <para>
+/// Limits, as the rule implies: a sleep raced against work from an actor (<c>Task.WhenAny(work, Task.Delay(t, clock))</c>,
+/// or <c>task.WaitAsync(t, clock)</c>, whose timer is such a sleep) makes that actor asleep while the work runs, so
+/// time may pass during its I/O; bound work with a token source or Polly's timeout instead. An actor's child
+/// tasks share its membership, and an actor counts as asleep while any of its sleeps is pending. A periodic
+/// timer cannot pace an actor: sleep between rounds instead.
+/// </para>
 /// </remarks>
 public sealed class VirtualTimeProvider : TimeProvider
 {
     private readonly object _gate = new();
     private readonly AsyncLocal<ActorToken?> _currentActor = new();
-    private readonly PriorityQueue<Sleeper, (DateTimeOffset Due, long Order)> _sleepers = new();
-    private readonly List<VirtualTimer> _timers = new();
+
+    // Pending timers by due time, ties in arming order. Time may jump to a sleep; a passive timer only sees it pass.
+    private readonly PriorityQueue<VirtualTimer, (DateTimeOffset Due, long Order)> _sleeps = new();
+    private readonly PriorityQueue<VirtualTimer, (DateTimeOffset Due, long Order)> _passive = new();
     private DateTimeOffset _now;
     private long _order;
     private int _actors;
+
+    /// <summary>Joined actors with at least one pending sleep.</summary>
     private int _sleepingActors;
     private double? _pace;
     private DateTimeOffset _paceStartVirtual;
@@ -83,18 +112,19 @@ public sealed class VirtualTimeProvider : TimeProvider
         return token;
     }
 
-    /// <summary>Moves time forward by hand (tests, or tools that drive the clock themselves).</summary>
+    /// <summary>Moves time forward by hand (tests, or tools that drive the clock themselves), firing every timer on the way.</summary>
     public void Advance(TimeSpan delta)
     {
         if (delta < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(delta), "time cannot run backwards");
-        List<Action> due;
-        lock (_gate) due = AdvanceLocked(_now + delta);
-        Run(due);
+        List<Firing> fired;
+        lock (_gate) fired = AdvanceLocked(_now + delta, stopAtPassive: false);
+        Dispatch(fired);
     }
 
     /// <summary>
     /// When set, virtual time runs at most this many seconds per second of wall time: a sleep that ends ahead
-    /// of that pace is held back in real time. Lets a person watch (and steer) a dry run; null runs flat out.
+    /// of that pace is held back in real time (its sleeper is awake meanwhile, so the clock cannot run on).
+    /// Lets a person watch (and steer) a dry run; null runs flat out.
     /// </summary>
     public double? Pace
     {
@@ -111,184 +141,260 @@ public sealed class VirtualTimeProvider : TimeProvider
         }
     }
 
-    /// <summary>Sleeps for <paramref name="delay"/> of virtual time (and, with a <see cref="Pace"/>, long enough in wall time).</summary>
+    /// <summary>
+    /// Sleeps for <paramref name="delay"/> of virtual time (and, with a <see cref="Pace"/>, long enough in wall time).
+    /// From an actor it is the same sleep as <c>Task.Delay(delay, clock)</c>, to the tick rather than the
+    /// millisecond; outside actors it also moves time by itself once no actor is awake, where a <c>Task.Delay</c>
+    /// would wait for something else to move it.
+    /// </summary>
     public async Task SleepAsync(TimeSpan delay, CancellationToken cancellationToken = default)
     {
-        await SleepVirtualAsync(delay, cancellationToken).ConfigureAwait(false);
-        double? pace;
-        DateTimeOffset startVirtual;
-        long startWall;
-        lock (_gate) (pace, startVirtual, startWall) = (_pace, _paceStartVirtual, _paceStartWall);
-        if (pace is not { } p) return;
-        // Still an awake actor while it waits, so the clock cannot run ahead of the pace meanwhile.
-        var due = TimeSpan.FromSeconds((GetUtcNow() - startVirtual).TotalSeconds / p);
-        var ahead = due - Stopwatch.GetElapsedTime(startWall);
-        if (ahead > TimeSpan.Zero) await Task.Delay(ahead, cancellationToken).ConfigureAwait(false);
-    }
-
-    private Task SleepVirtualAsync(TimeSpan delay, CancellationToken cancellationToken)
-    {
-        if (delay < TimeSpan.Zero) delay = TimeSpan.Zero;
         cancellationToken.ThrowIfCancellationRequested();
-        var actor = _currentActor.Value is { Disposed: false } a && ReferenceEquals(a.Owner, this) ? a : null;
-        var sleeper = new Sleeper(actor is not null);
-        List<Action> due;
-        lock (_gate)
+        var woken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var timer = new VirtualTimer(this, static state => ((TaskCompletionSource)state!).TrySetResult(), woken, sleepsOutsideActors: true);
+        using var registration = cancellationToken.Register(() =>
         {
-            _sleepers.Enqueue(sleeper, (_now + delay, _order++));
-            if (sleeper.IsActor) _sleepingActors++;
-            due = TryAdvanceLocked();
-        }
-        Run(due);
-        if (cancellationToken.CanBeCanceled)
-        {
-            var registration = cancellationToken.Register(() => Cancel(sleeper, cancellationToken));
-            sleeper.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
-        }
-        return sleeper.Completion.Task;
+            // The sleep ends before the sleeper runs on, so the clock never counts a running flow as asleep.
+            timer.Dispose();
+            woken.TrySetCanceled(cancellationToken);
+        });
+        timer.Change(delay < TimeSpan.Zero ? TimeSpan.Zero : delay, Timeout.InfiniteTimeSpan);
+        await woken.Task.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// A timer on virtual time. Made from an actor's flow, a one-shot timer is that actor's sleep while it is pending
+    /// (unless its state is a <see cref="CancellationTokenSource"/>: a time-out); periodic timers and timers made
+    /// outside actors are passive. The class remarks give the whole rule and its limits.
+    /// </summary>
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
-        var timer = new VirtualTimer(this, callback, state);
+        ArgumentNullException.ThrowIfNull(callback);
+        var timer = new VirtualTimer(this, callback, state, sleepsOutsideActors: false);
         timer.Change(dueTime, period);
         return timer;
     }
 
-    private void Cancel(Sleeper sleeper, CancellationToken token)
+    // Only a sleep starting or ending can let time jump (or move where it jumps to). A passive timer is found when
+    // time passes it, and must not restart a jump that stopped at it: a token source disposes its timer before it
+    // runs what its cancellation wakes.
+
+    private bool Change(VirtualTimer timer, TimeSpan dueTime, TimeSpan period)
     {
-        List<Action> due;
+        List<Firing> fired = [];
         lock (_gate)
         {
-            if (sleeper.Done) return;
-            sleeper.Done = true;
-            if (sleeper.IsActor) _sleepingActors--;
-            // The cancelled entry stays in the queue and is skipped when it comes due.
-            due = TryAdvanceLocked();
+            if (timer.Disposed) return false;
+            var sleepEnded = DisarmLocked(timer);
+            var sleepStarted = dueTime != Timeout.InfiniteTimeSpan && ArmLocked(timer, dueTime, period);
+            if (sleepEnded || sleepStarted) fired = TryAdvanceLocked();
         }
-        sleeper.Completion.TrySetCanceled(token);
-        Run(due);
+        Dispatch(fired);
+        return true;
     }
 
-    private void Leave()
+    private void Dispose(VirtualTimer timer)
     {
-        List<Action> due;
+        List<Firing> fired = [];
         lock (_gate)
         {
+            if (timer.Disposed) return;
+            timer.Disposed = true;
+            if (DisarmLocked(timer)) fired = TryAdvanceLocked();
+        }
+        Dispatch(fired);
+    }
+
+    /// <summary>Queues the timer; true when it is a sleep.</summary>
+    private bool ArmLocked(VirtualTimer timer, TimeSpan dueTime, TimeSpan period)
+    {
+        var key = (_now + (dueTime < TimeSpan.Zero ? TimeSpan.Zero : dueTime), _order++);
+        var periodic = period != TimeSpan.Zero && period != Timeout.InfiniteTimeSpan;
+        var actor = _currentActor.Value is { Joined: true } current ? current : null;
+        timer.Key = key;
+        timer.Period = periodic ? period : TimeSpan.Zero;
+        timer.IsSleep = !periodic && timer.State is not CancellationTokenSource && (actor is not null || timer.SleepsOutsideActors);
+        if (!timer.IsSleep)
+        {
+            _passive.Enqueue(timer, key);
+            return false;
+        }
+        _sleeps.Enqueue(timer, key);
+        timer.Sleeper = actor;
+        if (actor is not null && actor.PendingSleeps++ == 0) _sleepingActors++;
+        return true;
+    }
+
+    /// <summary>Takes the timer out of its queue and calls off a firing on its way; true when a pending sleep ended.</summary>
+    private bool DisarmLocked(VirtualTimer timer)
+    {
+        timer.CallOff();
+        if (timer.Key is null) return false;
+        (timer.IsSleep ? _sleeps : _passive).Remove(timer, out _, out _);
+        timer.Key = null;
+        WakeLocked(timer);
+        return timer.IsSleep;
+    }
+
+    /// <summary>The sleep <paramref name="timer"/> stood for has ended, fired or cancelled: its actor may be awake again.</summary>
+    private void WakeLocked(VirtualTimer timer)
+    {
+        if (timer.Sleeper is not { } actor) return;
+        timer.Sleeper = null;
+        if (--actor.PendingSleeps == 0 && actor.Joined) _sleepingActors--;
+    }
+
+    private void Leave(ActorToken actor)
+    {
+        List<Firing> fired;
+        lock (_gate)
+        {
+            if (!actor.Joined) return;
+            actor.Joined = false;
             _actors--;
-            due = TryAdvanceLocked();
+            if (actor.PendingSleeps > 0) _sleepingActors--;
+            fired = TryAdvanceLocked();
         }
-        Run(due);
+        Dispatch(fired);
     }
 
-    private List<Action> TryAdvanceLocked()
+    private void TryAdvance()
     {
-        // Time moves only when nobody who holds it back is awake.
-        if (_sleepingActors < _actors) return new List<Action>();
-        while (_sleepers.TryPeek(out var head, out _) && head.Done) _sleepers.Dequeue();
-        if (!_sleepers.TryPeek(out _, out var key)) return new List<Action>();
-        var target = key.Due > _now ? key.Due : _now;
-        return AdvanceLocked(target);
+        List<Firing> fired;
+        lock (_gate) fired = TryAdvanceLocked();
+        Dispatch(fired);
     }
 
-    private List<Action> AdvanceLocked(DateTimeOffset target)
+    private List<Firing> TryAdvanceLocked()
     {
-        var actions = new List<Action>();
+        // Time moves only when nobody who holds it back is awake, and only towards a sleep's end.
+        if (_sleepingActors < _actors || !_sleeps.TryPeek(out _, out var next)) return [];
+        return AdvanceLocked(next.Due > _now ? next.Due : _now, stopAtPassive: true);
+    }
+
+    /// <summary>
+    /// Fires every timer due up to <paramref name="target"/> in time order (a passive one before a sleep due at the
+    /// same moment). With <paramref name="stopAtPassive"/> it stops at the moment of the first passive timer it fires.
+    /// </summary>
+    private List<Firing> AdvanceLocked(DateTimeOffset target, bool stopAtPassive)
+    {
+        var fired = new List<Firing>();
+        var end = target;
         while (true)
         {
-            // Fire timers and wake sleepers in time order up to the target.
-            var nextTimer = _timers.Where(t => t.Due is not null && t.Due <= target).OrderBy(t => t.Due).FirstOrDefault();
-            DateTimeOffset? nextSleeperDue = null;
-            while (_sleepers.TryPeek(out var s, out var k) && s.Done) _sleepers.Dequeue();
-            if (_sleepers.TryPeek(out _, out var sk) && sk.Due <= target) nextSleeperDue = sk.Due;
+            var passiveDue = _passive.TryPeek(out _, out var p) ? p.Due : (DateTimeOffset?)null;
+            var sleepDue = _sleeps.TryPeek(out _, out var s) ? s.Due : (DateTimeOffset?)null;
+            var takePassive = passiveDue <= end && (sleepDue is null || passiveDue <= sleepDue);
+            if (!takePassive && !(sleepDue <= end)) break;
 
-            if (nextTimer is null && nextSleeperDue is null) break;
-            if (nextTimer is not null && (nextSleeperDue is null || nextTimer.Due <= nextSleeperDue))
+            var timer = (takePassive ? _passive : _sleeps).Dequeue();
+            var due = takePassive ? passiveDue!.Value : sleepDue!.Value;
+            if (due > _now) _now = due;
+            if (takePassive)
             {
-                if (nextTimer.Due > _now) _now = nextTimer.Due!.Value;
-                actions.Add(nextTimer.FireLocked(_now));
+                if (stopAtPassive) end = _now;
+                fired.Add(new Firing(timer, timer.Arming, HoldBack: TimeSpan.Zero, Passive: true));
+                if (timer.Period > TimeSpan.Zero) RearmPeriodicLocked(timer);
+                else timer.Key = null;
             }
             else
             {
-                if (nextSleeperDue > _now) _now = nextSleeperDue!.Value;
-                var sleeper = _sleepers.Dequeue();
-                sleeper.Done = true;
-                if (sleeper.IsActor) _sleepingActors--;
-                actions.Add(() => sleeper.Completion.TrySetResult());
+                timer.Key = null;
+                WakeLocked(timer);
+                fired.Add(new Firing(timer, timer.Arming, HoldBackLocked(), Passive: false));
             }
         }
-        if (target > _now) _now = target;
-        return actions;
+        if (end > _now) _now = end;
+        return fired;
     }
 
-    private static void Run(List<Action> actions)
+    private void RearmPeriodicLocked(VirtualTimer timer)
     {
-        foreach (var action in actions) action();
+        var key = (_now + timer.Period, _order++);
+        timer.Key = key;
+        _passive.Enqueue(timer, key);
     }
 
-    private sealed class Sleeper(bool isActor)
+    /// <summary>How long a sleep ending now must wait in wall time to keep the <see cref="Pace"/>.</summary>
+    private TimeSpan HoldBackLocked()
     {
-        public bool IsActor { get; } = isActor;
-        public bool Done { get; set; }
-        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (_pace is not { } pace) return TimeSpan.Zero;
+        var due = TimeSpan.FromSeconds((_now - _paceStartVirtual).TotalSeconds / pace);
+        return due - Stopwatch.GetElapsedTime(_paceStartWall);
+    }
+
+    /// <summary>
+    /// Runs fired timers' callbacks on the thread pool, outside whatever flow moved the clock, as a real timer's
+    /// callback runs outside the flow that armed it (otherwise what a callback arms would count as that flow's sleep).
+    /// </summary>
+    private static void Dispatch(List<Firing> fired)
+    {
+        foreach (var firing in fired) ThreadPool.UnsafeQueueUserWorkItem(static f => f.Deliver(), firing, preferLocal: false);
+    }
+
+    /// <summary>One timer's firing on its way to its callback.</summary>
+    /// <param name="Arming">The timer's arming when it fired: a firing that was called off since is dropped.</param>
+    /// <param name="HoldBack">Wall time to wait first, to keep the pace.</param>
+    /// <param name="Passive">A passive timer: the clock looks again once its callback has returned.</param>
+    private readonly record struct Firing(VirtualTimer Timer, long Arming, TimeSpan HoldBack, bool Passive)
+    {
+        public void Deliver()
+        {
+            if (HoldBack > TimeSpan.Zero)
+            {
+                _ = DeliverAfterHoldBackAsync();
+                return;
+            }
+            Timer.Invoke(Arming);
+            if (Passive) Timer.Owner.TryAdvance();
+        }
+
+        private async Task DeliverAfterHoldBackAsync()
+        {
+            await Task.Delay(HoldBack).ConfigureAwait(false);
+            Dispatch([this with { HoldBack = TimeSpan.Zero }]);
+        }
     }
 
     private sealed class ActorToken(VirtualTimeProvider owner) : IDisposable
     {
-        public VirtualTimeProvider Owner { get; } = owner;
-        public bool Disposed { get; private set; }
+        // Guarded by the owner's gate.
+        public bool Joined { get; set; } = true;
+        public int PendingSleeps { get; set; }
 
-        public void Dispose()
-        {
-            if (Disposed) return;
-            Disposed = true;
-            Owner.Leave();
-        }
+        public void Dispose() => owner.Leave(this);
     }
 
-    private sealed class VirtualTimer(VirtualTimeProvider owner, TimerCallback callback, object? state) : ITimer
+    private sealed class VirtualTimer(VirtualTimeProvider owner, TimerCallback callback, object? state, bool sleepsOutsideActors) : ITimer
     {
-        private TimeSpan _period;
-        public DateTimeOffset? Due { get; private set; }
+        private long _arming;
 
-        public bool Change(TimeSpan dueTime, TimeSpan period)
+        public VirtualTimeProvider Owner { get; } = owner;
+        public object? State { get; } = state;
+
+        /// <summary>Made by <see cref="SleepAsync"/>: a sleep even outside any actor.</summary>
+        public bool SleepsOutsideActors { get; } = sleepsOutsideActors;
+
+        // The rest is guarded by the owner's gate.
+        public (DateTimeOffset Due, long Order)? Key { get; set; }
+        public bool IsSleep { get; set; }
+        public ActorToken? Sleeper { get; set; }
+        public TimeSpan Period { get; set; }
+        public bool Disposed { get; set; }
+
+        /// <summary>Counts every change and disposal, so that a firing already on its way can tell it was called off.</summary>
+        public long Arming => Volatile.Read(ref _arming);
+
+        public void CallOff() => Interlocked.Increment(ref _arming);
+
+        public void Invoke(long arming)
         {
-            lock (owner._gate)
-            {
-                _period = period;
-                if (dueTime == Timeout.InfiniteTimeSpan)
-                {
-                    Due = null;
-                    owner._timers.Remove(this);
-                }
-                else
-                {
-                    Due = owner._now + (dueTime < TimeSpan.Zero ? TimeSpan.Zero : dueTime);
-                    if (!owner._timers.Contains(this)) owner._timers.Add(this);
-                }
-            }
-            return true;
+            if (Arming == arming) callback(State);
         }
 
-        public Action FireLocked(DateTimeOffset now)
-        {
-            if (_period > TimeSpan.Zero && _period != Timeout.InfiniteTimeSpan) Due = now + _period;
-            else
-            {
-                Due = null;
-                owner._timers.Remove(this);
-            }
-            return () => ThreadPool.UnsafeQueueUserWorkItem(_ => callback(state), null);
-        }
+        public bool Change(TimeSpan dueTime, TimeSpan period) => Owner.Change(this, dueTime, period);
 
-        public void Dispose()
-        {
-            lock (owner._gate)
-            {
-                Due = null;
-                owner._timers.Remove(this);
-            }
-        }
+        public void Dispose() => Owner.Dispose(this);
 
         public ValueTask DisposeAsync()
         {

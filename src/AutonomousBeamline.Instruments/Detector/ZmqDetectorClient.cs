@@ -7,6 +7,8 @@ using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.ZeroMq;
 using NetMQ;
 using NetMQ.Sockets;
+using Polly;
+using Polly.Retry;
 
 namespace AutonomousBeamline.Instruments.Detector;
 
@@ -41,6 +43,9 @@ public sealed class ZmqDetectorClient : IDetector
     private const string Device = "detector";
     private static readonly TimeSpan ReceiveSlice = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>The kind being acquired, for the <see cref="Reacquiring"/> event raised from the retry.</summary>
+    private static readonly ResiliencePropertyKey<string> AcquisitionKind = new("detector.acquisition-kind");
+
     private readonly ZmqRequestClient _requests;
     private readonly TimeProvider _time;
     private readonly ZmqDetectorClientOptions _options;
@@ -49,6 +54,7 @@ public sealed class ZmqDetectorClient : IDetector
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _dataThread;
     private readonly ManualResetEventSlim _connected = new();
+    private readonly ResiliencePipeline _reacquire;
     private long _rejectedFrames;
     private long _acceptedFrames;
     private long _reacquisitions;
@@ -62,6 +68,7 @@ public sealed class ZmqDetectorClient : IDetector
         if (_options.FrameTimeout <= TimeSpan.Zero) throw new ArgumentException("FrameTimeout must be positive", nameof(options));
         if (_options.Reacquisitions < 0) throw new ArgumentException("Reacquisitions cannot be negative", nameof(options));
         _dataEndpoint = dataEndpoint;
+        _reacquire = BuildReacquisition();
         _requests = new ZmqRequestClient(controlEndpoint, Device, _options.Transport);
         _dataThread = new Thread(ReceiveFrames) { IsBackground = true, Name = "zmq-pull detector" };
         _dataThread.Start();
@@ -154,60 +161,91 @@ public sealed class ZmqDetectorClient : IDetector
     private async Task<Frame> AcquireAsync(string kind, JsonObject fields, TimeSpan countingTime, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        DeviceException? lastFailure = null;
-        for (var attempt = 0; attempt <= _options.Reacquisitions; attempt++)
+        var context = ResilienceContextPool.Shared.Get(cancellationToken);
+        context.Properties.Set(AcquisitionKind, kind);
+        try
         {
-            if (attempt > 0)
+            return await _reacquire.ExecuteAsync(
+                async ctx => await AcquireOnceAsync(kind, fields, countingTime, ctx.CancellationToken).ConfigureAwait(false), context).ConfigureAwait(false);
+        }
+        catch (FrameLostException lost)
+        {
+            throw new DeviceTimeoutException(Device, $"{kind} acquisition failed after {Attempts} attempt(s): {lost.Message}", lost);
+        }
+        catch (FrameRejectedException rejected)
+        {
+            throw new DeviceException(Device, $"{kind} acquisition failed after {Attempts} attempt(s): {rejected.Message}", rejected);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private int Attempts => _options.Reacquisitions + 1;
+
+    /// <summary>
+    /// A frame lost or rejected (broken, or not the one acknowledged) is acquired again at once, up to
+    /// <see cref="ZmqDetectorClientOptions.Reacquisitions"/> times. A refusal or silence of the control channel is not:
+    /// its client has already resent, and the caller decides what a faulted detector means.
+    /// </summary>
+    private ResiliencePipeline BuildReacquisition()
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = _time };
+        // No reacquisition has nothing to retry (and Polly's retry wants at least one).
+        if (_options.Reacquisitions == 0) return builder.Build();
+        return builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<FrameLostException>().Handle<FrameRejectedException>(),
+            MaxRetryAttempts = _options.Reacquisitions,
+            Delay = TimeSpan.Zero,
+            OnRetry = args =>
             {
                 Interlocked.Increment(ref _reacquisitions);
-                Reacquiring?.Invoke(kind, lastFailure?.Message ?? "the previous attempt failed");
-            }
-            var id = _requests.NewRequestId();
-            var arrival = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _pending[id] = arrival;
-            try
-            {
-                var reply = await _requests.RequestAsync(id, "acquire", fields, cancellationToken).ConfigureAwait(false);
-                if (reply["frame"] is not JsonValue frameValue || frameValue.GetValueKind() != JsonValueKind.Number ||
-                    !frameValue.TryGetValue<long>(out var frameNumber))
-                    throw Malformed("acquire", "\"frame\" is missing or not an integer");
-
-                await _time.SleepAsync(countingTime, cancellationToken).ConfigureAwait(false);
-                var frame = await arrival.Task.WaitAsync(_options.FrameTimeout, cancellationToken).ConfigureAwait(false);
-
-                if (frame.Header.Frame != frameNumber)
-                {
-                    lastFailure = Report($"frame number {frame.Header.Frame} but the acquisition was acknowledged as frame {frameNumber}", id, frame.Header.Frame);
-                    continue;
-                }
-                if (frame.Header.Kind.ToWire() != kind)
-                {
-                    lastFailure = Report($"kind \"{frame.Header.Kind.ToWire()}\" for a \"{kind}\" acquisition", id, frame.Header.Frame);
-                    continue;
-                }
-                return frame;
-            }
-            catch (TimeoutException)
-            {
-                lastFailure = new DeviceTimeoutException(Device,
-                    $"no {kind} frame for request {id} within {_options.FrameTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s after the counting time");
-            }
-            catch (FrameRejectedException rejected)
-            {
-                lastFailure = rejected;
-            }
-            finally
-            {
-                _pending.TryRemove(id, out _);
-            }
-        }
-        var attempts = _options.Reacquisitions + 1;
-        throw lastFailure switch
-        {
-            DeviceTimeoutException lost => new DeviceTimeoutException(Device, $"{kind} acquisition failed after {attempts} attempt(s): {lost.Message}", lost),
-            _ => new DeviceException(Device, $"{kind} acquisition failed after {attempts} attempt(s): {lastFailure?.Message}", lastFailure),
-        };
+                Reacquiring?.Invoke(args.Context.Properties.GetValue(AcquisitionKind, "?"), args.Outcome.Exception!.Message);
+                return default;
+            },
+        }).Build();
     }
+
+    /// <summary>
+    /// One acquisition: the request, the counting time on the clock, then the frame. A frame that does not come throws
+    /// <see cref="FrameLostException"/>; one that is broken, or not the acquisition's, <see cref="FrameRejectedException"/>.
+    /// </summary>
+    private async ValueTask<Frame> AcquireOnceAsync(string kind, JsonObject fields, TimeSpan countingTime, CancellationToken cancellationToken)
+    {
+        var id = _requests.NewRequestId();
+        var arrival = new TaskCompletionSource<Frame>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = arrival;
+        try
+        {
+            var reply = await _requests.RequestAsync(id, "acquire", fields, cancellationToken).ConfigureAwait(false);
+            if (reply["frame"] is not JsonValue frameValue || frameValue.GetValueKind() != JsonValueKind.Number ||
+                !frameValue.TryGetValue<long>(out var frameNumber))
+                throw Malformed("acquire", "\"frame\" is missing or not an integer");
+
+            await _time.SleepAsync(countingTime, cancellationToken).ConfigureAwait(false);
+            var frame = await arrival.Task.WaitAsync(_options.FrameTimeout, cancellationToken).ConfigureAwait(false);
+
+            if (frame.Header.Frame != frameNumber)
+                throw Report($"frame number {frame.Header.Frame} but the acquisition was acknowledged as frame {frameNumber}", id, frame.Header.Frame);
+            if (frame.Header.Kind.ToWire() != kind)
+                throw Report($"kind \"{frame.Header.Kind.ToWire()}\" for a \"{kind}\" acquisition", id, frame.Header.Frame);
+            return frame;
+        }
+        catch (TimeoutException)
+        {
+            throw new FrameLostException(
+                $"no {kind} frame for request {id} within {_options.FrameTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s after the counting time");
+        }
+        finally
+        {
+            _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>The acquisition's frame did not arrive in time (as opposed to its request, which the control client retries).</summary>
+    private sealed class FrameLostException(string message) : DeviceTimeoutException(ZmqDetectorClient.Device, message);
 
     private void ReceiveFrames()
     {

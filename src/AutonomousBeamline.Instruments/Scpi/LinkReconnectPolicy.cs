@@ -1,4 +1,6 @@
 using System.Globalization;
+using Polly;
+using Polly.Retry;
 
 namespace AutonomousBeamline.Instruments.Scpi;
 
@@ -27,14 +29,25 @@ public sealed record LinkReconnectPolicy
     /// <summary>Bound on one connection attempt where opening can hang (TCP to an unreachable host).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Clock of the back-off and of the seconds the give-up message reports: the wall clock unless a test supplies
+    /// another. Never the dry run's virtual clock: a device comes back in real time, and a back-off in virtual time
+    /// passes in no wall time at all.
+    /// </summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>A failed link stays failed: every later exchange fails at once (the behaviour before reconnecting existed).</summary>
     public static LinkReconnectPolicy Never { get; } = new() { MaxAttempts = 0 };
+
+    /// <summary>The longest delay Polly's retry accepts.</summary>
+    private static readonly TimeSpan LongestDelay = TimeSpan.FromDays(1);
 
     internal void Validate()
     {
         if (MaxAttempts < 0) throw new ArgumentException($"MaxAttempts cannot be negative (got {MaxAttempts})");
         if (FirstDelay < TimeSpan.Zero) throw new ArgumentException($"FirstDelay cannot be negative (got {FirstDelay})");
         if (MaxDelay < FirstDelay) throw new ArgumentException($"MaxDelay ({MaxDelay}) cannot be shorter than FirstDelay ({FirstDelay})");
+        if (MaxDelay > LongestDelay) throw new ArgumentException($"MaxDelay cannot be longer than {LongestDelay} (got {MaxDelay})");
         if (ConnectTimeout <= TimeSpan.Zero) throw new ArgumentException($"ConnectTimeout must be positive (got {ConnectTimeout})");
     }
 
@@ -46,27 +59,39 @@ public sealed record LinkReconnectPolicy
     {
         if (MaxAttempts == 0)
             throw new IOException($"{endpoint}: the link failed and reconnecting is disabled");
-        var started = TimeProvider.System.GetTimestamp();
-        var delay = FirstDelay;
-        IOException? last = null;
-        for (var attempt = 1; attempt <= MaxAttempts; attempt++)
+        var started = TimeProvider.GetTimestamp();
+        try
         {
-            if (attempt > 1)
-            {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
-            }
-            try
-            {
-                return await open(cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException e)
-            {
-                last = e;
-            }
+            return await ReopenPipeline().ExecuteAsync(async ct => await open(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
         }
-        var elapsed = TimeProvider.System.GetElapsedTime(started).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
-        throw new IOException(
-            $"{endpoint}: the link is gone and could not be reopened ({MaxAttempts} attempts over {elapsed} s): {last!.Message}", last);
+        catch (IOException last)
+        {
+            var elapsed = TimeProvider.GetElapsedTime(started).TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);
+            throw new IOException(
+                $"{endpoint}: the link is gone and could not be reopened ({MaxAttempts} attempts over {elapsed} s): {last.Message}", last);
+        }
+    }
+
+    /// <summary>
+    /// Waits <see cref="FirstDelay"/> after the first failed attempt, doubling up to <see cref="MaxDelay"/>, without
+    /// jitter (one link, nobody to spread out from). Built per reopen, which is rare, from the settings as they are.
+    /// </summary>
+    private ResiliencePipeline ReopenPipeline()
+    {
+        var builder = new ResiliencePipelineBuilder { TimeProvider = TimeProvider };
+        // A single attempt has nothing to retry (and Polly's retry wants at least one).
+        if (MaxAttempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<IOException>(),
+                MaxRetryAttempts = MaxAttempts - 1,
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = FirstDelay,
+                MaxDelay = MaxDelay,
+                UseJitter = false,
+            });
+        }
+        return builder.Build();
     }
 }

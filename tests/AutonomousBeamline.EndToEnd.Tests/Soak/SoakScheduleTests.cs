@@ -1,6 +1,6 @@
 using AutonomousBeamline.Cli.Soak;
 using AutonomousBeamline.Configuration;
-using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Simulators.Faults;
 
 namespace AutonomousBeamline.EndToEnd.Tests.Soak;
 
@@ -20,7 +20,7 @@ public sealed class SoakScheduleTests
     {
         var schedule = SoakSchedule.Build(12, seed: 3);
 
-        foreach (var (device, kinds) in SimulatedFaultKinds.ByDevice)
+        foreach (var (device, kinds) in FaultKinds.ByDevice)
             foreach (var kind in kinds)
                 Assert.Contains(schedule.Faults, f => f.Device == device && f.Kind == kind);
         Assert.All(schedule.Faults, f => Assert.InRange(f.AtS, SoakSchedule.LeadInS, 12 * 3600 * (1 - SoakSchedule.TailFraction)));
@@ -38,7 +38,7 @@ public sealed class SoakScheduleTests
         Assert.Equal(times.Order(), times);
         Assert.Equal(times.Count, times.Distinct().Count());
         // A short night still gets every kind once, and at least one beam dump.
-        Assert.Equal(SimulatedFaultKinds.ByDevice.Sum(p => p.Value.Length), schedule.Faults.Count);
+        Assert.Equal(FaultKinds.ByDevice.Sum(p => p.Value.Length), schedule.Faults.Count);
         Assert.Single(schedule.BeamDumps);
     }
 
@@ -69,7 +69,7 @@ public sealed class SoakScheduleTests
         var schedule = SoakSchedule.Build(12, seed: 4);
 
         var yaml = SoakSchedule.ToYaml(schedule.Apply(baseConfig));
-        var config = ConfigLoader.Parse(yaml);
+        var config = ConfigLoader.Parse(yaml, faultKinds: FaultKinds.ByDevice);
 
         Assert.Equal(schedule.Faults.Count, config.Simulation.Faults.Count);
         Assert.Equal(schedule.BeamDumps.Select(d => d.AtS), config.Simulation.BeamDumps.Select(d => d.AtS));

@@ -41,6 +41,8 @@ public sealed class DetectorFaultModeTests : IDisposable
         await using var client = Client(reacquisitions: 1);
         var reasons = new ConcurrentQueue<string>();
         client.FrameRejected += (_, e) => reasons.Enqueue(e.Reason);
+        var reacquiring = new ConcurrentQueue<(string Kind, string Why)>();
+        client.Reacquiring += (kind, why) => reacquiring.Enqueue((kind, why));
         _server.CorruptNextFrames(corruption);
 
         var frame = await client.AcquireXrdAsync(1);
@@ -49,6 +51,45 @@ public sealed class DetectorFaultModeTests : IDisposable
         Assert.All(frame.Intensities, v => Assert.True(float.IsFinite(v)));
         Assert.Equal(1, client.RejectedFrames);
         Assert.Contains(reason, Assert.Single(reasons));
+        Assert.Equal(1, client.Reacquisitions);
+        var again = Assert.Single(reacquiring);
+        Assert.Equal("xrd", again.Kind);
+        // A frame naming no pending request is refused by the stream, and its acquisition is then lost in time.
+        Assert.Contains(corruption == FrameCorruption.ForeignRequestId ? "no xrd frame for request" : reason, again.Why);
+    }
+
+    [Fact]
+    public async Task A_lost_frame_is_reacquired_and_the_loss_is_the_reason_given()
+    {
+        await using var client = Client(reacquisitions: 1);
+        var reacquiring = new ConcurrentQueue<(string Kind, string Why)>();
+        client.Reacquiring += (kind, why) => reacquiring.Enqueue((kind, why));
+        _server.DropNextFrames(1);
+
+        var frame = await client.AcquireXasAsync(new XasScanRequest([7100, 7112], null, 0.5));
+
+        Assert.Equal(Core.Domain.FrameKind.Xas, frame.Header.Kind);
+        Assert.Equal(0, client.RejectedFrames);
+        var again = Assert.Single(reacquiring);
+        Assert.Equal("xas", again.Kind);
+        Assert.Contains("no xas frame for request", again.Why);
+        Assert.Contains("within 1 s after the counting time", again.Why);
+    }
+
+    [Fact]
+    public async Task Without_reacquisitions_a_broken_frame_fails_its_acquisition_at_once()
+    {
+        await using var client = Client(reacquisitions: 0);
+        var reacquiring = 0;
+        client.Reacquiring += (_, _) => Interlocked.Increment(ref reacquiring);
+        _server.CorruptNextFrames(FrameCorruption.WrongN);
+
+        var ex = await Assert.ThrowsAsync<DeviceException>(() => client.AcquireXrdAsync(1));
+
+        Assert.StartsWith("detector: xrd acquisition failed after 1 attempt(s): detector: frame rejected:", ex.Message);
+        Assert.IsType<FrameRejectedException>(ex.InnerException);
+        Assert.Equal(0, client.Reacquisitions);
+        Assert.Equal(0, reacquiring);
     }
 
     [Fact]
@@ -75,6 +116,7 @@ public sealed class DetectorFaultModeTests : IDisposable
         var frame = await client.AcquireXrdAsync(1);
 
         Assert.Equal(FacilityErrorCode.Fault, ex.Code);
+        Assert.Equal(0, client.Reacquisitions); // a refusal is the caller's to handle, not a frame to take again
         Assert.Equal(1, frame.Header.Frame);
     }
 

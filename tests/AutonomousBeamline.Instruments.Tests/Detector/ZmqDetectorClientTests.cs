@@ -208,6 +208,7 @@ public sealed class ZmqDetectorClientValidationTests : IDisposable
         { "wrong n", (id, f) => (Header(id, f, n: 5), [FrameDecoderTests.Bytes(1, 2, 3)]), "\"n\" = 5" },
         { "NaN", (id, f) => (Header(id, f), [FrameDecoderTests.Bytes(1, float.NaN, 3)]), "NaN" },
         { "wrong frame number", (id, f) => (Header(id, f + 100), [FrameDecoderTests.Bytes(1, 2, 3)]), "acknowledged as frame" },
+        { "wrong kind", (id, f) => { var h = Header(id, f); h["kind"] = "xas"; return (h, [FrameDecoderTests.Bytes(1, 2, 3)]); }, "kind \"xas\" for a \"xrd\" acquisition" },
     };
 
     [Theory]
@@ -218,6 +219,8 @@ public sealed class ZmqDetectorClientValidationTests : IDisposable
         await using var client = Client(reacquisitions: 1);
         var rejections = new ConcurrentQueue<FrameRejectedEventArgs>();
         client.FrameRejected += (_, e) => rejections.Enqueue(e);
+        var reacquiring = new ConcurrentQueue<(string Kind, string Why)>();
+        client.Reacquiring += (kind, why) => reacquiring.Enqueue((kind, why));
 
         var acquisition = client.AcquireXrdAsync(1);
         var first = NextAcquisition();
@@ -233,6 +236,10 @@ public sealed class ZmqDetectorClientValidationTests : IDisposable
         var rejection = Assert.Single(rejections);
         Assert.Contains(reason, rejection.Reason);
         Assert.Equal(first.Id, rejection.RequestId);
+        Assert.Equal(1, client.Reacquisitions);
+        var again = Assert.Single(reacquiring);
+        Assert.Equal("xrd", again.Kind);
+        Assert.Contains(reason, again.Why);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Instruments.Scpi;
 
 namespace AutonomousBeamline.Instruments.Tests.Scpi;
@@ -81,9 +82,39 @@ public class LinkReconnectTests
     }
 
     [Theory]
+    [InlineData(5, 0.8)] // 100, 200, then the longest, 250 ms twice
+    [InlineData(1, 0)]
+    public async Task Reopening_waits_the_first_delay_then_doubles_it_up_to_the_longest(int attempts, double seconds)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        // On the virtual clock the waits are the only thing that takes time, so the seconds reported are exactly theirs.
+        var clock = new VirtualTimeProvider(new DateTimeOffset(2026, 11, 26, 3, 0, 0, TimeSpan.Zero));
+        var policy = new LinkReconnectPolicy
+        {
+            MaxAttempts = attempts,
+            FirstDelay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromMilliseconds(250),
+            TimeProvider = clock,
+        };
+        await using var transport = await TcpScpiTransport.ConnectAsync("127.0.0.1", port, policy);
+        (await listener.AcceptTcpClientAsync()).Dispose();
+        listener.Stop();
+        await Assert.ThrowsAsync<IOException>(() => transport.ReadLineAsync().WaitAsync(HangGuard));
+
+        IOException? gone = null;
+        await clock.StartActor(async () => gone = await Assert.ThrowsAsync<IOException>(() => transport.WriteLineAsync("*OPC?"))).WaitAsync(HangGuard);
+
+        Assert.Contains($"({attempts} attempts over {seconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s)", gone!.Message);
+        Assert.IsType<IOException>(gone.InnerException);
+    }
+
+    [Theory]
     [InlineData(-1, 100, 1000, 1000, "MaxAttempts")]
     [InlineData(3, -1, 1000, 1000, "FirstDelay")]
     [InlineData(3, 500, 100, 1000, "MaxDelay")]
+    [InlineData(3, 100, 90_000_000, 1000, "MaxDelay")]
     [InlineData(3, 100, 1000, 0, "ConnectTimeout")]
     public void A_nonsensical_policy_is_refused_naming_the_setting(int attempts, int firstMs, int maxMs, int connectMs, string setting)
     {

@@ -1,10 +1,10 @@
-namespace AutonomousBeamline.Core.Devices;
+namespace AutonomousBeamline.Simulators.Faults;
 
 /// <summary>
-/// The faults a dry run can make its simulators commit, per device: the shared vocabulary of the config's
-/// `simulation.faults` and the simulators' fault schedule.
+/// The faults a dry run can make its simulators commit, per device: what <see cref="FaultSchedule"/> can inject, and
+/// so what a config's `simulation.faults` may ask for (its callers hand this table to the config validator).
 /// </summary>
-public static class SimulatedFaultKinds
+public static class FaultKinds
 {
     public static readonly IReadOnlyDictionary<string, string[]> ByDevice = new Dictionary<string, string[]>
     {
