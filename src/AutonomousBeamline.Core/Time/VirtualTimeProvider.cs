@@ -39,8 +39,14 @@ namespace AutonomousBeamline.Core.Time;
 /// Limits, as the rule implies: a sleep raced against work from an actor (<c>Task.WhenAny(work, Task.Delay(t, clock))</c>,
 /// or <c>task.WaitAsync(t, clock)</c>, whose timer is such a sleep) makes that actor asleep while the work runs, so
 /// time may pass during its I/O; bound work with a token source or Polly's timeout instead. An actor's child
-/// tasks share its membership, and an actor counts as asleep while any of its sleeps is pending. A periodic
-/// timer cannot pace an actor: sleep between rounds instead.
+/// tasks share its membership, and an actor counts as asleep while any of its sleeps is pending. An actor awaiting
+/// a periodic timer's tick is awake as far as the clock knows, so time reaches the tick only if other actors sleep
+/// past it (alone, it freezes the run): an actor paces itself with a sleep between rounds instead.
+/// </para>
+/// <para>
+/// With a <see cref="Pace"/>, the end of every sleep (an actor's timer or <see cref="SleepAsync"/>) is held back in
+/// wall time until the pace allows it; its actor is awake meanwhile, so the clock cannot run on. Passive timers are
+/// not held: they fire when time passes them.
 /// </para>
 /// </remarks>
 public sealed class VirtualTimeProvider : TimeProvider
