@@ -19,10 +19,12 @@ namespace AutonomousBeamline.Core.Time;
 /// whose callback state is not a <see cref="CancellationTokenSource"/>: what <see cref="SleepAsync"/>,
 /// <c>Task.Delay(delay, clock)</c> and Polly's retry delays arm. Its firing wakes the actor; disposing it or
 /// changing it to <see cref="Timeout.InfiniteTimeSpan"/> before then is a cancelled sleep (the actor is awake
-/// again); re-arming it is a cancelled sleep and a new one. When every joined actor sleeps, time jumps to the
-/// earliest sleep's end, firing every timer on the way in time order; it stops early at any other timer it
-/// fires, so that whoever that timer wakes (a time-out) sees its moment, and moves on once the timer's callback
-/// has returned.
+/// again); re-arming it is a cancelled sleep and a new one; and a sleep whose state is a task that has completed is
+/// over (a <c>Task.Delay</c> cancelled by its token completes, and may run what awaits it, before it disposes its
+/// timer). When every joined actor sleeps, time jumps to the earliest sleep's end, firing every timer on the way
+/// in time order. It stops early at a time-out it fires, so that whoever the time-out wakes sees its moment, and
+/// moves on once the time-out's callback has returned; other timers on the way (a simulator's fault schedule)
+/// only see time pass, their callbacks running alongside whatever the jump wakes.
 /// </para>
 /// <para>
 /// Every other timer is passive: it fires as time passes it but never makes anyone asleep. That is a timer
@@ -37,8 +39,14 @@ namespace AutonomousBeamline.Core.Time;
 /// Limits, as the rule implies: a sleep raced against work from an actor (<c>Task.WhenAny(work, Task.Delay(t, clock))</c>,
 /// or <c>task.WaitAsync(t, clock)</c>, whose timer is such a sleep) makes that actor asleep while the work runs, so
 /// time may pass during its I/O; bound work with a token source or Polly's timeout instead. An actor's child
-/// tasks share its membership, and an actor counts as asleep while any of its sleeps is pending. A periodic
-/// timer cannot pace an actor: sleep between rounds instead.
+/// tasks share its membership, and an actor counts as asleep while any of its sleeps is pending. An actor awaiting
+/// a periodic timer's tick is awake as far as the clock knows, so time reaches the tick only if other actors sleep
+/// past it (alone, it freezes the run): an actor paces itself with a sleep between rounds instead.
+/// </para>
+/// <para>
+/// With a <see cref="Pace"/>, the end of every sleep (an actor's timer or <see cref="SleepAsync"/>) is held back in
+/// wall time until the pace allows it; its actor is awake meanwhile, so the clock cannot run on. Passive timers are
+/// not held: they fire when time passes them.
 /// </para>
 /// </remarks>
 public sealed class VirtualTimeProvider : TimeProvider
@@ -117,7 +125,7 @@ public sealed class VirtualTimeProvider : TimeProvider
     {
         if (delta < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(delta), "time cannot run backwards");
         List<Firing> fired;
-        lock (_gate) fired = AdvanceLocked(_now + delta, stopAtPassive: false);
+        lock (_gate) fired = AdvanceLocked(_now + delta, stopAtTimeOuts: false);
         Dispatch(fired);
     }
 
@@ -268,15 +276,27 @@ public sealed class VirtualTimeProvider : TimeProvider
     private List<Firing> TryAdvanceLocked()
     {
         // Time moves only when nobody who holds it back is awake, and only towards a sleep's end.
+        if (_sleepingActors < _actors) return [];
+        EndFinishedSleepsLocked();
         if (_sleepingActors < _actors || !_sleeps.TryPeek(out _, out var next)) return [];
-        return AdvanceLocked(next.Due > _now ? next.Due : _now, stopAtPassive: true);
+        return AdvanceLocked(next.Due > _now ? next.Due : _now, stopAtTimeOuts: true);
+    }
+
+    /// <summary>
+    /// Ends the sleeps whose task is already complete. A <c>Task.Delay</c> cancelled by its token completes, and may run
+    /// its awaiter's code, before it disposes its timer: its sleeper is awake from the moment the task is done.
+    /// </summary>
+    private void EndFinishedSleepsLocked()
+    {
+        var finished = _sleeps.UnorderedItems.Select(item => item.Element).Where(timer => timer.State is Task { IsCompleted: true }).ToList();
+        foreach (var timer in finished) DisarmLocked(timer);
     }
 
     /// <summary>
     /// Fires every timer due up to <paramref name="target"/> in time order (a passive one before a sleep due at the
-    /// same moment). With <paramref name="stopAtPassive"/> it stops at the moment of the first passive timer it fires.
+    /// same moment). With <paramref name="stopAtTimeOuts"/> it stops at the moment of the first time-out it fires.
     /// </summary>
-    private List<Firing> AdvanceLocked(DateTimeOffset target, bool stopAtPassive)
+    private List<Firing> AdvanceLocked(DateTimeOffset target, bool stopAtTimeOuts)
     {
         var fired = new List<Firing>();
         var end = target;
@@ -292,8 +312,9 @@ public sealed class VirtualTimeProvider : TimeProvider
             if (due > _now) _now = due;
             if (takePassive)
             {
-                if (stopAtPassive) end = _now;
-                fired.Add(new Firing(timer, timer.Arming, HoldBack: TimeSpan.Zero, Passive: true));
+                var stops = stopAtTimeOuts && timer.State is CancellationTokenSource;
+                if (stops) end = _now;
+                fired.Add(new Firing(timer, timer.Arming, HoldBack: TimeSpan.Zero, ResumesJump: stops));
                 if (timer.Period > TimeSpan.Zero) RearmPeriodicLocked(timer);
                 else timer.Key = null;
             }
@@ -301,7 +322,7 @@ public sealed class VirtualTimeProvider : TimeProvider
             {
                 timer.Key = null;
                 WakeLocked(timer);
-                fired.Add(new Firing(timer, timer.Arming, HoldBackLocked(), Passive: false));
+                fired.Add(new Firing(timer, timer.Arming, HoldBackLocked(), ResumesJump: false));
             }
         }
         if (end > _now) _now = end;
@@ -335,8 +356,8 @@ public sealed class VirtualTimeProvider : TimeProvider
     /// <summary>One timer's firing on its way to its callback.</summary>
     /// <param name="Arming">The timer's arming when it fired: a firing that was called off since is dropped.</param>
     /// <param name="HoldBack">Wall time to wait first, to keep the pace.</param>
-    /// <param name="Passive">A passive timer: the clock looks again once its callback has returned.</param>
-    private readonly record struct Firing(VirtualTimer Timer, long Arming, TimeSpan HoldBack, bool Passive)
+    /// <param name="ResumesJump">A time-out the jump stopped at: the clock looks again once its callback has returned.</param>
+    private readonly record struct Firing(VirtualTimer Timer, long Arming, TimeSpan HoldBack, bool ResumesJump)
     {
         public void Deliver()
         {
@@ -346,7 +367,7 @@ public sealed class VirtualTimeProvider : TimeProvider
                 return;
             }
             Timer.Invoke(Arming);
-            if (Passive) Timer.Owner.TryAdvance();
+            if (ResumesJump) Timer.Owner.TryAdvance();
         }
 
         private async Task DeliverAfterHoldBackAsync()
