@@ -132,12 +132,14 @@ public sealed class RunEngine : IExperimentOperations
         if (_learning.ModelSettled is { } settled) await settled(_ct);
         var here = Status.Position;
         _step = _planner!.NextSpot(_crew.Kept.Observations, _crew.Kept.Scans, new RoiContext(here.X, here.Y, Cycler.EstimateStateOfCharge(_time.GetUtcNow()), Cycler.Latest.CRate));
-        return Status.Knobs.ApprovalWindowS > 0 ? AwaitApproval : Decided;
+        if (Status.Knobs.ApprovalWindowS <= 0) return Decided;
+        // Pending before the transition is journalled, so an operator who reacts to it finds a decision to veto.
+        _crew.Recorder.Status.Update(s => s with { PendingDecision = new TimedDecision(_time.GetUtcNow(), _step.Decision) });
+        return AwaitApproval;
     }
 
     private async Task<RunTrigger?> AwaitApprovalAsync()
     {
-        _crew.Recorder.Status.Update(s => s with { PendingDecision = new TimedDecision(_time.GetUtcNow(), _step!.Decision) });
         try
         {
             var deadline = _time.GetUtcNow() + TimeSpan.FromSeconds(Status.Knobs.ApprovalWindowS);

@@ -60,7 +60,7 @@ public sealed class CyclerOverSerialTests : IDisposable
         };
         var cycler = new Cycler(guarded, new CyclingProtocol(steps, 1, TimeSpan.FromSeconds(30)), new CellLimits(CapacityAh, 2.5, 4.0, 3, 0.015, 0.3), _clock, Journal);
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         Assert.Equal(4, cycler.StepsCompleted);
         Assert.Equal(["current_below_limit", "dv_dt_below_threshold", "time_limit", "max_pulses"],

@@ -35,7 +35,7 @@ public sealed class CyclerTests : IDisposable
         var protocol = new CyclingProtocol([Cc("charge", 1, 3.6), new ProtocolStep { Name = "rest", Kind = StepKind.Rest, MaxDuration = TimeSpan.FromSeconds(60) }], 1, TimeSpan.FromSeconds(10));
         var cycler = new Cycler(cell, protocol, _cell, _clock, Journal);
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         Assert.Equal(2, cycler.StepsCompleted);
         var ends = Records("step_end");
@@ -52,7 +52,7 @@ public sealed class CyclerTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5);
         var protocol = new CyclingProtocol([Cc("discharge", -2, 3.2), new ProtocolStep { Name = "hold", Kind = StepKind.ConstantVoltage, HoldVoltageV = 3.4, CutoffCurrentA = 0.0005, MaxDuration = TimeSpan.FromHours(1) }], 1, TimeSpan.FromSeconds(10));
-        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsActorAsync(_clock);
         Assert.Equal(["off", "cc -0.01 vlim 2.5", "on", "off", "cv 3.4 ilim 0.015", "on", "safe"], cell.Calls);
     }
 
@@ -63,7 +63,7 @@ public sealed class CyclerTests : IDisposable
         var protocol = new CyclingProtocol([Cc("charge", 1, 3.52)], 2, TimeSpan.FromSeconds(10));
         var cycler = new Cycler(cell, protocol, _cell, _clock, Journal);
         cycler.RequestCRate(2, "test");
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
         Assert.Equal(0.01, (double)Records("step_start")[0]["current_a"]!, 9);
         Assert.Throws<ArgumentOutOfRangeException>(() => cycler.RequestCRate(5, "test"));
     }
@@ -73,7 +73,7 @@ public sealed class CyclerTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5) { ForcedVoltage = 4.2 };
         var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
-        var e = await Assert.ThrowsAsync<CellWindowException>(() => cycler.RunAsync(CancellationToken.None));
+        var e = await Assert.ThrowsAsync<CellWindowException>(() => cycler.RunAsActorAsync(_clock));
         Assert.Contains("4.200 V is outside the cell window", e.Message);
         Assert.Equal("safe", cell.Calls[^1]);
         Assert.False(cell.Output);
@@ -84,7 +84,7 @@ public sealed class CyclerTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.5) { FailMeasurementsWith = new DeviceTimeoutException("potentiostat", "no reply to :MEAS:VOLT?") };
         var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
-        await Assert.ThrowsAsync<DeviceTimeoutException>(() => cycler.RunAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<DeviceTimeoutException>(() => cycler.RunAsActorAsync(_clock));
         Assert.Equal("safe", cell.Calls[^1]);
     }
 
@@ -97,7 +97,7 @@ public sealed class CyclerTests : IDisposable
             FailingMeasurements = 2,
         };
         var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
         Assert.Equal(1, cycler.StepsCompleted);
         var retries = Records("device_retry");
         Assert.Equal(2, retries.Count);
@@ -114,7 +114,7 @@ public sealed class CyclerTests : IDisposable
             FailingMeasurements = 5,
         };
         var cycler = new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.8)], 1, TimeSpan.FromSeconds(10)), _cell, _clock, Journal);
-        await Assert.ThrowsAsync<ScpiLikeGlitch>(() => cycler.RunAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<ScpiLikeGlitch>(() => cycler.RunAsActorAsync(_clock));
         Assert.Equal(4, Records("device_retry").Count);
         Assert.Equal("safe", cell.Calls[^1]);
     }
@@ -136,7 +136,7 @@ public sealed class CyclerTests : IDisposable
                 releaser = _clock.StartActor(async () => { await _clock.SleepAsync(TimeSpan.FromHours(1)); cycler.Release("test"); });
             }
         };
-        await _clock.StartActor(() => cycler.RunAsync(CancellationToken.None));
+        await cycler.RunAsActorAsync(_clock);
         await releaser!;
 
         var end = Records("step_end").Single();
@@ -157,7 +157,7 @@ public sealed class CyclerTests : IDisposable
     public async Task Sampling_gets_finer_near_a_cut_off()
     {
         var cell = new FakePotentiostat(_clock, 0.005, 0.1);
-        await new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(60)), _cell, _clock, Journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, new CyclingProtocol([Cc("charge", 1, 3.6)], 1, TimeSpan.FromSeconds(60)), _cell, _clock, Journal).RunAsActorAsync(_clock);
         var times = Records("cell").Select(r => DateTimeOffset.Parse((string)r["t"]!)).ToList();
         var gaps = times.Zip(times.Skip(1), (a, b) => (b - a).TotalSeconds).ToList();
         Assert.Equal(60, gaps[0], 3);

@@ -47,7 +47,7 @@ public sealed class ProtocolEngineTests : IDisposable
         var hold = new ProtocolStep { Name = "hold", Kind = StepKind.ConstantVoltage, HoldVoltageV = 3.6, CutoffCurrentA = 0.0002, MaxDuration = S(7200) };
         var cycler = NewCycler(cell, hold);
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("current_below_limit", (string?)end["ended_by"]);
@@ -70,7 +70,7 @@ public sealed class ProtocolEngineTests : IDisposable
         };
         var cycler = NewCycler(cell, cccv);
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         Assert.Equal(1, cycler.StepsCompleted);
         Assert.Single(Records("step_start"));
@@ -97,7 +97,7 @@ public sealed class ProtocolEngineTests : IDisposable
             Name = "charge", Kind = StepKind.ConstantCurrentConstantVoltage, CRate = 1, HoldVoltageV = 3.7,
             CutoffCurrentA = 0.0005, MaxDuration = S(600),
         };
-        await NewCycler(cell, cccv).RunAsync(CancellationToken.None);
+        await NewCycler(cell, cccv).RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("time_limit", (string?)end["ended_by"]);
@@ -111,7 +111,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         var protocol = new CyclingProtocol([Cc("charge", 0.5, 3.9, maxS: 95)], 1, S(10));
-        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("time_limit", (string?)end["ended_by"]);
@@ -124,7 +124,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         var cycler = NewCycler(cell, Cc("charge", 1, 3.9, chargeAh: 0.001));
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("charge_limit", (string?)end["ended_by"]);
@@ -137,7 +137,7 @@ public sealed class ProtocolEngineTests : IDisposable
     public async Task A_discharge_ends_on_its_cut_off_with_the_compliance_at_the_window_bottom()
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.6);
-        await NewCycler(cell, Cc("discharge", -1, 3.3)).RunAsync(CancellationToken.None);
+        await NewCycler(cell, Cc("discharge", -1, 3.3)).RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("voltage_cutoff", (string?)end["ended_by"]);
@@ -152,7 +152,7 @@ public sealed class ProtocolEngineTests : IDisposable
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.3) { PolarisationOhm = 10, RelaxationTime = S(120) };
         var cycler = NewCycler(cell, Cc("charge", 1, 3.9, maxS: 600), Rest("relax", 3600, dvDt: 1e-5, windowS: 60));
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         var end = Records("step_end")[1];
         Assert.Equal("dv_dt_below_threshold", (string?)end["ended_by"]);
@@ -170,7 +170,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.3) { PolarisationOhm = 10, RelaxationTime = S(3600) };
         var cycler = NewCycler(cell, Cc("charge", 1, 3.9, maxS: 600), Rest("relax", 300, dvDt: 1e-6, windowS: 60));
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         var end = Records("step_end")[1];
         Assert.Equal("time_limit", (string?)end["ended_by"]);
@@ -189,7 +189,7 @@ public sealed class ProtocolEngineTests : IDisposable
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         var cycler = NewCycler(cell, 60, Gitt(3.95, 4));
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("max_pulses", (string?)end["ended_by"]);
@@ -212,7 +212,7 @@ public sealed class ProtocolEngineTests : IDisposable
         // V in a pulse = 3.0 + soc + 0.0125, each pulse adds 1/12: the limit 3.35 (soc 0.3375) is crossed in the 3rd.
         var cycler = NewCycler(cell, 60, Gitt(3.35, 20));
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("voltage_limit", (string?)end["ended_by"]);
@@ -230,7 +230,7 @@ public sealed class ProtocolEngineTests : IDisposable
     public async Task Gitt_that_runs_out_of_time_ends_on_its_step_time_limit()
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
-        await NewCycler(cell, 60, Gitt(3.95, 10, maxS: 2 * 1800 + 300)).RunAsync(CancellationToken.None);
+        await NewCycler(cell, 60, Gitt(3.95, 10, maxS: 2 * 1800 + 300)).RunAsActorAsync(_clock);
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("time_limit", (string?)end["ended_by"]);
@@ -251,7 +251,7 @@ public sealed class ProtocolEngineTests : IDisposable
         var cycler = new Cycler(cell, protocol, _cell, _clock, Journal);
         Assert.Equal(14, cycler.StepsTotal);
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         Assert.Equal(14, cycler.StepsCompleted);
         Assert.Equal(2, cycler.CurrentCycle);
@@ -275,7 +275,7 @@ public sealed class ProtocolEngineTests : IDisposable
             if (n == 5) cycler.RequestCRate(2, "operator");
         };
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         // No live change: the only current settings are the two configurations with the output off.
         Assert.Equal(["off", "cc 0.005 vlim 4", "on", "off", "off", "cc 0.01 vlim 4", "on", "safe"], cell.Calls);
@@ -293,7 +293,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.1);
         var protocol = new CyclingProtocol([Cc("charge", 1, 3.6), Cc("discharge", -1, 3.2)], 3, S(60)) { CRateByCycle = [0.5, 2] };
-        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsync(CancellationToken.None);
+        await new Cycler(cell, protocol, _cell, _clock, Journal).RunAsActorAsync(_clock);
 
         var rates = Records("step_start").Select(r => (double)r["c_rate"]!).ToArray();
         // The third cycle keeps the last entry; the sign stays the step's own.
@@ -332,7 +332,7 @@ public sealed class ProtocolEngineTests : IDisposable
             if (b.Ended?.Step.Name == "first") cycler.RequestCRate(2, "learner");
         };
 
-        await Assert.ThrowsAsync<SafetyEnvelopeException>(() => cycler.RunAsync(CancellationToken.None));
+        await Assert.ThrowsAsync<SafetyEnvelopeException>(() => cycler.RunAsActorAsync(_clock));
 
         var refused = Assert.Single(Records("setpoint_refused"));
         Assert.Equal("second", (string?)refused["step"]);
@@ -360,7 +360,7 @@ public sealed class ProtocolEngineTests : IDisposable
         cycler.StepBoundary += _ => throw new InvalidOperationException("a broken display");
 
         Assert.Equal("charge", cycler.NextStep?.Name);
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         Assert.Equal(4, seen.Count);
         Assert.Null(seen[0].Ended);
@@ -388,7 +388,7 @@ public sealed class ProtocolEngineTests : IDisposable
         };
         var cycler = NewCycler(cell, Cc("charge", 1, 3.9));
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cycler.RunAsync(stop.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cycler.RunAsActorAsync(_clock, stop.Token));
 
         var end = Assert.Single(Records("step_end"));
         Assert.Equal("stopped", (string?)end["ended_by"]);
@@ -402,7 +402,7 @@ public sealed class ProtocolEngineTests : IDisposable
     {
         var cell = new FakePotentiostat(_clock, CapacityAh, 0.3);
         var rest = Rest("pause", 120) with { SamplePeriod = S(30) };
-        await NewCycler(cell, rest).RunAsync(CancellationToken.None);
+        await NewCycler(cell, rest).RunAsActorAsync(_clock);
 
         var times = Records("cell").Select(r => DateTimeOffset.Parse((string)r["t"]!)).ToList();
         Assert.Equal([0, 30, 60, 90, 120], times.Select(t => (t - Start).TotalSeconds).ToArray());
@@ -421,7 +421,7 @@ public sealed class ProtocolEngineTests : IDisposable
             probe = (last, cycler.EstimateStateOfCharge(last.Time + S(5)));
         };
 
-        await cycler.RunAsync(CancellationToken.None);
+        await cycler.RunAsActorAsync(_clock);
 
         // 1C for 360 s = 0.1 of the capacity.
         Assert.Equal(0.2, Records("cell")[^1]["state_of_charge"]!.GetValue<double>(), 6);

@@ -76,9 +76,8 @@ public sealed class RunEngineTests
     public async Task A_frame_whose_own_header_shows_no_beam_is_stored_not_counted_and_taken_again()
     {
         var rig = new EngineRig();
-        // The beam is gone at the start of the second exposure only (the level check before it still saw beam).
-        var checks = 0;
-        rig.Motion.Beam = _ => Interlocked.Increment(ref checks) == 4 ? 1 : 200;
+        // The second frame's header says the beam was gone during it, although the level check before it saw beam.
+        rig.Detector.HeaderBeamMa = n => n == 2 ? 1 : null;
         var outcome = await EngineRig.RunAsync(rig.Build(EngineRig.Plan(frames: 3)));
 
         Assert.Single(rig.Journal.Frames, f => f.Fate == FrameFate.NoBeam);
@@ -93,7 +92,7 @@ public sealed class RunEngineTests
     {
         var rig = new EngineRig();
         var failures = 0;
-        rig.Detector.Before = _ => { if (rig.Detector.Acquisitions == 1 && failures++ == 0) throw new DeviceException("detector", "FAULT: readout error"); };
+        rig.Detector.Before = what => { if (what == "xrd" && failures++ == 0) throw new DeviceException("detector", "FAULT: readout error"); };
         var outcome = await EngineRig.RunAsync(rig.Build(EngineRig.Plan(frames: 3)));
 
         Assert.Equal(ExitStatus.Success, outcome.ExitStatus);
@@ -108,7 +107,8 @@ public sealed class RunEngineTests
     public async Task A_detector_that_never_comes_back_ends_the_run_failed_after_its_recovery_attempts_with_the_cell_safe()
     {
         var rig = new EngineRig();
-        rig.Detector.Before = _ => throw new DeviceException("detector", "gone");
+        // Gone after preflight: every acquisition and every probe of the recovery fails.
+        rig.Detector.Before = _ => { if (rig.Detector.Acquisitions > 0) throw new DeviceException("detector", "gone"); };
         var outcome = await EngineRig.RunAsync(rig.Build(EngineRig.Plan(frames: 3)));
 
         Assert.Equal(ExitStatus.Fail, outcome.ExitStatus);
@@ -211,7 +211,7 @@ public sealed class RunEngineTests
         var rig = new EngineRig();
         var engine = rig.Build(EngineRig.Plan(frames: 10));
         // The halt arrives as the first exposure starts (the shutter is open, the current flowing).
-        rig.Detector.Before = _ => Assert.True(engine.Apply(new HaltCommand { By = Alice }).Accepted);
+        rig.Detector.Before = what => { if (what == "xrd") Assert.True(engine.Apply(new HaltCommand { By = Alice }).Accepted); };
         var outcome = await EngineRig.RunAsync(engine);
 
         Assert.Equal(ExitStatus.Abort, outcome.ExitStatus);

@@ -64,10 +64,16 @@ internal sealed class FakeDetector(TimeProvider time, FakeMotion stage) : IDetec
 {
     private long _frame;
     public int Acquisitions { get; private set; }
-    public Action<FrameKind>? Before { get; set; }
+    /// <summary>Called before every request ("describe", "xrd", "xas"), after the acquisition is counted: throw from it to make the detector fail.</summary>
+    public Action<string>? Before { get; set; }
+    /// <summary>The beam current the n-th acquisition's header claims, when not the stage's (null: the stage's).</summary>
+    public Func<int, double?>? HeaderBeamMa { get; set; }
 
-    public Task<DetectorDescription> DescribeAsync(CancellationToken ct = default) =>
-        Task.FromResult(new DetectorDescription(["xrd", "xas"], new UniformAxis(4, "two_theta", "deg", 5, 0.5)));
+    public Task<DetectorDescription> DescribeAsync(CancellationToken ct = default)
+    {
+        Before?.Invoke("describe");
+        return Task.FromResult(new DetectorDescription(["xrd", "xas"], new UniformAxis(4, "two_theta", "deg", 5, 0.5)));
+    }
 
     public Task<Frame> AcquireXrdAsync(double exposureS, CancellationToken ct = default) => AcquireAsync(FrameKind.Xrd, exposureS, 4, ct);
 
@@ -76,10 +82,10 @@ internal sealed class FakeDetector(TimeProvider time, FakeMotion stage) : IDetec
 
     private async Task<Frame> AcquireAsync(FrameKind kind, double seconds, int n, CancellationToken ct)
     {
-        Before?.Invoke(kind);
         Acquisitions++;
+        Before?.Invoke(kind.Name());
         var start = time.GetUtcNow();
-        var beam = (await stage.GetStatusAsync(ct)).BeamCurrentMa;
+        var beam = HeaderBeamMa?.Invoke(Acquisitions) ?? (await stage.GetStatusAsync(ct)).BeamCurrentMa;
         await Task.Delay(TimeSpan.FromSeconds(seconds), time, ct);
         var (x, y) = stage.Position;
         return new Frame(new FrameHeader

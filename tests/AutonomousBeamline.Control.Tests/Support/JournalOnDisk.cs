@@ -35,3 +35,10 @@ internal sealed class JournalOnDisk : IDisposable
         Directory.Delete(_dir, true);
     }
 }
+
+/// <summary>The cycler as the engine runs it: as an actor of the virtual clock, so its back-off delays move time.</summary>
+internal static class CyclerRuns
+{
+    public static Task RunAsActorAsync(this Control.Cycling.Cycler cycler, Core.Time.VirtualTimeProvider clock, CancellationToken ct = default) =>
+        clock.StartActor(() => cycler.RunAsync(ct));
+}
