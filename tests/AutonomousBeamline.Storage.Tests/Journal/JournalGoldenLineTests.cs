@@ -116,7 +116,7 @@ public sealed class JournalGoldenLineTests : IDisposable
     }
 
     [Fact]
-    public async Task A_suspension_now_names_its_suspender_which_todays_lines_lack()
+    public async Task A_suspension_now_names_its_suspender_and_an_older_line_without_one_still_reads()
     {
         var written = Assert.Single(await JournalFiles.WriteAsync(_folder, new Suspended("beam below threshold", "beam", 12.5, 50)));
         AssertSameJson(
@@ -125,7 +125,9 @@ public sealed class JournalGoldenLineTests : IDisposable
 
         var today = JournalFiles.Read(_folder,
             """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"suspend","reason":"beam below threshold","beam_current_ma":12.5,"threshold_ma":50}""");
-        Assert.Contains("suspender", Assert.Single(today.Warnings).Reason);
+        Assert.Empty(today.Warnings);
+        var older = Assert.IsType<Suspended>(Assert.Single(today.Entries).Record);
+        Assert.Equal(("beam below threshold", null, 12.5), (older.Reason, older.Suspender, older.BeamCurrentMa!.Value));
     }
 
     private static void AssertSameJson(string expected, string actual, string what) =>
