@@ -41,6 +41,11 @@ public static class ConfigValidator
             Fail("cell.initial_state_of_charge", $"must be between 0 and 1, got {cell.InitialStateOfCharge}");
         if (!SafeStates.Contains(cell.SafeState))
             Fail("cell.safe_state", $"must be one of {string.Join(", ", SafeStates)}, got '{cell.SafeState}'");
+        if (cell.TemperatureMinC is null != cell.TemperatureMaxC is null)
+            Fail(cell.TemperatureMinC is null ? "cell.temperature_min_c" : "cell.temperature_max_c", "give both ends of the temperature window, or neither");
+        else if (cell.TemperatureMinC is { } tMin && cell.TemperatureMaxC is { } tMax && !(tMin < tMax && tMin >= -50 && tMax <= 150))
+            Fail("cell.temperature_max_c", $"the temperature window must have min < max inside [-50, 150] °C, got [{tMin}, {tMax}]");
+        if (cell.TemperatureSettleS is < 0 or > 86400) Fail("cell.temperature_settle_s", $"must be 0 to 86400 s, got {cell.TemperatureSettleS}");
 
         var p = c.Protocol;
         Positive("protocol.sample_period_s", p.SamplePeriodS, "the sampling period");
@@ -117,6 +122,7 @@ public static class ConfigValidator
             Fail("acquisition.dose_budget_s", $"must allow at least one exposure ({a.ExposureS} s), got {dose}");
         if (a.BeamSettleS < 0) Fail("acquisition.beam_settle_s", $"must not be negative, got {a.BeamSettleS}");
         Positive("acquisition.beam_poll_s", a.BeamPollS, "the beam polling period");
+        if (a.UnusableFramesInARow < 1) Fail("acquisition.unusable_frames_in_a_row", $"must be at least 1, got {a.UnusableFramesInARow}");
 
         var op = c.Operator;
         if (op.Endpoint.Length > 0) CheckEndpoint("operator.endpoint", op.Endpoint, Fail);

@@ -40,6 +40,14 @@ public sealed class CellSection
     public double InitialStateOfCharge { get; set; }
     /// <summary>What "safe" means at a fault or the end: "output_off" or "open_circuit_rest".</summary>
     public string SafeState { get; set; } = "output_off";
+    /// <summary>
+    /// The cell's temperature window in °C (both or neither). Set, the potentiostat's thermocouple (`:MEAS:TEMP?`) is read
+    /// before every frame, and outside the window measuring stops and the cell is held at open circuit.
+    /// </summary>
+    public double? TemperatureMinC { get; set; }
+    public double? TemperatureMaxC { get; set; }
+    /// <summary>How long the temperature must be back inside its window before the cell runs again.</summary>
+    public double TemperatureSettleS { get; set; } = 300;
 }
 
 public sealed class ProtocolSection
@@ -186,6 +194,8 @@ public sealed class AcquisitionSection
     public double BeamSettleS { get; set; } = 60;
     /// <summary>How often the beam is re-checked while suspended.</summary>
     public double BeamPollS { get; set; } = 5;
+    /// <summary>After this many frames in a row the analysis cannot use, measuring waits for an operator.</summary>
+    public int UnusableFramesInARow { get; set; } = 10;
 }
 
 public sealed class BudgetSection

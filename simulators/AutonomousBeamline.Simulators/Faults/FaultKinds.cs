@@ -8,8 +8,8 @@ public static class FaultKinds
 {
     public static readonly IReadOnlyDictionary<string, string[]> ByDevice = new Dictionary<string, string[]>
     {
-        ["potentiostat"] = ["drop_reply", "garbage_reply", "slow_reply", "scpi_error", "disconnect"],
-        ["motion"] = ["drop_reply", "slow_reply", "fault", "restart"],
+        ["potentiostat"] = ["drop_reply", "garbage_reply", "slow_reply", "scpi_error", "disconnect", "overheat"],
+        ["motion"] = ["drop_reply", "slow_reply", "fault", "restart", "interlock"],
         ["detector"] = ["drop_reply", "slow_reply", "drop_frame", "truncated_frame", "wrong_n", "nan_values", "frame_for_no_request", "fault"],
     };
 }

@@ -67,6 +67,11 @@ public sealed class FaultSchedule : IDisposable
                 // The serial line (or socket) vanishes for the duration, in wall-clock time, and comes back.
                 foreach (var disconnect in _potentiostatLinks) disconnect(duration);
                 break;
+            case ("potentiostat", "overheat"):
+                // The cell's thermocouple reads 25 °C hot for the duration.
+                _potentiostat.Faults.ExtraHeatC = 25;
+                Later(time, duration, () => _potentiostat.Faults.ExtraHeatC = 0);
+                break;
             case ("potentiostat", "scpi_error"): _potentiostat.Faults.RefuseNextCommand(-221, "Settings conflict;injected fault"); break;
             case ("potentiostat", "slow_reply"):
                 _potentiostat.Faults.ReplyDelay = duration;
@@ -89,6 +94,10 @@ public sealed class FaultSchedule : IDisposable
             case ("detector", "fault"):
                 _detector.InjectFault("injected fault");
                 Later(time, duration, _detector.ClearFault);
+                break;
+            case ("motion", "interlock"):
+                _stage.TripInterlock("hutch search lost (injected)");
+                Later(time, duration, _stage.ClearInterlock);
                 break;
             case ("motion", "fault"):
                 _stage.InjectFault("injected fault");

@@ -79,6 +79,8 @@ public sealed class MotionServer : JsonRequestServer
             ["positions"] = positions,
             ["shutter"] = _stage.ShutterOpen ? "open" : "closed",
             ["beam_current_mA"] = _stage.BeamCurrentMaAt(now),
+            // An extension an old client ignores (docs/icd-extensions.md): whether frames may be taken as far as the interlock goes.
+            ["interlock"] = new JsonObject { ["ok"] = _stage.InterlockReason is null, ["reason"] = _stage.InterlockReason ?? "" },
         };
     }
 

@@ -154,6 +154,23 @@ public sealed class ElectrochemicalCell : ICellTruth, ISimulatedSourceMeter
         lock (_gate) { AdvanceLocked(); return _present.CurrentA; }
     }
 
+    /// <summary>Room temperature, where the cell sits without current.</summary>
+    public double AmbientC { get; init; } = 25;
+
+    /// <summary>Kelvin per watt between the cell and the room: a coin cell in its holder.</summary>
+    public double ThermalResistanceKPerW { get; init; } = 60;
+
+    /// <summary>The cell at the room's temperature plus its ohmic heating (in steady state: the cell's thermal mass is small).</summary>
+    public double MeasureTemperature()
+    {
+        lock (_gate)
+        {
+            AdvanceLocked();
+            var i = _present.CurrentA;
+            return AmbientC + ThermalResistanceKPerW * i * i * _parameters.OhmicResistanceOhm;
+        }
+    }
+
     public bool VoltageLimitTripped
     {
         get { lock (_gate) { AdvanceLocked(); return _present.Tripped && _outputOn && _function == SourceFunction.Current; } }

@@ -34,6 +34,7 @@ public sealed class MotionStage : IBeamlineView
     private readonly IReadOnlyList<BeamDump> _beamDumps;
     private DateTimeOffset _busyUntil = DateTimeOffset.MinValue;
     private string? _fault;
+    private string? _interlock;
     private bool _shutterOpen;
 
     public MotionStage(TimeProvider timeProvider, IEnumerable<StageAxis> axes, double nominalBeamMa,
@@ -84,6 +85,23 @@ public sealed class MotionStage : IBeamlineView
     public string? FaultReason
     {
         get { lock (_gate) return _fault; }
+    }
+
+    /// <summary>Why the beamline's interlock is not ok (the hutch search lost, say), or null when it is.</summary>
+    public string? InterlockReason
+    {
+        get { lock (_gate) return _interlock; }
+    }
+
+    /// <summary>The interlock drops (as a lost hutch search does) until <see cref="ClearInterlock"/>; the stage itself goes on.</summary>
+    public void TripInterlock(string reason)
+    {
+        lock (_gate) _interlock = reason;
+    }
+
+    public void ClearInterlock()
+    {
+        lock (_gate) _interlock = null;
     }
 
     public void SetShutter(bool open)

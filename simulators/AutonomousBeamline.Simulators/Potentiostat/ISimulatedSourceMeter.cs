@@ -40,6 +40,9 @@ public interface ISimulatedSourceMeter
     bool OutputOn { get; set; }
     double MeasureVoltage();
     double MeasureCurrent();
+
+    /// <summary>The cell's temperature in °C, from a thermocouple on the instrument's sense input.</summary>
+    double MeasureTemperature();
     bool VoltageLimitTripped { get; }
     bool CurrentLimitTripped { get; }
 

@@ -237,6 +237,8 @@ public sealed partial class ScpiServer
         var measure = root.Add(new Node("MEASure"));
         measure.Add(new Node("VOLTage") { Query = () => Nr3(_instrument.MeasureVoltage()) });
         measure.Add(new Node("CURRent") { Query = () => Nr3(_instrument.MeasureCurrent()) });
+        // An extension (docs/scpi.md): the cell's thermocouple, for the temperature suspender.
+        measure.Add(new Node("TEMPerature") { Query = () => Nr3(_instrument.MeasureTemperature() + Faults.ExtraHeatC) });
         return root;
     }
 

@@ -11,6 +11,7 @@ public sealed class ScpiServerFaults
     private int _repliesToGarble;
     private (int Code, string Message)? _nextCommandError;
     private TimeSpan _replyDelay;
+    private double _heatC;
 
     /// <summary>The next <paramref name="count"/> replies are computed but never sent.</summary>
     public void DropReplies(int count)
@@ -32,6 +33,17 @@ public sealed class ScpiServerFaults
         if (code >= 0) throw new ArgumentOutOfRangeException(nameof(code), code, "SCPI error codes are negative");
         ArgumentException.ThrowIfNullOrWhiteSpace(message);
         lock (_gate) _nextCommandError = (code, message);
+    }
+
+    /// <summary>Degrees the thermocouple reads above the cell's own temperature (an overheating cell); zero by default.</summary>
+    public double ExtraHeatC
+    {
+        get { lock (_gate) return _heatC; }
+        set
+        {
+            if (!double.IsFinite(value)) throw new ArgumentOutOfRangeException(nameof(value), value, "heat must be a finite number of degrees");
+            lock (_gate) _heatC = value;
+        }
     }
 
     /// <summary>Real (wall-clock) delay before each reply is written by a host; zero by default.</summary>

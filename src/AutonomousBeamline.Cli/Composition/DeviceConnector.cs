@@ -105,6 +105,8 @@ internal static class DeviceConnector
             },
             FrameTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
         });
-        return new ConnectedDevices(new RunDevices(guarded, motion, detector), potentiostat, motion, detector, guarded, motion, detector);
+        // The thermocouple is read only where the config gives the cell a temperature window to keep.
+        var thermometer = cell.TemperatureMinC is null ? null : potentiostat;
+        return new ConnectedDevices(new RunDevices(guarded, motion, detector, thermometer), potentiostat, motion, detector, guarded, motion, detector);
     }
 }

@@ -47,11 +47,13 @@ internal static class RunPlans
                 EnergyWindow = window is null ? null : new EnergyWindowPlan(window.Name, window.StartEv, window.StopEv, window.StepEv),
                 Strategy = Strategy(acquisition.Strategy),
                 DoseBudgetS = acquisition.DoseBudgetS,
+                UnusableFramesInARow = acquisition.UnusableFramesInARow,
             },
             Beam = new BeamPlan(acquisition.BeamThresholdMa, acquisition.BeamSettleS, acquisition.BeamPollS),
             Budget = new Budget(c.Budget.Frames, c.Budget.BeamTimeS),
             ApprovalWindowS = c.Operator.ApprovalWindowS,
             CRates = c.Search.CRates,
+            TemperatureWindowC = cell is { TemperatureMinC: { } tMin, TemperatureMaxC: { } tMax } ? new TemperatureWindow(tMin, tMax, cell.TemperatureSettleS) : null,
         };
     }
 

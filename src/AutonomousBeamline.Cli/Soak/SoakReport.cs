@@ -26,7 +26,8 @@ public sealed record UnhandledFault(
 /// <item>faults_handled: a slow_reply (the soak keeps it inside the device's time-out) is a reply that comes late but
 /// comes: waiting for it is its handling and nothing is journalled beyond its fault_injected record; these are also
 /// counted in faults_absorbed. Every other fault stays open until a handling record closes it; each handling record
-/// closes the most recent open fault it can handle: kind "fault" → recovered of that device; the detector's bad frames
+/// closes the most recent open fault it can handle: kind "fault" → recovered of that device; "interlock" and "overheat" →
+/// the suspend (or suspender_tripped) record of the interlock or temperature suspender; the detector's bad frames
 /// (truncated_frame, wrong_n, nan_values, frame_for_no_request) → frame_rejected; drop_frame (a frame that never comes
 /// cannot be rejected) and any other
 /// kind (lost, garbled or refused replies, a lost link) → device_retry or recovered of that device; a recovered record
@@ -208,6 +209,10 @@ public sealed record SoakReport
         var type = Type(record);
         var ofDevice = (string?)record["device"] == device;
         if (kind == "fault") return type == "recovered" && ofDevice;
+        // An interlock is handled by the suspension it causes.
+        // A dropped interlock or a hot cell is handled by the suspension it causes (or joins, when the run is already suspended).
+        if (kind is "interlock" or "overheat")
+            return type is "suspend" or "suspender_tripped" && (string?)record["suspender"] == (kind == "interlock" ? "interlock" : "temperature");
         // A bad frame's one honest handling is its rejection; retries and recoveries answer lost replies and frames.
         if (device == "detector" && RejectableFrameKinds.Contains(kind)) return type == "frame_rejected";
         return type is "device_retry" or "recovered" && ofDevice;

@@ -68,7 +68,7 @@ public sealed partial class SoakRunner(BeamlineProgram program, TextWriter log)
         var yaml = SoakSchedule.ToYaml(config);
         ConfigLoader.Parse(yaml, configPath); // the derived config must be one the program accepts
         await File.WriteAllTextAsync(configPath, yaml, ct).ConfigureAwait(false);
-        await File.WriteAllLinesAsync(Path.Combine(soakDir, "schedule.txt"), schedule.Describe(), ct).ConfigureAwait(false);
+        await File.WriteAllLinesAsync(Path.Combine(soakDir, "schedule.txt"), SoakSchedule.Describe(config), ct).ConfigureAwait(false);
         log.WriteLine($"soak: {options.Hours.ToString(CultureInfo.InvariantCulture)} h, {schedule.Faults.Count} faults, {schedule.BeamDumps.Count} beam dump(s), " +
                       $"{config.Budget.Frames} frames, kill at {options.KillAt.ToString(CultureInfo.InvariantCulture)} -> {soakDir}");
 

@@ -83,12 +83,16 @@ public sealed class SoakSchedule
     /// <summary>
     /// A slow reply of half a second (<see cref="Apply"/> keeps it inside the device's time-out); a device fault state
     /// or a lost link of 20 s (<see cref="Apply"/> stretches a fault state past an exposure), long enough that the
-    /// controller has to notice and recover, short enough not to end the run.
+    /// controller has to notice and recover, short enough not to end the run; a dropped interlock or an overheating cell
+    /// of two minutes.
     /// </summary>
     private static double DurationFor(string kind) => kind switch
     {
         "slow_reply" => 0.5,
         "fault" or "disconnect" => 20,
+        // Checked before every frame: a lost hutch search or a hot cell must outlast a frame to be seen at all
+        // (<see cref="Apply"/> stretches them past three exposures).
+        "interlock" or "overheat" => 120,
         _ => 1,
     };
 
@@ -99,17 +103,21 @@ public sealed class SoakSchedule
     public ExperimentConfig Apply(ExperimentConfig baseConfig)
     {
         var config = baseConfig;
-        config.Simulation.Faults = Faults.Select(f => f.Kind switch
+        config.Simulation.Faults = OutsideSuspensions(Faults.Select(f => f.Kind switch
         {
             "slow_reply" => WithinTimeout(f, config.Devices),
             // Outlasting an exposure and the move after it: a fault state that ends while the device is idle goes unnoticed.
             "fault" => Copy(f, Math.Max(f.DurationS, config.Acquisition.ExposureS + 20)),
+            // A condition checked before every frame is seen only if it outlasts one, and its re-acquisition.
+            "interlock" or "overheat" => Copy(f, Math.Max(f.DurationS, 3 * config.Acquisition.ExposureS + 30)),
             _ => f,
-        }).ToList();
+        }).ToList(), BeamDumps, config);
         config.Simulation.BeamDumps = BeamDumps.ToList();
         // Beam dumps (and the settling after them) and device fault states take no frames: a short night notices.
         var downtimeS = BeamDumps.Sum(d => d.DurationS + config.Acquisition.BeamSettleS)
-                        + Faults.Where(f => f.Kind is "fault" or "disconnect").Sum(f => f.DurationS);
+                        + Faults.Where(f => f.Kind is "fault" or "disconnect" or "interlock" or "overheat").Sum(f => f.DurationS)
+                        + Faults.Count(f => f.Kind == "interlock") * config.Acquisition.BeamSettleS
+                        + Faults.Count(f => f.Kind == "overheat") * config.Cell.TemperatureSettleS;
         config.Budget.Frames = FrameBudget(config, Math.Max(Hours / 2, Hours - downtimeS / 3600));
         config.Budget.BeamTimeS = Math.Ceiling(Hours * 3600);
         config.Protocol.Cycles = Math.Max(config.Protocol.Cycles, CyclesToOutlast(config, Hours));
@@ -117,6 +125,28 @@ public sealed class SoakSchedule
         config.Operator.Endpoint = "";
         config.Operator.ApprovalWindowS = 0;
         return config;
+    }
+
+    /// <summary>
+    /// A fault state or a lost link is there to be noticed, and one that comes and goes while the run is suspended (a beam
+    /// dump, a dropped interlock, a hot cell, each with its settle time) leaves the device idle and no trace. Such a fault
+    /// is moved to just after the suspension; the night still has it.
+    /// </summary>
+    private static List<FaultConfig> OutsideSuspensions(List<FaultConfig> faults, IEnumerable<BeamDumpConfig> dumps, ExperimentConfig config)
+    {
+        var suspensions = dumps.Select(d => (From: d.AtS, To: d.AtS + d.DurationS + config.Acquisition.BeamSettleS))
+            .Concat(faults.Where(f => f.Kind == "interlock").Select(f => (From: f.AtS, To: f.AtS + f.DurationS + config.Acquisition.BeamSettleS)))
+            .Concat(faults.Where(f => f.Kind == "overheat").Select(f => (From: f.AtS, To: f.AtS + f.DurationS + config.Cell.TemperatureSettleS)))
+            .OrderBy(s => s.From)
+            .ToList();
+        return faults.Select(f =>
+        {
+            if (f.Kind is not ("fault" or "disconnect")) return f;
+            var at = f.AtS;
+            foreach (var (from, to) in suspensions)
+                if (at + f.DurationS > from && at < to) at = to + 10;
+            return at == f.AtS ? f : new FaultConfig { AtS = Math.Round(at, 1), Device = f.Device, Kind = f.Kind, Count = f.Count, DurationS = f.DurationS };
+        }).ToList();
     }
 
     /// <summary>
@@ -192,9 +222,12 @@ public sealed class SoakSchedule
                + serializer.Serialize(config);
     }
 
-    /// <summary>One line per scheduled event, for the soak's log.</summary>
-    public IEnumerable<string> Describe() =>
-        Faults.Select(f => (f.AtS, Text: string.Create(CultureInfo.InvariantCulture, $"{f.AtS,8:0.0} s  {f.Device} {f.Kind}")))
-            .Concat(BeamDumps.Select(d => (d.AtS, Text: string.Create(CultureInfo.InvariantCulture, $"{d.AtS,8:0.0} s  beam dump for {d.DurationS:0} s"))))
+    /// <summary>One line per event of the night as <see cref="Apply"/> scheduled it (times and durations), for the soak's log.</summary>
+    public static IEnumerable<string> Describe(ExperimentConfig applied) =>
+        applied.Simulation.Faults.Select(f => (f.AtS, Text: string.Create(CultureInfo.InvariantCulture, $"{f.AtS,8:0.0} s  {f.Device} {f.Kind}{For(f)}")))
+            .Concat(applied.Simulation.BeamDumps.Select(d => (d.AtS, Text: string.Create(CultureInfo.InvariantCulture, $"{d.AtS,8:0.0} s  beam dump for {d.DurationS:0} s"))))
             .OrderBy(e => e.AtS).Select(e => e.Text);
+
+    private static string For(FaultConfig f) =>
+        f.Kind is "fault" or "disconnect" or "interlock" or "overheat" ? string.Create(CultureInfo.InvariantCulture, $" for {f.DurationS:0} s") : "";
 }

@@ -3,8 +3,6 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Safety;
 using AutonomousBeamline.Core.Time;
-using Polly;
-using Polly.Retry;
 
 namespace AutonomousBeamline.Control.Cycling;
 
@@ -40,10 +38,6 @@ public sealed record StepBoundary(ScheduledStep? Ended, string? EndReason, Upcom
 /// </remarks>
 public sealed class Cycler
 {
-    private const int TransientAttempts = 5;
-    private static readonly TimeSpan TransientPause = TimeSpan.FromSeconds(0.5);
-    /// <summary>A silent or vanished line also gets wall-clock time to come back (on the virtual clock a pause costs none).</summary>
-    private static readonly TimeSpan LinkPause = TimeSpan.FromSeconds(0.25);
 
     private readonly IPotentiostat _potentiostat;
     private readonly CyclingProtocol _protocol;
@@ -51,7 +45,7 @@ public sealed class Cycler
     private readonly TimeProvider _time;
     private readonly IRunJournal _journal;
     private readonly IReadOnlyList<ScheduledStep> _schedule;
-    private readonly ResiliencePipeline _transientRetry;
+    private readonly TransientRetry _transientRetry;
     private readonly object _gate = new();
     private CellReading _latest;
     private double? _requestedCRate;
@@ -74,7 +68,7 @@ public sealed class Cycler
         _time = time;
         _journal = journal;
         _schedule = protocol.Schedule();
-        _transientRetry = BuildTransientRetry();
+        _transientRetry = new TransientRetry(time, journal);
         _latest = new CellReading(time.GetUtcNow(), double.NaN, 0, cell.InitialStateOfCharge, "(not started)", 0, 0, false);
     }
 
@@ -573,47 +567,7 @@ public sealed class Cycler
         return period;
     }
 
-    /// <summary>
-    /// A device glitch (a lost or garbled reply, an instrument error on a setting) is retried a few times with a
-    /// short pause: a measurement is idempotent, and a configuration always starts again from output off, so
-    /// repeating it cannot leave the cell in a state nobody asked for. A refusal by the safety envelope is not a
-    /// glitch and is never retried. Whatever still fails ends the protocol in the safe state.
-    /// </summary>
-    private async Task<T> RetryTransientAsync<T>(string what, Func<Task<T>> action, CancellationToken ct)
-    {
-        var context = ResilienceContextPool.Shared.Get(ct);
-        context.Properties.Set(RetryWhat, what);
-        try
-        {
-            return await _transientRetry.ExecuteAsync(async _ => await action().ConfigureAwait(false), context).ConfigureAwait(false);
-        }
-        finally
-        {
-            ResilienceContextPool.Shared.Return(context);
-        }
-    }
-
-    private static readonly ResiliencePropertyKey<string> RetryWhat = new("what");
-
-    /// <summary>The retry of <see cref="RetryTransientAsync"/>: back-off on the run's clock, each retry journalled.</summary>
-    private ResiliencePipeline BuildTransientRetry() => new ResiliencePipelineBuilder { TimeProvider = _time }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is DeviceException && !args.Context.CancellationToken.IsCancellationRequested),
-            MaxRetryAttempts = TransientAttempts - 1,
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TransientPause,
-            UseJitter = false,
-            OnRetry = async args =>
-            {
-                var e = (DeviceException)args.Outcome.Exception!;
-                var attempt = args.AttemptNumber + 1;
-                _journal.Write(new DeviceRetried(e.Device, args.Context.Properties.GetValue(RetryWhat, "an exchange"), attempt, e.Message));
-                if (e is DeviceTimeoutException || e.InnerException is IOException)
-                    await Task.Delay(LinkPause * (1 << (attempt - 1)), args.Context.CancellationToken).ConfigureAwait(false);
-            },
-        })
-        .Build();
+    private Task<T> RetryTransientAsync<T>(string what, Func<Task<T>> action, CancellationToken ct) => _transientRetry.RunAsync(what, action, ct);
 
     private async Task<CellReading> SampleAsync(StepRun run, Phase phase, CancellationToken ct)
     {

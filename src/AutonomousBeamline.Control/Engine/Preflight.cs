@@ -71,8 +71,18 @@ public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal jour
             if (!detector.Kinds.Contains(kind.Name()))
                 throw new PreflightException($"the detector offers {string.Join(", ", detector.Kinds)}, not '{kind.Name()}', which this run takes");
         Check("detector", $"kinds {string.Join(", ", detector.Kinds)}" + (detector.Xrd is { } x ? Inv($"; xrd {x.N} points of {x.Name} from {x.Start} {x.Unit}") : ""));
-        if (devices.Temperature is { } thermometer)
-            Check("cell temperature", Inv($"{await thermometer.MeasureTemperatureAsync(ct).ConfigureAwait(false):0.0} °C"));
+        if (devices.Temperature is { } thermometer && plan.TemperatureWindowC is { } kept)
+        {
+            double temperature;
+            try { temperature = await thermometer.MeasureTemperatureAsync(ct).ConfigureAwait(false); }
+            catch (DeviceException e)
+            {
+                throw new PreflightException($"the cell has a temperature window but its temperature cannot be read ({e.Message})");
+            }
+            if (temperature < kept.MinC || temperature > kept.MaxC)
+                throw new PreflightException(Inv($"the cell is at {temperature:0.0} °C, outside its window [{kept.MinC}, {kept.MaxC}] °C"));
+            Check("cell temperature", Inv($"{temperature:0.0} °C, inside [{kept.MinC}, {kept.MaxC}] °C"));
+        }
         await devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false);
         Check("shutter", "closed");
         journal.Write(new PreflightCompleted(checks));

@@ -37,7 +37,7 @@ public sealed class RunEngine : IExperimentOperations
     private IMeasurementStep? _step;
     private Frame? _frame;
     private Trip? _trip;
-    private StepFailedException? _fault;
+    private (string Device, string Cause)? _fault;
     private (ExitStatus Status, string Reason)? _end;
     private int _spotsMeasured;
     private bool _xasDue;
@@ -196,9 +196,9 @@ public sealed class RunEngine : IExperimentOperations
     private async Task<RunTrigger?> FaultedAsync()
     {
         if (_end is not null) return Abort; // not a beamline fault: the run ends, and Aborted leaves the cell safe
-        var cause = _fault!.InnerException!.Message;
+        var (device, cause) = _fault!.Value;
         _crew.Recorder.Report($"fault: {cause}; the cell continues its protocol, retrying the beamline");
-        await _crew.Recovery.RecoverAsync(_fault.Device, cause, _ct);
+        await _crew.Recovery.RecoverAsync(device, cause, _ct);
         return Recovered;
     }
 
@@ -268,11 +268,11 @@ public sealed class RunEngine : IExperimentOperations
             End(ExitStatus.Abort, _crew.Cell.HaltReason ?? "aborted on request");
             return state == RunState.Aborted ? null : Abort;
         }
-        if (e is StepFailedException { Action: not StepErrorAction.EndRun } failed && _end is null && state != RunState.Faulted)
+        if (BeamlineFault.Of(e) is { } beamline && _end is null && state is not (RunState.Preflight or RunState.Faulted))
         {
-            _crew.Recorder.Fault(failed.Device, failed.InnerException!.Message);
-            _fault = failed;
-            return failed.Action == StepErrorAction.Skip ? Redecide : Fault;
+            _crew.Recorder.Fault(beamline.Device, beamline.Cause);
+            _fault = (beamline.Device, beamline.Cause);
+            return beamline.Action == StepErrorAction.Skip ? Redecide : Fault;
         }
         End(ExitStatus.Fail, e.Message);
         _crew.Recorder.Fault(e is RunEndedBySuspenderException s ? s.Suspender : e.GetType().Name, e.Message);

@@ -64,6 +64,9 @@ public sealed record StepAttemptFailed(string Step, int Attempt, int Attempts, s
 /// <summary>Measuring stopped until a condition clears (<see cref="Suspender"/> names which; journals before the run engine did not say): shutter closed.</summary>
 public sealed record Suspended(string Reason, string? Suspender = null, double? BeamCurrentMa = null, double? ThresholdMa = null, string? Cell = null) : JournalRecord;
 
+/// <summary>Another condition tripped while the run was already suspended; the suspension now waits for it too.</summary>
+public sealed record SuspenderTripped(string Suspender, string Reason) : JournalRecord;
+
 /// <summary>The suspension ended (its condition cleared for its settle time, or an operator resumed).</summary>
 public sealed record SuspensionEnded(string Reason, double? BeamCurrentMa = null, double? SuspendedS = null) : JournalRecord;
 

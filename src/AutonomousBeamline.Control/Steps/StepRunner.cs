@@ -18,6 +18,21 @@ public sealed class StepFailedException(IMeasurementStep step, string part, Step
 }
 
 /// <summary>
+/// A failure of the beamline (the motion server, the detector) the run can recover from, and what its policy says to do:
+/// a step that used up its attempts, or a beamline device that failed outside a step (its beam read while suspended, say).
+/// </summary>
+public sealed record BeamlineFault(string Device, string Cause, StepErrorAction Action)
+{
+    /// <summary>The beamline fault <paramref name="e"/> is, or null when it is none (the cell's side, a bug, a run told to end).</summary>
+    public static BeamlineFault? Of(Exception e) => e switch
+    {
+        StepFailedException { Action: not StepErrorAction.EndRun } failed => new(failed.Device, failed.InnerException!.Message, failed.Action),
+        DeviceException { Device: not "potentiostat" } device => new(device.Device, device.Message, StepErrorAction.Recover),
+        _ => null,
+    };
+}
+
+/// <summary>
 /// Runs one part of a step (its move, its acquisition) under the step's error policy: a Polly pipeline on the run's
 /// clock, so the pause between attempts and the watchdog are virtual seconds in a dry run and real ones on a night.
 /// Only the beamline's failures are retried (a device error, the watchdog); a cancelled run is not a failure.

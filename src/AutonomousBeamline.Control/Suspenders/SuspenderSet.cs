@@ -32,7 +32,8 @@ public sealed class SuspenderSet
         _all = [new CellFaultSuspender(cellFault), Hold, Unusable, new BeamCurrentSuspender(devices.Motion, plan.Beam, observed),
             new InterlockSuspender(devices.Motion, TimeSpan.FromSeconds(plan.Beam.SettleS))];
         if (devices.Temperature is { } thermometer && plan.TemperatureWindowC is { } window)
-            _all.Add(new TemperatureSuspender(thermometer, window.MinC, window.MaxC, TimeSpan.FromSeconds(window.SettleS), cycler));
+            _all.Add(new TemperatureSuspender(thermometer, window.MinC, window.MaxC, TimeSpan.FromSeconds(window.SettleS), cycler,
+                new TransientRetry(time, recorder.Journal, attempts: 3)));
     }
 
     public OperatorHoldSuspender Hold { get; }
@@ -79,6 +80,7 @@ public sealed class SuspenderSet
         {
             foreach (var trip in still.Where(t => !tripped.Contains(t.Suspender)))
             {
+                if (tripped.Count > 0) _recorder.Write(new SuspenderTripped(trip.Suspender.Name, trip.Reading.Reason));
                 tripped.Add(trip.Suspender);
                 await trip.Suspender.BeforeSuspendAsync(ct).ConfigureAwait(false);
                 _recorder.Report($"suspended: {trip.Reading.Reason}; the shutter is closed");

@@ -145,7 +145,7 @@ public sealed class ZmqMotionClient : IMotion
         foreach (var (axis, _) in positionObject) positions[axis] = Number(positionObject, axis, "status");
         var shutter = ParseShutter(String(reply, "shutter", "status"), "status");
         var beam = Number(reply, "beam_current_mA", "status");
-        return new MotionStatus(state, positions, shutter, beam);
+        return new MotionStatus(state, positions, shutter, beam) { Interlock = Interlock(reply) };
     }
 
     public async Task StopAsync(CancellationToken cancellationToken = default) =>
@@ -197,6 +197,20 @@ public sealed class ZmqMotionClient : IMotion
         obj[field] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<double>(out var d) && double.IsFinite(d)
             ? d
             : throw Malformed(cmd, $"\"{field}\" is missing or not a finite number");
+
+    /// <summary>
+    /// The beamline interlock, an extension of the ICD's status (docs/icd-extensions.md): <c>{"ok": bool, "reason": text}</c>,
+    /// or a bare boolean. A server that does not report one leaves it out; one whose report cannot be read is refused,
+    /// because an interlock that cannot be read must not pass for one that is ok.
+    /// </summary>
+    private static InterlockState? Interlock(JsonObject reply) => reply["interlock"] switch
+    {
+        null => null,
+        JsonValue v when v.TryGetValue<bool>(out var ok) => new InterlockState(ok, ok ? "" : "interlock not ok"),
+        JsonObject o when o["ok"] is JsonValue ok && ok.TryGetValue<bool>(out var isOk) =>
+            new InterlockState(isOk, o["reason"] is JsonValue r && r.TryGetValue<string>(out var why) && why.Length > 0 ? why : isOk ? "" : "interlock not ok"),
+        _ => throw Malformed("status", "\"interlock\" is neither true/false nor {\"ok\": true/false, \"reason\": text}"),
+    };
 
     private static DeviceException Malformed(string cmd, string what) => new(Device, $"malformed reply to '{cmd}': {what}");
 }

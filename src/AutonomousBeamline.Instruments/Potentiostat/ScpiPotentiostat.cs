@@ -8,7 +8,7 @@ namespace AutonomousBeamline.Instruments.Potentiostat;
 /// FACILITY-ICD §1. Every setting is confirmed through the error queue; the compliance is always set
 /// before the level and before the output may go on; mode and compliance change only with the output off.
 /// </summary>
-public sealed class ScpiPotentiostat : IPotentiostat
+public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
 {
     private enum SourceMode { Unknown, Current, Voltage }
 
@@ -111,6 +111,10 @@ public sealed class ScpiPotentiostat : IPotentiostat
 
     public Task<double> MeasureCurrentAsync(CancellationToken cancellationToken = default) =>
         _client.QueryNumberAsync(":MEAS:CURR?", cancellationToken);
+
+    /// <summary>The cell's thermocouple (<c>:MEAS:TEMP?</c>, an extension of the ICD; docs/scpi.md). An instrument without it does not answer.</summary>
+    public Task<double> MeasureTemperatureAsync(CancellationToken cancellationToken = default) =>
+        _client.QueryNumberAsync(":MEAS:TEMP?", cancellationToken);
 
     public Task<bool> IsComplianceTrippedAsync(CancellationToken cancellationToken = default) => _mode switch
     {

@@ -29,6 +29,7 @@ internal static class JournalRecordTypes
         Fields<FrameRejected>("frame_rejected"),
         Fields<StepAttemptFailed>("step_attempt_failed"),
         Fields<Suspended>("suspend"),
+        Fields<SuspenderTripped>("suspender_tripped"),
         Fields<SuspensionEnded>("resume"),
         Fields<FaultRecorded>("fault"),
         Fields<DeviceRecovered>("recovered"),

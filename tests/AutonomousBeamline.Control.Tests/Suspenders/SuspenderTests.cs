@@ -78,7 +78,7 @@ public sealed class SuspenderTests
         var cycler = new Cycler(cell, EngineRig.Plan().Protocol, EngineRig.Plan().Cell, _clock, journal);
         var thermometer = new Mock<ITemperatureSensor>();
         thermometer.SetupSequence(t => t.MeasureTemperatureAsync(It.IsAny<CancellationToken>())).ReturnsAsync(47.5).ReturnsAsync(30);
-        var temperature = new TemperatureSuspender(thermometer.Object, 15, 45, TimeSpan.FromSeconds(120), cycler);
+        var temperature = new TemperatureSuspender(thermometer.Object, 15, 45, TimeSpan.FromSeconds(120), cycler, new TransientRetry(_clock, journal, attempts: 3));
 
         var hot = await temperature.CheckAsync(CancellationToken.None);
         Assert.True(hot.Tripped);
@@ -90,6 +90,31 @@ public sealed class SuspenderTests
         Assert.False(cycler.IsHeld);
         Assert.Equal(["temperature suspender", "temperature suspender"],
             journal.Entries.Select(e => e.Record).Select(r => r switch { ProtocolHoldRequested h => h.By, ProtocolReleaseRequested x => x.By, _ => null }).OfType<string>());
+    }
+
+    [Fact]
+    public async Task A_thermocouple_read_that_glitches_is_asked_again_and_one_that_cannot_be_read_holds_the_cell()
+    {
+        var journal = new MemoryJournal(_clock);
+        var plan = EngineRig.Plan();
+        var cycler = new Cycler(new FakePotentiostat(_clock, 0.005, 0.5), plan.Protocol, plan.Cell, _clock, journal);
+        var thermometer = new Mock<ITemperatureSensor>();
+        thermometer.SetupSequence(t => t.MeasureTemperatureAsync(It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new DeviceException("potentiostat", "garbled reply to :MEAS:TEMP?"))
+            .ReturnsAsync(25)
+            .ThrowsAsync(new DeviceException("potentiostat", "link lost"))
+            .ThrowsAsync(new DeviceException("potentiostat", "link lost"))
+            .ThrowsAsync(new DeviceException("potentiostat", "link lost"));
+        var temperature = new TemperatureSuspender(thermometer.Object, 15, 45, TimeSpan.FromSeconds(120), cycler, new TransientRetry(_clock, journal, attempts: 3));
+        using var actor = _clock.JoinActor();
+
+        Assert.False((await temperature.CheckAsync(CancellationToken.None)).Tripped);
+        var unknown = await temperature.CheckAsync(CancellationToken.None);
+
+        Assert.True(unknown.Tripped);
+        Assert.Contains("cannot be read: potentiostat: link lost", unknown.Reason);
+        Assert.Equal([1, 1, 2], journal.Records<DeviceRetried>().Select(r => r.Attempt));
+        Assert.All(journal.Records<DeviceRetried>(), r => Assert.Equal("measure temperature", r.What));
     }
 
     [Fact]
@@ -118,6 +143,7 @@ public sealed class SuspenderTests
         Assert.Equal(EngineRig.Start.AddSeconds(180), _clock.GetUtcNow());
         var ended = Assert.Single(journal.Records<SuspensionEnded>());
         Assert.Equal("beam, interlock clear for 60 s", ended.Reason);
+        Assert.Equal(new SuspenderTripped("interlock", "interlock: search lost"), Assert.Single(journal.Records<SuspenderTripped>()));
         Assert.Equal(180, ended.SuspendedS);
     }
 

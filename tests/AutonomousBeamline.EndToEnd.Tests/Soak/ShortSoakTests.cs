@@ -67,8 +67,10 @@ public sealed class ShortSoakTests : IDisposable
         Assert.Equal(0, report.Duplicates);
         Assert.Equal(0, report.SafetyViolations);
         Assert.Equal(report.FaultsScheduled, report.FaultsInjected);
-        Assert.Equal(1, report.Suspensions);
-        Assert.Equal(1, report.ResumesAfterSuspension);
+        // The beam dump, the dropped interlock and the overheating cell each suspend the run (a lost link can add one, when
+        // it makes the thermocouple unreadable), and every suspension ends.
+        Assert.True(report.Suspensions >= report.BeamDumpsScheduled + 2, output);
+        Assert.Equal(report.Suspensions, report.ResumesAfterSuspension);
         Assert.Null(report.KilledAtVirtualS);
         Assert.InRange(report.PeakRssMb, 1, SoakReport.PeakRssLimitMb);
         // A quarter hour carries every fault kind once, so rejected frames and fault states weigh more than over 12 hours

@@ -9,7 +9,8 @@ public sealed class SoakScheduleTests
     [Fact]
     public void The_same_seed_gives_the_same_night_and_another_seed_another()
     {
-        static string Night(int seed) => string.Join("\n", SoakSchedule.Build(12, seed).Describe());
+        var baseConfig = ConfigLoader.Load(DryRunTests.RepoFile("configs/soak.yaml"));
+        string Night(int seed) => string.Join("\n", SoakSchedule.Describe(SoakSchedule.Build(12, seed).Apply(baseConfig)));
 
         Assert.Equal(Night(7), Night(7));
         Assert.NotEqual(Night(7), Night(8));
@@ -79,8 +80,16 @@ public sealed class SoakScheduleTests
         Assert.True(config.Budget.BeamTimeS >= 12 * 3600);
         // Cycles of at most 7500 s of limits, taken at a quarter: far more than 12 hours need.
         Assert.True(config.Protocol.Cycles >= 12 * 3600 / 1875, $"cycles {config.Protocol.Cycles}");
-        // A device fault state outlasts an exposure and the move after it, so that the controller meets it.
+        // A device fault state outlasts an exposure and the move after it, so that the controller meets it; a condition
+        // checked before every frame (the interlock, the cell's temperature) outlasts three.
         Assert.All(config.Simulation.Faults.Where(f => f.Kind == "fault"), f => Assert.True(f.DurationS >= config.Acquisition.ExposureS + 20));
+        Assert.All(config.Simulation.Faults.Where(f => f.Kind is "interlock" or "overheat"), f => Assert.True(f.DurationS >= 3 * config.Acquisition.ExposureS));
+        // No fault state or lost link comes and goes inside a suspension (a beam dump, an interlock, a hot cell, and their settling).
+        var suspensions = config.Simulation.BeamDumps.Select(d => (d.AtS, End: d.AtS + d.DurationS + config.Acquisition.BeamSettleS))
+            .Concat(config.Simulation.Faults.Where(f => f.Kind == "interlock").Select(f => (f.AtS, End: f.AtS + f.DurationS + config.Acquisition.BeamSettleS)))
+            .Concat(config.Simulation.Faults.Where(f => f.Kind == "overheat").Select(f => (f.AtS, End: f.AtS + f.DurationS + config.Cell.TemperatureSettleS)));
+        Assert.All(config.Simulation.Faults.Where(f => f.Kind is "fault" or "disconnect"), f =>
+            Assert.DoesNotContain(suspensions, s => f.AtS + f.DurationS > s.AtS && f.AtS < s.End));
         // A slow reply still comes inside its device's time-out.
         Assert.All(config.Simulation.Faults.Where(f => f.Kind == "slow_reply"), f =>
             Assert.True(f.DurationS <= Timeout(config, f.Device) / 4, $"{f.Device} slow reply {f.DurationS} s"));

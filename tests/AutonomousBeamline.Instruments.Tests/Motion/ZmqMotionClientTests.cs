@@ -229,6 +229,35 @@ public sealed class ZmqMotionClientTests : IAsyncDisposable
         Assert.Contains("beam_current_mA", ex.Message);
     }
 
+    [Theory]
+    [InlineData("", null, null)]
+    [InlineData(",\"interlock\":{\"ok\":true,\"reason\":\"\"}", true, "")]
+    [InlineData(",\"interlock\":{\"ok\":false,\"reason\":\"hutch door open\"}", false, "hutch door open")]
+    [InlineData(",\"interlock\":false", false, "interlock not ok")]
+    [InlineData(",\"interlock\":{\"ok\":false}", false, "interlock not ok")]
+    public async Task The_interlock_extension_is_read_when_the_server_reports_one(string field, bool? ok, string? reason)
+    {
+        using var server = new ScriptedRouterServer((request, _) =>
+            [$$"""{"id":"{{request["id"]}}","ok":true,"state":"idle","positions":{"sample_x":1},"shutter":"closed","beam_current_mA":200{{field}}}"""]);
+        await using var client = new ZmqMotionClient(server.Endpoint, _time, new ZmqMotionClientOptions { Transport = Transport });
+
+        var status = await client.GetStatusAsync();
+
+        Assert.Equal(ok, status.Interlock?.Ok);
+        Assert.Equal(reason, status.Interlock?.Reason);
+    }
+
+    [Fact]
+    public async Task An_interlock_that_cannot_be_read_is_not_taken_for_one_that_is_ok()
+    {
+        using var server = new ScriptedRouterServer((request, _) =>
+            [$$"""{"id":"{{request["id"]}}","ok":true,"state":"idle","positions":{"sample_x":1},"shutter":"closed","beam_current_mA":200,"interlock":"green"}"""]);
+        await using var client = new ZmqMotionClient(server.Endpoint, _time, new ZmqMotionClientOptions { Transport = Transport });
+
+        var ex = await Assert.ThrowsAsync<DeviceException>(() => client.GetStatusAsync());
+        Assert.Contains("\"interlock\"", ex.Message);
+    }
+
     public ValueTask DisposeAsync()
     {
         _server.Dispose();

@@ -48,6 +48,7 @@ public static class SampleRecords
         new StepAttemptFailed("acquire", 1, 3, "timed out", "retry"),
         new Suspended("beam below threshold", "beam", 12.5, 50),
         new Suspended("operator ann@console-1", "operator", Cell: "held at open circuit"),
+        new SuspenderTripped("temperature", "cell at 50.0 °C, window [10, 45] °C"),
         new SuspensionEnded("beam back above threshold for 30 s", 180, 95.5),
         new SuspensionEnded("operator ann@console-1"),
         new FaultRecorded("motion", "timed out", RunState.Moving),
