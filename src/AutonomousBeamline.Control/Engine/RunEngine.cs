@@ -97,7 +97,8 @@ public sealed class RunEngine : IExperimentOperations
         }
         var (exit, reason) = _end ?? (ExitStatus.Success, "finished");
         var counts = Status.Counts;
-        _crew.Recorder.Write(new RunEnded(exit, reason, counts.Observations, counts.FramesAcquired));
+        // A journal that failed cannot take its last record; the outcome still says how the run ended.
+        _crew.Recorder.Journal.TryWrite(new RunEnded(exit, reason, counts.Observations, counts.FramesAcquired));
         return RunOutcome.Of(exit, reason, _crew.Kept.Observations, counts, _crew.Kept.FramesStored, Cycler.StepsCompleted, startedAt, _time.GetUtcNow());
     }
 
