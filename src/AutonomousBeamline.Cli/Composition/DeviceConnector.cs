@@ -43,6 +43,7 @@ internal sealed class ConnectedDevices(RunDevices devices, ScpiPotentiostat pote
     public void ReportRetriesTo(Action<string, string, int, string> record)
     {
         Potentiostat.TimedOut += (query, message) => record("potentiostat", query, 1, message);
+        Potentiostat.OutOfStep += (query, message) => record("potentiostat", query, 1, message);
         Potentiostat.SafeStateInsisting += (command, message) => record("potentiostat", "safe state: " + command, 1, message);
         Motion.Resending += (cmd, _, attempt, message) => record("motion", cmd, attempt, message);
         Detector.Resending += (cmd, _, attempt, message) => record("detector", cmd, attempt, message);

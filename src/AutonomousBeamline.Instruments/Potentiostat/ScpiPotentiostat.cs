@@ -38,6 +38,13 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
         remove => _client.TimedOut -= value;
     }
 
+    /// <summary>Raised when a reply was not believed and the link is resynchronised (see <see cref="ScpiClient.OutOfStep"/>).</summary>
+    public event Action<string, string>? OutOfStep
+    {
+        add => _client.OutOfStep += value;
+        remove => _client.OutOfStep -= value;
+    }
+
     public async Task<InstrumentIdentity> IdentifyAsync(CancellationToken cancellationToken = default)
     {
         const string query = "*IDN?";

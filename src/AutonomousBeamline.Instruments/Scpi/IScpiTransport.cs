@@ -15,6 +15,12 @@ public interface IScpiTransport : IAsyncDisposable
     /// <summary>The next received line without its terminator. Throws <see cref="IOException"/> when the link is gone.</summary>
     Task<string> ReadLineAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Takes a complete line that has already been received, without waiting; false when none is queued. The client
+    /// uses it to see lines it did not ask for (a duplicate, a noise line) before it believes a reply.
+    /// </summary>
+    bool TryReadReceivedLine(out string line);
+
     /// <summary>Drops every byte received but not yet read (used to resynchronise after a time-out).</summary>
     void DiscardInput();
 }

@@ -60,6 +60,18 @@ internal sealed class LineReceiver
         }
     }
 
+    /// <summary>A complete line already received, if any; never waits.</summary>
+    public bool TryTake(out string line)
+    {
+        if (_lines.Reader.TryRead(out var taken))
+        {
+            line = taken;
+            return true;
+        }
+        line = "";
+        return false;
+    }
+
     public void Discard()
     {
         lock (_gate)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using AutonomousBeamline.Core.Devices;
 using Polly;
 using Polly.CircuitBreaker;
@@ -13,13 +12,24 @@ namespace AutonomousBeamline.Instruments.Scpi;
 /// time-outs with resynchronisation, retries for idempotent queries only, a circuit breaker, and command
 /// confirmation through the error queue.
 /// </summary>
-public sealed partial class ScpiClient : IAsyncDisposable
+/// <remarks>
+/// A reply is believed only when it provably belongs to its query: at most one query is outstanding, the line has the
+/// form the query promises (<see cref="ScpiReplyForm"/>), and no other line (but a blank one or the same reply
+/// repeated) came with it. Anything else — a noise line before or after a reply, a late reply to an abandoned query,
+/// a line that arrived between exchanges — is doubt: the input is discarded and the link resynchronised with
+/// <c>*OPC?</c> before the next query, exactly as after a time-out, so that one stray line can never shift every later
+/// reply by one query.
+/// </remarks>
+public sealed class ScpiClient : IAsyncDisposable
 {
     private const string SystemErrorQuery = ":SYST:ERR?";
     private const string OperationCompleteQuery = "*OPC?";
 
     /// <summary>How many stale lines a resynchronisation may skip before the link is considered garbage.</summary>
     private const int MaxStaleLinesDuringResync = 32;
+
+    /// <summary>How many times a resynchronisation asks <c>*OPC?</c> before the instrument counts as silent.</summary>
+    private const int ResynchronisationAttempts = 2;
 
     private readonly IScpiTransport _transport;
     private readonly ScpiClientOptions _options;
@@ -28,6 +38,9 @@ public sealed partial class ScpiClient : IAsyncDisposable
     private readonly ResiliencePipeline _queryRetry;
     private readonly ResiliencePipeline _breaker;
     private bool _resyncPending;
+
+    /// <summary>The last reply believed: the same line arriving again is a duplicate, not a sign of being out of step.</summary>
+    private string? _lastReply;
 
     /// <summary>
     /// Set when the transport reported the link gone. The next guarded exchange first resynchronises and empties the
@@ -56,8 +69,9 @@ public sealed partial class ScpiClient : IAsyncDisposable
             : new ResiliencePipelineBuilder { TimeProvider = _options.ResilienceTimeProvider }
                 .AddRetry(new RetryStrategyOptions
                 {
-                    // Only a silent instrument is worth asking again; a refusal or a garbled reply is not transient.
-                    ShouldHandle = new PredicateBuilder().Handle<DeviceTimeoutException>(),
+                    // A silent instrument or a reply that could not be proved its own is worth asking again (the link
+                    // has been resynchronised meanwhile); a refusal is not transient.
+                    ShouldHandle = new PredicateBuilder().Handle<DeviceTimeoutException>().Handle<ScpiOutOfStepException>(),
                     MaxRetryAttempts = _options.QueryRetries,
                     BackoffType = DelayBackoffType.Exponential,
                     Delay = _options.RetryBaseDelay,
@@ -87,6 +101,12 @@ public sealed partial class ScpiClient : IAsyncDisposable
     /// the query and what happened. For the journal; handlers must be quick.
     /// </summary>
     public event Action<string, string>? TimedOut;
+
+    /// <summary>
+    /// Raised when a line was not believed (wrong form, an unexpected extra line, a line between exchanges) and the link
+    /// is resynchronised: the query and what was seen. For the journal; handlers must be quick.
+    /// </summary>
+    public event Action<string, string>? OutOfStep;
 
     /// <summary>True after the link failed until an exchange has resynchronised over the reopened link.</summary>
     public bool LinkRecoveryPending => _linkLost;
@@ -125,12 +145,20 @@ public sealed partial class ScpiClient : IAsyncDisposable
     /// resynchronised with <c>*OPC?</c> and the query is asked again (with back-off) up to the configured number of
     /// retries; then a <see cref="DeviceTimeoutException"/> naming the query is thrown.
     /// </summary>
-    public async Task<string> QueryAsync(string query, CancellationToken cancellationToken = default)
+    public Task<string> QueryAsync(string query, CancellationToken cancellationToken = default) =>
+        QueryAsync(query, ScpiReplyForms.ForQuery(query), cancellationToken);
+
+    /// <summary>
+    /// As <see cref="QueryAsync(string, CancellationToken)"/>, believing only a reply of <paramref name="form"/>: a line of
+    /// another form, or one followed by an unexpected line, is doubted and the query asked again after resynchronising;
+    /// a doubt that persists through the retries is a <see cref="ScpiOutOfStepException"/> quoting the line.
+    /// </summary>
+    public async Task<string> QueryAsync(string query, ScpiReplyForm form, CancellationToken cancellationToken = default)
     {
         ValidateMessage(query, expectQuery: true);
         return await WithGateAsync(
             ct => _queryRetry.ExecuteAsync(
-                async ct2 => await GuardedAsync(query, ct3 => QueryCoreAsync(query, ct3), ct2).ConfigureAwait(false), ct),
+                async ct2 => await GuardedAsync(query, ct3 => QueryCoreAsync(query, form, ct3), ct2).ConfigureAwait(false), ct),
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -138,15 +166,15 @@ public sealed partial class ScpiClient : IAsyncDisposable
     public async Task<string> QueryOnceAsync(string query, CancellationToken cancellationToken = default)
     {
         ValidateMessage(query, expectQuery: true);
-        return await WithGateAsync(ct => GuardedAsync(query, ct2 => QueryCoreAsync(query, ct2), ct), cancellationToken)
+        return await WithGateAsync(ct => GuardedAsync(query, ct2 => QueryCoreAsync(query, ScpiReplyForms.ForQuery(query), ct2), ct), cancellationToken)
             .ConfigureAwait(false);
     }
 
     public async Task<double> QueryNumberAsync(string query, CancellationToken cancellationToken = default) =>
-        ScpiNumber.Parse(await QueryAsync(query, cancellationToken).ConfigureAwait(false), query, DeviceName);
+        ScpiNumber.Parse(await QueryAsync(query, ScpiReplyForm.Number, cancellationToken).ConfigureAwait(false), query, DeviceName);
 
     public async Task<bool> QueryBooleanAsync(string query, CancellationToken cancellationToken = default) =>
-        ScpiNumber.ParseBoolean(await QueryAsync(query, cancellationToken).ConfigureAwait(false), query, DeviceName);
+        ScpiNumber.ParseBoolean(await QueryAsync(query, ScpiReplyForm.Boolean, cancellationToken).ConfigureAwait(false), query, DeviceName);
 
     /// <summary>Reads <c>:SYST:ERR?</c> until it answers <c>0,...</c>; returns the non-zero entries, oldest first.</summary>
     public async Task<IReadOnlyList<ScpiError>> DrainErrorsAsync(CancellationToken cancellationToken = default) =>
@@ -181,7 +209,7 @@ public sealed partial class ScpiClient : IAsyncDisposable
     public static ScpiError ParseError(string reply, string device = "SCPI instrument")
     {
         ArgumentNullException.ThrowIfNull(reply);
-        var match = ErrorEntry().Match(reply);
+        var match = ScpiReplyForms.ErrorEntry().Match(reply);
         if (!match.Success || !int.TryParse(match.Groups[1].Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var code))
             throw new ScpiReplyFormatException(device, SystemErrorQuery, reply, "<code>,\"<text>\"");
         return new ScpiError(code, match.Groups[2].Value.Replace("\"\"", "\"", StringComparison.Ordinal));
@@ -194,16 +222,29 @@ public sealed partial class ScpiClient : IAsyncDisposable
         await _transport.DisposeAsync().ConfigureAwait(false);
     }
 
-    [GeneratedRegex(@"^\s*([+-]?\d+)\s*,\s*""((?:[^""]|"""")*)""\s*$", RegexOptions.CultureInvariant)]
-    private static partial Regex ErrorEntry();
-
+    /// <summary>
+    /// Pops the error queue until it is empty. Reading it cannot be repeated (each read pops an entry), so a doubted
+    /// read is not simply asked again: every error entry among the lines seen around it (the doubted line, those the
+    /// resynchronisation skipped) is kept, so that no refusal of a command can be lost to a noise line.
+    /// </summary>
     private async ValueTask<IReadOnlyList<ScpiError>> DrainErrorsCoreAsync(CancellationToken cancellationToken)
     {
         var errors = new List<ScpiError>();
+        var doubts = 0;
         for (var read = 0; read < _options.MaxErrorQueueReads; read++)
         {
-            var reply = await GuardedAsync(SystemErrorQuery, ct => QueryCoreAsync(SystemErrorQuery, ct), cancellationToken)
-                .ConfigureAwait(false);
+            string reply;
+            try
+            {
+                reply = await GuardedAsync(SystemErrorQuery, ct => QueryCoreAsync(SystemErrorQuery, ScpiReplyForm.ErrorEntry, ct), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (ScpiOutOfStepException doubt) when (doubts++ < Math.Max(1, _options.QueryRetries))
+            {
+                var seen = doubt.Lines.Concat(await ResynchroniseAsync(cancellationToken).ConfigureAwait(false));
+                errors.AddRange(seen.Where(line => ScpiReplyForm.ErrorEntry.Accepts(line)).Select(line => ParseError(line, DeviceName)).Where(e => e.IsError));
+                continue;
+            }
             var entry = ParseError(reply, DeviceName);
             if (!entry.IsError) return errors;
             errors.Add(entry);
@@ -285,7 +326,7 @@ public sealed partial class ScpiClient : IAsyncDisposable
         await ResynchroniseAsync(cancellationToken).ConfigureAwait(false);
         for (var read = 0; read < _options.MaxErrorQueueReads; read++)
         {
-            var entry = ParseError(await QueryCoreAsync(SystemErrorQuery, cancellationToken).ConfigureAwait(false), DeviceName);
+            var entry = ParseError(await QueryCoreAsync(SystemErrorQuery, ScpiReplyForm.ErrorEntry, cancellationToken).ConfigureAwait(false), DeviceName);
             if (!entry.IsError)
             {
                 _linkLost = false;
@@ -318,15 +359,27 @@ public sealed partial class ScpiClient : IAsyncDisposable
         }
     }
 
-    private async ValueTask<string> QueryCoreAsync(string query, CancellationToken cancellationToken)
+    private async ValueTask<string> QueryCoreAsync(string query, ScpiReplyForm form, CancellationToken cancellationToken)
     {
         // Only exchanges that read need a clean input; a bare command (an emergency output-off included) goes
         // out at once even while the instrument is silent.
+        if (!_resyncPending) NoteLinesBetweenExchanges(query);
         if (_resyncPending) await ResynchroniseAsync(cancellationToken).ConfigureAwait(false);
         await WriteCoreAsync(query, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
+            var reply = await ReadAnswerAsync(cancellationToken).ConfigureAwait(false);
+            if (!form.Accepts(reply)) throw Doubt(query, [reply], $"expected {form.Describe()}");
+            var seen = new List<string> { reply };
+            while (_transport.TryReadReceivedLine(out var extra))
+            {
+                seen.Add(extra);
+                // A blank line or the same reply repeated says nothing new; any other line means this reply may not be ours.
+                if (extra.Trim().Length == 0 || extra == reply) continue;
+                throw Doubt(query, seen, $"an unexpected line \"{extra}\" came with it");
+            }
+            _lastReply = reply;
+            return reply;
         }
         catch (TimeoutRejectedException e)
         {
@@ -343,6 +396,42 @@ public sealed partial class ScpiClient : IAsyncDisposable
             _resyncPending = true;
             throw;
         }
+    }
+
+    /// <summary>The first non-blank line, all within one reply time-out (blank lines are tolerated, not counted as replies).</summary>
+    private async ValueTask<string> ReadAnswerAsync(CancellationToken cancellationToken) =>
+        await _replyTimeout.ExecuteAsync(async ct =>
+        {
+            for (var blank = 0; ; blank++)
+            {
+                var line = await _transport.ReadLineAsync(ct).ConfigureAwait(false);
+                if (line.Trim().Length > 0 || blank >= MaxStaleLinesDuringResync) return line;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// No query is outstanding between exchanges, so any line received meanwhile was not asked for. A repeat of the last
+    /// reply or a blank line is dropped; anything else (noise, a reply arriving after the one believed) means the link may
+    /// be out of step, and it is resynchronised before the next query.
+    /// </summary>
+    private void NoteLinesBetweenExchanges(string nextQuery)
+    {
+        var stray = new List<string>();
+        while (_transport.TryReadReceivedLine(out var line))
+            if (line.Trim().Length > 0 && line != _lastReply) stray.Add(line);
+        if (stray.Count == 0) return;
+        _resyncPending = true;
+        OutOfStep?.Invoke(nextQuery,
+            $"{stray.Count} unasked line(s) arrived between exchanges (first \"{stray[0]}\"); resynchronising before \"{nextQuery}\"");
+    }
+
+    /// <summary>Not believing <paramref name="lines"/>: the link is resynchronised before the next exchange, and the journal hears why.</summary>
+    private ScpiOutOfStepException Doubt(string query, IReadOnlyList<string> lines, string reason)
+    {
+        _resyncPending = true;
+        var doubt = new ScpiOutOfStepException(DeviceName, query, lines[0], reason) { Lines = lines };
+        OutOfStep?.Invoke(query, doubt.Message);
+        return doubt;
     }
 
     private async ValueTask<string> ReadReplyAsync(CancellationToken cancellationToken) =>
@@ -364,34 +453,53 @@ public sealed partial class ScpiClient : IAsyncDisposable
 
     /// <summary>
     /// Drops whatever is buffered, then asks <c>*OPC?</c> and skips lines until its <c>1</c> arrives: replies come
-    /// in order, so everything before that <c>1</c> belongs to an exchange that was already given up.
+    /// in order, so everything before that <c>1</c> belongs to an exchange that was already given up. Returns the lines
+    /// it dropped, for a caller that must not lose what they said (an error-queue entry).
     /// </summary>
-    private async Task ResynchroniseAsync(CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> ResynchroniseAsync(CancellationToken cancellationToken)
     {
         _resyncPending = true;
-        _transport.DiscardInput();
-        try
+        var dropped = new List<string>();
+        DropReceived(dropped);
+        // A noisy line can garble the "1" itself: one more *OPC? is asked before the link is given up as silent.
+        for (var attempt = 1; ; attempt++)
         {
-            await _transport.WriteLineAsync(OperationCompleteQuery, cancellationToken).ConfigureAwait(false);
-            for (var skipped = 0; skipped < MaxStaleLinesDuringResync; skipped++)
+            try
             {
-                var line = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
-                if (line.Trim() == "1")
+                await _transport.WriteLineAsync(OperationCompleteQuery, cancellationToken).ConfigureAwait(false);
+                for (var skipped = 0; skipped < MaxStaleLinesDuringResync; skipped++)
                 {
-                    // A late "1" from the abandoned query could have been taken for ours; drop anything already queued.
-                    _transport.DiscardInput();
-                    _resyncPending = false;
-                    return;
+                    var line = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
+                    if (line.Trim() == "1")
+                    {
+                        // A late "1" from the abandoned query could have been taken for ours; drop anything already queued.
+                        DropReceived(dropped);
+                        _resyncPending = false;
+                        _lastReply = null;
+                        return dropped;
+                    }
+                    dropped.Add(line);
                 }
+                throw new DeviceException(DeviceName,
+                    $"resynchronisation failed: {MaxStaleLinesDuringResync} lines arrived on {Endpoint} without the reply \"1\" to *OPC?");
             }
-            throw new DeviceException(DeviceName,
-                $"resynchronisation failed: {MaxStaleLinesDuringResync} lines arrived on {Endpoint} without the reply \"1\" to *OPC?");
+            catch (TimeoutRejectedException e) when (attempt >= ResynchronisationAttempts)
+            {
+                throw new DeviceTimeoutException(DeviceName,
+                    $"no reply to \"{OperationCompleteQuery}\" from {Endpoint} within {Seconds(_options.ReplyTimeout)} s while resynchronising " +
+                    $"({attempt} attempts)", e);
+            }
+            catch (TimeoutRejectedException)
+            {
+                DropReceived(dropped);
+            }
         }
-        catch (TimeoutRejectedException e)
-        {
-            throw new DeviceTimeoutException(DeviceName,
-                $"no reply to \"{OperationCompleteQuery}\" from {Endpoint} within {Seconds(_options.ReplyTimeout)} s while resynchronising", e);
-        }
+    }
+
+    private void DropReceived(List<string> dropped)
+    {
+        while (_transport.TryReadReceivedLine(out var line)) dropped.Add(line);
+        _transport.DiscardInput();
     }
 
     private static string Seconds(TimeSpan span) => span.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture);

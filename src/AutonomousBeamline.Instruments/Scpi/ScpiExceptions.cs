@@ -35,3 +35,18 @@ public sealed class ScpiOverflowException(string device, string query, string re
     public string Query { get; } = query;
     public string Reply { get; } = reply;
 }
+
+/// <summary>
+/// The client could not prove that a line belongs to the query it asked (a line of the wrong form, an unexpected extra
+/// line after the reply): it did not believe it, discarded its input and resynchronises before the next exchange.
+/// An idempotent query is asked again; when the doubt persists this is what the caller sees.
+/// </summary>
+public sealed class ScpiOutOfStepException(string device, string query, string reply, string reason)
+    : DeviceException(device, $"reply to \"{query}\" not believed: {reason} (got \"{reply}\"); input discarded, link to be resynchronised")
+{
+    public string Query { get; } = query;
+    public string Reply { get; } = reply;
+
+    /// <summary>Every line seen in the doubted exchange, the doubted reply first.</summary>
+    public IReadOnlyList<string> Lines { get; init; } = [reply];
+}

@@ -112,6 +112,12 @@ public sealed class SerialScpiTransport : IScpiTransport
         return _link.Receiver.ReadLineAsync(Endpoint, cancellationToken);
     }
 
+    public bool TryReadReceivedLine(out string line)
+    {
+        line = "";
+        return !_disposed && _link.Receiver.TryTake(out line);
+    }
+
     public void DiscardInput()
     {
         if (_disposed) return;

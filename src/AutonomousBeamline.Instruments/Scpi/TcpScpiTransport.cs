@@ -108,6 +108,12 @@ public sealed class TcpScpiTransport : IScpiTransport
         return _link.Receiver.ReadLineAsync(Endpoint, cancellationToken);
     }
 
+    public bool TryReadReceivedLine(out string line)
+    {
+        line = "";
+        return !_disposed && _link.Receiver.TryTake(out line);
+    }
+
     public void DiscardInput() => _link.Receiver.Discard();
 
     public async ValueTask DisposeAsync()

@@ -169,8 +169,9 @@ public class ScpiPotentiostatTests
     {
         await using var rig = await SimulatedPotentiostatRig.StartAsync(Link.Tcp);
         rig.Server.Faults.GarbleReplies(1);
-        var e = await Assert.ThrowsAsync<ScpiReplyFormatException>(() => rig.Potentiostat.MeasureCurrentAsync());
+        var e = await Assert.ThrowsAsync<ScpiOutOfStepException>(() => rig.Potentiostat.MeasureCurrentAsync());
         Assert.Contains(":MEAS:CURR?", e.Message);
+        Assert.Contains("not believed", e.Message);
         Assert.Equal(0, await rig.Potentiostat.MeasureCurrentAsync());
     }
 

@@ -16,6 +16,12 @@ internal sealed class LoopbackScpiTransport(ScpiServer server) : IScpiTransport
     /// <summary>A reply to an abandoned query that arrives late, just before the instrument sees the next <c>*OPC?</c>.</summary>
     public string? LateLineBeforeNextOpc { get; set; }
 
+    /// <summary>
+    /// How the peer puts an exchange's replies on the wire, unlike the client's habits: given the line received and the
+    /// instrument's replies, the lines actually sent (noise before or after, a duplicate, blank lines). Null: as they are.
+    /// </summary>
+    public Func<string, IReadOnlyList<string>, IEnumerable<string>>? Manner { get; set; }
+
     public Task WriteLineAsync(string line, CancellationToken cancellationToken = default)
     {
         lock (Written) Written.Add(line);
@@ -24,12 +30,27 @@ internal sealed class LoopbackScpiTransport(ScpiServer server) : IScpiTransport
             LateLineBeforeNextOpc = null;
             _replies.Writer.TryWrite(late);
         }
-        foreach (var reply in server.ProcessLine(line)) _replies.Writer.TryWrite(reply);
+        var replies = server.ProcessLine(line);
+        foreach (var reply in Manner?.Invoke(line, replies) ?? replies) _replies.Writer.TryWrite(reply);
         return Task.CompletedTask;
     }
 
+    /// <summary>A line arriving unasked, as noise on a serial line does.</summary>
+    public void Arrive(string line) => _replies.Writer.TryWrite(line);
+
     public async Task<string> ReadLineAsync(CancellationToken cancellationToken = default) =>
         await _replies.Reader.ReadAsync(cancellationToken);
+
+    public bool TryReadReceivedLine(out string line)
+    {
+        if (_replies.Reader.TryRead(out var taken))
+        {
+            line = taken;
+            return true;
+        }
+        line = "";
+        return false;
+    }
 
     public void DiscardInput()
     {

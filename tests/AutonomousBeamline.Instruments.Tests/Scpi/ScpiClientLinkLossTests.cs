@@ -48,6 +48,7 @@ public class ScpiClientLinkLossTests
         }
 
         public Task<string> ReadLineAsync(CancellationToken cancellationToken = default) => Inner.ReadLineAsync(cancellationToken);
+        public bool TryReadReceivedLine(out string line) => Inner.TryReadReceivedLine(out line);
         public void DiscardInput() => Inner.DiscardInput();
         public ValueTask DisposeAsync() => Inner.DisposeAsync();
     }

@@ -134,13 +134,27 @@ public class ScpiClientTests
     }
 
     [Fact]
-    public async Task Garbled_reply_is_not_retried_and_is_quoted()
+    public async Task A_garbled_reply_is_not_believed_the_link_is_resynchronised_and_the_query_asked_again()
     {
         await using var client = Client(Fast with { QueryRetries = 2 });
         _server.Faults.GarbleReplies(1);
-        var e = await Assert.ThrowsAsync<ScpiReplyFormatException>(() => client.QueryNumberAsync(":MEAS:VOLT?"));
+        Assert.Equal(_cell.MeasureVoltage(), await client.QueryNumberAsync(":MEAS:VOLT?"), 6);
+        Assert.Equal(2, _transport.CountWritten(":MEAS:VOLT?"));
+        Assert.Equal(1, _transport.CountWritten("*OPC?"));
+    }
+
+    [Fact]
+    public async Task A_garbled_reply_that_persists_is_an_out_of_step_error_that_quotes_it()
+    {
+        await using var client = Client(Fast with { QueryRetries = 1 });
+        _transport.Manner = (line, replies) => line == ":MEAS:VOLT?" ? ["\u00ff#?!~"] : replies;
+        var e = await Assert.ThrowsAsync<ScpiOutOfStepException>(() => client.QueryNumberAsync(":MEAS:VOLT?"));
         Assert.Contains(":MEAS:VOLT?", e.Message);
-        Assert.Equal(1, _transport.CountWritten(":MEAS:VOLT?"));
+        Assert.Contains("expected a number", e.Message);
+        Assert.Equal(2, _transport.CountWritten(":MEAS:VOLT?"));
+        // Whatever came before, the next exchange is in step.
+        _transport.Manner = null;
+        Assert.Equal("0", await client.QueryAsync(":OUTP?"));
     }
 
     [Fact]
