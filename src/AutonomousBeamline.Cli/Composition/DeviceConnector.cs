@@ -44,6 +44,7 @@ internal sealed class ConnectedDevices(RunDevices devices, ScpiPotentiostat pote
     {
         Potentiostat.TimedOut += (query, message) => record("potentiostat", query, 1, message);
         Potentiostat.OutOfStep += (query, message) => record("potentiostat", query, 1, message);
+        Potentiostat.ReadingRejected += (query, message) => record("potentiostat", query, 2, message);
         Potentiostat.SafeStateInsisting += (command, message) => record("potentiostat", "safe state: " + command, 1, message);
         Motion.Resending += (cmd, _, attempt, message) => record("motion", cmd, attempt, message);
         Detector.Resending += (cmd, _, attempt, message) => record("detector", cmd, attempt, message);
@@ -72,7 +73,7 @@ internal static class DeviceConnector
         IScpiTransport transport = e.PotentiostatTransport == "tcp"
             ? await TcpScpiTransport.ConnectAsync(e.TcpHost, e.TcpPort, reconnect, ct).ConfigureAwait(false)
             : new SerialScpiTransport(e.SerialPath, new SerialLineSettings { BaudRate = e.Baud }, reconnect);
-        var potentiostat = new ScpiPotentiostat(transport, "potentiostat", scpiOptions);
+        var potentiostat = new ScpiPotentiostat(transport, "potentiostat", scpiOptions, time: time);
 
         // Every set-point passes the configured window before it reaches the wire.
         var cell = config.Cell;

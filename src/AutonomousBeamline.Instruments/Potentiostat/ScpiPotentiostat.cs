@@ -7,22 +7,34 @@ namespace AutonomousBeamline.Instruments.Potentiostat;
 /// A Keithley 2450-class SourceMeter used as galvanostat/potentiostat, driven with the command names of
 /// FACILITY-ICD §1. Every setting is confirmed through the error queue; the compliance is always set
 /// before the level and before the output may go on; mode and compliance change only with the output off.
+/// A reading that cannot physically be right (<see cref="ReadingPlausibility"/>) is measured again, not believed.
 /// </summary>
 public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
 {
     private enum SourceMode { Unknown, Current, Voltage }
 
     private readonly ScpiClient _client;
+    private readonly ReadingPlausibility _plausibility;
+    private readonly TimeProvider _time;
     private SourceMode _mode = SourceMode.Unknown;
 
-    public ScpiPotentiostat(ScpiClient client)
+    /// <summary>The set current (current mode) or the current limit (voltage mode): what the measured current is held to.</summary>
+    private double _currentBoundA;
+    private bool _outputOn;
+    private (double Volts, long Timestamp)? _lastVoltage;
+
+    /// <param name="time">The clock the cell moves on (virtual in a dry run), for how fast its voltage may change.</param>
+    public ScpiPotentiostat(ScpiClient client, ReadingPlausibility? plausibility = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _client = client;
+        _plausibility = plausibility ?? new ReadingPlausibility();
+        _time = time ?? TimeProvider.System;
     }
 
-    public ScpiPotentiostat(IScpiTransport transport, string deviceName, ScpiClientOptions? options = null)
-        : this(new ScpiClient(transport, deviceName, options))
+    public ScpiPotentiostat(IScpiTransport transport, string deviceName, ScpiClientOptions? options = null,
+        ReadingPlausibility? plausibility = null, TimeProvider? time = null)
+        : this(new ScpiClient(transport, deviceName, options), plausibility, time)
     {
     }
 
@@ -45,6 +57,9 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
         remove => _client.OutOfStep -= value;
     }
 
+    /// <summary>Raised when a reading was not believed and is measured again: the query and why. For the journal.</summary>
+    public event Action<string, string>? ReadingRejected;
+
     public async Task<InstrumentIdentity> IdentifyAsync(CancellationToken cancellationToken = default)
     {
         const string query = "*IDN?";
@@ -60,6 +75,7 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
         // *RST's own error (if any) must be read before *CLS would wipe it.
         await _client.SendConfirmedAsync("*RST", cancellationToken).ConfigureAwait(false);
         _mode = SourceMode.Unknown;
+        _outputOn = false;
         await _client.SendConfirmedAsync("*CLS", cancellationToken).ConfigureAwait(false);
     }
 
@@ -71,7 +87,7 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
         _mode = SourceMode.Unknown;
         await _client.SendConfirmedAsync(":SOUR:FUNC CURR", cancellationToken).ConfigureAwait(false);
         await _client.SendConfirmedAsync($":SOUR:CURR:VLIM {ScpiNumber.Format(voltageLimitV)}", cancellationToken).ConfigureAwait(false);
-        await _client.SendConfirmedAsync($":SOUR:CURR {ScpiNumber.Format(currentA)}", cancellationToken).ConfigureAwait(false);
+        await SetCurrentLevelAsync(currentA, cancellationToken).ConfigureAwait(false);
         _mode = SourceMode.Current;
     }
 
@@ -79,7 +95,15 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
     {
         RequireFinite(currentA, "current");
         RequireMode(SourceMode.Current, "set the current level", nameof(ConfigureCurrentSourceAsync));
+        await SetCurrentLevelAsync(currentA, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SetCurrentLevelAsync(double currentA, CancellationToken cancellationToken)
+    {
+        // Until the instrument confirms, either level may be flowing: the reading is held to the larger.
+        _currentBoundA = Math.Max(Math.Abs(_currentBoundA), Math.Abs(currentA));
         await _client.SendConfirmedAsync($":SOUR:CURR {ScpiNumber.Format(currentA)}", cancellationToken).ConfigureAwait(false);
+        _currentBoundA = currentA;
     }
 
     public async Task ConfigureVoltageSourceAsync(double voltageV, double currentLimitA, CancellationToken cancellationToken = default)
@@ -90,6 +114,7 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
         _mode = SourceMode.Unknown;
         await _client.SendConfirmedAsync(":SOUR:FUNC VOLT", cancellationToken).ConfigureAwait(false);
         await _client.SendConfirmedAsync($":SOUR:VOLT:ILIM {ScpiNumber.Format(currentLimitA)}", cancellationToken).ConfigureAwait(false);
+        _currentBoundA = currentLimitA;
         await _client.SendConfirmedAsync($":SOUR:VOLT {ScpiNumber.Format(voltageV)}", cancellationToken).ConfigureAwait(false);
         _mode = SourceMode.Voltage;
     }
@@ -107,17 +132,43 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
             throw new InvalidOperationException(
                 $"{DeviceName}: refusing to turn the output on before a source mode and its compliance limit were configured " +
                 $"through this driver ({nameof(ConfigureCurrentSourceAsync)} or {nameof(ConfigureVoltageSourceAsync)})");
+        // Until the instrument confirms, the output may already be on.
+        if (on) _outputOn = true;
         await _client.SendConfirmedAsync(on ? ":OUTP ON" : ":OUTP OFF", cancellationToken).ConfigureAwait(false);
+        _outputOn = on;
     }
 
     public Task<bool> GetOutputAsync(CancellationToken cancellationToken = default) =>
         _client.QueryBooleanAsync(":OUTP?", cancellationToken);
 
-    public Task<double> MeasureVoltageAsync(CancellationToken cancellationToken = default) =>
-        _client.QueryNumberAsync(":MEAS:VOLT?", cancellationToken);
+    public async Task<double> MeasureVoltageAsync(CancellationToken cancellationToken = default)
+    {
+        var previous = _lastVoltage is { } last ? (last.Volts, _time.GetElapsedTime(last.Timestamp)) : ((double, TimeSpan)?)null;
+        var volts = await MeasurePlausiblyAsync(":MEAS:VOLT?", "V", v => _plausibility.CheckVoltage(v, previous), cancellationToken).ConfigureAwait(false);
+        _lastVoltage = (volts, _time.GetTimestamp());
+        return volts;
+    }
 
     public Task<double> MeasureCurrentAsync(CancellationToken cancellationToken = default) =>
-        _client.QueryNumberAsync(":MEAS:CURR?", cancellationToken);
+        MeasurePlausiblyAsync(":MEAS:CURR?", "A", a => _plausibility.CheckCurrent(a, _outputOn ? _currentBoundA : null), cancellationToken);
+
+    /// <summary>
+    /// A reading that cannot be right is measured again (the query is idempotent); one that stays impossible is a device
+    /// fault that names it, never a value handed to the cycler and the journal.
+    /// </summary>
+    private async Task<double> MeasurePlausiblyAsync(string query, string unit, Func<double, string?> why, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var reading = await _client.QueryNumberAsync(query, cancellationToken).ConfigureAwait(false);
+            if (why(reading) is not { } implausible) return reading;
+            if (attempt >= _plausibility.Remeasurements)
+                throw new DeviceException(DeviceName,
+                    $"implausible reading: \"{query}\" gave {reading.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)} {unit} " +
+                    $"{attempt + 1} times in a row: {implausible}");
+            ReadingRejected?.Invoke(query, $"reading not believed, measuring again: {implausible}");
+        }
+    }
 
     /// <summary>The cell's thermocouple (<c>:MEAS:TEMP?</c>, an extension of the ICD; docs/scpi.md). An instrument without it does not answer.</summary>
     public Task<double> MeasureTemperatureAsync(CancellationToken cancellationToken = default) =>
@@ -144,7 +195,11 @@ public sealed class ScpiPotentiostat : IPotentiostat, ITemperatureSensor
                 await _client.SendBypassingBreakerAsync(command, cancellationToken).ConfigureAwait(false);
                 var errors = await _client.DrainErrorsAsync(cancellationToken).ConfigureAwait(false);
                 var stillOn = ScpiNumber.ParseBoolean(await _client.QueryOnceAsync(":OUTP?", cancellationToken).ConfigureAwait(false), ":OUTP?", DeviceName);
-                if (!stillOn) return;
+                if (!stillOn)
+                {
+                    _outputOn = false;
+                    return;
+                }
                 SafeStateInsisting?.Invoke(command, errors.Count > 0
                     ? $"the output is still on after \"{command}\": {string.Join("; ", errors)}"
                     : $"the output is still on after \"{command}\"");
