@@ -11,7 +11,8 @@ namespace AutonomousBeamline.Cli;
 /// <summary>What each command of the program does, start to finish.</summary>
 internal static class Commands
 {
-    public const int Success = 0, RunFailed = 1, BadConfig = 2, Aborted = 130;
+    /// <summary>NothingLearned: the run ended without one usable observation (exit status no_data).</summary>
+    public const int Success = 0, RunFailed = 1, BadConfig = 2, NothingLearned = 3, Aborted = 130;
 
     public static int Validate(string configPath)
     {

@@ -109,7 +109,7 @@ internal static class ExperimentRunner
         }
         SummaryFile.Write(Path.Combine(runDir, RunFolder.SummaryFileName), summary);
 
-        Console.WriteLine($"{summary.ExitStatus.ToString().ToLowerInvariant()}: {summary.Reason}");
+        Console.WriteLine($"{System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(summary.ExitStatus.ToString())}: {summary.Reason}");
         Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
@@ -117,6 +117,9 @@ internal static class ExperimentRunner
         if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
         if (summary.FaultsInjected is > 0) Console.WriteLine($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
         Console.WriteLine($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");
-        return summary.ExitStatus switch { ExitStatus.Success => Commands.Success, ExitStatus.Abort => Commands.Aborted, _ => Commands.RunFailed };
+        return summary.ExitStatus switch
+        {
+            ExitStatus.Success => Commands.Success, ExitStatus.Abort => Commands.Aborted, ExitStatus.NoData => Commands.NothingLearned, _ => Commands.RunFailed,
+        };
     }
 }

@@ -123,6 +123,9 @@ public static class ConfigValidator
         if (a.BeamSettleS < 0) Fail("acquisition.beam_settle_s", $"must not be negative, got {a.BeamSettleS}");
         Positive("acquisition.beam_poll_s", a.BeamPollS, "the beam polling period");
         if (a.UnusableFramesInARow < 1) Fail("acquisition.unusable_frames_in_a_row", $"must be at least 1, got {a.UnusableFramesInARow}");
+        if (a.UnusableFramesPerSpot < 1) Fail("acquisition.unusable_frames_per_spot", $"must be at least 1, got {a.UnusableFramesPerSpot}");
+        if (a.UnusableRateWindow < 1) Fail("acquisition.unusable_rate_window", $"must be at least 1 frame, got {a.UnusableRateWindow}");
+        if (!(a.UnusableRateMax is > 0 and <= 1)) Fail("acquisition.unusable_rate_max", Inv($"must be a share in (0, 1], got {a.UnusableRateMax}"));
 
         var op = c.Operator;
         if (op.Endpoint.Length > 0) CheckEndpoint("operator.endpoint", op.Endpoint, Fail);

@@ -196,6 +196,12 @@ public sealed class AcquisitionSection
     public double BeamPollS { get; set; } = 5;
     /// <summary>After this many frames in a row the analysis cannot use, measuring waits for an operator.</summary>
     public int UnusableFramesInARow { get; set; } = 10;
+    /// <summary>After this many unusable frames in a row at one spot, the spot is left for the rest of the run.</summary>
+    public int UnusableFramesPerSpot { get; set; } = 3;
+    /// <summary>The last this-many frames over which the unusable share is watched...</summary>
+    public int UnusableRateWindow { get; set; } = 30;
+    /// <summary>...and the share (0–1) of them at which measuring waits for an operator.</summary>
+    public double UnusableRateMax { get; set; } = 0.8;
 }
 
 public sealed class BudgetSection

@@ -17,15 +17,12 @@ namespace AutonomousBeamline.Control.Decisions;
 /// </summary>
 public sealed class StepPlanner(RunPlan plan, IRoiPlanner roiPlanner, EnergyRangePlanner? energyPlanner, RunRecorder recorder)
 {
+    private readonly HashSet<RoiRectangle> _told = [];
     private EnergyScanPlan? _lastScan;
 
-    /// <summary>The planner preflight made possible (its travel cost needs the axes' speeds), told of the regions already excluded.</summary>
-    public static StepPlanner Create(RunPlan plan, RunLearning learning, MotionDescription motion, IEnumerable<RoiRectangle> excluded, RunRecorder recorder)
-    {
-        var roiPlanner = learning.CreatePlanner(motion);
-        foreach (var region in excluded) roiPlanner.Exclude(region);
-        return new StepPlanner(plan, roiPlanner, learning.EnergyPlanner, recorder);
-    }
+    /// <summary>The planner preflight made possible (its travel cost needs the axes' speeds); it is told of excluded regions as they come.</summary>
+    public static StepPlanner Create(RunPlan plan, RunLearning learning, MotionDescription motion, RunRecorder recorder) =>
+        new(plan, learning.CreatePlanner(motion), learning.EnergyPlanner, recorder);
 
     /// <summary>
     /// Every step gets one attempt (the device clients already resend lost requests and re-acquire bad frames), then the
@@ -38,6 +35,9 @@ public sealed class StepPlanner(RunPlan plan, IRoiPlanner roiPlanner, EnergyRang
     /// <summary>The next spot, and the frame to take there.</summary>
     public IMeasurementStep NextSpot(IReadOnlyList<Observation> observations, IReadOnlyList<XasFeatures> scans, RoiContext context)
     {
+        // Regions excluded since the last decision (by an operator, a resume, or a spot left for its unusable frames).
+        foreach (var region in recorder.Status.Current.Knobs.Exclusions)
+            if (_told.Add(region)) roiPlanner.Exclude(region);
         var planned = roiPlanner.NextRoi(observations, context);
         var here = new SpotMm(context.CurrentXMm, context.CurrentYMm);
         var arbitrated = DecisionArbiter.Roi(planned, recorder.Status.Current.Knobs, here, plan.Roi);
@@ -48,9 +48,6 @@ public sealed class StepPlanner(RunPlan plan, IRoiPlanner roiPlanner, EnergyRang
         // An absorption-only run scans at every spot it chooses.
         return Scan(scans, target, decision.Strategy);
     }
-
-    /// <summary>Tells the planner of a region it must not choose (the arbiter enforces it for planners that do not listen).</summary>
-    public void Exclude(RoiRectangle region) => roiPlanner.Exclude(region);
 
     /// <summary>An absorption scan where the sample is now (after the spot's pattern).</summary>
     public IMeasurementStep ScanHere(IReadOnlyList<XasFeatures> scans, DecisionSource spotChosenBy) => Scan(scans, null, spotChosenBy);

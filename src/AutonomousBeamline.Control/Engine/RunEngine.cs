@@ -95,7 +95,7 @@ public sealed class RunEngine : IExperimentOperations
             try { await _machine.FireAsync(trigger).ConfigureAwait(false); next = _next; }
             catch (Exception e) { next = OnError(e); }
         }
-        var (exit, reason) = _end ?? (ExitStatus.Success, "finished");
+        var (exit, reason) = RunOutcome.Judge(_end ?? (ExitStatus.Success, "finished"), Status.Counts);
         var counts = Status.Counts;
         // A journal that failed cannot take its last record; the outcome still says how the run ended.
         _crew.Recorder.Journal.TryWrite(new RunEnded(exit, reason, counts.Observations, counts.FramesAcquired));
@@ -106,7 +106,7 @@ public sealed class RunEngine : IExperimentOperations
     {
         if (_crew.Resumption is not null) await _crew.Resumption.CheckCellAsync(_crew.Preflight, _crew.Kept, Context, _ct);
         var report = await _crew.Preflight.RunAsync(_ct);
-        _planner = StepPlanner.Create(_plan, _learning, report.Motion, Status.Knobs.Exclusions, _crew.Recorder);
+        _planner = StepPlanner.Create(_plan, _learning, report.Motion, _crew.Recorder);
         var at = report.Status.Positions;
         _crew.Recorder.Status.Update(s => s with { Position = new SpotMm(at.GetValueOrDefault(_plan.Axes.X), at.GetValueOrDefault(_plan.Axes.Y)) });
         _crew.Recorder.Observe(report.Status);
@@ -238,7 +238,6 @@ public sealed class RunEngine : IExperimentOperations
                     if (KnobChange.Of(command, Status.Knobs) is not { } change) break;
                     _crew.Recorder.Status.Update(s => s with { Knobs = KnobChange.Of(command, s.Knobs)!.Knobs });
                     if (change.Record is { } record) _crew.Recorder.Write(record);
-                    if (change.Excluded is { } region) _planner?.Exclude(region);
                     break;
             }
         }

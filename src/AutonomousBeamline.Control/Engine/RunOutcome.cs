@@ -19,6 +19,16 @@ public sealed record RunOutcome
     public required DateTimeOffset StartedAt { get; init; }
     public required DateTimeOffset EndedAt { get; init; }
 
+    /// <summary>
+    /// A run that would end as a success but made no usable observation learned nothing: it says so (exit status
+    /// <see cref="ExitStatus.NoData"/>), whatever it spent, so that nobody mistakes it for a finished experiment.
+    /// </summary>
+    public static (ExitStatus Status, string Reason) Judge((ExitStatus Status, string Reason) end, Status.RunCounts counts) =>
+        end.Status == ExitStatus.Success && counts.Observations == 0
+            ? (ExitStatus.NoData, $"{end.Reason}, but not one of the {counts.FramesAcquired} frames taken gave a usable observation " +
+                                  $"({counts.FramesRejected} were rejected): the run learned nothing")
+            : end;
+
     public static RunOutcome Of(ExitStatus exit, string reason, IReadOnlyList<Observation> observations, Status.RunCounts counts, int framesStored,
         int protocolSteps, DateTimeOffset startedAt, DateTimeOffset endedAt) => new()
     {

@@ -105,6 +105,12 @@ public sealed record BudgetChanged(string By, int Frames, double BeamTimeS) : Jo
 /// <summary>A region of the ROI no frame may be taken in any more. A resume keeps it.</summary>
 public sealed record RegionExcluded(string By, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
 
+/// <summary>
+/// A spot left for the rest of the run: it gave this many frames in a row the analysis could not use (the last flagged
+/// <paramref name="Flag"/>). The region around it is excluded as an operator's would be; a resume keeps it.
+/// </summary>
+public sealed record SpotLeft(double XMm, double YMm, int UnusableFrames, string Flag, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
+
 /// <summary>A knob held at its present value (or released to the learner). A resume keeps it.</summary>
 public sealed record KnobLockChanged(string By, Knob Knob, bool Locked) : JournalRecord;
 

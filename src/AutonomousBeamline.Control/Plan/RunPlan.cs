@@ -73,12 +73,22 @@ public sealed record AcquisitionPlan
     public required RoiStrategy Strategy { get; init; }
     /// <summary>Beam damage: at most this many seconds of beam on any one spot; null: no limit.</summary>
     public double? DoseBudgetS { get; init; }
-    /// <summary>After this many frames in a row the analysis cannot use, measuring waits for an operator.</summary>
-    public int UnusableFramesInARow { get; init; } = 10;
+    /// <summary>How many unusable frames are taken before a spot is left or the run waits for an operator.</summary>
+    public UnusableDataPolicy UnusableData { get; init; } = new();
 
     public bool TakesXrd => Kinds.HasFlag(AcquisitionKinds.Xrd);
     public bool TakesXas => Kinds.HasFlag(AcquisitionKinds.Xas);
 }
+
+/// <summary>
+/// Bounds on frames the analysis cannot use. Every such frame spent beam time and frame budget; when they keep coming, the
+/// model of the sample does not fit the data, and more of them only waste beam.
+/// </summary>
+/// <param name="PerSpot">Unusable frames in a row at one spot before it is left (excluded) for the rest of the run.</param>
+/// <param name="InARow">Unusable frames in a row anywhere before measuring waits for an operator.</param>
+/// <param name="RateWindow">The last this-many frames over which the unusable share is watched...</param>
+/// <param name="RateMax">...and the share (0–1) at which measuring waits for an operator.</param>
+public sealed record UnusableDataPolicy(int PerSpot = 3, int InARow = 10, int RateWindow = 30, double RateMax = 0.8);
 
 /// <summary>When the beam counts as gone, and how long it must be back before measuring resumes.</summary>
 public sealed record BeamPlan(double ThresholdMa, double SettleS, double PollS);
@@ -94,6 +104,8 @@ public enum ExitStatus
     Abort,
     /// <summary>A fault ended it; the cell was left safe.</summary>
     Fail,
+    /// <summary>It ended without one usable observation: whatever was spent, nothing was learned.</summary>
+    NoData,
 }
 
 public static class PlanNames

@@ -6,8 +6,7 @@ namespace AutonomousBeamline.Control.Status;
 
 /// <summary>What an operator's knob command does to the knobs, and the record that lets a resume restore it.</summary>
 /// <param name="Record">Null for a one-shot request (a forced spot or energy window), which a resume does not restore.</param>
-/// <param name="Excluded">A region newly excluded, for the planner to plan around.</param>
-public sealed record KnobChange(OperatorKnobs Knobs, JournalRecord? Record, RoiRectangle? Excluded = null)
+public sealed record KnobChange(OperatorKnobs Knobs, JournalRecord? Record)
 {
     /// <summary>The change <paramref name="command"/> makes, or null when it is not a knob command (pause, veto, ...).</summary>
     public static KnobChange? Of(OperatorCommand command, OperatorKnobs k)
@@ -23,7 +22,7 @@ public sealed record KnobChange(OperatorKnobs Knobs, JournalRecord? Record, RoiR
                 return new(k with { Locks = l.Locked ? k.Locks.Add(l.Knob) : k.Locks.Remove(l.Knob) }, new KnobLockChanged(by, l.Knob, l.Locked));
             case ExcludeRegionCommand x:
                 var region = new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm);
-                return new(k with { Exclusions = k.Exclusions.Add(region) }, new RegionExcluded(by, x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm), region);
+                return new(k with { Exclusions = k.Exclusions.Add(region) }, new RegionExcluded(by, x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm));
             case SetBudgetCommand b:
                 var budget = new Plan.Budget(b.Frames ?? k.Budget.Frames, b.BeamTimeS ?? k.Budget.BeamTimeS);
                 return new(k with { Budget = budget }, new BudgetChanged(by, budget.Frames, budget.BeamTimeS));
@@ -41,6 +40,7 @@ public sealed record KnobChange(OperatorKnobs Knobs, JournalRecord? Record, RoiR
         ApprovalWindowChanged a => k with { ApprovalWindowS = a.Seconds },
         KnobLockChanged l => k with { Locks = l.Locked ? k.Locks.Add(l.Knob) : k.Locks.Remove(l.Knob) },
         RegionExcluded x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
+        SpotLeft x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
         _ => k,
     };
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Journal;
+using AutonomousBeamline.Control.Status;
 using AutonomousBeamline.Control.Suspenders;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
@@ -10,11 +11,12 @@ namespace AutonomousBeamline.Control.Steps;
 
 /// <summary>
 /// Keeps what frames say: each analysed frame is stored (whatever became of it), a usable one becomes an observation
-/// in the journal, the run's data and the trainer; an unusable one is counted with its reason. Only the loop calls it;
+/// in the journal, the run's data and the trainer; an unusable one is counted with its reason, and a spot that keeps giving
+/// them is left (<see cref="UnusableSpots"/>). Only the loop calls it;
 /// the lists it hands out are immutable, so the cycler's C-rate planner reads them without a lock.
 /// </summary>
 public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames, RunRecorder recorder, UnusableDataSuspender unusable,
-    Action<Observation> trainer, IEnumerable<Observation> earlier)
+    UnusableSpots spots, Action<Observation> trainer, IEnumerable<Observation> earlier)
 {
     private ImmutableList<Observation> _observations = [.. earlier];
     private ImmutableList<XasFeatures> _scans = [];
@@ -36,18 +38,28 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
             FormattableString.Invariant($"beam {frame.Header.BeamCurrentMa:0.0} mA below threshold {thresholdMa} mA during the exposure")));
     }
 
+    /// <summary>The spot gave nothing but unusable frames: excluded like an operator's region, so no planner sends the sample back.</summary>
+    private void Leave(SpotMm spot, Learning.Acquisition.RoiRectangle region, string flag)
+    {
+        recorder.Write(new SpotLeft(spot.X, spot.Y, spots.PerSpot, flag, region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm));
+        recorder.Status.Update(s => s with { Knobs = s.Knobs with { Exclusions = s.Knobs.Exclusions.Add(region) } });
+        recorder.Report(FormattableString.Invariant($"left the spot ({spot.X:0.###}, {spot.Y:0.###}) mm: its frames keep flagging '{flag}'"));
+    }
+
     /// <param name="why">The reason of the decision the frame carried out, for the progress line.</param>
     /// <param name="recovered">A frame stored before a crash whose observation record was lost: already in the frame file.</param>
     public void Keep(Frame frame, FrameContext context, string why, bool recovered = false)
     {
         var result = analysis.Analyze(frame, context);
         if (result.Xas is { } spectrum) _scans = _scans.Add(spectrum);
-        unusable.Record(result.Flag);
+        unusable.Record(frame.Header.Kind, result.Flag);
+        var left = spots.Record(context.Position, result.Flag);
         if (result.Observation is not { } o)
         {
             recorder.Counts(c => c with { FramesRejected = c.FramesRejected + 1 });
             frames.Store(frame, FrameFate.Flagged, result.Flag);
             recorder.Write(new FrameNotCounted(frame.Header.Frame, frame.Header.Kind, result.Flag!));
+            if (left is { } region) Leave(context.Position, region, result.Flag!);
             return;
         }
         // The frame reaches the store before its observation record, so a crash between the two loses nothing (a resume analyses it again).

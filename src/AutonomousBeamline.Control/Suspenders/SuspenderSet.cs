@@ -28,7 +28,7 @@ public sealed class SuspenderSet
     {
         (_recorder, _time, _levelPoll, _thresholdMa) = (recorder, time, TimeSpan.FromSeconds(plan.Beam.PollS), plan.Beam.ThresholdMa);
         Hold = new OperatorHoldSuspender(cycler);
-        Unusable = new UnusableDataSuspender(plan.Acquisition.UnusableFramesInARow);
+        Unusable = new UnusableDataSuspender(plan.Acquisition.UnusableData);
         _all = [new CellFaultSuspender(cellFault), Hold, Unusable, new BeamCurrentSuspender(devices.Motion, plan.Beam, observed),
             new InterlockSuspender(devices.Motion, TimeSpan.FromSeconds(plan.Beam.SettleS))];
         if (devices.Temperature is { } thermometer && plan.TemperatureWindowC is { } window)

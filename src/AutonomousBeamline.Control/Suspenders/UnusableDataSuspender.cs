@@ -1,20 +1,27 @@
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Core.Domain;
+
 namespace AutonomousBeamline.Control.Suspenders;
 
 /// <summary>
-/// Frames the analysis cannot use, one after another: the model of the sample does not fit the data (the X-ray
-/// energy, the references or the edge are not what the config says). Taking more of them only wastes beam, so after
-/// <c>limit</c> in a row measuring waits for an operator to look (resume, change the settings, or halt).
+/// Frames the analysis cannot use, one after another or most of the recent ones: the model of the sample does not fit the
+/// data (the X-ray energy, the references or the edge are not what the config says). Taking more of them only wastes beam,
+/// so measuring waits for an operator to look (resume, change the settings, or halt), with the likely cause named.
 /// </summary>
 public sealed class UnusableDataSuspender : LevelSuspender
 {
-    private readonly int _limit;
-    private int _inARow;
-    private string? _lastFlag;
+    private readonly UnusableDataPolicy _policy;
+    private readonly Queue<bool> _recent = new();
+    private readonly object _gate = new();
+    private int _inARow, _unusableInWindow;
+    private (FrameKind Kind, string Flag)? _last;
 
-    public UnusableDataSuspender(int limit)
+    public UnusableDataSuspender(UnusableDataPolicy policy)
     {
-        if (limit < 1) throw new ArgumentOutOfRangeException(nameof(limit), limit, "at least one unusable frame must be allowed");
-        _limit = limit;
+        if (policy.InARow < 1) throw new ArgumentOutOfRangeException(nameof(policy), policy.InARow, "at least one unusable frame in a row must be allowed");
+        if (policy.RateWindow < 1 || policy.RateMax is <= 0 or > 1)
+            throw new ArgumentOutOfRangeException(nameof(policy), policy, "the unusable-rate window must hold a frame and its share lie in (0, 1]");
+        _policy = policy;
     }
 
     public override string Name => "unusable data";
@@ -23,22 +30,69 @@ public sealed class UnusableDataSuspender : LevelSuspender
 
     public override TimeSpan SettleTime => TimeSpan.Zero;
 
-    public int InARow => Volatile.Read(ref _inARow);
-
-    /// <summary>What the analysis made of the last frame (null flag: usable).</summary>
-    public void Record(string? flag)
+    public int InARow
     {
-        _lastFlag = flag ?? _lastFlag;
-        if (flag is null) Volatile.Write(ref _inARow, 0);
-        else Interlocked.Increment(ref _inARow);
+        get { lock (_gate) return _inARow; }
     }
 
-    public override Task<SuspenderReading> CheckAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(InARow >= _limit
-            ? SuspenderReading.Trip($"{InARow} unusable frames in a row (last flagged '{_lastFlag}'): the analysis does not fit the data; " +
-                                    "check the X-ray energy, the reference patterns and the absorption edge against the sample", InARow)
-            : SuspenderReading.Clear($"{InARow} unusable frames in a row", InARow));
+    /// <summary>What the analysis made of the last frame (null flag: usable).</summary>
+    public void Record(FrameKind kind, string? flag)
+    {
+        lock (_gate)
+        {
+            _recent.Enqueue(flag is not null);
+            if (flag is not null) _unusableInWindow++;
+            if (_recent.Count > _policy.RateWindow && _recent.Dequeue()) _unusableInWindow--;
+            if (flag is null)
+            {
+                _inARow = 0;
+                return;
+            }
+            _inARow++;
+            _last = (kind, flag);
+        }
+    }
+
+    public override Task<SuspenderReading> CheckAsync(CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var share = _recent.Count == 0 ? 0 : (double)_unusableInWindow / _recent.Count;
+            if (_inARow >= _policy.InARow)
+                return Task.FromResult(SuspenderReading.Trip($"{_inARow} unusable frames in a row {LastFlag()}: {LikelyCause()}", _inARow));
+            if (_recent.Count >= _policy.RateWindow && share >= _policy.RateMax)
+                return Task.FromResult(SuspenderReading.Trip(FormattableString.Invariant(
+                    $"{_unusableInWindow} of the last {_recent.Count} frames unusable {LastFlag()}: {LikelyCause()}"), share));
+            return Task.FromResult(SuspenderReading.Clear(FormattableString.Invariant(
+                $"{_inARow} unusable frames in a row, {_unusableInWindow} of the last {_recent.Count}"), _inARow));
+        }
+    }
 
     /// <summary>The operator has looked: counting starts again.</summary>
-    public override void OperatorResumed(string by) => Volatile.Write(ref _inARow, 0);
+    public override void OperatorResumed(string by)
+    {
+        lock (_gate)
+        {
+            _inARow = 0;
+            _unusableInWindow = 0;
+            _recent.Clear();
+        }
+    }
+
+    private string LastFlag() => _last is { } l ? $"(last: {l.Kind.Name()} flagged '{l.Flag}')" : "";
+
+    /// <summary>What a beamline scientist should look at first, from what the analysis said of the last frames.</summary>
+    private string LikelyCause() => _last switch
+    {
+        { Kind: FrameKind.Xrd, Flag: "flat" or "empty" } =>
+            "the analysis does not fit the data: no reference peaks where they should be; check the X-ray energy (wavelength), " +
+            "the reference phases and the detector axis against the sample",
+        { Kind: FrameKind.Xrd, Flag: "wrong-axis" or "wrong-length" } =>
+            "the detector's axis is not the one the analysis expects; check the detector's describe against the config",
+        { Kind: FrameKind.Xrd, Flag: "saturated" } => "the detector saturates; shorten the exposure or attenuate the beam",
+        { Kind: FrameKind.Xas, Flag: "incomplete-scan" or "flat" or "reference-misfit" } =>
+            "the analysis does not fit the spectra: check the absorption edge (element, K or L3), the energy window and the references",
+        { Flag: "non-finite" or "wrong-kind" } => "the detector sends frames the analysis cannot read; check the detector server",
+        _ => "the analysis does not fit the data; check the X-ray energy, the references and the absorption edge against the sample",
+    };
 }

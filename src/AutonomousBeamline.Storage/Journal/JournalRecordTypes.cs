@@ -41,6 +41,7 @@ internal static class JournalRecordTypes
         Fields<OperatorOverride>("override"),
         Fields<BudgetChanged>("budget_changed"),
         Fields<RegionExcluded>("region_excluded"),
+        Fields<SpotLeft>("spot_left"),
         Fields<KnobLockChanged>("knob_lock"),
         Fields<ApprovalWindowChanged>("approval_window"),
         Fields<CRateRefused>("c_rate_refused"),

@@ -156,6 +156,27 @@ public sealed class RunEngineTests
         Assert.Contains(rig.Journal.Transitions, t => t is { From: RunState.Suspended, To: RunState.Deciding, Trigger: RunTrigger.Resume });
         Assert.Equal(5, outcome.FramesAcquired);
         Assert.Empty(outcome.Observations);
+        // Spending the whole budget on frames nobody could use is not a success.
+        Assert.Equal(ExitStatus.NoData, outcome.ExitStatus);
+        Assert.Contains("learned nothing", outcome.Reason);
+        Assert.Equal(ExitStatus.NoData, rig.Journal.Records<RunEnded>().Single().ExitStatus);
+    }
+
+    [Fact]
+    public async Task A_spot_that_keeps_giving_unusable_frames_is_left_and_never_measured_again()
+    {
+        var rig = new EngineRig { Planner = new ListPlanner((4, 4)) };
+        rig.Analyzer.FlagEverything = "flat";
+        var engine = rig.Build(EngineRig.Plan(frames: 3));
+        var outcome = await EngineRig.RunAsync(engine);
+
+        var left = Assert.Single(rig.Journal.Records<SpotLeft>());
+        Assert.Equal((4.0, 4.0, "flat"), (left.XMm, left.YMm, left.Flag));
+        // The planner heard of it, and the third frame was taken elsewhere (its runner-up outside the region).
+        Assert.Single(rig.Planner.Excluded);
+        var spots = rig.Journal.Records<DecisionMade>().Select(d => (d.Decision.Values["x_mm"], d.Decision.Values["y_mm"])).ToList();
+        Assert.Equal([(4.0, 4.0), (4.0, 4.0), (9.0, 9.0)], spots);
+        Assert.Equal(3, outcome.FramesAcquired);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ internal sealed class EngineRig
         Acquisition = new AcquisitionPlan
         {
             Kinds = kinds, ExposureS = 10, XasEvery = 2, DwellS = 0.1, Strategy = RoiStrategy.Learner,
-            EnergyWindow = new EnergyWindowPlan("fe-k-edge", 7090, 7180, 0.5), UnusableFramesInARow = 3,
+            EnergyWindow = new EnergyWindowPlan("fe-k-edge", 7090, 7180, 0.5), UnusableData = new UnusableDataPolicy(PerSpot: 2, InARow: 3),
         },
         Beam = new BeamPlan(10, 60, 5),
         Budget = new Budget(frames, 36000),

@@ -8,6 +8,7 @@ using AutonomousBeamline.Control.Suspenders;
 using AutonomousBeamline.Control.Tests.Cycling;
 using AutonomousBeamline.Control.Tests.Support;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Time;
 using Moq;
 
@@ -53,21 +54,40 @@ public sealed class SuspenderTests
     [Fact]
     public async Task Unusable_frames_trip_after_the_limit_in_a_row_and_an_operator_resume_starts_the_count_again()
     {
-        var unusable = new UnusableDataSuspender(3);
-        unusable.Record("flat");
-        unusable.Record("flat");
-        unusable.Record(null); // a usable frame breaks the run
-        unusable.Record("flat");
-        unusable.Record("flat");
+        var unusable = new UnusableDataSuspender(new UnusableDataPolicy(InARow: 3, RateWindow: 100));
+        unusable.Record(FrameKind.Xrd, "flat");
+        unusable.Record(FrameKind.Xrd, "flat");
+        unusable.Record(FrameKind.Xrd, null); // a usable frame breaks the run
+        unusable.Record(FrameKind.Xrd, "flat");
+        unusable.Record(FrameKind.Xrd, "flat");
         Assert.False((await unusable.CheckAsync(CancellationToken.None)).Tripped);
-        unusable.Record("empty");
+        unusable.Record(FrameKind.Xrd, "empty");
         var tripped = await unusable.CheckAsync(CancellationToken.None);
         Assert.True(tripped.Tripped);
-        Assert.Contains("last flagged 'empty'", tripped.Reason);
+        Assert.Contains("xrd flagged 'empty'", tripped.Reason);
+        Assert.Contains("X-ray energy", tripped.Reason);
         Assert.Equal(SuspenderSeverity.WaitForOperator, unusable.Severity);
         unusable.OperatorResumed("alice@console-1");
         Assert.False((await unusable.CheckAsync(CancellationToken.None)).Tripped);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new UnusableDataSuspender(0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UnusableDataSuspender(new UnusableDataPolicy(InARow: 0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new UnusableDataSuspender(new UnusableDataPolicy(RateMax: 1.5)));
+    }
+
+    [Fact]
+    public async Task A_high_unusable_share_over_the_window_trips_even_when_usable_frames_break_every_run()
+    {
+        var unusable = new UnusableDataSuspender(new UnusableDataPolicy(InARow: 10, RateWindow: 10, RateMax: 0.8));
+        for (var i = 0; i < 9; i++) unusable.Record(FrameKind.Xas, i % 4 == 3 ? null : "incomplete-scan");
+        // Nine frames: the window is not full yet, so no share is judged.
+        Assert.False((await unusable.CheckAsync(CancellationToken.None)).Tripped);
+        unusable.Record(FrameKind.Xas, "incomplete-scan");
+        var tripped = await unusable.CheckAsync(CancellationToken.None);
+        Assert.True(tripped.Tripped);
+        Assert.Contains("8 of the last 10 frames unusable", tripped.Reason);
+        Assert.Contains("absorption edge", tripped.Reason);
+        // Usable frames slide the old unusable ones out of the window.
+        for (var i = 0; i < 4; i++) unusable.Record(FrameKind.Xas, null);
+        Assert.False((await unusable.CheckAsync(CancellationToken.None)).Tripped);
     }
 
     [Fact]
