@@ -139,6 +139,8 @@ public sealed class DetectorDeviceConfig
     public string Data { get; set; } = "tcp://127.0.0.1:5558";
     public double TimeoutS { get; set; } = 5;
     public int Retries { get; set; } = 3;
+    /// <summary>The most points a frame may carry; a larger one is refused before it is allocated.</summary>
+    public int MaxFramePoints { get; set; } = 262_144;
 }
 
 public sealed class AxesSection

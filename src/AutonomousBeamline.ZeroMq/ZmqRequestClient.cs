@@ -28,14 +28,17 @@ public sealed record ZmqRequestClientOptions
 }
 
 /// <summary>
-/// JSON request/reply over a ZeroMQ REQ socket with the Lazy Pirate pattern: on a time-out the socket is closed,
-/// reopened and the request resent with the same id, a bounded number of times; a reply with another id is
-/// discarded and the request resent. What a reply means is the <see cref="IReplyInterpreter{TReply}"/>'s business.
+/// JSON request/reply over a ZeroMQ DEALER socket (with the empty delimiter frame, FACILITY-ICD §2) and the Lazy
+/// Pirate pattern: on a time-out the socket is closed, reopened and the request resent with the same id, a bounded
+/// number of times. What a reply means is the <see cref="IReplyInterpreter{TReply}"/>'s business.
 /// </summary>
 /// <remarks>
-/// NetMQ sockets are not thread-safe, so every socket operation happens on one dedicated thread; callers hand
-/// requests over through a queue and get their reply through a task. A retried request keeps its id, so a server
-/// that remembers recent ids can answer a repeat without doing the work twice. Every wait is wall-clock time: a
+/// DEALER rather than REQ, because peers differ from ours: a late reply to an earlier request, a duplicated reply, a
+/// reply of several frames or one that is not JSON is discarded (and announced) while the client goes on waiting for
+/// its own, where a REQ socket would have to give up its attempt or, on a multipart reply, end up in a state in which it
+/// cannot send at all. NetMQ sockets are not thread-safe, so every socket operation happens on one dedicated thread;
+/// callers hand requests over through a queue and get their reply through a task. A retried request keeps its id, so a
+/// server that remembers recent ids can answer a repeat without doing the work twice. Every wait is wall-clock time: a
 /// reply comes over a wire, whatever clock the experiment runs on.
 /// </remarks>
 public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
@@ -50,7 +53,7 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly Thread _thread;
     private readonly string _idStem;
-    private RequestSocket? _socket;
+    private DealerSocket? _socket;
     private long _nextId;
     private long _discardedReplies;
     private long _resends;
@@ -75,7 +78,7 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
 
     public string Endpoint => _endpoint;
 
-    /// <summary>Replies thrown away because their id did not match the request (or, where the interpreter says so, were not JSON objects).</summary>
+    /// <summary>Replies thrown away: their id did not match the request, they had several frames, or (where the interpreter says so) were not JSON objects.</summary>
     public long DiscardedReplies => Interlocked.Read(ref _discardedReplies);
 
     /// <summary>Requests sent again after a time-out or a discarded reply.</summary>
@@ -86,6 +89,12 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
     /// to be made, and why. Handlers must be quick.
     /// </summary>
     public event Action<string, string, int, string>? Resending;
+
+    /// <summary>
+    /// Raised (on the socket thread) when a reply is discarded while a request waits: the command waiting, its id, and
+    /// what was wrong with the reply (another id, several frames, not JSON). Handlers must be quick.
+    /// </summary>
+    public event Action<string, string, string>? ReplyDiscarded;
 
     /// <summary>A fresh request id, for callers that must know it before the request goes out.</summary>
     public string NewRequestId() => _idStem + Interlocked.Increment(ref _nextId).ToString(CultureInfo.InvariantCulture);
@@ -127,8 +136,8 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
     }
 
     /// <summary>
-    /// Lazy Pirate as a retry: an attempt that went unanswered, or was answered for another request, is made again at
-    /// once (no back-off: the time-out already waited); an answered or abandoned one is final.
+    /// Lazy Pirate as a retry: an attempt that went unanswered within the time-out is made again at once (no back-off: the
+    /// time-out already waited); an answered or abandoned one is final.
     /// </summary>
     /// <remarks>
     /// The pipeline runs synchronously on the socket thread and never waits itself (no delay), so every attempt uses
@@ -141,7 +150,7 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
             : new ResiliencePipelineBuilder<Attempt>()
                 .AddRetry(new RetryStrategyOptions<Attempt>
                 {
-                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.End is AttemptEnd.Silent or AttemptEnd.Discarded),
+                    ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.End is AttemptEnd.Silent),
                     MaxRetryAttempts = retries,
                     Delay = TimeSpan.Zero,
                     BackoffType = DelayBackoffType.Constant,
@@ -159,9 +168,8 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
     {
         Interlocked.Increment(ref _resends);
         var cmd = last.Pending.Request.Cmd;
-        var why = last.End == AttemptEnd.Silent
-            ? $"no reply to '{cmd}' within {Seconds(_options.ReplyTimeout)} s; socket reopened, resending"
-            : $"a reply that was not for '{cmd}' was discarded; resending";
+        var discarded = last.Pending.Discarded > 0 ? $" ({last.Pending.Discarded} replies not for it discarded so far)" : "";
+        var why = $"no reply to '{cmd}' within {Seconds(_options.ReplyTimeout)} s{discarded}; socket reopened, resending";
         Resending?.Invoke(cmd, last.Pending.Request.Id, attempt, why);
     }
 
@@ -205,12 +213,11 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
         }
         switch (last.End)
         {
-            case AttemptEnd.Silent or AttemptEnd.Discarded:
+            case AttemptEnd.Silent:
                 pending.Completion.TrySetException(_interpreter.NoReply(pending.Request, GaveUp(pending)));
                 break;
             case AttemptEnd.Abandoned:
-                // The REQ socket still waits for a reply that may come; only a new socket can send again.
-                DropSocket();
+                // The DEALER can send again at once; a reply that still comes for the abandoned request is discarded by its id.
                 if (_shutdown.IsCancellationRequested)
                     pending.Completion.TrySetException(new ObjectDisposedException(nameof(ZmqRequestClient<TReply>)));
                 break;
@@ -219,18 +226,23 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
 
     private string GaveUp(PendingRequest pending)
     {
-        var discarded = pending.Discarded > 0 ? $" ({pending.Discarded} replies with a wrong id were discarded)" : "";
+        var discarded = pending.Discarded > 0 ? $" ({pending.Discarded} replies not for it were discarded)" : "";
         return $"no reply to '{pending.Request.Cmd}' (id {pending.Request.Id}) from {_endpoint} after {_options.Retries + 1} " +
                $"attempt(s) of {Seconds(_options.ReplyTimeout)} s{discarded}";
     }
 
-    /// <summary>One Lazy Pirate attempt: send the request and wait one reply time-out for its reply.</summary>
+    /// <summary>
+    /// One Lazy Pirate attempt: send the request (empty delimiter, then the JSON frame) and wait one reply time-out for
+    /// its reply, discarding whatever else arrives meanwhile.
+    /// </summary>
     private Attempt SendAndWait(PendingRequest pending)
     {
         var socket = _socket ??= Open();
         // A send that cannot go out within the time-out is as silent as a reply that never comes.
-        if (!socket.TrySendFrame(_options.ReplyTimeout, pending.Json)) return Silent(pending);
+        if (!socket.TrySendFrameEmpty(_options.ReplyTimeout, more: true) || !socket.TrySendFrame(_options.ReplyTimeout, pending.Json))
+            return Silent(pending);
         var deadline = DateTime.UtcNow + _options.ReplyTimeout;
+        var message = new NetMQMessage();
         while (true)
         {
             if (pending.Completion.Task.IsCompleted || _shutdown.IsCancellationRequested) return new(pending, AttemptEnd.Abandoned);
@@ -238,7 +250,10 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
             if (left <= TimeSpan.Zero) return Silent(pending);
             // NetMQ blocks indefinitely on a sub-millisecond time-out, so waits are whole milliseconds.
             var slice = TimeSpan.FromMilliseconds(Math.Clamp(Math.Ceiling(left.TotalMilliseconds), 1, ReceiveSlice.TotalMilliseconds));
-            if (socket.TryReceiveFrameString(slice, out var text)) return Take(pending, text);
+            if (!socket.TryReceiveMultipartMessage(slice, ref message)) continue;
+            var frames = message.Select(f => f).ToList();
+            message = new NetMQMessage();
+            if (Take(pending, frames) is { } answered) return answered;
         }
     }
 
@@ -249,17 +264,30 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
         return new(pending, AttemptEnd.Silent);
     }
 
-    /// <summary>What a reply that arrived means for the request waiting on the socket.</summary>
-    private Attempt Take(PendingRequest pending, string text)
+    /// <summary>
+    /// What a message that arrived means for the request waiting on the socket: its answer, or null when it was discarded
+    /// (the attempt goes on waiting).
+    /// </summary>
+    private Attempt? Take(PendingRequest pending, IReadOnlyList<NetMQFrame> frames)
     {
-        if (ParseObject(text, out var id, out var problem) is not { } body)
+        // The empty delimiter, then exactly one JSON frame (a peer that leaves the delimiter out is tolerated).
+        var body = frames.Count > 0 && frames[0].MessageSize == 0 ? frames.Skip(1).ToList() : frames.ToList();
+        if (body.Count != 1)
+            return Discard(pending, $"a reply of {body.Count} frames (the ICD allows one JSON frame)");
+        var text = body[0].ConvertToString(System.Text.Encoding.UTF8);
+        if (ParseObject(text, out var id, out var problem) is not { } reply)
         {
-            if (_interpreter.Unreadable(pending.Request, problem) is not { } failure) return Discard(pending);
+            if (_interpreter.Unreadable(pending.Request, problem) is not { } failure) return Discard(pending, $"a reply that is {problem}");
             pending.Completion.TrySetException(failure);
             return new(pending, AttemptEnd.Answered);
         }
-        // A late reply to an earlier, abandoned request (or to nobody's): the socket may send again, so go again.
-        if (id != pending.Request.Id) return Discard(pending);
+        // A late or duplicated reply to an earlier request (or to nobody's): not this one's; keep waiting for ours.
+        if (id != pending.Request.Id) return Discard(pending, $"a reply for request '{id ?? "(no id)"}'");
+        return Answer(pending, reply, text);
+    }
+
+    private Attempt Answer(PendingRequest pending, JsonObject body, string text)
+    {
         try
         {
             if (ZmqReply.Read(body, out var malformed) is { } reply)
@@ -294,16 +322,17 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
         }
     }
 
-    private Attempt Discard(PendingRequest pending)
+    private Attempt? Discard(PendingRequest pending, string what)
     {
         Interlocked.Increment(ref _discardedReplies);
         pending.Discarded++;
-        return new(pending, AttemptEnd.Discarded);
+        ReplyDiscarded?.Invoke(pending.Request.Cmd, pending.Request.Id, $"{what} arrived while '{pending.Request.Cmd}' waited; discarded");
+        return null;
     }
 
-    private RequestSocket Open()
+    private DealerSocket Open()
     {
-        var socket = new RequestSocket();
+        var socket = new DealerSocket();
         try
         {
             socket.Options.Linger = TimeSpan.Zero;
@@ -343,8 +372,8 @@ public class ZmqRequestClient<TReply> : IAsyncDisposable, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>How one attempt ended: answered (the request is done), silent, discarded, or abandoned by the caller.</summary>
-    private enum AttemptEnd { Answered, Silent, Discarded, Abandoned }
+    /// <summary>How one attempt ended: answered (the request is done), silent, or abandoned by the caller.</summary>
+    private enum AttemptEnd { Answered, Silent, Abandoned }
 
     /// <summary>An attempt's end with its request, so that the retry's callback can name the request it resends.</summary>
     private readonly record struct Attempt(PendingRequest Pending, AttemptEnd End);

@@ -62,7 +62,25 @@ public class ZmqRequestClientTests
     }
 
     [Fact]
-    public async Task A_reply_with_another_id_is_discarded_and_the_request_resent()
+    public async Task A_reply_with_another_id_is_discarded_and_the_client_keeps_waiting_for_its_own()
+    {
+        // A late reply to an earlier request arrives first, then ours: no resend is needed.
+        using var server = new ScriptedRouterServer((request, _) => ["{\"id\":\"someone-else\",\"ok\":true}", Ok(request, ",\"fresh\":true")]);
+        using var client = new ZmqRequestClient(server.Endpoint, "test", Fast);
+        var discarded = new List<string>();
+        client.ReplyDiscarded += (_, _, why) => discarded.Add(why);
+
+        var reply = await client.RequestAsync("status");
+
+        Assert.True(reply["fresh"]!.GetValue<bool>());
+        Assert.Equal(1, client.DiscardedReplies);
+        Assert.Equal(0, client.Resends);
+        Assert.Single(server.Received);
+        Assert.Contains("a reply for request 'someone-else'", Assert.Single(discarded));
+    }
+
+    [Fact]
+    public async Task Only_replies_for_others_mean_no_reply_and_the_request_is_resent_with_its_id()
     {
         using var server = new ScriptedRouterServer((request, n) =>
             n == 1 ? ["{\"id\":\"someone-else\",\"ok\":true}"] : [Ok(request, ",\"fresh\":true")]);
@@ -71,10 +89,43 @@ public class ZmqRequestClientTests
         var reply = await client.RequestAsync("status");
 
         Assert.True(reply["fresh"]!.GetValue<bool>());
-        Assert.Equal(1, client.DiscardedReplies);
         var ids = server.Received.Select(r => JsonNode.Parse(r)!["id"]!.GetValue<string>()).ToList();
         Assert.Equal(2, ids.Count);
         Assert.Equal(ids[0], ids[1]);
+    }
+
+    [Fact]
+    public async Task A_duplicated_reply_is_not_taken_for_the_next_request()
+    {
+        var answer = 0;
+        using var server = new ScriptedRouterServer((request, _) =>
+        {
+            var reply = Ok(request, $",\"n\":{++answer}");
+            return [reply, reply];
+        });
+        using var client = new ZmqRequestClient(server.Endpoint, "test", Fast);
+
+        for (var i = 1; i <= 4; i++) Assert.Equal(i, (await client.RequestAsync("status"))["n"]!.GetValue<int>());
+        Assert.Equal(0, client.Resends);
+    }
+
+    [Fact]
+    public async Task A_multipart_reply_is_rejected_not_fatal_and_the_client_goes_on()
+    {
+        using var server = new ScriptedRouterServer(
+            (request, n) => n == 1 ? [Ok(request)] : [Ok(request, ",\"second\":true")],
+            multipartFirst: 2);
+        using var client = new ZmqRequestClient(server.Endpoint, "motion",
+            new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromMilliseconds(500), Retries = 1 });
+        var discarded = new List<string>();
+        client.ReplyDiscarded += (_, _, why) => discarded.Add(why);
+
+        // Every reply to the first request has two frames: it is no reply at all, not a crash.
+        var ex = await Assert.ThrowsAsync<DeviceTimeoutException>(() => client.RequestAsync("move"));
+        Assert.Contains("discarded", ex.Message);
+        Assert.All(discarded, why => Assert.Contains("a reply of 2 frames", why));
+        // The socket still sends and receives.
+        Assert.True((await client.RequestAsync("status"))["second"]!.GetValue<bool>());
     }
 
     [Theory]

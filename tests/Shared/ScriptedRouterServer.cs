@@ -14,6 +14,7 @@ public sealed class ScriptedRouterServer : IDisposable
 {
     private readonly Func<JsonObject, int, IEnumerable<string>> _script;
     private readonly Action<SocketOptions>? _configure;
+    private readonly int _multipartFirst;
     private readonly Thread _thread;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<string> _received = new();
@@ -22,10 +23,12 @@ public sealed class ScriptedRouterServer : IDisposable
 
     /// <param name="script">Request and its 1-based sequence number in, raw reply texts out.</param>
     /// <param name="configure">Applied to the ROUTER before it binds (CURVE server keys, say).</param>
-    public ScriptedRouterServer(Func<JsonObject, int, IEnumerable<string>> script, Action<SocketOptions>? configure = null)
+    /// <param name="multipartFirst">The replies to the first this-many requests carry a second frame, as a hostile peer's would.</param>
+    public ScriptedRouterServer(Func<JsonObject, int, IEnumerable<string>> script, Action<SocketOptions>? configure = null, int multipartFirst = 0)
     {
         _script = script;
         _configure = configure;
+        _multipartFirst = multipartFirst;
         _thread = new Thread(Run) { IsBackground = true };
         _thread.Start();
         _bound.Wait(TimeSpan.FromSeconds(10));
@@ -60,6 +63,7 @@ public sealed class ScriptedRouterServer : IDisposable
                 response.Append(message.First.ToByteArray());
                 response.AppendEmptyFrame();
                 response.Append(reply, Encoding.UTF8);
+                if (count <= _multipartFirst) response.Append("{\"extra\":true}", Encoding.UTF8);
                 router.SendMultipartMessage(response);
             }
         }

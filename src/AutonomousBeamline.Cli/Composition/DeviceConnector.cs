@@ -47,7 +47,9 @@ internal sealed class ConnectedDevices(RunDevices devices, ScpiPotentiostat pote
         Potentiostat.ReadingRejected += (query, message) => record("potentiostat", query, 2, message);
         Potentiostat.SafeStateInsisting += (command, message) => record("potentiostat", "safe state: " + command, 1, message);
         Motion.Resending += (cmd, _, attempt, message) => record("motion", cmd, attempt, message);
+        Motion.Transport.ReplyDiscarded += (cmd, _, message) => record("motion", cmd, 1, message);
         Detector.Resending += (cmd, _, attempt, message) => record("detector", cmd, attempt, message);
+        Detector.Transport.ReplyDiscarded += (cmd, _, message) => record("detector", cmd, 1, message);
         Detector.Reacquiring += (kind, message) => record("detector", $"acquire {kind} again", 2, message);
     }
 
@@ -106,6 +108,7 @@ internal static class DeviceConnector
                 Retries = config.Devices.Detector.Retries,
             },
             FrameTimeout = TimeSpan.FromSeconds(config.Devices.Detector.TimeoutS),
+            MaxFramePoints = config.Devices.Detector.MaxFramePoints,
         });
         // The thermocouple is read only where the config gives the cell a temperature window to keep.
         var thermometer = cell.TemperatureMinC is null ? null : potentiostat;

@@ -26,12 +26,14 @@ public static class FrameDecoder
     public const string HeaderType = "pattern-1.0";
     public const string DataType = "<f4";
 
-    /// <summary>Largest <c>n</c> accepted, so that a corrupt header cannot make us allocate gigabytes.</summary>
+    /// <summary>Largest <c>n</c> ever accepted, so that a corrupt header cannot make us allocate gigabytes.</summary>
     public const int MaxPoints = 16 * 1024 * 1024;
 
+    /// <param name="maxPoints">The largest <c>n</c> this detector may send (at most <see cref="MaxPoints"/>).</param>
     /// <exception cref="FrameRejectedException">The message is not a valid frame.</exception>
-    public static Frame Decode(IReadOnlyList<byte[]> parts)
+    public static Frame Decode(IReadOnlyList<byte[]> parts, int maxPoints = MaxPoints)
     {
+        maxPoints = Math.Clamp(maxPoints, 1, MaxPoints);
         ArgumentNullException.ThrowIfNull(parts);
         if (parts.Count == 0) throw new FrameRejectedException("empty message", null, null);
 
@@ -65,7 +67,7 @@ public static class FrameDecoder
         var kind = FrameKinds.FromWire(kindText) ?? throw Reject($"\"kind\" is \"{kindText}\", which is neither \"xrd\" nor \"xas\"");
         if (header["n"] is not JsonValue nValue || nValue.GetValueKind() != JsonValueKind.Number || !nValue.TryGetValue<int>(out var n))
             throw Reject("\"n\" is missing or not an integer");
-        if (n <= 0 || n > MaxPoints) throw Reject($"\"n\" = {n} is outside 1..{MaxPoints}");
+        if (n <= 0 || n > maxPoints) throw Reject($"\"n\" = {n} is outside 1..{maxPoints}");
         var dtype = OptionalString(header, "dtype");
         if (dtype != DataType) throw Reject($"\"dtype\" is {Show(dtype)}, expected \"{DataType}\"");
         var xMode = OptionalString(header, "x");

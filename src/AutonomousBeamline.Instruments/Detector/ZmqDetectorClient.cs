@@ -21,6 +21,15 @@ public sealed record ZmqDetectorClientOptions
 
     /// <summary>How many times an acquisition is repeated when its frame is rejected or lost.</summary>
     public int Reacquisitions { get; init; } = 1;
+
+    /// <summary>
+    /// The most points a frame may carry. A larger message part is refused by the socket before it is allocated (ZeroMQ's
+    /// maximum message size), and a header claiming more is rejected: whatever a peer sends, memory stays bounded.
+    /// </summary>
+    public int MaxFramePoints { get; init; } = 262_144;
+
+    /// <summary>Frames queued on the data socket before the peer is held back (ZeroMQ's receive high-water mark).</summary>
+    public int MaxQueuedFrames { get; init; } = 16;
 }
 
 public sealed class FrameRejectedEventArgs(string reason, string? requestId, long? frame) : EventArgs
@@ -45,6 +54,9 @@ public sealed class ZmqDetectorClient : IDetector
 
     /// <summary>The kind being acquired, for the <see cref="Reacquiring"/> event raised from the retry.</summary>
     private static readonly ResiliencePropertyKey<string> AcquisitionKind = new("detector.acquisition-kind");
+
+    /// <summary>Room for a frame's JSON header beyond its points.</summary>
+    private const int HeaderAllowanceBytes = 64 * 1024;
 
     private readonly ZmqRequestClient _requests;
     private readonly TimeProvider _time;
@@ -251,6 +263,9 @@ public sealed class ZmqDetectorClient : IDetector
     {
         using var pull = new PullSocket();
         pull.Options.Linger = TimeSpan.Zero;
+        // Bounds set before connecting: an oversized part drops the peer's connection instead of filling memory.
+        pull.Options.MaxMsgSize = (long)_options.MaxFramePoints * sizeof(float) + HeaderAllowanceBytes;
+        pull.Options.ReceiveHighWatermark = _options.MaxQueuedFrames;
         pull.Connect(_dataEndpoint);
         _connected.Set();
         while (!_shutdown.IsCancellationRequested)
@@ -274,7 +289,7 @@ public sealed class ZmqDetectorClient : IDetector
         Frame frame;
         try
         {
-            frame = FrameDecoder.Decode(parts);
+            frame = FrameDecoder.Decode(parts, _options.MaxFramePoints);
         }
         catch (FrameRejectedException rejected)
         {

@@ -173,12 +173,13 @@ public sealed class ZmqDetectorClientValidationTests : IDisposable
         _dataEndpoint = $"tcp://127.0.0.1:{_push.BindRandomPort("tcp://127.0.0.1")}";
     }
 
-    private ZmqDetectorClient Client(int reacquisitions) =>
+    private ZmqDetectorClient Client(int reacquisitions, int maxFramePoints = 262_144) =>
         new(_control.Endpoint, _dataEndpoint, _time, new ZmqDetectorClientOptions
         {
             Transport = new ZmqRequestClientOptions { ReplyTimeout = TimeSpan.FromSeconds(2), Retries = 1 },
             Reacquisitions = reacquisitions,
             FrameTimeout = TimeSpan.FromSeconds(3),
+            MaxFramePoints = maxFramePoints,
         });
 
     private void Push(JsonObject header, params byte[][] payloads)
@@ -275,6 +276,25 @@ public sealed class ZmqDetectorClientValidationTests : IDisposable
         Push(Header(next.Id, next.Frame), FrameDecoderTests.Bytes(7, 8, 9));
         var frame = await acquisition;
         Assert.Equal([7f, 8f, 9f], frame.Intensities);
+    }
+
+    [Fact]
+    public async Task A_frame_larger_than_the_maximum_is_refused_and_a_later_proper_frame_still_arrives()
+    {
+        await using var client = Client(reacquisitions: 1, maxFramePoints: 64);
+        var rejections = new ConcurrentQueue<FrameRejectedEventArgs>();
+        client.FrameRejected += (_, e) => rejections.Enqueue(e);
+
+        var acquisition = client.AcquireXrdAsync(1);
+        var first = NextAcquisition();
+        // A header that claims more than the detector may send is rejected before its payload is looked at.
+        Push(Header(first.Id, first.Frame, n: 1000), new byte[4000]);
+        var second = NextAcquisition();
+        Push(Header(second.Id, second.Frame), FrameDecoderTests.Bytes(4, 5, 6));
+        var frame = await acquisition;
+
+        Assert.Equal([4f, 5f, 6f], frame.Intensities);
+        Assert.Contains("\"n\" = 1000 is outside 1..64", Assert.Single(rejections).Reason);
     }
 
     public void Dispose()
