@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using Polly;
@@ -11,15 +12,33 @@ namespace AutonomousBeamline.Control.Engine;
 /// the present state (never replaying the command that failed); when they keep failing, it gives up and the run ends
 /// with the cell safe. The cell stays on its protocol meanwhile.
 /// </summary>
-public sealed class BeamlineRecovery(RunDevices devices, IRunJournal journal, TimeProvider time, Action<MotionStatus> observed)
+/// <remarks>
+/// A device that answers the probes but fails the same way every time it is used (a malformed reply, frames that are
+/// always broken) would otherwise be recovered forever: the same fault, <paramref name="maxRepeated"/> times in a row
+/// with no frame taken in between, is a persistent device error that ends the run.
+/// </remarks>
+public sealed partial class BeamlineRecovery(RunDevices devices, IRunJournal journal, TimeProvider time, Action<MotionStatus> observed,
+    Func<int> framesAcquired, int maxRepeated = BeamlineRecovery.DefaultMaxRepeated)
 {
     public static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(5);
     public const int Attempts = 4;
+    public const int DefaultMaxRepeated = 3;
     private const double Growth = 3;
 
-    /// <exception cref="DeviceException">The beamline did not come back; the message names the original fault.</exception>
+    private (string Device, string Kind, int Frames)? _lastFault;
+    private int _repeated;
+
+    /// <exception cref="DeviceException">The beamline did not come back, or keeps failing the same way; the message names the fault.</exception>
     public async Task RecoverAsync(string device, string fault, CancellationToken ct)
     {
+        var kind = (device, Signature(fault), framesAcquired());
+        _repeated = _lastFault == kind ? _repeated + 1 : 1;
+        _lastFault = kind;
+        if (_repeated >= maxRepeated)
+            throw new DeviceException(device,
+                $"persistent device error: the same fault {_repeated} times in a row with no frame taken in between, so recovering again " +
+                $"would only repeat it: {fault}");
+
         try { await devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false); }
         catch (DeviceException) { /* the motion server may be the one that failed; it is probed below */ }
 
@@ -61,6 +80,12 @@ public sealed class BeamlineRecovery(RunDevices devices, IRunJournal journal, Ti
         }
         foreach (var d in failed) journal.Write(new DeviceRecovered(d, attempt, Pause(attempt - 1).TotalSeconds));
     }
+
+    /// <summary>A fault's kind: its text with the numbers and quoted values that differ from one occurrence to the next taken out.</summary>
+    private static string Signature(string fault) => Varying().Replace(fault, "#");
+
+    [GeneratedRegex(@"\d+(\.\d+)?([eE][+-]?\d+)?|'[^']*'|""[^""]*""", RegexOptions.CultureInvariant)]
+    private static partial Regex Varying();
 
     /// <summary>The pause before attempt <paramref name="attempt"/> + 1 (0: before the first).</summary>
     private static TimeSpan Pause(int attempt) => FirstPause * Math.Pow(Growth, attempt);

@@ -138,13 +138,17 @@ public sealed class ZmqMotionClient : IMotion
             "idle" => MotionState.Idle,
             "moving" => MotionState.Moving,
             "fault" => MotionState.Fault,
-            var other => throw Malformed("status", $"unknown \"state\" '{other}'"),
+            // A state this client does not know ("settling", "homing") is not idle: a move waits for "idle" within its
+            // bound, as it would for "moving"; it is not a reason to fail the status.
+            _ => MotionState.Moving,
         };
         if (reply["positions"] is not JsonObject positionObject) throw Malformed("status", "\"positions\" is not an object");
         var positions = new Dictionary<string, double>(StringComparer.Ordinal);
         foreach (var (axis, _) in positionObject) positions[axis] = Number(positionObject, axis, "status");
         var shutter = ParseShutter(String(reply, "shutter", "status"), "status");
         var beam = Number(reply, "beam_current_mA", "status");
+        // No beam is 0 mA; below that is not a beam current but a broken reading, and must not pass for a beam loss.
+        if (beam < 0) throw Malformed("status", FormattableString.Invariant($"\"beam_current_mA\" is {beam}, an impossible (negative) current"));
         return new MotionStatus(state, positions, shutter, beam) { Interlock = Interlock(reply) };
     }
 

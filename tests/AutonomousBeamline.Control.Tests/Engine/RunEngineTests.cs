@@ -104,6 +104,22 @@ public sealed class RunEngineTests
     }
 
     [Fact]
+    public async Task A_detector_that_answers_its_probes_but_fails_every_frame_the_same_way_ends_the_run_in_bounded_time()
+    {
+        var rig = new EngineRig();
+        var frame = 0;
+        // Hostile but alive: describe works, every acquisition fails with the same complaint (only its frame number varies).
+        rig.Detector.Before = what => { if (what == "xrd") throw new DeviceException("detector", $"frame {++frame}: \"n\" = 5 does not match the payload"); };
+        var outcome = await EngineRig.RunAsync(rig.Build(EngineRig.Plan(frames: 50)));
+
+        Assert.Equal(ExitStatus.Fail, outcome.ExitStatus);
+        Assert.Contains("persistent device error: the same fault 3 times in a row", outcome.Reason);
+        Assert.Equal(3, rig.Journal.Records<FaultRecorded>().Count(f => f.Source == "detector"));
+        Assert.Equal("fault", rig.Journal.Records<SafeStateEntered>().Last().Why);
+        Assert.False(rig.Cell.Output);
+    }
+
+    [Fact]
     public async Task A_detector_that_never_comes_back_ends_the_run_failed_after_its_recovery_attempts_with_the_cell_safe()
     {
         var rig = new EngineRig();
