@@ -75,6 +75,8 @@ public static class ConfigValidator
         CheckEndpoint("devices.detector.data", d.Detector.Data, Fail);
         Positive("devices.motion.timeout_s", d.Motion.TimeoutS, "the time-out");
         Positive("devices.detector.timeout_s", d.Detector.TimeoutS, "the time-out");
+        if (c.Simulation.Profile is not ("native" or "foreign"))
+            Fail("simulation.profile", $"must be native or foreign, got '{c.Simulation.Profile}'");
         if (d.Detector.MaxFramePoints is < 16 or > 16 * 1024 * 1024)
             Fail("devices.detector.max_frame_points", $"must be 16 to {16 * 1024 * 1024} points, got {d.Detector.MaxFramePoints}");
 

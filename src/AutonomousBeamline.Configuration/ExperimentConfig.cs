@@ -234,6 +234,11 @@ public sealed class OperatorSection
 
 public sealed class SimulationSection
 {
+    /// <summary>
+    /// "native": the simulators keep this project's habits on the wire; "foreign": they behave as differently as the ICD
+    /// allows (CR LF, noise lines, late and duplicated replies, re-sent frames, extra fields, other axis speeds and limits).
+    /// </summary>
+    public string Profile { get; set; } = "native";
     public int FieldSeed { get; set; } = 7;
     public double HeterogeneityBase { get; set; } = 0.15;
     public double HeterogeneityPerCRate { get; set; } = 0.12;

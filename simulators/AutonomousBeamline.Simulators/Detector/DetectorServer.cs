@@ -335,13 +335,18 @@ public sealed class DetectorServer : JsonRequestServer
                     break;
             }
         }
-        var message = new NetMQMessage();
-        message.Append(header.ToJsonString(), Encoding.UTF8);
-        message.Append(payload);
-        if (x is not null) message.Append(ToLittleEndian(x));
-        if (_push.TrySendMultipartMessage(PushTimeout, message)) Interlocked.Increment(ref _framesSent);
+        if (Manner.ExtraFields) header["detector_temp_c"] = 21.5;
+        if (Manner.Chance(Manner.PositionsLeftOut)) header.Remove("positions");
+        var parts = new List<byte[]> { Encoding.UTF8.GetBytes(header.ToJsonString()), payload };
+        if (x is not null) parts.Add(ToLittleEndian(x));
+        // A foreign stream may deliver the previous request's frame again, after its acquisition is over.
+        if (_previousFrame is { } previous && Manner.Chance(Manner.FrameResent)) _push.TrySendMultipartBytes(PushTimeout, previous);
+        _previousFrame = parts;
+        if (_push.TrySendMultipartBytes(PushTimeout, parts)) Interlocked.Increment(ref _framesSent);
         else Interlocked.Increment(ref _framesDropped);
     }
+
+    private List<byte[]>? _previousFrame;
 
     internal static byte[] ToLittleEndian(float[] values)
     {

@@ -50,6 +50,9 @@ public sealed class PtyScpiHost : IDisposable, IAsyncDisposable
 
     public ScpiServer Server { get; }
 
+    /// <summary>How replies go on the wire (line endings, noise, duplicates, late replies); our own habit unless set.</summary>
+    public ScpiWireManner Manner { get; init; } = ScpiWireManner.Native;
+
     /// <summary>
     /// A symlink the host owns, pointing at the current pseudo-terminal: clients open this, as its target changes
     /// each time the link comes back. It is absent while the link is down, as a device node is for an unplugged adapter.
@@ -194,11 +197,11 @@ public sealed class PtyScpiHost : IDisposable, IAsyncDisposable
             {
                 var replies = Server.ProcessLine(line);
                 if (replies.Count == 0) continue;
-                var delay = Server.Faults.ReplyDelay;
+                var delay = Server.Faults.ReplyDelay + Manner.DelayFor(replies);
                 if (delay > TimeSpan.Zero) _wake.Wait(delay);
                 // A link that vanished while the reply was being prepared takes the reply with it.
                 if (HangUpRequested || _stopping) return;
-                foreach (var reply in replies) terminal.Write(ScpiLineFramer.Encode(reply));
+                terminal.Write(Manner.Encode(replies));
             }
         }
     }

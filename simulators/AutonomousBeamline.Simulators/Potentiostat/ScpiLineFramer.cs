@@ -31,5 +31,4 @@ internal sealed class ScpiLineFramer
 
     public void Reset() => _partial.Clear();
 
-    public static byte[] Encode(string reply) => Encoding.Latin1.GetBytes(reply + "\n");
 }

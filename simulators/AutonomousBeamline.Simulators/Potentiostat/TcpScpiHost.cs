@@ -36,6 +36,9 @@ public sealed class TcpScpiHost : IAsyncDisposable
 
     public ScpiServer Server { get; }
 
+    /// <summary>How replies go on the wire (line endings, noise, duplicates, late replies); our own habit unless set.</summary>
+    public ScpiWireManner Manner { get; init; } = ScpiWireManner.Native;
+
     /// <summary>The port, the same before and after a <see cref="Disconnect"/>.</summary>
     public int Port { get; }
 
@@ -232,10 +235,9 @@ public sealed class TcpScpiHost : IAsyncDisposable
                 {
                     var replies = Server.ProcessLine(line);
                     if (replies.Count == 0) continue;
-                    var delay = Server.Faults.ReplyDelay;
+                    var delay = Server.Faults.ReplyDelay + Manner.DelayFor(replies);
                     if (delay > TimeSpan.Zero) await Task.Delay(delay, _stop.Token).ConfigureAwait(false);
-                    foreach (var reply in replies)
-                        await stream.WriteAsync(ScpiLineFramer.Encode(reply), _stop.Token).ConfigureAwait(false);
+                    await stream.WriteAsync(Manner.Encode(replies), _stop.Token).ConfigureAwait(false);
                 }
             }
         }

@@ -70,6 +70,9 @@ public abstract class JsonRequestServer : IDisposable
 
     public long RequestsHandled => Interlocked.Read(ref _requests);
 
+    /// <summary>How replies go on the wire (extra fields, late, twice, a stale one first); our own habit unless set before <see cref="Start"/>.</summary>
+    public ZmqWireManner Manner { get; init; } = ZmqWireManner.Native;
+
     public long DroppedReplies => Interlocked.Read(ref _droppedReplies);
 
     /// <summary>Runs the poller thread that serves requests. Idempotent.</summary>
@@ -180,9 +183,13 @@ public abstract class JsonRequestServer : IDisposable
             return;
         }
 
-        var response = new NetMQMessage();
-        foreach (var frame in frames.Take(envelopeLength)) response.Append(frame.ToByteArray());
-        response.Append(reply, Encoding.UTF8);
+        var envelope = frames.Take(envelopeLength).Select(f => f.ToByteArray()).ToList();
+        if (Manner.ExtraFields) reply = WithExtraFields(reply);
+        // A peer that differs from ours: the reply to the previous request first (the same client only), then this one.
+        if (_previous is { } previous && previous.Envelope.SequenceEqual(envelope, ByteArrays) && Manner.Chance(Manner.StaleFirst))
+            _router.TrySendMultipartMessage(TimeSpan.FromSeconds(1), Reply(previous.Envelope, previous.Reply));
+        _previous = (envelope, reply);
+        var response = Reply(envelope, reply);
         if (TakeOne(ref _delayNextReplies))
         {
             var due = DateTime.UtcNow + TimeSpan.FromTicks(Interlocked.Read(ref _replyDelayTicks));
@@ -190,7 +197,36 @@ public abstract class JsonRequestServer : IDisposable
             ArmLateReplyTimer();
             return;
         }
+        if (Manner.Chance(Manner.Delayed))
+        {
+            _lateReplies.Enqueue(response, DateTime.UtcNow + Manner.Delay());
+            ArmLateReplyTimer();
+            return;
+        }
         _router.TrySendMultipartMessage(TimeSpan.FromSeconds(1), response);
+        if (Manner.Chance(Manner.Duplicate)) _router.TrySendMultipartMessage(TimeSpan.FromSeconds(1), Reply(envelope, reply));
+    }
+
+    private (List<byte[]> Envelope, string Reply)? _previous;
+
+    private static readonly EqualityComparer<byte[]> ByteArrays =
+        EqualityComparer<byte[]>.Create((a, b) => a is not null && b is not null && a.AsSpan().SequenceEqual(b), a => a.Length);
+
+    private static NetMQMessage Reply(IEnumerable<byte[]> envelope, string reply)
+    {
+        var response = new NetMQMessage();
+        foreach (var frame in envelope) response.Append(frame);
+        response.Append(reply, Encoding.UTF8);
+        return response;
+    }
+
+    /// <summary>A gateway's own fields beside the ICD's, which a client must ignore.</summary>
+    private static string WithExtraFields(string reply)
+    {
+        if (JsonNode.Parse(reply) is not JsonObject obj) return reply;
+        obj["gateway"] = "foreign-sim/2.1";
+        obj["server_time"] = DateTime.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        return obj.ToJsonString();
     }
 
     private string Answer(string text)

@@ -5,6 +5,7 @@ using AutonomousBeamline.Simulators.Faults;
 using AutonomousBeamline.Simulators.Motion;
 using AutonomousBeamline.Simulators.Physics;
 using AutonomousBeamline.Simulators.Potentiostat;
+using AutonomousBeamline.Simulators.Zmq;
 
 namespace AutonomousBeamline.Cli.Composition;
 
@@ -47,7 +48,7 @@ internal static class SimulationComposition
                 try
                 {
                     // A closed ZeroMQ socket frees its port asynchronously: retry the bind for a while.
-                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port });
+                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port }) { Manner = old.Manner };
                     fresh.Start();
                     Volatile.Write(ref _motion, fresh);
                     return;
@@ -91,14 +92,17 @@ internal static class SimulationComposition
         var field = new ElectrodeField(s.FieldSeed, roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, s.HeterogeneityBase, s.HeterogeneityPerCRate);
         var truth = new SampleTruth(cell, field);
 
-        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the Fe K-edge.
+        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the Fe K-edge. A
+        // foreign facility's stage is slower and barely larger than the ROI.
+        var foreign = s.Profile == "foreign";
+        var (margin, speed, eVPerS) = foreign ? (1.0, s.AxisSpeedMmPerS * 0.35, 20.0) : (5.0, s.AxisSpeedMmPerS, 50.0);
         var axes = new List<StageAxis>
         {
-            new(c.Axes.X, "mm", roi.XMinMm - 5, roi.XMaxMm + 5, s.AxisSpeedMmPerS, (roi.XMinMm + roi.XMaxMm) / 2),
-            new(c.Axes.Y, "mm", roi.YMinMm - 5, roi.YMaxMm + 5, s.AxisSpeedMmPerS, (roi.YMinMm + roi.YMaxMm) / 2),
+            new(c.Axes.X, "mm", roi.XMinMm - margin, roi.XMaxMm + margin, speed, (roi.XMinMm + roi.XMaxMm) / 2),
+            new(c.Axes.Y, "mm", roi.YMinMm - margin, roi.YMaxMm + margin, speed, (roi.YMinMm + roi.YMaxMm) / 2),
         };
-        if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -5, 5, s.AxisSpeedMmPerS, 0));
-        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, 50, 7150));
+        if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -margin, margin, speed, 0));
+        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, eVPerS, 7150));
         var start = time.GetUtcNow();
         var dumps = s.BeamDumps.Select(d => new BeamDump(start - alreadyElapsed + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
@@ -106,6 +110,11 @@ internal static class SimulationComposition
         var xas = new XasSpectrumRenderer();
 
         var scpi = new ScpiServer(cell);
+        // Late replies come after the client's time-out, so that they are late ones.
+        var scpiManner = foreign
+            ? ScpiWireManner.Foreign(c.Experiment.Seed, TimeSpan.FromSeconds(c.Devices.Potentiostat.TimeoutS + 0.5))
+            : ScpiWireManner.Native;
+        var zmqManner = foreign ? ZmqWireManner.Foreign(c.Experiment.Seed) : ZmqWireManner.Native;
         var facility = new Facility
         {
             Cell = cell,
@@ -114,9 +123,9 @@ internal static class SimulationComposition
             Stage = stage,
             XrdRenderer = xrd,
             XasRenderer = xas,
-            Potentiostat = new PtyScpiHost(scpi),
-            PotentiostatTcp = new TcpScpiHost(scpi),
-            Motion = new MotionServer(stage, time),
+            Potentiostat = new PtyScpiHost(scpi) { Manner = scpiManner },
+            PotentiostatTcp = new TcpScpiHost(scpi) { Manner = scpiManner },
+            Motion = new MotionServer(stage, time) { Manner = zmqManner },
             Detector = new DetectorServer(stage, truth, xrd, xas, time, new DetectorServerOptions
             {
                 XAxis = c.Axes.X,
@@ -124,7 +133,7 @@ internal static class SimulationComposition
                 FootprintMm = s.FootprintMm,
                 NominalBeamMa = s.BeamCurrentMa,
                 Seed = c.Experiment.Seed,
-            }),
+            }) { Manner = zmqManner },
         };
         facility.Motion.Start();
         facility.Detector.Start();
