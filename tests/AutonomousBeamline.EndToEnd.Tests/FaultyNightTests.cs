@@ -4,8 +4,9 @@ using AutonomousBeamline.Cli;
 namespace AutonomousBeamline.EndToEnd.Tests;
 
 /// <summary>
-/// configs/dry-run-faults.yaml end to end: beam dumps and faults in every device, over the real transports.
-/// Device time-outs are shortened so that the lost replies and frames cost little wall time.
+/// configs/dry-run-faults.yaml end to end: beam dumps and faults in every device, over the real transports, with the
+/// simulators in our own wire habits and in the foreign profile (noise, CR LF, late and duplicated replies, re-sent
+/// frames). Device time-outs are shortened so that the lost replies and frames cost little wall time.
 /// </summary>
 [Collection(HeavyRuns.Name)]
 public sealed class FaultyNightTests : IDisposable
@@ -14,10 +15,13 @@ public sealed class FaultyNightTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    [Fact]
-    public async Task Every_observation_is_taken_with_beam_none_lost_or_duplicated_and_every_fault_is_journalled()
+    [Theory]
+    [InlineData("native")]
+    [InlineData("foreign")]
+    public async Task Every_observation_is_taken_with_beam_none_lost_or_duplicated_and_every_fault_is_journalled(string profile)
     {
         var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run-faults.yaml"))
+            .Replace("\nsimulation:\n", $"\nsimulation:\n  profile: {profile}\n")
             .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: \"\"")
             .Replace("    timeout_s: 2\n    retries: 3", "    timeout_s: 0.5\n    retries: 3")
             .Replace("    timeout_s: 5\n    retries: 3", "    timeout_s: 1\n    retries: 3");
@@ -55,5 +59,11 @@ public sealed class FaultyNightTests : IDisposable
         var stored = File.ReadLines(Path.Combine(runDir, "frames.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
         var storedObservations = stored.Where(f => (string?)f["disposition"] == "observation").Select(f => (long)f["header"]!["frame"]!).ToHashSet();
         Assert.True(observations.All(o => storedObservations.Contains((long)o["frame"]!)));
+
+        if (profile != "foreign") return;
+        // The foreign peers' habits were met and handled, each with its reason in the journal.
+        var retries = Of("device_retry").Select(r => ((string)r["device"]!, (string)r["message"]!)).ToList();
+        Assert.Contains(retries, r => r.Item1 == "potentiostat" && r.Item2.Contains("not believed"));
+        Assert.Contains(retries, r => r.Item1 is "motion" or "detector" && r.Item2.Contains("discarded"));
     }
 }

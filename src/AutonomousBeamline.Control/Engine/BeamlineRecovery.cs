@@ -14,15 +14,16 @@ namespace AutonomousBeamline.Control.Engine;
 /// </summary>
 /// <remarks>
 /// A device that answers the probes but fails the same way every time it is used (a malformed reply, frames that are
-/// always broken) would otherwise be recovered forever: the same fault, <paramref name="maxRepeated"/> times in a row
-/// with no frame taken in between, is a persistent device error that ends the run.
+/// always broken) would otherwise be recovered forever. The same fault again with no frame taken in between waits longer
+/// before its probes (5, 15, 45, 135 s, as the probes themselves back off), so that a device that is only slow to come
+/// back gets its time; <paramref name="maxRepeated"/> times in a row is a persistent device error that ends the run.
 /// </remarks>
 public sealed partial class BeamlineRecovery(RunDevices devices, IRunJournal journal, TimeProvider time, Action<MotionStatus> observed,
     Func<int> framesAcquired, int maxRepeated = BeamlineRecovery.DefaultMaxRepeated)
 {
     public static readonly TimeSpan FirstPause = TimeSpan.FromSeconds(5);
     public const int Attempts = 4;
-    public const int DefaultMaxRepeated = 3;
+    public const int DefaultMaxRepeated = 5;
     private const double Growth = 3;
 
     private (string Device, string Kind, int Frames)? _lastFault;
@@ -45,6 +46,7 @@ public sealed partial class BeamlineRecovery(RunDevices devices, IRunJournal jou
         // Another device may fail while the first is waited for: each one that failed gets its own "recovered" record.
         var failed = new SortedSet<string>(StringComparer.Ordinal) { device };
         var attempt = 0;
+        var waited = Pause(_repeated - 1);
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
@@ -56,12 +58,13 @@ public sealed partial class BeamlineRecovery(RunDevices devices, IRunJournal jou
                     var again = (DeviceException)args.Outcome.Exception!;
                     failed.Add(again.Device);
                     journal.Write(new RecoveryFailed(again.Device, args.AttemptNumber + 1, again.Message));
+                    waited += Pause(args.AttemptNumber + 1);
                     return ValueTask.CompletedTask;
                 },
             })
             .Build();
 
-        await Task.Delay(FirstPause, time, ct).ConfigureAwait(false);
+        await Task.Delay(waited, time, ct).ConfigureAwait(false);
         try
         {
             await pipeline.ExecuteAsync(async token =>
@@ -78,7 +81,7 @@ public sealed partial class BeamlineRecovery(RunDevices devices, IRunJournal jou
             journal.Write(new RecoveryFailed(last.Device, attempt, last.Message));
             throw new DeviceException(device, $"gave up after {Attempts} attempts to recover from: {fault}", last);
         }
-        foreach (var d in failed) journal.Write(new DeviceRecovered(d, attempt, Pause(attempt - 1).TotalSeconds));
+        foreach (var d in failed) journal.Write(new DeviceRecovered(d, attempt, waited.TotalSeconds));
     }
 
     /// <summary>A fault's kind: its text with the numbers and quoted values that differ from one occurrence to the next taken out.</summary>

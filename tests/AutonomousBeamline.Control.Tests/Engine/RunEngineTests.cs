@@ -113,8 +113,11 @@ public sealed class RunEngineTests
         var outcome = await EngineRig.RunAsync(rig.Build(EngineRig.Plan(frames: 50)));
 
         Assert.Equal(ExitStatus.Fail, outcome.ExitStatus);
-        Assert.Contains("persistent device error: the same fault 3 times in a row", outcome.Reason);
-        Assert.Equal(3, rig.Journal.Records<FaultRecorded>().Count(f => f.Source == "detector"));
+        Assert.Contains("persistent device error: the same fault 5 times in a row", outcome.Reason);
+        Assert.Equal(5, rig.Journal.Records<FaultRecorded>().Count(f => f.Source == "detector"));
+        // Each repeat waited longer before the beamline was probed again: 5 + 15 + 45 + 135 s on the run's clock.
+        var recovered = rig.Journal.Records<DeviceRecovered>().Select(r => r.AfterS).ToList();
+        Assert.Equal([5.0, 15.0, 45.0, 135.0], recovered);
         Assert.Equal("fault", rig.Journal.Records<SafeStateEntered>().Last().Why);
         Assert.False(rig.Cell.Output);
     }
