@@ -39,12 +39,15 @@ public static class SoakCommand
             if (!double.IsFinite(value) || value is < 0 or >= 1) r.AddError($"--kill-at must be in [0, 1), got {value.ToString(CultureInfo.InvariantCulture)}");
         });
 
+        var profile = new Option<string?>("--profile") { Description = "the simulators' wire manner: native (ours) or foreign (as differently as the ICD allows); default: the config's" };
+        profile.AcceptOnlyFromAmong("native", "foreign");
+
         var command = new Command("soak", "Rehearse an unattended night in minutes: faults in every device, beam dumps, a kill -9 and a resume; writes soak.json.")
         {
-            config, hours, outDir, seed, killAt,
+            config, hours, outDir, seed, killAt, profile,
         };
         command.SetAction((parse, ct) => RunAsync(
-            new SoakOptions(parse.GetValue(config)!, parse.GetValue(hours), parse.GetValue(outDir)!, parse.GetValue(seed), parse.GetValue(killAt)),
+            new SoakOptions(parse.GetValue(config)!, parse.GetValue(hours), parse.GetValue(outDir)!, parse.GetValue(seed), parse.GetValue(killAt), parse.GetValue(profile)),
             Console.Out, ct));
         return command;
     }

@@ -9,7 +9,8 @@ namespace AutonomousBeamline.Cli.Soak;
 
 /// <summary>What one soak does.</summary>
 /// <param name="KillAt">Fraction of the hours (virtual time) at which the controller is killed; 0: no kill.</param>
-public sealed record SoakOptions(string ConfigPath, double Hours, string OutDir, int? Seed, double KillAt);
+/// <param name="Profile">The simulators' wire manner for the night (simulation.profile: native or foreign); null: the config's.</param>
+public sealed record SoakOptions(string ConfigPath, double Hours, string OutDir, int? Seed, double KillAt, string? Profile = null);
 
 /// <summary>How to start the beamline program as a child process: the file to run and the arguments before the command.</summary>
 public sealed record BeamlineProgram(string FileName, IReadOnlyList<string> LeadingArguments)
@@ -59,6 +60,7 @@ public sealed partial class SoakRunner(BeamlineProgram program, TextWriter log)
         var seed = options.Seed ?? baseConfig.Experiment.Seed;
         var schedule = SoakSchedule.Build(options.Hours, seed);
         var config = schedule.Apply(baseConfig);
+        if (options.Profile is { } profile) config.Simulation.Profile = profile;
 
         var wall = Stopwatch.StartNew();
         var soakDir = Path.GetFullPath(Path.Combine(options.OutDir,

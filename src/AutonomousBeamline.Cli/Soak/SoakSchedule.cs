@@ -14,7 +14,7 @@ namespace AutonomousBeamline.Cli.Soak;
 public sealed class SoakSchedule
 {
     /// <summary>Faults per hour of experiment once every kind has had its turn.</summary>
-    public const double FaultsPerHour = 4;
+    public const double FaultsPerHour = 4.5;
 
     /// <summary>One beam dump per this many hours (at least one).</summary>
     public const double HoursPerBeamDump = 4;

@@ -25,7 +25,7 @@ public sealed class SoakScheduleTests
             foreach (var kind in kinds)
                 Assert.Contains(schedule.Faults, f => f.Device == device && f.Kind == kind);
         Assert.All(schedule.Faults, f => Assert.InRange(f.AtS, SoakSchedule.LeadInS, 12 * 3600 * (1 - SoakSchedule.TailFraction)));
-        Assert.Equal(48, schedule.Faults.Count); // 4 an hour, more than the kinds there are
+        Assert.Equal(54, schedule.Faults.Count); // 4.5 an hour, more than the kinds there are
         Assert.Equal(3, schedule.BeamDumps.Count);
         Assert.All(schedule.BeamDumps, d => Assert.InRange(d.AtS + d.DurationS, 0, 12 * 3600 * (1 - SoakSchedule.TailFraction)));
     }
