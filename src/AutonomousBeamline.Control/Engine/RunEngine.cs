@@ -173,7 +173,7 @@ public sealed class RunEngine : IExperimentOperations
         _crew.Recorder.Counts(c => c with { FramesAcquired = c.FramesAcquired + 1, BeamTimeUsedS = c.BeamTimeUsedS + step.BeamSeconds });
         _frame = frame;
         if (frame.Header.BeamCurrentMa >= _plan.Beam.ThresholdMa) return FrameTaken;
-        _crew.Kept.KeepWithoutBeam(frame, _plan.Beam.ThresholdMa);
+        _crew.Kept.KeepWithoutBeam(frame, _plan.Beam.ThresholdMa, Status.Position);
         return Retake;
     }
 

@@ -111,6 +111,12 @@ public sealed record RegionExcluded(string By, double XMinMm, double XMaxMm, dou
 /// </summary>
 public sealed record SpotLeft(double XMm, double YMm, int UnusableFrames, string Flag, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
 
+/// <summary>
+/// A spot that has received its dose budget (beam damage): <paramref name="BeamS"/> seconds against <paramref name="BudgetS"/>.
+/// The region around it is excluded for every strategy and every operator's goto; a resume keeps it.
+/// </summary>
+public sealed record DoseSpent(double XMm, double YMm, double BeamS, double BudgetS, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
+
 /// <summary>A knob held at its present value (or released to the learner). A resume keeps it.</summary>
 public sealed record KnobLockChanged(string By, Knob Knob, bool Locked) : JournalRecord;
 

@@ -41,6 +41,7 @@ public sealed record KnobChange(OperatorKnobs Knobs, JournalRecord? Record)
         KnobLockChanged l => k with { Locks = l.Locked ? k.Locks.Add(l.Knob) : k.Locks.Remove(l.Knob) },
         RegionExcluded x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
         SpotLeft x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
+        DoseSpent x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
         _ => k,
     };
 }

@@ -16,9 +16,9 @@ namespace AutonomousBeamline.Control.Steps;
 /// the lists it hands out are immutable, so the cycler's C-rate planner reads them without a lock.
 /// </summary>
 public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames, RunRecorder recorder, UnusableDataSuspender unusable,
-    UnusableSpots spots, Action<Observation> trainer, IEnumerable<Observation> earlier)
+    UnusableSpots spots, DoseLedger dose, Action<Observation> trainer, IEnumerable<Observation> earlier)
 {
-    private ImmutableList<Observation> _observations = [.. earlier];
+    private ImmutableList<Observation> _observations = Seeded(earlier, dose);
     private ImmutableList<XasFeatures> _scans = [];
 
     public IReadOnlyList<Observation> Observations => Volatile.Read(ref _observations);
@@ -30,19 +30,38 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     public IReadOnlyList<XasFeatures> Scans => _scans;
 
     /// <summary>A frame whose own header shows the beam below <paramref name="thresholdMa"/>: stored, never an observation.</summary>
-    public void KeepWithoutBeam(Frame frame, double thresholdMa)
+    public void KeepWithoutBeam(Frame frame, double thresholdMa, SpotMm at)
     {
+        Dose(frame, at);
         recorder.Counts(c => c with { FramesRejected = c.FramesRejected + 1 });
         frames.Store(frame, FrameFate.NoBeam);
         recorder.Write(new FrameNotCounted(frame.Header.Frame, null,
             FormattableString.Invariant($"beam {frame.Header.BeamCurrentMa:0.0} mA below threshold {thresholdMa} mA during the exposure")));
     }
 
+    /// <summary>A resumed run's dose so far, from its observations (the frames it kept).</summary>
+    private static ImmutableList<Observation> Seeded(IEnumerable<Observation> earlier, DoseLedger dose)
+    {
+        var list = earlier.ToImmutableList();
+        foreach (var o in list) dose.Record(new SpotMm(o.XMm, o.YMm), o.ExposureS ?? 0);
+        return list;
+    }
+
+    /// <summary>Every frame taken with the shutter open is dose, whatever the analysis makes of it.</summary>
+    private void Dose(Frame frame, SpotMm at)
+    {
+        if (dose.Record(at, frame.Header.ExposureS ?? 0) is not { } region || dose.BudgetS is not { } b) return;
+        // Excluded before the record is written, so that whoever reacts to the record finds the region excluded.
+        recorder.Status.Update(s => s with { Knobs = s.Knobs with { Exclusions = s.Knobs.Exclusions.Add(region) } });
+        recorder.Write(new DoseSpent(at.X, at.Y, dose.DoseAt(at), b, region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm));
+        recorder.Report(FormattableString.Invariant($"the spot ({at.X:0.###}, {at.Y:0.###}) mm has had its dose budget of {b} s of beam; no frame is taken there again"));
+    }
+
     /// <summary>The spot gave nothing but unusable frames: excluded like an operator's region, so no planner sends the sample back.</summary>
     private void Leave(SpotMm spot, Learning.Acquisition.RoiRectangle region, string flag)
     {
-        recorder.Write(new SpotLeft(spot.X, spot.Y, spots.PerSpot, flag, region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm));
         recorder.Status.Update(s => s with { Knobs = s.Knobs with { Exclusions = s.Knobs.Exclusions.Add(region) } });
+        recorder.Write(new SpotLeft(spot.X, spot.Y, spots.PerSpot, flag, region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm));
         recorder.Report(FormattableString.Invariant($"left the spot ({spot.X:0.###}, {spot.Y:0.###}) mm: its frames keep flagging '{flag}'"));
     }
 
@@ -50,6 +69,7 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     /// <param name="recovered">A frame stored before a crash whose observation record was lost: already in the frame file.</param>
     public void Keep(Frame frame, FrameContext context, string why, bool recovered = false)
     {
+        Dose(frame, context.Position);
         var result = analysis.Analyze(frame, context);
         if (result.Xas is { } spectrum) _scans = _scans.Add(spectrum);
         unusable.Record(frame.Header.Kind, result.Flag);

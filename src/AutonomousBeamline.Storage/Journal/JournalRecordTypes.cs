@@ -42,6 +42,7 @@ internal static class JournalRecordTypes
         Fields<BudgetChanged>("budget_changed"),
         Fields<RegionExcluded>("region_excluded"),
         Fields<SpotLeft>("spot_left"),
+        Fields<DoseSpent>("dose_spent"),
         Fields<KnobLockChanged>("knob_lock"),
         Fields<ApprovalWindowChanged>("approval_window"),
         Fields<CRateRefused>("c_rate_refused"),

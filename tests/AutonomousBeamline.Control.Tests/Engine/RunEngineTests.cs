@@ -182,6 +182,29 @@ public sealed class RunEngineTests
     }
 
     [Fact]
+    public async Task The_dose_budget_binds_a_planner_that_does_not_know_it_and_an_operators_goto()
+    {
+        // A raster-like planner that asks for the same spot again and again; each frame is 10 s of beam, the budget 20 s.
+        var rig = new EngineRig { Planner = new ListPlanner((4, 4)) };
+        var plan = EngineRig.Plan(frames: 3);
+        var engine = rig.Build(plan with { Acquisition = plan.Acquisition with { DoseBudgetS = 20 } });
+        CommandOutcome? gotoAfter = null;
+        rig.Journal.Recorded += e =>
+        {
+            if (e.Record is DoseSpent) gotoAfter = engine.Apply(new GotoRoiCommand(4, 4) { By = Alice });
+        };
+        var outcome = await EngineRig.RunAsync(engine);
+
+        var spent = Assert.Single(rig.Journal.Records<DoseSpent>());
+        Assert.Equal((4.0, 4.0, 20.0, 20.0), (spent.XMm, spent.YMm, spent.BeamS, spent.BudgetS));
+        var spots = rig.Journal.Records<DecisionMade>().Select(d => (d.Decision.Values["x_mm"], d.Decision.Values["y_mm"])).ToList();
+        Assert.Equal([(4.0, 4.0), (4.0, 4.0), (9.0, 9.0)], spots);
+        Assert.False(gotoAfter!.Accepted);
+        Assert.Contains("excluded region", gotoAfter.Message);
+        Assert.Equal(3, outcome.Observations.Count);
+    }
+
+    [Fact]
     public async Task A_spot_that_keeps_giving_unusable_frames_is_left_and_never_measured_again()
     {
         var rig = new EngineRig { Planner = new ListPlanner((4, 4)) };

@@ -66,6 +66,7 @@ public static class SampleRecords
         new BudgetChanged(Ann.ToString(), 100, 7200),
         new RegionExcluded(Ann.ToString(), 0, 1, 2, 3.5),
         new SpotLeft(2, 3, 3, "flat", 1.8, 2.2, 2.8, 3.2),
+        new DoseSpent(2, 3, 60, 60, 1.8, 2.2, 2.8, 3.2),
         new KnobLockChanged(Ann.ToString(), Knob.CRate, true),
         new ApprovalWindowChanged(Ann.ToString(), 30),
         new CRateRefused(5, "learner", "above the cell's 2C"),
