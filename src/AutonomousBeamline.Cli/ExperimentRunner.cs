@@ -70,6 +70,9 @@ internal static class ExperimentRunner
             };
             var engine = new RunEngine(plan, devices.Devices, learning, journal, folder.Frames, time, runId, resume);
             engine.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            // From here the run may energise the cell: whatever ends it from outside the loop makes the cell safe first.
+            using var safetyNet = new ProcessSafetyNet(engine.EmergencyHalt,
+                (source, message) => journal.TryWrite(new FaultRecorded(source, message, engine.State)), journal.FlushAsync).Arm();
             attach?.Invoke(engine);
             OperatorEndpoint? operatorEndpoint;
             try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, anyPortIfTaken: mode == RunMode.DryRun); }

@@ -54,4 +54,6 @@ var root = new RootCommand("beamline: autonomous operando battery experiments at
 };
 root.Subcommands.Add(ConsoleCommand.Create());
 root.Subcommands.Add(AutonomousBeamline.Cli.Soak.SoakCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// Ctrl-C and SIGTERM cancel the command; a run's safety net has made the cell safe by then, and the run's ending (the
+// cycler stopped, the journal's last records, the HDF5 block) gets this long before the process is ended regardless.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

@@ -56,14 +56,15 @@ internal sealed class EngineRig
         ApprovalWindowS = approvalS,
     };
 
-    public RunEngine Build(RunPlan? plan = null, ResumeState? resume = null)
+    /// <param name="frames">The frame store (the journal's own list unless a test needs one that fails on its own).</param>
+    public RunEngine Build(RunPlan? plan = null, ResumeState? resume = null, Journal.IFrameStore? frames = null)
     {
         var learning = new RunLearning(Analyzer, _ => Planner, _ => { })
         {
             XasAnalyzer = new XasEdgeAnalyzer(),
             EnergyPlanner = new EnergyRangePlanner(new EnergyWindow("fe-k-edge", 7090, 7180, 0.5)),
         };
-        return new RunEngine(plan ?? Plan(), new RunDevices(Cell, Motion, Detector), learning, Journal, Journal, Clock, "run-1", resume);
+        return new RunEngine(plan ?? Plan(), new RunDevices(Cell, Motion, Detector), learning, Journal, frames ?? Journal, Clock, "run-1", resume);
     }
 
     /// <summary>Runs the engine to its end, failing the test instead of hanging it if the run never ends.</summary>
