@@ -32,7 +32,11 @@ internal static class ExperimentRunner
         else
         {
             runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
-            runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
+            var runsDir = outDir ?? config.Output.Directory;
+            runDir = Path.Combine(runsDir, runId);
+            // The config's rules keep the name a plain file name; this keeps the folder inside --out whatever a caller passed.
+            if (Path.GetDirectoryName(Path.GetFullPath(runDir)) != Path.TrimEndingDirectorySeparator(Path.GetFullPath(runsDir)))
+                throw new ArgumentException($"experiment.name '{config.Experiment.Name}' would put the run folder outside {runsDir}");
             Directory.CreateDirectory(runDir);
             File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
             Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");

@@ -18,7 +18,9 @@ internal static class OperatorComposition
     public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations, bool anyPortIfTaken)
     {
         if (string.IsNullOrWhiteSpace(section.Endpoint)) return null;
-        var uri = new Uri(section.Endpoint.Replace("tcp://", "http://", StringComparison.Ordinal));
+        // validate has checked it; a config that skipped validation is refused here, before anything is bound.
+        var at = TcpEndpoint.Parse(section.Endpoint, out var why) ?? throw new InvalidOperationException($"operator.endpoint: {why}");
+        var uri = (Host: at.BareHost, at.Port);
         try
         {
             return Bind(uri.Host, uri.Port, section, operations);
