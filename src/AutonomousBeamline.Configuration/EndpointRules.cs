@@ -35,8 +35,19 @@ internal static class EndpointRules
             if (!IsZ85Key(key)) fail($"operator.curve_client_public_keys[{i}]", "must be a 40-character Z85 CURVE public key");
             else if (op.CurveClientPublicKeys.IndexOf(key) < i) fail($"operator.curve_client_public_keys[{i}]", "is given twice");
         }
-        if (keyed && op.CurveClientPublicKeys.Count == 0)
-            fail("operator.curve_client_public_keys", "with curve_secret_key, name at least one console's public key; otherwise no one can attach");
+        for (var i = 0; i < op.CurveClients.Count; i++)
+        {
+            var client = op.CurveClients[i];
+            if (!IsZ85Key(client.PublicKey)) fail($"operator.curve_clients[{i}].public_key", "must be a 40-character Z85 CURVE public key");
+            else if (op.CurveClientPublicKeys.Contains(client.PublicKey) || op.CurveClients.FindIndex(c => c.PublicKey == client.PublicKey) < i)
+                fail($"operator.curve_clients[{i}].public_key", "is given twice");
+            if (string.IsNullOrWhiteSpace(client.Name)) fail($"operator.curve_clients[{i}].name", "is required: the journal names this console's commands by it");
+            else if (client.Name.Length > 64 || TextRules.HasControlOrFormat(client.Name))
+                fail($"operator.curve_clients[{i}].name", $"must be at most 64 printable characters, got '{TextRules.Shown(client.Name)}'");
+        }
+        if (op.CurveClients.Count > 0 && !keyed) fail("operator.curve_clients", "needs operator.curve_secret_key: without CURVE no key is checked");
+        if (keyed && op.CurveClientPublicKeys.Count == 0 && op.CurveClients.Count == 0)
+            fail("operator.curve_clients", "with curve_secret_key, name at least one console (name and public_key); otherwise no one can attach");
         if (op.Endpoint.Length == 0) return;
         var endpoint = TcpEndpoint.Parse(op.Endpoint, out var why);
         if (endpoint is null)

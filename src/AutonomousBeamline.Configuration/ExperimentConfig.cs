@@ -250,8 +250,25 @@ public sealed class OperatorSection
     public double ApprovalWindowS { get; set; }
     /// <summary>Z85 CURVE secret key of the endpoint; required to bind anything but loopback.</summary>
     public string? CurveSecretKey { get; set; }
-    /// <summary>Z85 CURVE public keys of the consoles allowed to attach beyond loopback.</summary>
+    /// <summary>Z85 CURVE public keys of the consoles allowed to attach beyond loopback (journalled as "console KEYPREFIX").</summary>
     public List<string> CurveClientPublicKeys { get; set; } = new();
+    /// <summary>Consoles allowed to attach, each with the name its commands are journalled under (the key's, never the request's).</summary>
+    public List<CurveClientConfig> CurveClients { get; set; } = new();
+
+    /// <summary>Every allowed console key with its name.</summary>
+    public IReadOnlyDictionary<string, string> NamedClientKeys() =>
+        CurveClients.Where(c => c.PublicKey.Length > 0).GroupBy(c => c.PublicKey).ToDictionary(g => g.Key, g => g.First().Name);
+
+    /// <summary>Every allowed console key, named or not.</summary>
+    public IReadOnlyList<string> AllClientKeys() => CurveClientPublicKeys.Concat(CurveClients.Select(c => c.PublicKey)).Distinct().ToList();
+}
+
+public sealed class CurveClientConfig
+{
+    [Required]
+    public string Name { get; set; } = "";
+    [Required]
+    public string PublicKey { get; set; } = "";
 }
 
 public sealed class SimulationSection

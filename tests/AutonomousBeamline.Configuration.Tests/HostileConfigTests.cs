@@ -222,7 +222,7 @@ public sealed class HostileConfigTests
         var bad = keyed.Replace($"curve_secret_key: \"{key}\"", "curve_secret_key: \"not-a-key\"");
         Assert.Contains("Z85", Refused(bad, "operator.curve_secret_key").Message);
         var noClients = keyed.Replace($"curve_client_public_keys: [\"{key}\"]", "curve_client_public_keys: []");
-        Refused(noClients, "operator.curve_client_public_keys");
+        Refused(noClients, "operator.curve_clients");
     }
 
     [Fact]
