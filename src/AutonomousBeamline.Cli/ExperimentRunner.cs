@@ -91,8 +91,8 @@ internal static class ExperimentRunner
             {
                 Console.WriteLine($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
                 // Where to attach, for people and tools that find runs by folder.
-                File.WriteAllText(Path.Combine(runDir, "operator.json"), System.Text.Json.JsonSerializer.Serialize(
-                    new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint }));
+                File.WriteAllText(Path.Combine(runDir, OperatorConsole.RunLocator.OperatorFileName), System.Text.Json.JsonSerializer.Serialize(
+                    new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint, run_id = runId }));
             }
             outcome = await engine.RunAsync(ct).ConfigureAwait(false);
             framesRejectedByClient = devices.Detector.RejectedFrames;
