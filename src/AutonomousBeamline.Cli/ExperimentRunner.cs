@@ -37,12 +37,25 @@ internal static class ExperimentRunner
             // The config's rules keep the name a plain file name; this keeps the folder inside --out whatever a caller passed.
             if (Path.GetDirectoryName(Path.GetFullPath(runDir)) != Path.TrimEndingDirectorySeparator(Path.GetFullPath(runsDir)))
                 throw new ArgumentException($"experiment.name '{config.Experiment.Name}' would put the run folder outside {runsDir}");
-            Directory.CreateDirectory(runDir);
-            File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
             Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
         }
 
-        var folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+        RunFolder folder;
+        try
+        {
+            if (resumeDir is null)
+            {
+                Directory.CreateDirectory(runDir);
+                File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+            }
+            folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Before any device is touched: a run that cannot write its folder would keep nothing it measured.
+            Console.Error.WriteLine($"cannot write the run folder {runDir}: {e.Message}; nothing was touched");
+            return Commands.BadConfig;
+        }
         foreach (var warning in folder.Warnings) Console.Error.WriteLine($"warning: {warning}");
         var journal = folder.Journal;
         RunOutcome outcome;
@@ -72,7 +85,7 @@ internal static class ExperimentRunner
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
-            var engine = new RunEngine(plan, devices.Devices, learning, journal, folder.Frames, time, runId, resume);
+            var engine = new RunEngine(plan, devices.Devices with { Disk = new RunFolderDisk(runDir) }, learning, journal, folder.Frames, time, runId, resume);
             engine.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
             // From here the run may energise the cell: whatever ends it from outside the loop makes the cell safe first.
             using var safetyNet = new ProcessSafetyNet(engine.EmergencyHalt,

@@ -36,6 +36,22 @@ public sealed class ExitStatusTests : IDisposable
     }
 
     [Fact]
+    public async Task A_run_folder_that_cannot_be_written_is_a_clear_error_before_any_device_is_touched()
+    {
+        // Root writes anywhere it may; nobody can make a folder inside a file.
+        var blocker = Path.Combine(_dir, "a-file-not-a-folder");
+        File.WriteAllText(blocker, "");
+        var config = Path.Combine(_dir, "ok.yaml");
+        File.WriteAllText(config, File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml")).Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: \"\""));
+        var (code, _, err) = await RunAsync("dry-run", config, "--out", Path.Combine(blocker, "runs"));
+
+        Assert.Equal(Commands.BadConfig, code);
+        Assert.Contains("cannot write the run folder", err);
+        Assert.Contains("nothing was touched", err);
+        Assert.DoesNotContain("   at ", err);
+    }
+
+    [Fact]
     public async Task An_invalid_config_exits_2_and_lists_every_problem_with_its_line()
     {
         var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml"))
