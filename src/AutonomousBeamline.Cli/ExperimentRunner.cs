@@ -32,13 +32,30 @@ internal static class ExperimentRunner
         else
         {
             runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
-            runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
-            Directory.CreateDirectory(runDir);
-            File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+            var runsDir = outDir ?? config.Output.Directory;
+            runDir = Path.Combine(runsDir, runId);
+            // The config's rules keep the name a plain file name; this keeps the folder inside --out whatever a caller passed.
+            if (Path.GetDirectoryName(Path.GetFullPath(runDir)) != Path.TrimEndingDirectorySeparator(Path.GetFullPath(runsDir)))
+                throw new ArgumentException($"experiment.name '{config.Experiment.Name}' would put the run folder outside {runsDir}");
             Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
         }
 
-        var folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+        RunFolder folder;
+        try
+        {
+            if (resumeDir is null)
+            {
+                Directory.CreateDirectory(runDir);
+                File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+            }
+            folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Before any device is touched: a run that cannot write its folder would keep nothing it measured.
+            Console.Error.WriteLine($"cannot write the run folder {runDir}: {e.Message}; nothing was touched");
+            return Commands.BadConfig;
+        }
         foreach (var warning in folder.Warnings) Console.Error.WriteLine($"warning: {warning}");
         var journal = folder.Journal;
         RunOutcome outcome;
@@ -68,11 +85,14 @@ internal static class ExperimentRunner
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
-            var engine = new RunEngine(plan, devices.Devices, learning, journal, folder.Frames, time, runId, resume);
+            var engine = new RunEngine(plan, devices.Devices with { Disk = new RunFolderDisk(runDir) }, learning, journal, folder.Frames, time, runId, resume);
             engine.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            // From here the run may energise the cell: whatever ends it from outside the loop makes the cell safe first.
+            using var safetyNet = new ProcessSafetyNet(engine.EmergencyHalt,
+                (source, message) => journal.TryWrite(new FaultRecorded(source, message, engine.State)), journal.FlushAsync).Arm();
             attach?.Invoke(engine);
             OperatorEndpoint? operatorEndpoint;
-            try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, anyPortIfTaken: mode == RunMode.DryRun); }
+            try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, runId, anyPortIfTaken: mode == RunMode.DryRun); }
             catch (InvalidOperationException e)
             {
                 // Nothing has touched the cell yet.
@@ -84,8 +104,8 @@ internal static class ExperimentRunner
             {
                 Console.WriteLine($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
                 // Where to attach, for people and tools that find runs by folder.
-                File.WriteAllText(Path.Combine(runDir, "operator.json"), System.Text.Json.JsonSerializer.Serialize(
-                    new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint }));
+                File.WriteAllText(Path.Combine(runDir, OperatorConsole.RunLocator.OperatorFileName), System.Text.Json.JsonSerializer.Serialize(
+                    new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint, run_id = runId }));
             }
             outcome = await engine.RunAsync(ct).ConfigureAwait(false);
             framesRejectedByClient = devices.Detector.RejectedFrames;

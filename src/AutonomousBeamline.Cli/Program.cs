@@ -54,4 +54,14 @@ var root = new RootCommand("beamline: autonomous operando battery experiments at
 };
 root.Subcommands.Add(ConsoleCommand.Create());
 root.Subcommands.Add(AutonomousBeamline.Cli.Soak.SoakCommand.Create());
-return await root.Parse(args).InvokeAsync();
+// Ctrl-C and SIGTERM cancel the command; a run's safety net has made the cell safe by then, and the run's ending (the
+// cycler stopped, the journal's last records, the HDF5 block) gets this long before the process is ended regardless.
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // A usage error is the caller's to fix, like an invalid config: both exit 2, before anything is touched.
+    foreach (var error in parsed.Errors) Console.Error.WriteLine(error.Message);
+    Console.Error.WriteLine("(beamline --help lists the commands and their options)");
+    return Commands.BadConfig;
+}
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });

@@ -1,8 +1,3 @@
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
-using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
-
 namespace AutonomousBeamline.Configuration;
 
 /// <summary>One thing wrong with a config file: which field, where, and why.</summary>
@@ -28,93 +23,50 @@ public static class ConfigLoader
 {
     public static ExperimentConfig Load(string path, IReadOnlyDictionary<string, string[]>? faultKinds = null)
     {
-        if (!System.IO.File.Exists(path))
+        var file = new FileInfo(path);
+        if (!file.Exists)
             throw new ConfigException(path, [new ConfigError("(file)", 0, "no such file")]);
+        // Checked before reading: a huge file is refused without filling memory.
+        if (file.Length > BoundedYamlReader.MaxChars * 4L)
+            throw new ConfigException(path, [new ConfigError("(file)", 0, $"is {file.Length:N0} bytes long; an experiment file may have at most {BoundedYamlReader.MaxChars:N0} characters")]);
         return Parse(System.IO.File.ReadAllText(path), path, faultKinds);
     }
 
+    /// <summary>
+    /// Reads, binds and validates an experiment file. Every problem is listed (syntax and limits stop the reading;
+    /// after that unknown keys, values of the wrong kind, missing fields and broken rules are all collected), each
+    /// with its path and line.
+    /// </summary>
     public static ExperimentConfig Parse(string yaml, string sourceName = "(config)", IReadOnlyDictionary<string, string[]>? faultKinds = null)
     {
-        var lines = new YamlLineIndex();
-        try
-        {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(yaml));
-            if (stream.Documents.Count > 0) lines.Index(stream.Documents[0].RootNode, "");
-        }
-        catch (YamlException e)
-        {
-            throw new ConfigException(sourceName, [new ConfigError("(syntax)", (int)e.Start.Line, Clean(e))]);
-        }
-
-        ExperimentConfig config;
-        try
-        {
-            var deserializer = new DeserializerBuilder()
-                .WithNamingConvention(UnderscoredNamingConvention.Instance)
-                .Build();
-            config = deserializer.Deserialize<ExperimentConfig?>(yaml) ?? new ExperimentConfig();
-        }
-        catch (YamlException e)
-        {
-            var line = (int)e.Start.Line;
-            throw new ConfigException(sourceName, [new ConfigError(lines.PathAt(line) ?? "(value)", line, Clean(e))]);
-        }
-
-        var errors = ConfigValidator.Validate(config, faultKinds)
-            .Select(e => e with { Line = lines.LineOf(e.Path) })
-            .ToList();
-        if (errors.Count > 0) throw new ConfigException(sourceName, errors);
+        var (root, problems) = BoundedYamlReader.Read(yaml, sourceName);
+        var binder = new SchemaBinder();
+        var config = binder.BindRoot<ExperimentConfig>(root);
+        problems.AddRange(binder.Problems);
+        // A field already reported (missing, of the wrong kind) holds its default, which the rules would report again.
+        var reported = problems.Select(p => p.Path).ToList();
+        var lines = new LineIndex(binder.Lines);
+        problems.AddRange(ConfigValidator.Validate(config, faultKinds)
+            .Where(e => !reported.Any(r => Covers(r, e.Path)))
+            .Select(e => e with { Line = lines.LineOf(e.Path) }));
+        if (problems.Count > 0) throw new ConfigException(sourceName, problems.OrderBy(p => p.Line == 0 ? int.MaxValue : p.Line).ToList());
         return config;
     }
 
-    private static string Clean(YamlException e)
+    private static bool Covers(string reported, string path) =>
+        path == reported || path.StartsWith(reported + ".", StringComparison.Ordinal) || path.StartsWith(reported + "[", StringComparison.Ordinal);
+
+    /// <summary>The line of a dotted path, or of its nearest ancestor that is in the file.</summary>
+    private sealed class LineIndex(Dictionary<string, int> lines)
     {
-        // YamlDotNet prefixes its own "(Line: 3, Col: 5, Idx: …) - (…):" location; we print ours.
-        var message = e.InnerException?.Message ?? e.Message;
-        var cut = message.LastIndexOf("): ", StringComparison.Ordinal);
-        return cut >= 0 && message.StartsWith("(Line", StringComparison.Ordinal) ? message[(cut + 3)..] : message;
-    }
-
-    /// <summary>Where each dotted path (cell.voltage_max_v, protocol.steps[1].c_rate) stands in the file.</summary>
-    private sealed class YamlLineIndex
-    {
-        private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
-
-        public void Index(YamlNode node, string path)
-        {
-            _lines.TryAdd(path, (int)node.Start.Line);
-            switch (node)
-            {
-                case YamlMappingNode map:
-                    foreach (var (key, value) in map.Children)
-                    {
-                        var name = (key as YamlScalarNode)?.Value ?? "?";
-                        var childPath = path.Length == 0 ? name : $"{path}.{name}";
-                        _lines[childPath] = (int)key.Start.Line;
-                        Index(value, childPath);
-                        _lines[childPath] = (int)key.Start.Line;
-                    }
-                    break;
-                case YamlSequenceNode sequence:
-                    for (var i = 0; i < sequence.Children.Count; i++)
-                        Index(sequence.Children[i], $"{path}[{i}]");
-                    break;
-            }
-        }
-
-        /// <summary>The line of the path, or of its nearest ancestor that is in the file.</summary>
         public int LineOf(string path)
         {
             for (var p = path; ; p = Parent(p))
             {
-                if (_lines.TryGetValue(p, out var line)) return line;
+                if (lines.TryGetValue(p, out var line)) return line;
                 if (p.Length == 0) return 0;
             }
         }
-
-        public string? PathAt(int line) =>
-            _lines.Where(kv => kv.Value == line && kv.Key.Length > 0).Select(kv => kv.Key).OrderByDescending(k => k.Length).FirstOrDefault();
 
         private static string Parent(string path)
         {

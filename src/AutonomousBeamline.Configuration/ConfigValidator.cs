@@ -70,9 +70,6 @@ public static class ConfigValidator
         }
         Positive("devices.potentiostat.timeout_s", d.Potentiostat.TimeoutS, "the time-out");
         if (d.Potentiostat.ReconnectS is < 0 or > 3600) Fail("devices.potentiostat.reconnect_s", $"must be 0 to 3600 s, got {d.Potentiostat.ReconnectS}");
-        CheckEndpoint("devices.motion.endpoint", d.Motion.Endpoint, Fail);
-        CheckEndpoint("devices.detector.control", d.Detector.Control, Fail);
-        CheckEndpoint("devices.detector.data", d.Detector.Data, Fail);
         Positive("devices.motion.timeout_s", d.Motion.TimeoutS, "the time-out");
         Positive("devices.detector.timeout_s", d.Detector.TimeoutS, "the time-out");
         if (c.Simulation.Profile is not ("native" or "foreign"))
@@ -132,7 +129,6 @@ public static class ConfigValidator
         if (!(a.UnusableRateMax is > 0 and <= 1)) Fail("acquisition.unusable_rate_max", Inv($"must be a share in (0, 1], got {a.UnusableRateMax}"));
 
         var op = c.Operator;
-        if (op.Endpoint.Length > 0) CheckEndpoint("operator.endpoint", op.Endpoint, Fail);
         if (op.ApprovalWindowS is < 0 or > 3600 || !double.IsFinite(op.ApprovalWindowS))
             Fail("operator.approval_window_s", $"must be between 0 and 3600 s, got {op.ApprovalWindowS}");
 
@@ -167,7 +163,15 @@ public static class ConfigValidator
             if (f.Count < 1) Fail($"{path}.count", $"must be at least 1, got {f.Count}");
             Positive($"{path}.duration_s", f.DurationS, "the fault's duration");
         }
-        return errors;
+        if (d.Potentiostat.Transport == "tcp" && string.IsNullOrWhiteSpace(d.Potentiostat.Host))
+            Fail("devices.potentiostat.host", "a tcp potentiostat needs its host");
+
+        // The rules of their own, one line each; new sections add theirs here.
+        EndpointRules.Check(c, Fail);
+        RangeRules.Check(c, Fail);
+        TextRules.Check(c, Fail);
+        // One problem per field: the first rule that fails says it best.
+        return errors.DistinctBy(e => e.Path).ToList();
     }
 
     /// <summary>Loops may nest, but not without end: deeper than this is a mistake, not a protocol.</summary>
@@ -369,10 +373,4 @@ public static class ConfigValidator
 
     /// <summary>Numbers in messages read the same on every machine.</summary>
     private static string Inv(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
-
-    private static void CheckEndpoint(string path, string endpoint, Action<string, string> fail)
-    {
-        if (!endpoint.StartsWith("tcp://", StringComparison.Ordinal) || endpoint.LastIndexOf(':') <= "tcp://".Length)
-            fail(path, $"must be a ZeroMQ TCP endpoint like tcp://127.0.0.1:5555, got '{endpoint}'");
-    }
 }

@@ -1,19 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace AutonomousBeamline.Configuration;
 
 // The experiment file, one per experiment. YAML keys are the snake_case of these property names
 // (NominalCapacityAh -> nominal_capacity_ah). Units are in the names on purpose: a number in a
-// config file without a unit is how cells get destroyed.
+// config file without a unit is how cells get destroyed. [Required] fields must be in the file (a missing
+// voltage_min_v is an error, never 0 V); any other field keeps the default written here.
 
 public sealed class ExperimentConfig
 {
+    [Required]
     public ExperimentSection Experiment { get; set; } = new();
+    [Required]
     public CellSection Cell { get; set; } = new();
+    [Required]
     public ProtocolSection Protocol { get; set; } = new();
     public DevicesSection Devices { get; set; } = new();
     /// <summary>Which ICD axis plays which role: x, y (electrode plane, mm), optionally z and energy.</summary>
     public AxesSection Axes { get; set; } = new();
+    [Required]
     public SearchSection Search { get; set; } = new();
     public AcquisitionSection Acquisition { get; set; } = new();
+    [Required]
     public BudgetSection Budget { get; set; } = new();
     public OutputSection Output { get; set; } = new();
     public OperatorSection Operator { get; set; } = new();
@@ -23,6 +31,7 @@ public sealed class ExperimentConfig
 
 public sealed class ExperimentSection
 {
+    [Required]
     public string Name { get; set; } = "";
     public string Operator { get; set; } = "";
     public int Seed { get; set; } = 1;
@@ -30,13 +39,19 @@ public sealed class ExperimentSection
 
 public sealed class CellSection
 {
+    [Required]
     public string Chemistry { get; set; } = "";
+    [Required]
     public double NominalCapacityAh { get; set; }
+    [Required]
     public double VoltageMinV { get; set; }
+    [Required]
     public double VoltageMaxV { get; set; }
+    [Required]
     public double MaxCRate { get; set; }
     /// <summary>Optional hard cap on |I| in amperes; defaults to max_c_rate × capacity.</summary>
     public double? MaxCurrentA { get; set; }
+    [Required]
     public double InitialStateOfCharge { get; set; }
     /// <summary>What "safe" means at a fault or the end: "output_off" or "open_circuit_rest".</summary>
     public string SafeState { get; set; } = "output_off";
@@ -60,13 +75,16 @@ public sealed class ProtocolSection
     /// the start of the cycle like any other C-rate request; later cycles keep the last entry.
     /// </summary>
     public List<double>? CRateByCycle { get; set; }
+    [Required]
     public List<ProtocolStepConfig> Steps { get; set; } = new();
 }
 
 public sealed class ProtocolStepConfig
 {
+    [Required]
     public string Name { get; set; } = "";
     /// <summary>"cc", "cv", "cccv", "rest" (open circuit), "gitt" or "loop".</summary>
+    [Required]
     public string Type { get; set; } = "";
     /// <summary>cc, cccv, gitt: signed C-rate, positive charges.</summary>
     public double? CRate { get; set; }
@@ -153,6 +171,7 @@ public sealed class AxesSection
 
 public sealed class SearchSection
 {
+    [Required]
     public RoiConfig Roi { get; set; } = new();
     public List<double> CRates { get; set; } = new();
     public List<EnergyWindowConfig> EnergyWindows { get; set; } = new();
@@ -160,18 +179,27 @@ public sealed class SearchSection
 
 public sealed class RoiConfig
 {
+    [Required]
     public double XMinMm { get; set; }
+    [Required]
     public double XMaxMm { get; set; }
+    [Required]
     public double YMinMm { get; set; }
+    [Required]
     public double YMaxMm { get; set; }
+    [Required]
     public double StepMm { get; set; }
 }
 
 public sealed class EnergyWindowConfig
 {
+    [Required]
     public string Name { get; set; } = "";
+    [Required]
     public double StartEv { get; set; }
+    [Required]
     public double StopEv { get; set; }
+    [Required]
     public double StepEv { get; set; }
 }
 
@@ -208,7 +236,9 @@ public sealed class AcquisitionSection
 
 public sealed class BudgetSection
 {
+    [Required]
     public int Frames { get; set; }
+    [Required]
     public double BeamTimeS { get; set; }
 }
 
@@ -228,8 +258,25 @@ public sealed class OperatorSection
     public double ApprovalWindowS { get; set; }
     /// <summary>Z85 CURVE secret key of the endpoint; required to bind anything but loopback.</summary>
     public string? CurveSecretKey { get; set; }
-    /// <summary>Z85 CURVE public keys of the consoles allowed to attach beyond loopback.</summary>
+    /// <summary>Z85 CURVE public keys of the consoles allowed to attach beyond loopback (journalled as "console KEYPREFIX").</summary>
     public List<string> CurveClientPublicKeys { get; set; } = new();
+    /// <summary>Consoles allowed to attach, each with the name its commands are journalled under (the key's, never the request's).</summary>
+    public List<CurveClientConfig> CurveClients { get; set; } = new();
+
+    /// <summary>Every allowed console key with its name.</summary>
+    public IReadOnlyDictionary<string, string> NamedClientKeys() =>
+        CurveClients.Where(c => c.PublicKey.Length > 0).GroupBy(c => c.PublicKey).ToDictionary(g => g.Key, g => g.First().Name);
+
+    /// <summary>Every allowed console key, named or not.</summary>
+    public IReadOnlyList<string> AllClientKeys() => CurveClientPublicKeys.Concat(CurveClients.Select(c => c.PublicKey)).Distinct().ToList();
+}
+
+public sealed class CurveClientConfig
+{
+    [Required]
+    public string Name { get; set; } = "";
+    [Required]
+    public string PublicKey { get; set; } = "";
 }
 
 public sealed class SimulationSection
@@ -253,16 +300,21 @@ public sealed class SimulationSection
 
 public sealed class BeamDumpConfig
 {
+    [Required]
     public double AtS { get; set; }
+    [Required]
     public double DurationS { get; set; }
 }
 
 public sealed class FaultConfig
 {
+    [Required]
     public double AtS { get; set; }
     /// <summary>"potentiostat", "motion" or "detector".</summary>
+    [Required]
     public string Device { get; set; } = "";
     /// <summary>What the device's simulator is to do; the simulators' fault table lists the kinds each device knows.</summary>
+    [Required]
     public string Kind { get; set; } = "";
     public int Count { get; set; } = 1;
     /// <summary>For slow replies: the delay; for a device fault state: how long it lasts.</summary>

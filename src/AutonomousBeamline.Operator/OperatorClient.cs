@@ -16,6 +16,12 @@ public sealed record OperatorClientOptions
 
     /// <summary>CURVE keys when the endpoint requires them.</summary>
     public OperatorClientCurve? Curve { get; init; }
+
+    /// <summary>
+    /// The run the console means to steer. Every command carries it and a controller running another run refuses the
+    /// command. Null: learnt from the endpoint's <c>describe</c> before the first command.
+    /// </summary>
+    public string? RunId { get; init; }
 }
 
 /// <summary>An endpoint's answer to one request.</summary>
@@ -55,6 +61,7 @@ public sealed class OperatorClient : IDisposable
             _serverPublicKey = OperatorCurveKeys.PublicKeyBytes(curve.ServerPublicKey, "endpoint's public key");
         }
         _identity = identity;
+        RunId = _options.RunId;
         _requests = new ZmqRequestClient<OperatorReply>(endpoint, new OperatorReplies(), new ZmqRequestClientOptions
         {
             ReplyTimeout = _options.ReplyTimeout,
@@ -68,6 +75,23 @@ public sealed class OperatorClient : IDisposable
 
     public OperatorIdentity Identity => _identity;
 
+    /// <summary>The run this client's commands are for (see <see cref="OperatorClientOptions.RunId"/>).</summary>
+    public string? RunId { get; private set; }
+
+    /// <summary>The run the endpoint serves, from its <c>describe</c>.</summary>
+    /// <exception cref="OperatorProtocolException">The endpoint did not say.</exception>
+    public async Task<string> EndpointRunIdAsync(CancellationToken cancellationToken = default)
+    {
+        var reply = await RequestAsync(WireCommands.Queries.Describe, null, cancellationToken).ConfigureAwait(false);
+        if (!reply.Ok) throw new OperatorProtocolException($"describe refused: {reply.ErrorCode}: {reply.Message}");
+        return RunIdOf(reply);
+    }
+
+    private static string RunIdOf(OperatorReply describe) =>
+        describe.Body["run_id"] is JsonValue v && v.TryGetValue<string>(out var runId) && runId.Length > 0
+            ? runId
+            : throw new OperatorProtocolException("the describe reply names no run (\"run_id\"); is this a beamline controller of this version?");
+
     /// <summary>The user and host of this process, as the audit trail records them.</summary>
     public static OperatorIdentity LocalIdentity() =>
         new(string.IsNullOrWhiteSpace(Environment.UserName) ? "unknown" : Environment.UserName,
@@ -75,10 +99,17 @@ public sealed class OperatorClient : IDisposable
 
     /// <summary>Sends a command; a refusal is a reply with <c>Ok = false</c>, not an exception.</summary>
     /// <exception cref="OperatorEndpointUnreachableException">No reply after every retry.</exception>
-    public Task<OperatorReply> SendAsync(OperatorCommand command, CancellationToken cancellationToken = default)
+    public async Task<OperatorReply> SendAsync(OperatorCommand command, CancellationToken cancellationToken = default)
     {
         var wire = WireCommands.ToWire(command);
-        return RequestAsync(wire.Cmd, wire.Args, cancellationToken);
+        if (RunId is null)
+        {
+            // An endpoint that will not describe itself (a key it does not allow) answers the command the same way.
+            var described = await RequestAsync(WireCommands.Queries.Describe, null, cancellationToken).ConfigureAwait(false);
+            if (!described.Ok) return described;
+            RunId = RunIdOf(described);
+        }
+        return await RequestAsync(wire.Cmd, wire.Args, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The experiment's state now.</summary>
@@ -129,18 +160,24 @@ public sealed class OperatorClient : IDisposable
     public Task<OperatorReply> RequestAsync(string cmd, JsonObject? args, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(cmd);
-        // The id is chosen first because, with CURVE, the request proves the client key over it.
+        // The id is chosen first because, with CURVE, the request proves the client key over it and the rest.
         var id = _requests.NewRequestId();
         var fields = new JsonObject
         {
-            ["args"] = args?.DeepClone() ?? new JsonObject(),
+            // As the endpoint will read them, so that both sides canonicalise the same numbers.
+            ["args"] = JsonNode.Parse((args ?? new JsonObject()).ToJsonString()),
             ["user"] = _identity.User,
             ["host"] = _identity.Host,
+            ["ts"] = OperatorRequestProof.Timestamp(DateTimeOffset.UtcNow),
+            ["nonce"] = OperatorRequestProof.NewNonce(),
         };
+        if (RunId is not null) fields["run_id"] = RunId;
         if (_clientCertificate is not null)
         {
+            var whole = (JsonObject)fields.DeepClone();
+            (whole["id"], whole["cmd"]) = (id, cmd);
             fields["client_key"] = _clientCertificate.PublicKeyZ85;
-            fields["auth"] = OperatorCurveKeys.Prove(id, _clientCertificate, _serverPublicKey!);
+            fields["auth"] = OperatorCurveKeys.Prove(OperatorRequestProof.Canonical(whole), _clientCertificate, _serverPublicKey!);
         }
         return _requests.RequestAsync(id, cmd, fields, cancellationToken);
     }

@@ -8,7 +8,12 @@ namespace AutonomousBeamline.Operator;
 /// <summary>The endpoint's CURVE identity and the operators it lets in. Keys in Z85 text (40 characters).</summary>
 /// <param name="ServerSecretKey">The endpoint's long-term secret key; its public key is what consoles are given.</param>
 /// <param name="AllowedClientPublicKeys">Public keys of the consoles allowed to send requests.</param>
-public sealed record OperatorServerCurve(string ServerSecretKey, IReadOnlyList<string> AllowedClientPublicKeys);
+/// <param name="ClientNames">
+/// Who holds each allowed key (public key → name), as the journal is to name them; a key without a name is journalled
+/// as "console KEYPREFIX". The name journalled is always the key's, never what the request says.
+/// </param>
+public sealed record OperatorServerCurve(string ServerSecretKey, IReadOnlyList<string> AllowedClientPublicKeys,
+    IReadOnlyDictionary<string, string>? ClientNames = null);
 
 /// <summary>A console's CURVE identity: the endpoint's public key and the console's own secret key (Z85).</summary>
 public sealed record OperatorClientCurve(string ServerPublicKey, string ClientSecretKey);
@@ -18,10 +23,12 @@ public sealed record OperatorClientCurve(string ServerPublicKey, string ClientSe
 /// </summary>
 /// <remarks>
 /// CURVE (ZMTP-CURVE) encrypts the connection and proves the server to the client, but NetMQ 4.0.4.5 has
-/// neither ZAP nor an allow-list of client keys: any peer that knows the server's public key completes the
-/// handshake. So each request also carries the client's public key and a box made with the client's secret
-/// key and the server's public key over the request id; only a holder of an allowed secret key can make
-/// one, and inside the encrypted connection nobody else can see it to replay it.
+/// neither ZAP nor a way to learn a peer's client key (zeromq/netmq#1141): any peer that knows the server's public
+/// key completes the handshake. So each request also carries the client's public key and a box made with the
+/// client's secret key and the server's public key over the request's canonical text
+/// (<see cref="OperatorRequestProof.Canonical"/>: command, arguments, id, run id, time and nonce): only a holder of
+/// an allowed secret key can make one, it is bound to that key (the key that made the box is the identity
+/// journalled) and to that one request, and the endpoint accepts each nonce once inside the replay window.
 /// </remarks>
 public static class OperatorCurveKeys
 {
@@ -63,10 +70,10 @@ public static class OperatorCurveKeys
         }
     }
 
-    /// <summary>The "auth" field of a request with this id: base64 of nonce and box.</summary>
-    internal static string Prove(string requestId, NetMQCertificate client, byte[] serverPublicKey)
+    /// <summary>The "auth" field of a request with this canonical text: base64 of the box's nonce and the box.</summary>
+    internal static string Prove(string canonical, NetMQCertificate client, byte[] serverPublicKey)
     {
-        var message = Encoding.UTF8.GetBytes(requestId);
+        var message = Encoding.UTF8.GetBytes(canonical);
         var sealedBytes = new byte[NonceLength + message.Length + TagLength];
         var nonce = sealedBytes.AsSpan(0, NonceLength);
         RandomNumberGenerator.Fill(nonce);
@@ -75,10 +82,10 @@ public static class OperatorCurveKeys
         return Convert.ToBase64String(sealedBytes);
     }
 
-    /// <summary>Whether <paramref name="auth"/> proves the secret key of <paramref name="clientPublicKey"/> for this request id.</summary>
-    internal static bool Verify(string requestId, string auth, byte[] clientPublicKey, byte[] serverSecretKey)
+    /// <summary>Whether <paramref name="auth"/> proves the secret key of <paramref name="clientPublicKey"/> for this canonical request.</summary>
+    internal static bool Verify(string canonical, string auth, byte[] clientPublicKey, byte[] serverSecretKey)
     {
-        var message = Encoding.UTF8.GetBytes(requestId);
+        var message = Encoding.UTF8.GetBytes(canonical);
         var sealedBytes = new byte[NonceLength + message.Length + TagLength];
         if (!Convert.TryFromBase64String(auth, sealedBytes, out var written) || written != sealedBytes.Length) return false;
         using var box = new Curve25519XSalsa20Poly1305(serverSecretKey, clientPublicKey);

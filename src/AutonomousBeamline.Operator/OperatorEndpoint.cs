@@ -33,6 +33,12 @@ public sealed record OperatorEndpointOptions
 
     /// <summary>CURVE keys; required to bind beyond loopback, allowed on loopback too.</summary>
     public OperatorServerCurve? Curve { get; init; }
+
+    /// <summary>The run this endpoint serves: commands carrying another run id are refused. Null: the controller's snapshot says.</summary>
+    public string? RunId { get; init; }
+
+    /// <summary>The endpoint's clock for the replay window (tests move it).</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
 }
 
 /// <summary>
@@ -44,7 +50,6 @@ public sealed record OperatorEndpointOptions
 public sealed class OperatorEndpoint : IDisposable
 {
     private const int RememberedReplies = 64;
-    private const int MaxIdentityLength = 64;
     private const long MaxRequestBytes = 64 * 1024;
 
     private readonly IExperimentOperations _ops;
@@ -53,6 +58,9 @@ public sealed class OperatorEndpoint : IDisposable
     private readonly List<byte[]> _allowedClients = [];
     private readonly Dictionary<string, string> _replayable = new(StringComparer.Ordinal);
     private readonly Queue<string> _replayOrder = new();
+    private readonly Dictionary<string, string> _clientNames = new(StringComparer.Ordinal);
+    private readonly ReplayGuard _nonces = new(OperatorRequestProof.Window);
+    private string? _runId;
     private RouterSocket? _router;
     private PublisherSocket? _publisher;
     private NetMQTimer? _timer;
@@ -86,7 +94,12 @@ public sealed class OperatorEndpoint : IDisposable
             if (curve.AllowedClientPublicKeys is null || curve.AllowedClientPublicKeys.Count == 0)
                 throw new ArgumentException("CURVE needs at least one allowed client public key", nameof(options));
             foreach (var key in curve.AllowedClientPublicKeys)
+            {
                 _allowedClients.Add(OperatorCurveKeys.PublicKeyBytes(key, $"allowed client key '{key}'"));
+                var name = curve.ClientNames?.GetValueOrDefault(key) ?? $"console {key[..8]}";
+                if (RequestIdentity.Problem(name) is { } problem) throw new ArgumentException($"the name of client key '{key}' {problem}", nameof(options));
+                _clientNames[key] = name;
+            }
         }
         _ops = ops;
         _options = options;
@@ -210,12 +223,18 @@ public sealed class OperatorEndpoint : IDisposable
         _router!.TrySendMultipartMessage(TimeSpan.FromSeconds(1), response);
     }
 
+    /// <summary>Duplicate keys are refused by the parser (which of two values would count?); requests are shallow.</summary>
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false, MaxDepth = 8 };
+
+    /// <summary>The fields a request may have (docs/console.md); anything else is refused rather than ignored.</summary>
+    private static readonly string[] RequestFields = ["id", "cmd", "args", "user", "host", "run_id", "ts", "nonce", "client_key", "auth"];
+
     private string Answer(string text)
     {
         JsonObject? request;
         try
         {
-            request = JsonNode.Parse(text) as JsonObject;
+            request = JsonNode.Parse(text, documentOptions: StrictJson) as JsonObject;
         }
         catch (JsonException ex)
         {
@@ -224,9 +243,17 @@ public sealed class OperatorEndpoint : IDisposable
         if (request is null) return OperatorProtocol.Error(null, OperatorErrorCodes.BadRequest, "the request must be a JSON object");
         if (!TryString(request, "id", out var id) || id.Length == 0)
             return OperatorProtocol.Error(null, OperatorErrorCodes.BadRequest, "\"id\" must be a non-empty string");
+        if (request.Select(p => p.Key).FirstOrDefault(k => Array.IndexOf(RequestFields, k) < 0) is { } unknown)
+            return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, $"unknown field \"{RequestIdentity.Shown(unknown)}\" (a request has {string.Join(", ", RequestFields)})");
         if (!TryString(request, "cmd", out var cmd))
             return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, "\"cmd\" must be a string");
-        if (_serverCertificate is not null && Unauthorized(request, id) is { } why)
+
+        // A Lazy Pirate client resends after a lost reply (from a fresh socket); the same request is answered from
+        // memory, never applied twice. Only requests that passed every check below are remembered.
+        var replayKey = id + "\n" + text;
+        if (_replayable.TryGetValue(replayKey, out var remembered)) return remembered;
+        OperatorIdentity? keyHolder = null;
+        if (_serverCertificate is not null && Unauthorized(request, out keyHolder) is { } why)
             return OperatorProtocol.Error(id, OperatorErrorCodes.Unauthorized, why);
 
         switch (cmd)
@@ -244,22 +271,40 @@ public sealed class OperatorEndpoint : IDisposable
                 }
         }
 
-        // A Lazy Pirate client resends after a lost reply; the same request must not be applied twice.
-        var replayKey = id + "\n" + text;
-        if (_replayable.TryGetValue(replayKey, out var remembered)) return remembered;
-        var reply = ApplyCommand(id, cmd, request);
+        var reply = ApplyCommand(id, cmd, request, keyHolder);
         _replayable[replayKey] = reply;
         _replayOrder.Enqueue(replayKey);
         if (_replayOrder.Count > RememberedReplies) _replayable.Remove(_replayOrder.Dequeue());
         return reply;
     }
 
-    private string ApplyCommand(string id, string cmd, JsonObject request)
+    /// <summary>The run this endpoint serves: as configured, else as the controller's snapshot says (asked again until it answers).</summary>
+    private string? ServedRunId()
     {
-        if (!TryIdentityField(request, "user", out var user, out var userProblem))
-            return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, userProblem);
-        if (!TryIdentityField(request, "host", out var host, out var hostProblem))
-            return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, hostProblem);
+        if (_runId is not null) return _runId;
+        try { return _runId = _options.RunId ?? _ops.Snapshot().RunId; }
+        catch (Exception ex) when (ex is not OutOfMemoryException) { return null; }
+    }
+
+    /// <param name="keyHolder">With CURVE, whom the proven key belongs to: the identity journalled, whatever "user" says.</param>
+    private string ApplyCommand(string id, string cmd, JsonObject request, OperatorIdentity? keyHolder)
+    {
+        var by = keyHolder;
+        if (by is null)
+        {
+            if (!TryIdentityField(request, "user", out var user, out var userProblem))
+                return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, userProblem);
+            if (!TryIdentityField(request, "host", out var host, out var hostProblem))
+                return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, hostProblem);
+            by = new OperatorIdentity(user, host);
+        }
+        if (!TryString(request, "run_id", out var runId) || runId.Length == 0)
+            return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, "\"run_id\" is required: the run the command is meant for (describe names it)");
+        var served = ServedRunId();
+        if (served is null) return OperatorProtocol.Error(id, OperatorErrorCodes.Internal, "the controller cannot say which run it serves; try again");
+        if (runId != served)
+            return OperatorProtocol.Error(id, OperatorErrorCodes.Refused,
+                $"this controller runs {served}, not {RequestIdentity.Shown(runId)}: the command was meant for another run and is not applied");
         JsonObject? args = null;
         if (request.TryGetPropertyValue("args", out var argsNode) && argsNode is not null)
         {
@@ -267,7 +312,7 @@ public sealed class OperatorEndpoint : IDisposable
             if (args is null) return OperatorProtocol.Error(id, OperatorErrorCodes.BadRequest, "\"args\" must be an object");
         }
 
-        var parsed = WireCommands.FromWire(cmd, args, new OperatorIdentity(user, host));
+        var parsed = WireCommands.FromWire(cmd, args, by);
         if (!parsed.Ok) return OperatorProtocol.Error(id, parsed.ErrorCode!, parsed.Error!);
 
         CommandOutcome outcome;
@@ -291,11 +336,17 @@ public sealed class OperatorEndpoint : IDisposable
         ["status_topic"] = OperatorProtocol.StatusTopic,
         ["status_period_s"] = _options.StatusPeriod.TotalSeconds,
         ["auth"] = _serverCertificate is null ? "none" : "curve",
+        ["run_id"] = ServedRunId(),
         ["commands"] = new JsonArray(WireCommands.CommandNames.Select(n => (JsonNode)JsonValue.Create(n)!).ToArray()),
     };
 
-    private string? Unauthorized(JsonObject request, string id)
+    /// <summary>
+    /// Why the request does not prove an allowed key for itself, now, once; or null, with the key's holder. The order
+    /// matters: the proof is checked before the nonce is spent, so a forgery cannot use up a real console's nonces.
+    /// </summary>
+    private string? Unauthorized(JsonObject request, out OperatorIdentity? keyHolder)
     {
+        keyHolder = null;
         if (!TryString(request, "client_key", out var clientKeyText)) return "this endpoint needs \"client_key\" and \"auth\" (CURVE)";
         if (!TryString(request, "auth", out var auth)) return "\"auth\" must be a string";
         byte[] clientKey;
@@ -307,8 +358,16 @@ public sealed class OperatorEndpoint : IDisposable
         {
             return ex.Message;
         }
-        if (!_allowedClients.Any(k => k.AsSpan().SequenceEqual(clientKey))) return "this client key is not allowed";
-        return OperatorCurveKeys.Verify(id, auth, clientKey, _serverCertificate!.SecretKey!) ? null : "\"auth\" does not prove the client key";
+        var allowed = _allowedClients.FindIndex(k => k.AsSpan().SequenceEqual(clientKey));
+        if (allowed < 0) return "this client key is not allowed";
+        if (!OperatorCurveKeys.Verify(OperatorRequestProof.Canonical(request), auth, clientKey, _serverCertificate!.SecretKey!))
+            return "\"auth\" does not prove the client key for this request (it covers the command, its arguments, the id, the run id, the time and the nonce)";
+        var now = _options.Clock.GetUtcNow();
+        if (OperatorRequestProof.TimeProblem(TryString(request, "ts", out var ts) ? ts : null, now) is { } late) return late;
+        if (_nonces.Accept(TryString(request, "nonce", out var nonce) ? nonce : null, now) is { } replayed) return replayed;
+        var key = _options.Curve!.AllowedClientPublicKeys[allowed];
+        keyHolder = new OperatorIdentity(_clientNames[key], "key " + key[..8]);
+        return null;
     }
 
     private static bool TryString(JsonObject request, string field, out string value)
@@ -331,9 +390,9 @@ public sealed class OperatorEndpoint : IDisposable
             problem = $"\"{field}\" must be a non-empty string (who sent the command, for the audit trail)";
             return false;
         }
-        if (value.Length > MaxIdentityLength || value.Any(char.IsControl))
+        if (RequestIdentity.Problem(value) is { } why)
         {
-            problem = $"\"{field}\" must be at most {MaxIdentityLength} printable characters";
+            problem = $"\"{field}\" {why}";
             return false;
         }
         value = value.Trim();

@@ -18,11 +18,11 @@ public class OperatorPortTests
         var section = new OperatorSection { Endpoint = $"tcp://127.0.0.1:{port}" };
         var operations = new Mock<IExperimentOperations>().Object;
 
-        var refusal = Assert.Throws<InvalidOperationException>(() => OperatorComposition.Start(section, operations, anyPortIfTaken: false));
+        var refusal = Assert.Throws<InvalidOperationException>(() => OperatorComposition.Start(section, operations, "run-1", anyPortIfTaken: false));
         Assert.Contains($"127.0.0.1:{port}", refusal.Message);
         Assert.Contains("another controller", refusal.Message);
 
-        using var moved = OperatorComposition.Start(section, operations, anyPortIfTaken: true);
+        using var moved = OperatorComposition.Start(section, operations, "run-1", anyPortIfTaken: true);
         Assert.NotNull(moved);
         Assert.NotEqual(port, moved.Port);
     }

@@ -86,7 +86,8 @@ public sealed class ResumeAfterKillTests : IDisposable
         Assert.Equal(0, (int)summary["safety_violations"]!);
     }
 
-    private static List<string> ReadShared(string path)
+    /// <summary>The lines of a file another process is still writing.</summary>
+    internal static List<string> ReadShared(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var reader = new StreamReader(stream);

@@ -105,10 +105,17 @@ public sealed class OperatorEndpointTests : IDisposable
             ("""{"id": "2", "cmd": "pause", "host": "h"}""", OperatorErrorCodes.BadRequest, "\"user\" must be a non-empty string"),
             ("""{"id": "3", "cmd": "pause", "user": "ada"}""", OperatorErrorCodes.BadRequest, "\"host\" must be a non-empty string"),
             ("""{"id": "4", "cmd": "pause", "user": "ada\u0007", "host": "h"}""", OperatorErrorCodes.BadRequest, "printable"),
-            ("""{"id": "5", "cmd": "pause", "args": [1], "user": "ada", "host": "h"}""", OperatorErrorCodes.BadRequest, "\"args\" must be an object"),
-            ("""{"id": "6", "cmd": "teleport", "user": "ada", "host": "h"}""", OperatorErrorCodes.UnknownCommand, "unknown command"),
-            ("""{"id": "7", "cmd": "goto", "args": {"x_mm": "far"}, "user": "ada", "host": "h"}""", OperatorErrorCodes.BadRequest, "\"x_mm\" must be a finite number"),
-            ("""{"id": "8", "cmd": "energy", "args": {"start_ev": 7200, "stop_ev": 7100, "step_ev": 1}, "user": "ada", "host": "h"}""", OperatorErrorCodes.BadRequest, "must be above START"),
+            ("""{"id": "5", "cmd": "pause", "args": [1], "user": "ada", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "\"args\" must be an object"),
+            ("""{"id": "6", "cmd": "teleport", "user": "ada", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.UnknownCommand, "unknown command"),
+            ("""{"id": "7", "cmd": "goto", "args": {"x_mm": "far"}, "user": "ada", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "\"x_mm\" must be a finite number"),
+            ("""{"id": "8", "cmd": "energy", "args": {"start_ev": 7200, "stop_ev": 7100, "step_ev": 1}, "user": "ada", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "must be above START"),
+            ("""{"id": "10", "cmd": "pause", "user": "ada", "host": "h"}""", OperatorErrorCodes.BadRequest, "\"run_id\" is required"),
+            ("""{"id": "11", "cmd": "halt", "user": "ada", "host": "h", "run_id": "someone-elses-run"}""", OperatorErrorCodes.Refused, "this controller runs run-42, not someone-elses-run"),
+            ("""{"id": "12", "cmd": "pause", "user": "ada", "user": "eve", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "not valid JSON"),
+            ("""{"id": "13", "cmd": "pause", "user": "ada", "host": "h", "run_id": "run-42", "priority": "high"}""", OperatorErrorCodes.BadRequest, "unknown field \"priority\""),
+            ("""{"id": "14", "cmd": "pause", "user": "ad\u202Ea", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "control or format character ('ad\\u202Ea')"),
+            ("""{"id": "15", "cmd": "pause", "user": "ada", "host": "h\u200B", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "control or format character"),
+            ("""{"id": "16", "cmd": "goto", "args": {"x_mm": 1, "x_mm": 2, "y_mm": 3}, "user": "ada", "host": "h", "run_id": "run-42"}""", OperatorErrorCodes.BadRequest, "not valid JSON"),
         };
         foreach (var (request, code, says) in cases)
         {
@@ -120,7 +127,7 @@ public sealed class OperatorEndpointTests : IDisposable
         _ops.Verify(o => o.Apply(It.IsAny<OperatorCommand>()), Times.Never);
 
         // The endpoint still serves, on the same connection and on a fresh one.
-        var ok = JsonNode.Parse(Exchange("""{"id": "9", "cmd": "pause", "user": "ada", "host": "h"}"""))!.AsObject();
+        var ok = JsonNode.Parse(Exchange("""{"id": "9", "cmd": "pause", "user": "ada", "host": "h", "run_id": "run-42"}"""))!.AsObject();
         Assert.True(ok["ok"]!.GetValue<bool>());
         Assert.Equal("9", ok["id"]!.GetValue<string>());
         var client = Client(endpoint);
@@ -164,7 +171,7 @@ public sealed class OperatorEndpointTests : IDisposable
     {
         _ops.Setup(o => o.Apply(It.IsAny<SetBudgetCommand>())).Returns(CommandOutcome.Applied("budget now 300 frames"));
         var endpoint = StartEndpoint();
-        var request = """{"id": "again", "cmd": "budget", "args": {"frames": 300}, "user": "ada", "host": "h"}""";
+        var request = """{"id": "again", "cmd": "budget", "args": {"frames": 300}, "user": "ada", "host": "h", "run_id": "run-42"}""";
         var replies = new List<string>();
         for (var i = 0; i < 2; i++)
         {
@@ -402,10 +409,10 @@ public sealed class OperatorEndpointFuzzTests
 
         var valid = new[]
         {
-            """{"id":"a","cmd":"goto","args":{"x_mm":1.5,"y_mm":2},"user":"ada","host":"h"}""",
-            """{"id":"b","cmd":"energy","args":{"start_ev":7100,"stop_ev":7200,"step_ev":1},"user":"ada","host":"h"}""",
-            """{"id":"c","cmd":"budget","args":{"frames":10,"beam_time_s":60},"user":"ada","host":"h"}""",
-            """{"id":"d","cmd":"lock","args":{"knob":"roi"},"user":"ada","host":"h"}""",
+            """{"id":"a","cmd":"goto","args":{"x_mm":1.5,"y_mm":2},"user":"ada","host":"h","run_id":"run-42"}""",
+            """{"id":"b","cmd":"energy","args":{"start_ev":7100,"stop_ev":7200,"step_ev":1},"user":"ada","host":"h","run_id":"run-42"}""",
+            """{"id":"c","cmd":"budget","args":{"frames":10,"beam_time_s":60},"user":"ada","host":"h","run_id":"run-42"}""",
+            """{"id":"d","cmd":"lock","args":{"knob":"roi"},"user":"ada","host":"h","run_id":"run-42"}""",
             """{"id":"e","cmd":"snapshot"}""",
         };
         var random = new Random(424242);

@@ -15,18 +15,20 @@ internal static class OperatorComposition
     /// refuses instead: a taken port may mean another controller is driving the same beamline.
     /// </param>
     /// <exception cref="InvalidOperationException">The port is taken and <paramref name="anyPortIfTaken"/> is false.</exception>
-    public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations, bool anyPortIfTaken)
+    public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations, string runId, bool anyPortIfTaken)
     {
         if (string.IsNullOrWhiteSpace(section.Endpoint)) return null;
-        var uri = new Uri(section.Endpoint.Replace("tcp://", "http://", StringComparison.Ordinal));
+        // validate has checked it; a config that skipped validation is refused here, before anything is bound.
+        var at = TcpEndpoint.Parse(section.Endpoint, out var why) ?? throw new InvalidOperationException($"operator.endpoint: {why}");
+        var uri = (Host: at.BareHost, at.Port);
         try
         {
-            return Bind(uri.Host, uri.Port, section, operations);
+            return Bind(uri.Host, uri.Port, section, operations, runId);
         }
         catch (NetMQ.AddressAlreadyInUseException) when (anyPortIfTaken)
         {
             Console.WriteLine($"operator.endpoint {section.Endpoint}: the port (or the status port after it) is taken; using free ports instead");
-            return Bind(uri.Host, 0, section, operations);
+            return Bind(uri.Host, 0, section, operations, runId);
         }
         catch (NetMQ.AddressAlreadyInUseException)
         {
@@ -36,14 +38,15 @@ internal static class OperatorComposition
         }
     }
 
-    private static OperatorEndpoint Bind(string host, int port, OperatorSection section, IExperimentOperations operations)
+    private static OperatorEndpoint Bind(string host, int port, OperatorSection section, IExperimentOperations operations, string runId)
     {
         var endpoint = new OperatorEndpoint(operations, new OperatorEndpointOptions
         {
             Host = host,
             Port = port,
             StatusPort = port == 0 ? 0 : port + 1,
-            Curve = section.CurveSecretKey is { Length: > 0 } secret ? new OperatorServerCurve(secret, section.CurveClientPublicKeys) : null,
+            Curve = section.CurveSecretKey is { Length: > 0 } secret ? new OperatorServerCurve(secret, section.AllClientKeys(), section.NamedClientKeys()) : null,
+            RunId = runId,
         });
         try
         {

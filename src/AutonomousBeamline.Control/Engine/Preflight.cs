@@ -71,6 +71,7 @@ public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal jour
             if (!detector.Kinds.Contains(kind.Name()))
                 throw new PreflightException($"the detector offers {string.Join(", ", detector.Kinds)}, not '{kind.Name()}', which this run takes");
         Check("detector", $"kinds {string.Join(", ", detector.Kinds)}" + (detector.Xrd is { } x ? Inv($"; xrd {x.N} points of {x.Name} from {x.Start} {x.Unit}") : ""));
+        if (devices.Disk is { } disk) Check("disk", RoomForTheRun(disk, detector));
         if (devices.Temperature is { } thermometer && plan.TemperatureWindowC is { } kept)
         {
             double temperature;
@@ -87,6 +88,18 @@ public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal jour
         Check("shutter", "closed");
         journal.Write(new PreflightCompleted(checks));
         return new PreflightReport(motion, detector, status);
+    }
+
+    /// <summary>Room on the run folder's disk for every frame of the budget and the journal, plus the reserve.</summary>
+    private string RoomForTheRun(Suspenders.IFreeSpace disk, DetectorDescription detector)
+    {
+        var needed = Suspenders.DiskRoom.Estimate(plan, detector);
+        long free;
+        try { free = disk.AvailableBytes(); }
+        catch (IOException e) { throw new PreflightException($"the free space of {disk.Where} cannot be read ({e.Message})"); }
+        var need = $"the run needs about {Suspenders.DiskRoom.Megabytes(needed)} ({plan.Budget.Frames} frames with the journal, and a reserve of {Suspenders.DiskRoom.Megabytes(Suspenders.DiskRoom.ReserveBytes)})";
+        if (free < needed) throw new PreflightException($"{disk.Where} has {Suspenders.DiskRoom.Megabytes(free)} free; {need}");
+        return $"{Suspenders.DiskRoom.Megabytes(free)} free at {disk.Where}; {need}";
     }
 
     private bool InWindow(double voltage) => voltage >= plan.Cell.VoltageMinV && voltage <= plan.Cell.VoltageMaxV;

@@ -27,7 +27,7 @@ public sealed record RunCrew(RunDevices Devices, RunRecorder Recorder, CellSafet
             Counts = resume?.Counts ?? new RunCounts(),
         });
         var recorder = new RunRecorder(journal, status, time, () => cycler.Latest.StateOfCharge);
-        var cell = new CellSafety(devices, recorder);
+        var cell = new CellSafety(devices, recorder, plan.SafeState);
         var inbox = Channel.CreateUnbounded<OperatorCommand>();
         var suspenders = new SuspenderSet(plan, devices, cycler, () => cell.CellFault, recorder.Observe, recorder, time);
         var kept = new ObservationKeeper(new FrameAnalysis(learning.Analyzer, learning.XasAnalyzer, plan.Axes), frames, recorder, suspenders.Unusable,

@@ -54,7 +54,8 @@ public sealed class RunEngine : IExperimentOperations
         {
             // The state is visible to operators before the record is, so a watcher reacting to the record sees the state it describes.
             _crew.Recorder.Status.Update(s => s with { State = t.To });
-            journal.Write(new StateTransition(t.From, t.To, t.Trigger));
+            // A journal that fails stops the work, never the way out: the cell is made safe whether or not this is recorded.
+            try { journal.Write(new StateTransition(t.From, t.To, t.Trigger)); } catch (Exception e) when (e is IOException or ObjectDisposedException && t.To.IsWayOut()) { }
         };
         Work(RunState.Preflight, PreflightAsync);
         Work(RunState.Deciding, DecideAsync);
@@ -76,6 +77,7 @@ public sealed class RunEngine : IExperimentOperations
     public IRunJournal Journal => _crew.Recorder.Journal;
     public event Action<RunProgress>? Progress { add => _crew.Recorder.Progress += value; remove => _crew.Recorder.Progress -= value; }
     public CommandOutcome Apply(OperatorCommand command) => _crew.Desk.Apply(command);
+    public Task<string> EmergencyHalt(string reason) => _crew.Cell.Halt(reason); // a signal, an unhandled failure
     public ExperimentSnapshot Snapshot() => _crew.Desk.Snapshot();
 
     /// <summary>Runs the experiment to its end. On the thread pool, so the loop never depends on the caller's synchronization context.</summary>
@@ -86,8 +88,7 @@ public sealed class RunEngine : IExperimentOperations
         using var actor = Core.Time.Clock.JoinAsActor(_time);
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _crew.Cell.Halted);
         _ct = run.Token;
-        var startedAt = _time.GetUtcNow();
-        var (experiment, strategy) = (_plan.Experiment, _plan.Acquisition.Strategy);
+        var (startedAt, experiment, strategy) = (_time.GetUtcNow(), _plan.Experiment, _plan.Acquisition.Strategy);
         _crew.Recorder.Write(_crew.Resumption is null ? new RunStarted(experiment, strategy, RunId) : new RunResumeStarted(experiment, strategy, RunId));
         for (RunTrigger? next = Start; next is { } trigger;)
         {
@@ -95,10 +96,9 @@ public sealed class RunEngine : IExperimentOperations
             try { await _machine.FireAsync(trigger).ConfigureAwait(false); next = _next; }
             catch (Exception e) { next = OnError(e); }
         }
-        var (exit, reason) = RunOutcome.Judge(_end ?? (ExitStatus.Success, "finished"), Status.Counts);
         var counts = Status.Counts;
-        // A journal that failed cannot take its last record; the outcome still says how the run ended.
-        _crew.Recorder.Journal.TryWrite(new RunEnded(exit, reason, counts.Observations, counts.FramesAcquired));
+        var (exit, reason) = RunOutcome.Judge(_end ?? (ExitStatus.Success, "finished"), counts);
+        _crew.Recorder.Journal.TryWrite(new RunEnded(exit, reason, counts.Observations, counts.FramesAcquired)); // if the journal can still take it
         return RunOutcome.Of(exit, reason, _crew.Kept.Observations, counts, _crew.Kept.FramesStored, Cycler.StepsCompleted, startedAt, _time.GetUtcNow());
     }
 
@@ -275,6 +275,7 @@ public sealed class RunEngine : IExperimentOperations
             return beamline.Action == StepErrorAction.Skip ? Redecide : Fault;
         }
         End(ExitStatus.Fail, e.Message);
+        _crew.Cell.GoSafeNow().Wait(CellSafety.SafeStateWait); // the cell first (bounded: a dead link must not hold the ending), the journal after
         _crew.Recorder.Fault(e is RunEndedBySuspenderException s ? s.Suspender : e.GetType().Name, e.Message);
         if (state == RunState.Aborted) return null;
         return state != RunState.Faulted && _machine.CanFire(Fault) ? Fault : Abort;

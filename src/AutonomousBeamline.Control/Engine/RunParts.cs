@@ -8,7 +8,9 @@ namespace AutonomousBeamline.Control.Engine;
 
 /// <summary>The equipment a run drives, behind Core's small interfaces. Built by the program's composition root.</summary>
 /// <param name="Temperature">The cell's temperature, where the equipment has a sensor; null when it has none.</param>
-public sealed record RunDevices(IPotentiostat Potentiostat, IMotion Motion, IDetector Detector, ITemperatureSensor? Temperature = null);
+/// <param name="Disk">The run folder's free space, checked at preflight and before every frame; null: not watched.</param>
+public sealed record RunDevices(IPotentiostat Potentiostat, IMotion Motion, IDetector Detector, ITemperatureSensor? Temperature = null,
+    Suspenders.IFreeSpace? Disk = null);
 
 /// <summary>The learning side as the engine uses it: features from a frame, the planners, and the trainer's hooks.</summary>
 /// <param name="ObservationAdded">Hands each new observation to the (background) trainer.</param>

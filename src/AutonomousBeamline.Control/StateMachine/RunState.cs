@@ -57,3 +57,9 @@ public enum RunTrigger
     Finished,
     Abort,
 }
+
+public static class RunStateExtensions
+{
+    /// <summary>The states a run leaves by: their work (the cell made safe) runs even when the journal cannot record them.</summary>
+    public static bool IsWayOut(this RunState state) => state is RunState.Faulted or RunState.Completing or RunState.Completed or RunState.Aborted;
+}

@@ -12,7 +12,7 @@ public sealed record Trip(ISuspender Suspender, SuspenderReading Reading);
 
 /// <summary>
 /// The run's suspenders, checked in one order as a level: the cell first (a fault there ends the run), then an operator's
-/// hold, unusable data, the beam, the interlock and, where the cell has a thermometer, its temperature.
+/// hold, unusable data, the beam, the interlock, the run folder's disk and, where the cell has a thermometer, its temperature.
 /// </summary>
 public sealed class SuspenderSet
 {
@@ -31,6 +31,7 @@ public sealed class SuspenderSet
         Unusable = new UnusableDataSuspender(plan.Acquisition.UnusableData);
         _all = [new CellFaultSuspender(cellFault), Hold, Unusable, new BeamCurrentSuspender(devices.Motion, plan.Beam, observed),
             new InterlockSuspender(devices.Motion, TimeSpan.FromSeconds(plan.Beam.SettleS))];
+        if (devices.Disk is { } disk) _all.Add(new DiskSpaceSuspender(disk, cycler));
         if (devices.Temperature is { } thermometer && plan.TemperatureWindowC is { } window)
             _all.Add(new TemperatureSuspender(thermometer, window.MinC, window.MaxC, TimeSpan.FromSeconds(window.SettleS), cycler,
                 new TransientRetry(time, recorder.Journal, attempts: 3)));

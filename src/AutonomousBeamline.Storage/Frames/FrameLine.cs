@@ -9,23 +9,27 @@ namespace AutonomousBeamline.Storage;
 internal readonly record struct DecodedFrame(StoredFrame? Stored, string? Problem);
 
 /// <summary>
-/// One line of frames.jsonl: <c>{"disposition":..,"observation_sequence":N?,"header":{..},"intensities_f32le":"..","x_f32le":".."?}</c>,
-/// the header as the detector sent it (snake_case) and the payload as base64 float32.
+/// One line of frames.jsonl: <c>{"disposition":..,"run_frame":N,"observation_sequence":N?,"header":{..},"intensities_f32le":"..","x_f32le":".."?}</c>,
+/// the header as the detector sent it (snake_case) and the payload as base64 float32. <c>run_frame</c> is the frame's
+/// place in the run, from 1, going on across a resume (the detector's own <c>header.frame</c> starts again with a new
+/// detector process); lines written before it existed lack it.
 /// </summary>
 internal static class FrameLine
 {
     private sealed record Fields(
         string Disposition,
+        long? RunFrame,
         long? ObservationSequence,
         FrameHeader Header,
         [property: JsonPropertyName("intensities_f32le"), JsonConverter(typeof(Float32Base64Converter))] float[] Intensities,
         [property: JsonPropertyName("x_f32le"), JsonConverter(typeof(Float32Base64Converter))] float[]? X);
 
     /// <param name="stored">A frame with its payload (<see cref="StoredFrame.Frame"/> set).</param>
-    public static ReadOnlyMemory<byte> Encode(StoredFrame stored)
+    /// <param name="runFrame">Its place among the run's frames, from 1.</param>
+    public static ReadOnlyMemory<byte> Encode(StoredFrame stored, long runFrame)
     {
         var frame = stored.Frame ?? throw new ArgumentException("a frame to store needs its payload", nameof(stored));
-        var fields = new Fields(FrameDisposition.Name(stored.Fate, stored.Flag), stored.ObservationSequence, frame.Header, frame.Intensities, frame.X);
+        var fields = new Fields(FrameDisposition.Name(stored.Fate, stored.Flag), runFrame, stored.ObservationSequence, frame.Header, frame.Intensities, frame.X);
         return JsonLine.Write(json => JsonSerializer.Serialize(json, fields, RunFolderJson.Options));
     }
 

@@ -11,6 +11,7 @@ namespace AutonomousBeamline.Storage;
 public sealed class JsonLinesFrameStore : IFrameStore
 {
     private readonly RunFolderWriter _writer;
+    private readonly object _gate = new();
     private int _count;
 
     /// <param name="stored">Frames already in the file (a resumed run counts on from them).</param>
@@ -36,7 +37,12 @@ public sealed class JsonLinesFrameStore : IFrameStore
         if (fate == FrameFate.Flagged && string.IsNullOrEmpty(flag)) throw new ArgumentException("a flagged frame needs the analysis' flag", nameof(flag));
         if (fate != FrameFate.Flagged && flag is not null) throw new ArgumentException($"a frame kept as {fate} has no flag", nameof(flag));
         var stored = new StoredFrame(fate, flag, observationSequence, frame.Header.ExposureS ?? 0, frame);
-        _writer.AppendToFrames($"frame {frame.Header.Frame}", () => FrameLine.Encode(stored), () => Written?.Invoke(stored));
-        Interlocked.Increment(ref _count);
+        // Numbered and queued together, so that run_frame follows the file's order whichever thread stores.
+        lock (_gate)
+        {
+            var runFrame = _count + 1L;
+            _writer.AppendToFrames($"frame {runFrame} (detector frame {frame.Header.Frame})", () => FrameLine.Encode(stored, runFrame), () => Written?.Invoke(stored));
+            Volatile.Write(ref _count, (int)runFrame);
+        }
     }
 }

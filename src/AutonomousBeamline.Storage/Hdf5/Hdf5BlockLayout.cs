@@ -7,7 +7,8 @@ namespace AutonomousBeamline.Storage;
 
 /// <summary>
 /// What a block file holds: attributes <c>frames</c>, <c>first_frame_line</c> (the place of its first frame among
-/// frames.jsonl's frames, from 1) and <c>source</c>; per frame kind a group with <c>frame</c>, <c>t_start_unix_s</c>,
+/// frames.jsonl's frames, from 1) and <c>source</c>; per frame kind a group with <c>run_frame</c> (the frame's place in the
+/// run, from 1, going on across a resume), <c>frame</c> (the detector's number), <c>t_start_unix_s</c>,
 /// <c>beam_current_ma</c>, <c>observation_sequence</c> (-1: none), <c>disposition</c>, <c>position_&lt;axis&gt;</c>, and the
 /// data: a frames × points <c>intensities</c> matrix with its axis in attributes (<c>x_name</c>, <c>x_unit</c>,
 /// <c>x_start</c>, <c>x_step</c>) when every frame shares one uniform axis, else one <c>scan_NNNN</c> group per frame
@@ -27,8 +28,9 @@ internal static class Hdf5BlockLayout
                 ["source"] = RunFolder.FramesFileName,
             },
         };
+        var numbered = frames.Select((f, i) => (Stored: f, RunFrame: firstFrame + i)).ToList();
         foreach (var kind in frames.Select(f => f.Frame!.Header.Kind).Distinct())
-            file[kind.Name()] = KindGroup(frames.Where(f => f.Frame!.Header.Kind == kind).ToList());
+            file[kind.Name()] = KindGroup(numbered.Where(n => n.Stored.Frame!.Header.Kind == kind).ToList());
         return file;
     }
 
@@ -39,11 +41,13 @@ internal static class Hdf5BlockLayout
         return (file.Attribute("first_frame_line").Read<long>(), (int)file.Attribute("frames").Read<long>());
     }
 
-    private static H5Group KindGroup(IReadOnlyList<StoredFrame> stored)
+    private static H5Group KindGroup(IReadOnlyList<(StoredFrame Stored, long RunFrame)> numbered)
     {
+        var stored = numbered.Select(n => n.Stored).ToList();
         var frames = stored.Select(s => s.Frame!).ToList();
         var group = new H5Group
         {
+            ["run_frame"] = new H5Dataset(numbered.Select(n => n.RunFrame).ToArray()),
             ["frame"] = new H5Dataset(frames.Select(f => f.Header.Frame).ToArray()),
             ["t_start_unix_s"] = new H5Dataset(frames.Select(f => f.Header.TStart.ToUnixTimeMilliseconds() / 1000.0).ToArray()),
             ["beam_current_ma"] = new H5Dataset(frames.Select(f => f.Header.BeamCurrentMa).ToArray()),

@@ -32,6 +32,8 @@ internal sealed class EngineRig
     public FakeDetector Detector { get; }
     public FakeAnalyzer Analyzer { get; } = new();
     public MemoryJournal Journal { get; }
+    /// <summary>The run folder's disk, when a test watches it (none by default).</summary>
+    public Control.Suspenders.IFreeSpace? Disk { get; init; }
     public ListPlanner Planner { get; set; } = new((1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8));
 
     public static RunPlan Plan(int frames = 6, AcquisitionKinds kinds = AcquisitionKinds.Xrd, double approvalS = 0) => new()
@@ -56,14 +58,15 @@ internal sealed class EngineRig
         ApprovalWindowS = approvalS,
     };
 
-    public RunEngine Build(RunPlan? plan = null, ResumeState? resume = null)
+    /// <param name="frames">The frame store (the journal's own list unless a test needs one that fails on its own).</param>
+    public RunEngine Build(RunPlan? plan = null, ResumeState? resume = null, Journal.IFrameStore? frames = null)
     {
         var learning = new RunLearning(Analyzer, _ => Planner, _ => { })
         {
             XasAnalyzer = new XasEdgeAnalyzer(),
             EnergyPlanner = new EnergyRangePlanner(new EnergyWindow("fe-k-edge", 7090, 7180, 0.5)),
         };
-        return new RunEngine(plan ?? Plan(), new RunDevices(Cell, Motion, Detector), learning, Journal, Journal, Clock, "run-1", resume);
+        return new RunEngine(plan ?? Plan(), new RunDevices(Cell, Motion, Detector, Disk: Disk), learning, Journal, frames ?? Journal, Clock, "run-1", resume);
     }
 
     /// <summary>Runs the engine to its end, failing the test instead of hanging it if the run never ends.</summary>

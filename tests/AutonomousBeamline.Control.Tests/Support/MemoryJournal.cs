@@ -15,8 +15,12 @@ internal sealed class MemoryJournal(TimeProvider time) : IRunJournal, IFrameStor
     /// <summary>When set, every write throws it (a store that failed).</summary>
     public Exception? FailWith { get; set; }
 
+    /// <summary>Called with every record the run tries to write, failed or not (to see what had happened by then).</summary>
+    public Action<JournalRecord>? OnAttempt { get; set; }
+
     public JournalEntry Write(JournalRecord record)
     {
+        OnAttempt?.Invoke(record);
         if (FailWith is { } failure) throw failure;
         JournalEntry entry;
         lock (_gate)

@@ -10,19 +10,22 @@ public class ConsoleCommandTests
     private static ParseResult Parse(string line) => new RootCommand { ConsoleCommand.Create() }.Parse(line);
 
     [Fact]
-    public void The_default_endpoint_is_the_controllers_default_operator_port()
+    public void Without_an_endpoint_the_console_looks_for_its_run_rather_than_a_default_port()
     {
         Assert.Equal(ConsoleCommand.DefaultEndpoint, $"tcp://{OperatorEndpointOptions.LoopbackHost}:{OperatorEndpointOptions.DefaultPort}");
         var parsed = Parse("console");
         Assert.Empty(parsed.Errors);
         var endpoint = parsed.CommandResult.Command.Arguments.Single();
-        Assert.Equal(ConsoleCommand.DefaultEndpoint, parsed.GetValue((Argument<string>)endpoint));
+        Assert.Null(parsed.GetValue((Argument<string?>)endpoint));
+        Assert.NotEmpty(Parse("console tcp://127.0.0.1:5560 --run runs/x").Errors);
     }
 
     [Theory]
     [InlineData("console tcp://10.0.0.5:5560 --user ada --timeout 1.5 --once")]
     [InlineData("console --status tcp://127.0.0.1:6001")]
     [InlineData("console --server-key abc --secret-key-file /tmp/key")]
+    [InlineData("console --run runs/20261201-x --once")]
+    [InlineData("console --out /data/runs")]
     public void Valid_invocations_parse(string line) => Assert.Empty(Parse(line).Errors);
 
     [Theory]

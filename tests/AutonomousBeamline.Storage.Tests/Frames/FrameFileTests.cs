@@ -37,8 +37,8 @@ public sealed class FrameFileTests : IDisposable
 
         Assert.Equal(
         [
-            """{"disposition":"flagged:flat","observation_sequence":4,"header":{"frame":3,"request_id":"r3","kind":"xrd","n":2,"x_mode":"uniform","x_name":"two_theta","x_unit":"deg","x_start":5,"x_step":0.005,"exposure_s":20,"t_start":"2026-11-24T21:00:00+00:00","positions":{"sample_x":1.5},"beam_current_ma":200},"intensities_f32le":"AACAPwAAIEA="}""",
-            """{"disposition":"observation","observation_sequence":5,"header":{"frame":4,"request_id":"r4","kind":"xas","n":2,"x_mode":"explicit","t_start":"2026-11-24T21:00:00+00:00","positions":{},"beam_current_ma":200},"intensities_f32le":"AAAAPwAAgD8=","x_f32le":"ADDeRQBE3kU="}""",
+            """{"disposition":"flagged:flat","run_frame":1,"observation_sequence":4,"header":{"frame":3,"request_id":"r3","kind":"xrd","n":2,"x_mode":"uniform","x_name":"two_theta","x_unit":"deg","x_start":5,"x_step":0.005,"exposure_s":20,"t_start":"2026-11-24T21:00:00+00:00","positions":{"sample_x":1.5},"beam_current_ma":200},"intensities_f32le":"AACAPwAAIEA="}""",
+            """{"disposition":"observation","run_frame":2,"observation_sequence":5,"header":{"frame":4,"request_id":"r4","kind":"xas","n":2,"x_mode":"explicit","t_start":"2026-11-24T21:00:00+00:00","positions":{},"beam_current_ma":200},"intensities_f32le":"AAAAPwAAgD8=","x_f32le":"ADDeRQBE3kU="}""",
         ], File.ReadAllLines(_folder.Frames));
     }
 
