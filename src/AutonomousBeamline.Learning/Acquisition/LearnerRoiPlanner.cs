@@ -78,7 +78,7 @@ public sealed record RoiRectangle(double XMinMm, double XMaxMm, double YMinMm, d
 /// same decision.
 /// </summary>
 /// <remarks>
-/// With a normalised <see cref="ForestPhaseMap"/> the spread does not depend on the state of charge, so the planner computes the
+/// With a normalised map (<see cref="INormalisedPhaseMap"/>: the forest or the hybrid) the spread does not depend on the state of charge, so the planner computes the
 /// map's spread over the grid once per model version and keeps per-spot distances and doses up to date as observations are
 /// appended; a decision then costs a blur of the grid and one pass over it, whatever the number of observations.
 /// </remarks>
@@ -115,7 +115,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private int _usableTracked;
 
     // The normalised map's shape spread over the grid, for one map version and rate.
-    private double[]? _shapeSpread;
+    private ShapeSpreadGrid? _shapeSpread;
     private IPhaseMap? _shapeSpreadMap;
     private double _shapeSpreadCRate;
 
@@ -254,26 +254,24 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         var spreads = _spreads;
         explainedDistance = _explained;
-        if (map is ForestPhaseMap { IsNormalised: true } forest)
+        if (map is INormalisedPhaseMap { IsNormalised: true } normalised)
         {
             // The shape holds at every state of charge, so every past spot speaks for today and the spread scales with 4·soc·(1 − soc).
             if (!ReferenceEquals(_shapeSpreadMap, map) || _shapeSpreadCRate != Math.Abs(cRate) || _shapeSpread is null)
             {
-                // Only the trees here: the distance part comes from the planner's own up-to-date distances below, which are
+                // Only the model's part here: the distance part comes from the planner's own up-to-date distances below, which are
                 // cheaper than the map's search over every observation and already include frames the map has not seen yet.
-                _shapeSpread = forest.ShapeSpreadOnGrid(
+                _shapeSpread = normalised.SpreadGrid(
                     Enumerable.Range(0, _nx).Select(i => _grid[i].X).ToArray(),
                     Enumerable.Range(0, _ny).Select(j => _grid[j * _nx].Y).ToArray(), cRate);
                 _shapeSpreadMap = map;
                 _shapeSpreadCRate = Math.Abs(cRate);
             }
             var weight = ForestPhaseMapOptions.TwoPhaseWeight(soc);
-            var mapOptions = forest.Options;
             for (var i = 0; i < _grid.Length; i++)
             {
                 var nearestMm = Math.Sqrt(_nearestSquared[i]);
-                var distanceSpread = mapOptions.DistanceSpreadPerUnit * Math.Min(nearestMm / mapOptions.LengthScaleMm, mapOptions.MaximumDistanceUnits);
-                spreads[i] = Clean(weight * (_shapeSpread[i] + distanceSpread));
+                spreads[i] = Clean(weight * _shapeSpread.Spread(i, nearestMm));
                 explainedDistance[i] = nearestMm / _options.LengthScaleMm;
             }
             return spreads;
