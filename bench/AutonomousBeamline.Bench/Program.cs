@@ -35,7 +35,7 @@ output.WriteLine();
 var spots = parts.Contains('e')
     ? new SpotChoiceBenchmark(80, families, Enumerable.Range(1, seedCount).ToArray(), modes, output,
         surrogate == "forest" ? (o, v) => ForestPhaseMap.Fit(o, v) : (o, v) => HybridPhaseMap.Fit(o, v, hybridOptions),
-        surrogate == "forest" ? "normalised forest" : "hybrid (forest + spline correction)", plannerOptions).Execute()
+        surrogate == "forest" ? "normalised forest" : "hybrid (forest + spline correction)", plannerOptions, Option("--csv")).Execute()
     : null;
 var map = parts.Contains('a')
     ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()

@@ -18,7 +18,7 @@ namespace AutonomousBeamline.Bench;
 /// </summary>
 internal sealed class SpotChoiceBenchmark(int frames, IReadOnlyList<string> families, IReadOnlyList<int> seeds, IReadOnlyList<bool> operandoModes,
     TextWriter output, Func<IReadOnlyList<Observation>, int, IPhaseMap?>? fit = null, string surrogateName = "hybrid (forest + spline correction)",
-    LearnerPlannerOptions? plannerOptions = null)
+    LearnerPlannerOptions? plannerOptions = null, string? csvPath = null)
 {
     // The shipped dry run's electrode and grid (configs/dry-run.yaml): the candidates and the scoring grid.
     public static readonly RoiSearchSpace Space = new(0, 10, 0, 10, 0.5);
@@ -54,6 +54,7 @@ internal sealed class SpotChoiceBenchmark(int frames, IReadOnlyList<string> fami
         {
             var results = seeds.Select(seed => RunField(family, seed, operando)).ToArray();
             all.AddRange(results);
+            if (csvPath is not null) AppendCsv(csvPath, results);
             WriteRows(family, operando, results);
         }
         var vsCoarseProduct = all.Select(r => Speedup(r.Learner.Product, r.Coarse.Product[frames])).ToList();
@@ -94,6 +95,16 @@ internal sealed class SpotChoiceBenchmark(int frames, IReadOnlyList<string> fami
                 $"| {frames / Median(toCoarse):F2}x ({frames / toCoarse.Max():F2}x) | {frames / Median(toRandom):F2}x ({frames / toRandom.Max():F2}x) | {worstRatio:F2} " +
                 $"| {(spline || coverage.Count == 0 ? "-" : $"{Median(coverage):P0} ({coverage.Min():P0}-{coverage.Max():P0})")} |"));
         }
+    }
+
+    /// <summary>One line per field, so that runs split over processes (e.g. --modes static and --modes operando) can be pooled.</summary>
+    private void AppendCsv(string path, FieldResult[] results)
+    {
+        if (!File.Exists(path))
+            File.WriteAllText(path, "family,mode,seed,coarse_product,random_product,learner_product,coarse_spline,random_spline,learner_spline,serpentine_spline,frames_to_coarse_product,frames_to_random_product,frames_to_coarse_spline,frames_to_random_spline,coverage90\n");
+        File.AppendAllLines(path, results.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"{r.Family},{(r.Operando ? "operando" : "static")},{r.Seed},{r.Coarse.Product[frames]:R},{r.Random.Product[frames]:R},{r.Learner.Product[frames]:R},{r.Coarse.Spline[frames]:R},{r.Random.Spline[frames]:R},{r.Learner.Spline[frames]:R},{r.SerpentineSpline:R}," +
+            $"{FramesToReach(r.Learner.Product, r.Coarse.Product[frames])},{FramesToReach(r.Learner.Product, r.Random.Product[frames])},{FramesToReach(r.Learner.Spline, r.Coarse.Spline[frames])},{FramesToReach(r.Learner.Spline, r.Random.Spline[frames])},{r.Learner.Coverage:R}")));
     }
 
     private string Frames(double n) => n > frames ? $">{frames}" : n.ToString("0.#", CultureInfo.InvariantCulture);
