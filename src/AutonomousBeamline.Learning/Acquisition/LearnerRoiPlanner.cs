@@ -88,7 +88,11 @@ public sealed record RoiRectangle(double XMinMm, double XMaxMm, double YMinMm, d
 /// <remarks>
 /// With a normalised map (<see cref="INormalisedPhaseMap"/>: the forest or the hybrid) the spread does not depend on the state of charge, so the planner computes the
 /// map's spread over the grid once per model version and keeps per-spot distances and doses up to date as observations are
-/// appended; a decision then costs a blur of the grid and one pass over it, whatever the number of observations.
+/// appended; a decision then costs a blur of the coarse lattice, a pass over the grid's distances and the refinement of the best
+/// cells, whatever the number of observations. On a grid finer than <see cref="LearnerPlannerOptions.CoarseStepMm"/> the variance is
+/// weighed on the lattice only (the influence length spans several lattice steps, so little is lost) and the grid's own step, the
+/// beam footprint, is searched only in the best <see cref="LearnerPlannerOptions.RefinedCells"/> cells: coarse where the map is
+/// flat, fine where its error (with a hybrid map: the held-out error and the edges) is.
 /// </remarks>
 public sealed class LearnerRoiPlanner : IRoiPlanner
 {
