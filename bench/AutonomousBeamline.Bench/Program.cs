@@ -15,7 +15,12 @@ bool[] modes = (Option("--modes") ?? "static,operando").Split(',').Select(m => m
 var surrogate = Option("--surrogate") ?? "hybrid";
 // Experiments with the learner's settings: --learner edge=0.5,influence=1.5,cold=8,distance=0.003,local=1.5 (defaults otherwise).
 var knobs = (Option("--learner") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('='))
-    .ToDictionary(kv => kv[0], kv => double.Parse(kv[1], CultureInfo.InvariantCulture));
+    .ToDictionary(kv => kv[0], kv => kv.Length == 2 && double.TryParse(kv[1], CultureInfo.InvariantCulture, out var v)
+        ? v
+        : throw new ArgumentException($"--learner expects name=number pairs separated by commas, got '{string.Join("=", kv)}'"));
+string[] knownKnobs = ["edge", "local", "influence", "cold", "distance"];
+if (knobs.Keys.FirstOrDefault(k => !knownKnobs.Contains(k)) is { } unknown)
+    throw new ArgumentException($"--learner: unknown setting '{unknown}' (known: {string.Join(", ", knownKnobs)})");
 var hybridOptions = HybridPhaseMapOptions.Default with
 {
     EdgeWeight = knobs.GetValueOrDefault("edge", HybridPhaseMapOptions.Default.EdgeWeight),
