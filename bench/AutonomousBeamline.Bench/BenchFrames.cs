@@ -1,5 +1,7 @@
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Learning.Features;
+using AutonomousBeamline.Simulators.Physics;
 
 namespace AutonomousBeamline.Bench;
 
@@ -13,6 +15,24 @@ internal static class BenchFrames
             XName = axis.Name, XUnit = axis.Unit, XStart = axis.Start, XStep = axis.Step,
             ExposureS = exposureS, TStart = DateTimeOffset.UnixEpoch, BeamCurrentMa = 200,
         }, intensities, null);
+
+    /// <summary>
+    /// Renders the frame a spot of true phase fraction <paramref name="fraction"/> gives after <paramref name="exposureS"/>, analyses
+    /// it as a run would, and returns the observation; null when the analyser rejects the frame.
+    /// </summary>
+    public static Observation? Observe(XrdPatternRenderer renderer, XrdPhaseAnalyzer analyzer, Random rng, int k, double x, double y,
+        double soc, double rate, double fraction, double exposureS, DecisionSource source)
+    {
+        var frame = Xrd(renderer.Render(fraction, exposureS, 1.0, rng), renderer.Axis, k, exposureS);
+        var features = analyzer.Analyze(frame);
+        if (!features.Usable) return null;
+        return new Observation
+        {
+            Sequence = k, Frame = k, Time = DateTimeOffset.UnixEpoch.AddSeconds(k * exposureS), Kind = FrameKind.Xrd,
+            XMm = x, YMm = y, StateOfCharge = soc, CRate = rate, PhaseFraction = features.PhaseFraction,
+            PhaseFractionSigma = features.PhaseFractionSigma, BeamCurrentMa = 200, Source = source, ExposureS = exposureS,
+        };
+    }
 
     public static double Percentile(IReadOnlyList<double> values, double p)
     {

@@ -42,7 +42,7 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             var field = new ElectrodeField(seed, Space.XMinMm, Space.XMaxMm, Space.YMinMm, Space.YMaxMm);
             var raster = Measure("raster", new RasterRoiPlanner(Space), field, rate, seed, everyFrame: false);
             var random = Measure("random", new RandomRoiPlanner(Space, seed), field, rate, seed, everyFrame: true);
-            var coarse = Measure("coarse", new FixedOrderPlanner(CoarseRaster(frames)), field, rate, seed, everyFrame: true);
+            var coarse = Measure("coarse", new FixedOrderPlanner(BenchPlanners.CoarseRaster(Space, frames), "coarse raster"), field, rate, seed, everyFrame: true);
             var learner = Measure("learner", null, field, rate, seed, everyFrame: true);
             var target = raster.ErrorAfter[frames];
             var nLearner = FramesToReach(learner, target);
@@ -93,17 +93,8 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             var decision = planner.NextRoi(observations, new RoiContext(x, y, soc, rate));
             x = decision.Values["x_mm"]; y = decision.Values["y_mm"];
             var fraction = field.LocalStateOfCharge(x, y, soc, rate);
-            var frame = BenchFrames.Xrd(renderer.Render(fraction, ExposureS, 1.0, rng), renderer.Axis, k, ExposureS);
-            var features = analyzer.Analyze(frame);
-            if (features.Usable)
-            {
-                observations.Add(new Observation
-                {
-                    Sequence = k, Frame = k, Time = DateTimeOffset.UnixEpoch.AddSeconds(k * ExposureS), Kind = FrameKind.Xrd,
-                    XMm = x, YMm = y, StateOfCharge = soc, CRate = rate, PhaseFraction = features.PhaseFraction,
-                    PhaseFractionSigma = features.PhaseFractionSigma, BeamCurrentMa = 200, Source = baseline?.Strategy ?? DecisionSource.Learner, ExposureS = ExposureS,
-                });
-            }
+            if (BenchFrames.Observe(renderer, analyzer, rng, k, x, y, soc, rate, fraction, ExposureS, baseline?.Strategy ?? DecisionSource.Learner) is { } observation)
+                observations.Add(observation);
             var last = k == frames - 1;
             if (baseline is null || everyFrame || last)
             {
@@ -115,37 +106,5 @@ internal sealed class MapBenchmark(int frames, IReadOnlyList<int> fieldSeeds, IR
             }
         }
         return new Run(name, errors);
-    }
-
-    /// <summary>The coarsest serpentine raster that covers the whole electrode once in the budget.</summary>
-    private static (double X, double Y)[] CoarseRaster(int frames)
-    {
-        var nx = Math.Max(1, (int)Math.Round(Math.Sqrt(frames)));
-        var ny = Math.Max(1, (int)Math.Ceiling((double)frames / nx));
-        var points = new List<(double, double)>();
-        for (var j = 0; j < ny; j++)
-        for (var i = 0; i < nx; i++)
-        {
-            var column = j % 2 == 0 ? i : nx - 1 - i;
-            var px = nx == 1 ? 5 : Space.XMinMm + column * (Space.XMaxMm - Space.XMinMm) / (nx - 1);
-            var py = ny == 1 ? 5 : Space.YMinMm + j * (Space.YMaxMm - Space.YMinMm) / (ny - 1);
-            points.Add((px, py));
-        }
-        return points.Take(frames).ToArray();
-    }
-
-    private sealed class FixedOrderPlanner((double X, double Y)[] order) : IRoiPlanner
-    {
-        public DecisionSource Strategy => DecisionSource.Raster;
-
-        public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
-        {
-            var (px, py) = order[observations.Count % order.Length];
-            return new Decision
-            {
-                Kind = DecisionKind.Roi, Values = new Dictionary<string, double> { ["x_mm"] = px, ["y_mm"] = py },
-                Score = 0, Alternatives = [], Reason = "coarse raster", ModelVersion = 0, Strategy = Strategy,
-            };
-        }
     }
 }

@@ -1,16 +1,47 @@
 using System.Diagnostics;
 using System.Globalization;
 using AutonomousBeamline.Bench;
+using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Learning.Surrogate;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "agbcd";
+var parts = Option("--parts") ?? "ebcrd";
+// Part e's knobs: how many field seeds, which families and modes, and which surrogate is the product's map.
+var seedCount = int.Parse(Option("--seeds") ?? (quick ? "3" : "10"), CultureInfo.InvariantCulture);
+var families = Option("--families")?.Split(',') ?? [.. FieldFamilies.All];
+bool[] modes = (Option("--modes") ?? "static,operando").Split(',').Select(m => m == "operando").ToArray();
+var surrogate = Option("--surrogate") ?? "hybrid";
+// Experiments with the learner's settings: --learner edge=0.5,influence=1.5,cold=8,distance=0.003,local=1.5 (defaults otherwise).
+var knobs = (Option("--learner") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(kv => kv.Split('='))
+    .ToDictionary(kv => kv[0], kv => kv.Length == 2 && double.TryParse(kv[1], CultureInfo.InvariantCulture, out var v)
+        ? v
+        : throw new ArgumentException($"--learner expects name=number pairs separated by commas, got '{string.Join("=", kv)}'"));
+string[] knownKnobs = ["edge", "local", "influence", "cold", "distance"];
+if (knobs.Keys.FirstOrDefault(k => !knownKnobs.Contains(k)) is { } unknown)
+    throw new ArgumentException($"--learner: unknown setting '{unknown}' (known: {string.Join(", ", knownKnobs)})");
+var hybridOptions = HybridPhaseMapOptions.Default with
+{
+    EdgeWeight = knobs.GetValueOrDefault("edge", HybridPhaseMapOptions.Default.EdgeWeight),
+    LocalLengthMm = knobs.GetValueOrDefault("local", HybridPhaseMapOptions.Default.LocalLengthMm),
+};
+var plannerOptions = LearnerPlannerOptions.Default with
+{
+    InfluenceLengthMm = knobs.GetValueOrDefault("influence", LearnerPlannerOptions.Default.InfluenceLengthMm),
+    ColdStartCount = (int)knobs.GetValueOrDefault("cold", LearnerPlannerOptions.Default.ColdStartCount),
+    DistanceWeight = knobs.GetValueOrDefault("distance", LearnerPlannerOptions.Default.DistanceWeight),
+};
 var clock = Stopwatch.StartNew();
 var output = Console.Out;
 output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
 output.WriteLine();
 
+var spots = parts.Contains('e')
+    ? new SpotChoiceBenchmark(80, families, Enumerable.Range(1, seedCount).ToArray(), modes, output,
+        surrogate == "forest" ? (o, v) => ForestPhaseMap.Fit(o, v) : (o, v) => HybridPhaseMap.Fit(o, v, hybridOptions),
+        surrogate == "forest" ? "normalised forest" : "hybrid (forest + spline correction)", plannerOptions, Option("--csv")).Execute()
+    : null;
 var map = parts.Contains('a')
     ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()
     : null;
@@ -19,8 +50,12 @@ if (parts.Contains('g'))
 var xas = parts.Contains('b')
     ? new XasBenchmark(quick ? [1, 2] : [1, 2, 3, 4, 5, 6, 7, 8], 40, output).Execute()
     : null;
+var rates = parts.Contains('r')
+    ? new RateBenchmark(6, Enumerable.Range(1, quick ? 3 : 10).ToArray(), output).Execute()
+    : null;
 var latency = parts.Contains('c')
-    ? new LatencyBenchmark([100, 1000, 5000], quick ? 40 : 200, output).Execute()
+    // 101 x 101 = 10,201 candidates at 0.1 mm; 317 x 317 = 100,489 at 10/316 mm.
+    ? new LatencyBenchmark([(100, 0.1), (1000, 0.1), (5000, 0.1), (10_000, 10.0 / 316)], quick ? 40 : 200, output).Execute()
     : null;
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
@@ -29,13 +64,23 @@ output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");
 // The last line is the machine-readable summary; a part that was not run reports null.
 var summary = new Dictionary<string, double?>
 {
-    ["speedup_vs_raster"] = Round(map?.SpeedupVsRaster, 2),
-    ["speedup_vs_random"] = Round(map?.SpeedupVsRandom, 2),
+    ["speedup_vs_coarse_raster"] = Round(spots?.VsCoarseProduct, 2),
+    ["speedup_vs_random"] = Round(spots?.VsRandomProduct, 2),
+    ["spot_choice_speedup_vs_coarse_raster"] = Round(spots?.VsCoarseSpline, 2),
+    ["spot_choice_speedup_vs_random"] = Round(spots?.VsRandomSpline, 2),
+    ["worst_learner_over_random"] = Round(spots?.WorstVsRandom, 3),
+    ["coverage_90"] = Round(spots?.MedianCoverage, 3),
+    ["speedup_vs_serpentine"] = Round(map?.SpeedupVsRaster, 2),
     ["xas_points_fraction"] = Round(xas?.PointsFraction, 4),
     ["xas_edge_error_eV"] = Round(xas?.EdgeErrorEv, 4),
-    ["p95_decision_ms_1000"] = Round(latency is not null && latency.TryGetValue(1000, out var p95) ? p95 : null, 3),
+    ["c_rate_gain_vs_best_fixed"] = Round(rates?.GainVsBestFixed, 2),
+    ["c_rate_gain_vs_random"] = Round(rates?.GainVsRandom, 2),
+    ["p95_decision_ms_1000"] = Round(latency is not null && latency.TryGetValue((1000, 10_201), out var p95) ? p95 : null, 3),
+    ["p95_decision_ms_10000_x_100000"] = Round(latency is not null && latency.TryGetValue((10_000, 100_489), out var p95Large) ? p95Large : null, 3),
     ["patterns_per_s"] = Round(double.IsFinite(patternsPerS) ? patternsPerS : null, 0),
 };
 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary));
+
+string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 
 static double? Round(double? value, int digits) => value is { } v && double.IsFinite(v) ? Math.Round(v, digits) : null;

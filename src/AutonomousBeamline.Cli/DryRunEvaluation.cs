@@ -64,7 +64,7 @@ internal static class DryRunEvaluation
     private static double Rmse(IReadOnlyList<Observation> observations, RoiSearchSpace space, List<(double Soc, double CRate)> states,
         ElectrodeField field, ForestPhaseMapOptions options)
     {
-        var map = ForestPhaseMap.Fit(observations, 1, options);
+        var map = PhaseMapTrainer.FitDefault(observations, 1, options);
         var meanSquare = states.Average(s =>
         {
             double Truth(double x, double y, double soc) => field.LocalStateOfCharge(x, y, soc, s.CRate);

@@ -20,6 +20,10 @@ namespace AutonomousBeamline.Learning.Acquisition;
 /// <paramref name="DoseRadiusMm"/> plus one more frame would exceed it is not proposed. Infinity: no limit.</param>
 /// <param name="DoseRadiusMm">Observations closer than this to a spot count towards its dose (the beam footprint and then some).</param>
 /// <param name="FrameExposureS">Dose of one frame, for the next frame and for observations that do not record their exposure.</param>
+/// <param name="CoarseStepMm">Coarse first: the map's error and the variance a frame removes are weighed on a lattice of about this
+/// step (never finer than the grid); fine where it matters: the <paramref name="RefinedCells"/> best lattice cells are then searched
+/// at the grid's own step (the beam footprint). A grid at least this coarse is searched whole.</param>
+/// <param name="RefinedCells">How many of the best lattice cells are searched at the grid's step.</param>
 public sealed record LearnerPlannerOptions(
     int ColdStartCount = 8,
     double DistanceWeight = 0.003,
@@ -33,7 +37,9 @@ public sealed record LearnerPlannerOptions(
     double NoiseSpread = 0.01,
     double DoseBudgetS = double.PositiveInfinity,
     double DoseRadiusMm = 0.25,
-    double FrameExposureS = 5.0)
+    double FrameExposureS = 5.0,
+    double CoarseStepMm = 0.375,
+    int RefinedCells = 6)
 {
     public static LearnerPlannerOptions Default { get; } = new();
 
@@ -52,6 +58,8 @@ public sealed record LearnerPlannerOptions(
         if (!(DoseBudgetS > 0)) throw new ArgumentOutOfRangeException(nameof(DoseBudgetS), DoseBudgetS, "must be positive (infinity for no limit)");
         if (!(DoseRadiusMm >= 0) || !double.IsFinite(DoseRadiusMm)) throw new ArgumentOutOfRangeException(nameof(DoseRadiusMm), DoseRadiusMm, "must be >= 0");
         if (!(FrameExposureS > 0) || !double.IsFinite(FrameExposureS)) throw new ArgumentOutOfRangeException(nameof(FrameExposureS), FrameExposureS, "must be positive");
+        if (!(CoarseStepMm > 0) || !double.IsFinite(CoarseStepMm)) throw new ArgumentOutOfRangeException(nameof(CoarseStepMm), CoarseStepMm, "must be positive");
+        if (RefinedCells < 1) throw new ArgumentOutOfRangeException(nameof(RefinedCells), RefinedCells, "must be >= 1");
     }
 }
 
@@ -78,9 +86,13 @@ public sealed record RoiRectangle(double XMinMm, double XMaxMm, double YMinMm, d
 /// same decision.
 /// </summary>
 /// <remarks>
-/// With a normalised <see cref="ForestPhaseMap"/> the spread does not depend on the state of charge, so the planner computes the
+/// With a normalised map (<see cref="INormalisedPhaseMap"/>: the forest or the hybrid) the spread does not depend on the state of charge, so the planner computes the
 /// map's spread over the grid once per model version and keeps per-spot distances and doses up to date as observations are
-/// appended; a decision then costs a blur of the grid and one pass over it, whatever the number of observations.
+/// appended; a decision then costs a blur of the coarse lattice, a pass over the grid's distances and the refinement of the best
+/// cells, whatever the number of observations. On a grid finer than <see cref="LearnerPlannerOptions.CoarseStepMm"/> the variance is
+/// weighed on the lattice only (the influence length spans several lattice steps, so little is lost) and the grid's own step, the
+/// beam footprint, is searched only in the best <see cref="LearnerPlannerOptions.RefinedCells"/> cells: coarse where the map is
+/// flat, fine where its error (with a hybrid map: the held-out error and the edges) is.
 /// </remarks>
 public sealed class LearnerRoiPlanner : IRoiPlanner
 {
@@ -107,15 +119,25 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private readonly double[] _rows;
     private readonly double[] _removable;
     private readonly double[] _scores;
-    private readonly double[] _jitter;
     private readonly bool[] _allowed;
+
+    // Coarse first, then fine: the lattice the error is weighed on (every _stride-th grid point each way), the lattice cell each
+    // grid point belongs to, and the grid points a decision scores.
+    private readonly int _stride;
+    private readonly int _coarseNx;
+    private readonly int _coarseNy;
+    private readonly int[] _coarse;
+    private readonly int[] _cellOf;
+    private readonly List<int> _candidates = [];
+    private readonly HashSet<int> _refined = [];
+    private int _decisionSeed;
     private Observation? _firstTracked;
     private Observation? _lastTracked;
     private int _tracked;
     private int _usableTracked;
 
     // The normalised map's shape spread over the grid, for one map version and rate.
-    private double[]? _shapeSpread;
+    private ShapeSpreadGrid? _shapeSpread;
     private IPhaseMap? _shapeSpreadMap;
     private double _shapeSpreadCRate;
 
@@ -136,16 +158,25 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         _options = options ?? LearnerPlannerOptions.Default;
         _options.Validate();
         Space = space;
-        _kernel = SquaredCorrelationKernel(space.StepMm, _options.InfluenceLengthMm, Math.Max(_nx, _ny));
+        _stride = Math.Max(1, (int)Math.Floor(_options.CoarseStepMm / space.StepMm + 1e-9));
+        var columns = Enumerable.Range(0, (_nx - 1) / _stride + 1).Select(c => c * _stride).ToArray();
+        var rowsOfLattice = Enumerable.Range(0, (_ny - 1) / _stride + 1).Select(r => r * _stride).ToArray();
+        _coarseNx = columns.Length;
+        _coarseNy = rowsOfLattice.Length;
+        _coarse = rowsOfLattice.SelectMany(j => columns.Select(i => j * _nx + i)).ToArray();
+        _cellOf = new int[_grid.Length];
+        for (var j = 0; j < _ny; j++)
+        for (var i = 0; i < _nx; i++)
+            _cellOf[j * _nx + i] = Math.Min(_coarseNy - 1, (j + _stride / 2) / _stride) * _coarseNx + Math.Min(_coarseNx - 1, (i + _stride / 2) / _stride);
+        _kernel = SquaredCorrelationKernel(space.StepMm * _stride, _options.InfluenceLengthMm, Math.Max(_coarseNx, _coarseNy));
         _nearestSquared = new double[_grid.Length];
         _dose = new double[_grid.Length];
-        _spreads = new double[_grid.Length];
-        _explained = new double[_grid.Length];
-        _variance = new double[_grid.Length];
-        _rows = new double[_grid.Length];
-        _removable = new double[_grid.Length];
+        _spreads = new double[_coarse.Length];
+        _explained = new double[_coarse.Length];
+        _variance = new double[_coarse.Length];
+        _rows = new double[_coarse.Length];
+        _removable = new double[_coarse.Length];
         _scores = new double[_grid.Length];
-        _jitter = new double[_grid.Length];
         _allowed = new bool[_grid.Length];
         ResetTracking();
     }
@@ -182,15 +213,15 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             Track(observations);
             var allowed = AllowedSpots(out var excludedByOperator, out var overDose);
             var map = _mapSource();
-            var jitter = TieBreakers(observations.Count);
+            _decisionSeed = RoiGrid.DecisionRandom(_seed, observations.Count).Next();
             var closed = Closed(excludedByOperator, overDose);
             return map is null || _usableTracked < _options.ColdStartCount
-                ? ColdStart(allowed, jitter, map, closed)
-                : Informed(observations, allowed, context, map, jitter, closed);
+                ? ColdStart(allowed, map, closed)
+                : Informed(observations, allowed, context, map, closed);
         }
     }
 
-    private Decision ColdStart(bool[] allowed, double[] jitter, IPhaseMap? map, string closed)
+    private Decision ColdStart(bool[] allowed, IPhaseMap? map, string closed)
     {
         var centerX = (Space.XMinMm + Space.XMaxMm) / 2;
         var centerY = (Space.YMinMm + Space.YMaxMm) / 2;
@@ -203,7 +234,9 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
                 ? -Math.Sqrt((x - centerX) * (x - centerX) + (y - centerY) * (y - centerY))
                 : Math.Sqrt(_nearestSquared[i]);
         }
-        var ranked = Rank(scores, jitter, allowed);
+        _candidates.Clear();
+        for (var i = 0; i < _grid.Length; i++) _candidates.Add(i);
+        var ranked = Rank(scores, allowed);
         var best = ranked[0];
         var reason = _usableTracked == 0
             ? RoiGrid.Format($"cold start: no measurement yet, starting nearest the centre of the electrode{closed}")
@@ -211,39 +244,91 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         return Build(ranked, scores, reason, map?.Version ?? 0);
     }
 
-    private Decision Informed(IReadOnlyList<Observation> observations, bool[] allowed, RoiContext context, IPhaseMap map, double[] jitter, string closed)
+    private Decision Informed(IReadOnlyList<Observation> observations, bool[] allowed, RoiContext context, IPhaseMap map, string closed)
     {
         var soc = Math.Clamp(context.StateOfCharge, 0, 1);
         var spreads = SpreadField(observations, map, soc, context.CRate, out var explainedDistance);
         var noise = _options.NoiseSpread * _options.NoiseSpread;
 
-        // Variance left at each spot once what fresh observations already explain is taken off.
+        // Coarse first: the variance left at each lattice point once what fresh observations already explain is taken off ...
         var variance = _variance;
-        for (var i = 0; i < variance.Length; i++)
+        for (var k = 0; k < variance.Length; k++)
         {
-            var spread = spreads[i];
-            var explained = explainedDistance[i] / _options.ExplainedRadiusUnits;
-            variance[i] = spread * spread * (1 - Math.Exp(-explained * explained));
+            var spread = spreads[k];
+            var explained = explainedDistance[k] / _options.ExplainedRadiusUnits;
+            variance[k] = spread * spread * (1 - Math.Exp(-explained * explained));
         }
-        // A measurement at c removes about ρ²(g, c)·σ²(g) at every g, scaled by how much the spot itself is unknown beyond the noise.
+        // ... and what a measurement in each cell removes: about ρ²(g, c)·σ²(g) at every g.
         var removable = Blur(variance);
 
         var scores = _scores;
-        for (var i = 0; i < _grid.Length; i++)
+        _candidates.Clear();
+        if (_stride == 1)
         {
-            var (x, y) = _grid[i];
-            var informative = variance[i] / (variance[i] + noise);
-            var distance = Math.Min(Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm, _options.MaximumDistanceUnits);
-            var utility = Math.Sqrt(Math.Max(0, removable[i] * informative)) + _options.DistanceWeight * distance;
-            var cost = _options.CostOffsetS + _speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, x, y);
-            scores[i] = utility / cost;
+            // The grid is the lattice: every spot is scored.
+            for (var i = 0; i < _grid.Length; i++) _candidates.Add(i);
         }
-        var ranked = Rank(scores, jitter, allowed);
+        else
+        {
+            // Then fine where it matters: the best lattice cells are searched at the grid's own step.
+            for (var k = 0; k < _coarse.Length; k++) scores[_coarse[k]] = Score(_coarse[k], k);
+            foreach (var cell in BestCells(scores))
+            {
+                var ci = _coarse[cell] % _nx; var cj = _coarse[cell] / _nx;
+                for (var j = Math.Max(0, cj - _stride); j <= Math.Min(_ny - 1, cj + _stride); j++)
+                for (var i = Math.Max(0, ci - _stride); i <= Math.Min(_nx - 1, ci + _stride); i++)
+                    _refined.Add(j * _nx + i);
+            }
+            _candidates.AddRange(_refined);
+            _refined.Clear();
+        }
+        foreach (var i in _candidates) scores[i] = Score(i, _cellOf[i]);
+        var ranked = Rank(scores, allowed);
         var best = ranked[0];
         var (bx, by) = _grid[best];
+        var cellOfBest = _cellOf[best];
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {spreads[best]:F3} here, {Math.Sqrt(removable[best]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{closed}");
+            $"most map variance removed per second: spread {SpreadAt(best, cellOfBest):F3} here, {Math.Sqrt(removable[cellOfBest]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
         return Build(ranked, scores, reason, map.Version);
+
+        double Score(int i, int cell)
+        {
+            var (x, y) = _grid[i];
+            var spread = SpreadAt(i, cell);
+            var explained = ExplainedAt(i, cell) / _options.ExplainedRadiusUnits;
+            var own = spread * spread * (1 - Math.Exp(-explained * explained));
+            var informative = own / (own + noise);
+            var distance = Math.Min(Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm, _options.MaximumDistanceUnits);
+            var utility = Math.Sqrt(Math.Max(0, removable[cell] * informative)) + _options.DistanceWeight * distance;
+            return utility / (_options.CostOffsetS + _speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, x, y));
+        }
+
+        bool Normalised() => _shapeSpread is not null && ReferenceEquals(_shapeSpreadMap, map);
+
+        // How far (in units) the frames that speak for a grid point are: in the plane for a normalised map, in (x, y, soc) at
+        // the cell's point otherwise.
+        double ExplainedAt(int i, int cell) => Normalised() ? Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm : explainedDistance[cell];
+
+        // A grid point's spread: from its cell's model terms at its own distance for a normalised map, the cell's value otherwise.
+        double SpreadAt(int i, int cell) => Normalised()
+            ? Math.Max(0, ForestPhaseMapOptions.TwoPhaseWeight(soc) * _shapeSpread!.Spread(cell, Math.Sqrt(_nearestSquared[i])))
+            : spreads[cell];
+    }
+
+    /// <summary>The <see cref="LearnerPlannerOptions.RefinedCells"/> lattice cells whose own point scores best.</summary>
+    private IEnumerable<int> BestCells(double[] scores)
+    {
+        var take = Math.Min(_coarse.Length, _options.RefinedCells);
+        var best = new List<int>(take + 1);
+        for (var k = 0; k < _coarse.Length; k++)
+        {
+            var position = best.Count;
+            while (position > 0 && scores[_coarse[k]] > scores[_coarse[best[position - 1]]]) position--;
+            if (position >= take) continue;
+            best.Insert(position, k);
+            if (best.Count > take) best.RemoveAt(best.Count - 1);
+        }
+        return best;
     }
 
     /// <summary>
@@ -254,38 +339,38 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         var spreads = _spreads;
         explainedDistance = _explained;
-        if (map is ForestPhaseMap { IsNormalised: true } forest)
+        if (map is INormalisedPhaseMap { IsNormalised: true } normalised)
         {
             // The shape holds at every state of charge, so every past spot speaks for today and the spread scales with 4·soc·(1 − soc).
             if (!ReferenceEquals(_shapeSpreadMap, map) || _shapeSpreadCRate != Math.Abs(cRate) || _shapeSpread is null)
             {
-                // Only the trees here: the distance part comes from the planner's own up-to-date distances below, which are
+                // Only the model's part here: the distance part comes from the planner's own up-to-date distances below, which are
                 // cheaper than the map's search over every observation and already include frames the map has not seen yet.
-                _shapeSpread = forest.ShapeSpreadOnGrid(
-                    Enumerable.Range(0, _nx).Select(i => _grid[i].X).ToArray(),
-                    Enumerable.Range(0, _ny).Select(j => _grid[j * _nx].Y).ToArray(), cRate);
+                _shapeSpread = normalised.SpreadGrid(
+                    Enumerable.Range(0, _coarseNx).Select(c => _grid[_coarse[c]].X).ToArray(),
+                    Enumerable.Range(0, _coarseNy).Select(r => _grid[_coarse[r * _coarseNx]].Y).ToArray(), cRate);
                 _shapeSpreadMap = map;
                 _shapeSpreadCRate = Math.Abs(cRate);
             }
             var weight = ForestPhaseMapOptions.TwoPhaseWeight(soc);
-            var mapOptions = forest.Options;
-            for (var i = 0; i < _grid.Length; i++)
+            for (var k = 0; k < _coarse.Length; k++)
             {
-                var nearestMm = Math.Sqrt(_nearestSquared[i]);
-                var distanceSpread = mapOptions.DistanceSpreadPerUnit * Math.Min(nearestMm / mapOptions.LengthScaleMm, mapOptions.MaximumDistanceUnits);
-                spreads[i] = Clean(weight * (_shapeSpread[i] + distanceSpread));
-                explainedDistance[i] = nearestMm / _options.LengthScaleMm;
+                var nearestMm = Math.Sqrt(_nearestSquared[_coarse[k]]);
+                spreads[k] = Clean(weight * _shapeSpread.Spread(k, nearestMm));
+                explainedDistance[k] = nearestMm / _options.LengthScaleMm;
             }
             return spreads;
         }
 
         // Any other map: its spread depends on the state of charge, and only observations near it in (x, y, soc) explain a spot.
+        _shapeSpread = null;
+        _shapeSpreadMap = null;
         var usable = observations.Where(IsUsable).ToArray();
-        for (var i = 0; i < _grid.Length; i++)
+        for (var k = 0; k < _coarse.Length; k++)
         {
-            var (x, y) = _grid[i];
-            spreads[i] = Clean(map.Predict(x, y, soc).Spread);
-            explainedDistance[i] = NearestScaled(usable, x, y, soc);
+            var (x, y) = _grid[_coarse[k]];
+            spreads[k] = Clean(map.Predict(x, y, soc).Spread);
+            explainedDistance[k] = NearestScaled(usable, x, y, soc);
         }
         return spreads;
 
@@ -307,12 +392,12 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         };
     }
 
-    /// <summary>Indices of the best <see cref="LearnerPlannerOptions.AlternativeCount"/> + 1 allowed candidates, best first; equal scores ordered by the seeded jitter.</summary>
-    private int[] Rank(double[] scores, double[] jitter, bool[] allowed)
+    /// <summary>Indices of the best <see cref="LearnerPlannerOptions.AlternativeCount"/> + 1 allowed candidates, best first; equal scores ordered by a seeded hash.</summary>
+    private int[] Rank(double[] scores, bool[] allowed)
     {
         var take = Math.Min(_grid.Length, _options.AlternativeCount + 1);
         var best = new List<int>(take + 1);
-        for (var i = 0; i < scores.Length; i++)
+        foreach (var i in _candidates)
         {
             if (!allowed[i]) continue;
             var position = best.Count;
@@ -323,9 +408,25 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
                 if (best.Count > take) best.RemoveAt(best.Count - 1);
             }
         }
+        if (best.Count == 0)
+        {
+            // Every refined candidate is closed (excluded or over its dose): fall back to the whole grid.
+            _candidates.Clear();
+            for (var i = 0; i < _grid.Length; i++) _candidates.Add(i);
+            return Rank(scores, allowed);
+        }
         return best.ToArray();
 
-        bool Better(int a, int b) => scores[a] > scores[b] || (scores[a] == scores[b] && jitter[a] > jitter[b]);
+        bool Better(int a, int b) => scores[a] > scores[b] || (scores[a] == scores[b] && TieBreaker(a) > TieBreaker(b));
+    }
+
+    /// <summary>A reproducible pseudo-random number per spot and decision (a SplitMix64 step): breaks ties without a pass over the grid.</summary>
+    private ulong TieBreaker(int index)
+    {
+        var z = unchecked((ulong)_decisionSeed * 0x9E3779B97F4A7C15UL + (ulong)index * 0xBF58476D1CE4E5B9UL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private bool[] AllowedSpots(out int excludedByOperator, out int overDose)
@@ -421,37 +522,29 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         var radius = _kernel.Length - 1;
         var rows = _rows;
-        for (var j = 0; j < _ny; j++)
+        for (var j = 0; j < _coarseNy; j++)
         {
-            var row = j * _nx;
-            for (var i = 0; i < _nx; i++)
+            var row = j * _coarseNx;
+            for (var i = 0; i < _coarseNx; i++)
             {
                 var sum = 0.0;
-                var from = Math.Max(0, i - radius); var to = Math.Min(_nx - 1, i + radius);
+                var from = Math.Max(0, i - radius); var to = Math.Min(_coarseNx - 1, i + radius);
                 for (var k = from; k <= to; k++) sum += _kernel[Math.Abs(k - i)] * values[row + k];
                 rows[row + i] = sum;
             }
         }
         var result = _removable;
-        for (var j = 0; j < _ny; j++)
+        for (var j = 0; j < _coarseNy; j++)
         {
-            var from = Math.Max(0, j - radius); var to = Math.Min(_ny - 1, j + radius);
-            for (var i = 0; i < _nx; i++)
+            var from = Math.Max(0, j - radius); var to = Math.Min(_coarseNy - 1, j + radius);
+            for (var i = 0; i < _coarseNx; i++)
             {
                 var sum = 0.0;
-                for (var k = from; k <= to; k++) sum += _kernel[Math.Abs(k - j)] * rows[k * _nx + i];
-                result[j * _nx + i] = sum;
+                for (var k = from; k <= to; k++) sum += _kernel[Math.Abs(k - j)] * rows[k * _coarseNx + i];
+                result[j * _coarseNx + i] = sum;
             }
         }
         return result;
-    }
-
-    private double[] TieBreakers(int observationCount)
-    {
-        var rng = RoiGrid.DecisionRandom(_seed, observationCount);
-        var jitter = _jitter;
-        for (var i = 0; i < jitter.Length; i++) jitter[i] = rng.NextDouble();
-        return jitter;
     }
 
     private double NearestScaled(Observation[] observations, double x, double y, double soc)

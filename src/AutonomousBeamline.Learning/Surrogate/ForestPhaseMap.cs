@@ -15,7 +15,7 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// and does not expose the per-tree values (its quantile API is internal), and the planner asks for thousands
 /// of predictions per decision.
 /// </remarks>
-public sealed class ForestPhaseMap : IPhaseMap
+public sealed class ForestPhaseMap : INormalisedPhaseMap
 {
     private readonly CompiledTree[] _trees;
     private readonly float[] _points; // observations as (x, y, third input) scaled to distance units, flattened
@@ -201,6 +201,15 @@ public sealed class ForestPhaseMap : IPhaseMap
             spread[k] = Math.Sqrt(Math.Max(0, sumSquares[k] / _trees.Length - mean * mean));
         }
         return spread;
+    }
+
+    /// <summary>The trees' spread on the grid (<see cref="ShapeSpreadOnGrid"/>) with this map's distance term.</summary>
+    public ShapeSpreadGrid SpreadGrid(IReadOnlyList<double> xs, IReadOnlyList<double> ys, double cRate)
+    {
+        var trees = ShapeSpreadOnGrid(xs, ys, cRate);
+        var perUnit = new double[trees.Length];
+        Array.Fill(perUnit, _options.DistanceSpreadPerUnit);
+        return new ShapeSpreadGrid(trees, perUnit, _options.LengthScaleMm, _options.MaximumDistanceUnits);
     }
 
     private (double Mean, double Spread) Trees(float a, float b, float c)

@@ -21,16 +21,29 @@ public sealed class PhaseMapTrainer : IDisposable
     private bool _disposed;
     private Task _training = Task.CompletedTask;
     private Exception? _lastError;
+    private readonly IntervalCalibration _calibration = new();
 
     /// <param name="options">Forest settings; <see cref="ForestPhaseMapOptions.Default"/> when null.</param>
-    /// <param name="fit">Another surrogate instead of the forest, e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>: observations
-    /// and version in, a map (or null with too few observations) out. <paramref name="options"/> then only sets the minimum count.</param>
+    /// <param name="fit">Another surrogate instead of the default (<see cref="FitDefault"/>), e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>:
+    /// observations and version in, a map (or null with too few observations) out. <paramref name="options"/> then only sets the minimum count.</param>
     public PhaseMapTrainer(ForestPhaseMapOptions? options = null, Func<IReadOnlyList<Observation>, int, IPhaseMap?>? fit = null)
     {
         _options = options ?? ForestPhaseMapOptions.Default;
         _options.Validate();
         var forestOptions = _options;
-        _fit = fit ?? ((observations, version) => ForestPhaseMap.Fit(observations, version, forestOptions));
+        _fit = fit ?? ((observations, version) => FitDefault(observations, version, forestOptions));
+    }
+
+    /// <summary>
+    /// The product's map: with a normalised forest (the default) the <see cref="HybridPhaseMap"/> — the ML.NET forest plus its
+    /// smooth correction and calibrated error model; with a forest that is not normalised, that forest alone.
+    /// </summary>
+    public static IPhaseMap? FitDefault(IReadOnlyList<Observation> observations, int version, ForestPhaseMapOptions? options = null)
+    {
+        options ??= ForestPhaseMapOptions.Default;
+        return options.NormaliseByTwoPhaseWeight
+            ? HybridPhaseMap.Fit(observations, version, HybridPhaseMapOptions.Default with { Forest = options })
+            : ForestPhaseMap.Fit(observations, version, options);
     }
 
     /// <summary>The newest finished map, or null before the first fit with enough observations. Never blocks.</summary>
@@ -43,6 +56,12 @@ public sealed class PhaseMapTrainer : IDisposable
     {
         get { lock (_gate) return _observations.Count; }
     }
+
+    /// <summary>
+    /// How often the published map's 90 % interval held on the frames added after it was published (the newest 100); null before
+    /// the first check. For the dashboard and the report: a map whose intervals hold on far fewer than 90 % is overconfident.
+    /// </summary>
+    public MapCalibration? Calibration => _calibration.Current;
 
     /// <summary>The last exception a background fit threw (null when the last fit succeeded); the previous map stays published.</summary>
     public Exception? LastError => Volatile.Read(ref _lastError);
@@ -71,10 +90,14 @@ public sealed class PhaseMapTrainer : IDisposable
     public void AddRange(IEnumerable<Observation> observations)
     {
         ArgumentNullException.ThrowIfNull(observations);
+        var added = observations as IReadOnlyCollection<Observation> ?? observations.ToArray();
+        // Each new frame is a held-out spot for the map published before it.
+        if (Current is { } published)
+            foreach (var observation in added) _calibration.Check(published, observation);
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _observations.AddRange(observations);
+            _observations.AddRange(added);
             _pending = true;
             if (_running) return;
             _running = true;

@@ -84,4 +84,30 @@ public sealed class CRatePlannerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new CRatePlanner([1.0], maxCRate: double.NaN));
         Assert.Throws<ArgumentOutOfRangeException>(() => new CRatePlanner([1.0], 2).NextCRate([], double.NaN, true));
     }
+
+    [Fact]
+    public void The_first_choice_comes_from_the_priors()
+    {
+        // No frame yet. With the default, broad priors the fast rate teaches most per hour: its step is short and the response
+        // there is the least known (the slope's uncertainty grows with rate). With priors that already pin the response to a
+        // few thousandths, what is left is fine detail, learned per frame; a frame at the slow rate, where the unevenness is
+        // smaller, is the more precise one and the slow step yields more of them.
+        var broad = new CRatePlanner([0.5, 1.0, 2.0], 2.0);
+        var pinned = new CRatePlanner([0.5, 1.0, 2.0], 2.0, CRatePlannerOptions.Default with { PriorSpread = 0.002, ModelDiscrepancy = 0.002 });
+        var a = broad.NextCRate([], 0.1, charging: true);
+        var b = pinned.NextCRate([], 0.1, charging: true);
+        Assert.Equal(2.0, a.Values["c_rate"]);
+        Assert.Equal(0.5, b.Values["c_rate"]);
+        Assert.Contains("only 0 frames so far", b.Reason);
+    }
+
+    [Fact]
+    public void What_the_frames_teach_about_the_response_grows_with_frames_at_more_rates()
+    {
+        var planner = new CRatePlanner([0.5, 1.0, 2.0], 2.0);
+        Assert.Equal(0, planner.ResponseInformation([]), 9);
+        var one = planner.ResponseInformation(Frames(1.0, 60, seed: 7));
+        var two = planner.ResponseInformation(Frames(1.0, 60, seed: 7).Concat(Frames(2.0, 60, seed: 8, start: 60)).ToList());
+        Assert.True(one > 0 && two > one, $"one rate {one:F2} nats, two rates {two:F2} nats");
+    }
 }

@@ -17,8 +17,8 @@ public sealed class PhaseMapTrainerTests
 
         foreach (var o in observations.Skip(3)) trainer.Add(o);
         await trainer.WhenIdleAsync();
-        var map = Assert.IsType<ForestPhaseMap>(trainer.Current);
-        Assert.Equal(12, map.ObservationCount);
+        var map = Assert.IsType<HybridPhaseMap>(trainer.Current);
+        Assert.Equal(12, map.Forest.ObservationCount);
         Assert.Null(trainer.LastError);
     }
 
@@ -35,8 +35,8 @@ public sealed class PhaseMapTrainerTests
             for (var i = t; i < observations.Count; i += 4) trainer.Add(observations[i]);
         })));
         await trainer.WhenIdleAsync();
-        var map = Assert.IsType<ForestPhaseMap>(trainer.Current);
-        Assert.Equal(200, map.ObservationCount);
+        var map = Assert.IsType<HybridPhaseMap>(trainer.Current);
+        Assert.Equal(200, map.Forest.ObservationCount);
         Assert.Equal(200, trainer.ObservationCount);
         lock (published)
         {
@@ -76,5 +76,30 @@ public sealed class PhaseMapTrainerTests
         var trainer = new PhaseMapTrainer();
         trainer.Dispose();
         Assert.Throws<ObjectDisposedException>(() => trainer.Add(TestObservations.Make(1, 1, 0.5, 0.5)));
+    }
+
+    [Fact]
+    public async Task Frames_after_a_published_map_check_its_intervals()
+    {
+        using var trainer = new PhaseMapTrainer();
+        var observations = TestObservations.Random(60, Field, seed: 4, noise: 0.01);
+        trainer.AddRange(observations.Take(40));
+        await trainer.WhenIdleAsync();
+        Assert.Null(trainer.Calibration);
+        foreach (var o in observations.Skip(40)) trainer.Add(o);
+        await trainer.WhenIdleAsync();
+        var calibration = Assert.IsType<MapCalibration>(trainer.Calibration);
+        Assert.Equal(20, calibration.Checked);
+        Assert.InRange(calibration.Coverage, 0, 1);
+        Assert.Contains("of the last 20 new frames", calibration.ToString());
+    }
+
+    [Fact]
+    public async Task A_forest_that_is_not_normalised_is_published_alone()
+    {
+        using var trainer = new PhaseMapTrainer(ForestPhaseMapOptions.Default with { NormaliseByTwoPhaseWeight = false });
+        trainer.AddRange(TestObservations.Random(20, Field, seed: 5));
+        await trainer.WhenIdleAsync();
+        Assert.IsType<ForestPhaseMap>(trainer.Current);
     }
 }
