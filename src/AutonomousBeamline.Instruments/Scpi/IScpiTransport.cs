@@ -6,6 +6,9 @@ namespace AutonomousBeamline.Instruments.Scpi;
 /// </summary>
 public interface IScpiTransport : IAsyncDisposable
 {
+    /// <summary>How many times the link has been reopened (0 for a transport that never reopens one).</summary>
+    int Reconnections => 0;
+
     /// <summary>Where the instrument is, for messages (e.g. "serial /dev/ttyUSB0 9600 8N1").</summary>
     string Endpoint { get; }
 

@@ -282,6 +282,8 @@ public sealed class ScpiClient : IAsyncDisposable
     /// </summary>
     private async ValueTask<T> GuardedAsync<T>(string message, Func<CancellationToken, ValueTask<T>> exchange, CancellationToken cancellationToken)
     {
+        // A reopen while recovering from a known link loss is that recovery's own; only an unexplained one is news.
+        var (reconnections, knownLost) = (_transport.Reconnections, _linkLost);
         try
         {
             return await _breaker.ExecuteAsync(async ct =>
@@ -301,6 +303,23 @@ public sealed class ScpiClient : IAsyncDisposable
             // The breaker has counted it; callers of a device see a device error that says which link broke.
             throw LinkFailure(message, e);
         }
+        finally
+        {
+            if (!knownLost) NoteSilentReopen(message, reconnections);
+        }
+    }
+
+    /// <summary>
+    /// The link failed between exchanges and the transport reopened it on the way out of <paramref name="message"/>: no
+    /// exchange saw it fail, but replies and error entries of the old link are gone, so the next exchange recovers first
+    /// (resynchronise, empty the error queue), and the journal hears of it.
+    /// </summary>
+    private void NoteSilentReopen(string message, int reconnectionsBefore)
+    {
+        if (_transport.Reconnections == reconnectionsBefore || _linkLost) return;
+        _linkLost = true;
+        _resyncPending = true;
+        OutOfStep?.Invoke(message, $"the link to {Endpoint} was lost and reopened by \"{message}\"; the next exchange resynchronises and empties the error queue first");
     }
 
     /// <summary>

@@ -122,6 +122,27 @@ public class LinkLossTests
     [Theory]
     [InlineData(Link.Pty)]
     [InlineData(Link.Tcp)]
+    public async Task A_link_lost_and_back_between_exchanges_is_reported_and_the_next_exchange_recovers_first(Link link)
+    {
+        await using var rig = await Rig.StartAsync(link);
+        var p = rig.Potentiostat;
+        var heard = new List<string>();
+        p.OutOfStep += (query, message) => heard.Add($"{query}: {message}");
+        Assert.False(await p.GetOutputAsync());
+
+        // Down and up again while nobody asked anything: the next write finds the old link dead and reopens it.
+        rig.Disconnect(UntilRestored);
+        rig.Restore();
+        await rig.WaitUntilLinkUpAsync();
+        Assert.False(await p.GetOutputAsync().WaitAsync(HangGuard));
+        Assert.False(await p.GetOutputAsync().WaitAsync(HangGuard));
+
+        Assert.Contains(heard, h => h.Contains("lost and reopened"));
+    }
+
+    [Theory]
+    [InlineData(Link.Pty)]
+    [InlineData(Link.Tcp)]
     public async Task A_link_that_never_comes_back_is_reported_as_gone_naming_the_endpoint(Link link)
     {
         await using var rig = await Rig.StartAsync(link);
