@@ -38,6 +38,8 @@ internal static class ExperimentRunner
             Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
         }
 
+        // A resumed run's master file and documents cover what the crashed run left, before anything is added.
+        if (resumeDir is not null) RunFiles.Write(runDir, config, mode, Console.Out, Console.Error);
         var folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
         foreach (var warning in folder.Warnings) Console.Error.WriteLine($"warning: {warning}");
         var journal = folder.Journal;
@@ -108,6 +110,7 @@ internal static class ExperimentRunner
             };
         }
         SummaryFile.Write(Path.Combine(runDir, RunFolder.SummaryFileName), summary);
+        RunFiles.Write(runDir, config, mode, Console.Out, Console.Error);
 
         Console.WriteLine($"{summary.ExitStatus.ToString().ToLowerInvariant()}: {summary.Reason}");
         Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +

@@ -1,0 +1,28 @@
+using AutonomousBeamline.Cli.Composition;
+using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Storage;
+
+namespace AutonomousBeamline.Cli;
+
+/// <summary>The files a run folder gets from its record: the standard exports (NeXus, event documents) and the report.</summary>
+internal static class RunFiles
+{
+    /// <summary>Writes them all from the run folder's record; a file that fails is reported, never the end of the program.</summary>
+    /// <returns>Whether every file was written.</returns>
+    public static bool Write(string runDir, ExperimentConfig config, RunMode mode, TextWriter output, TextWriter errors)
+    {
+        RecordedRun run;
+        try { run = RecordedRun.Read(runDir); }
+        catch (IOException e)
+        {
+            errors.WriteLine($"{runDir}: no exports: {e.Message}");
+            return false;
+        }
+        var result = RunExports.Write(run, RunDescriptions.From(config, mode));
+        foreach (var warning in result.Warnings) errors.WriteLine($"warning: {warning}");
+        foreach (var failure in result.Failures) errors.WriteLine($"{failure.File} not written: {failure.Reason}");
+        foreach (var file in result.Written) output.WriteLine($"wrote {file}");
+        return result.Failures.Count == 0;
+    }
+}
