@@ -110,6 +110,8 @@ internal static class ExperimentRunner
             };
         }
         SummaryFile.Write(Path.Combine(runDir, RunFolder.SummaryFileName), summary);
+        if (facility is not null && outcome.Observations.Count > 0)
+            Reporting.RunReport.WriteMapError(runDir, DryRunEvaluation.MapErrorAgainstFrames(outcome.Observations, facility, config));
         RunFiles.Write(runDir, config, mode, Console.Out, Console.Error);
 
         Console.WriteLine($"{summary.ExitStatus.ToString().ToLowerInvariant()}: {summary.Reason}");

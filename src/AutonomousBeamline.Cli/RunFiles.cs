@@ -1,6 +1,7 @@
 using AutonomousBeamline.Cli.Composition;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Reporting;
 using AutonomousBeamline.Storage;
 
 namespace AutonomousBeamline.Cli;
@@ -23,6 +24,27 @@ internal static class RunFiles
         foreach (var warning in result.Warnings) errors.WriteLine($"warning: {warning}");
         foreach (var failure in result.Failures) errors.WriteLine($"{failure.File} not written: {failure.Reason}");
         foreach (var file in result.Written) output.WriteLine($"wrote {file}");
+        try
+        {
+            var page = RunReport.Write(run, ReportSettingsFrom(config, runDir));
+            output.WriteLine($"report: {page}");
+        }
+        // A report that cannot be drawn (a full disk, a plotting failure) leaves the data as it is.
+        catch (Exception e)
+        {
+            errors.WriteLine($"report not written: {e.Message}");
+            return false;
+        }
         return result.Failures.Count == 0;
+    }
+
+    private static ReportSettings ReportSettingsFrom(ExperimentConfig config, string runDir)
+    {
+        var roi = config.Search.Roi;
+        return new ReportSettings(new MapRegion(roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, roi.StepMm), config.Experiment.Seed,
+            $"{config.Experiment.Name}: {Path.GetFileName(Path.TrimEndingDirectorySeparator(runDir))}")
+        {
+            MapError = RunReport.ReadMapError(runDir),
+        };
     }
 }

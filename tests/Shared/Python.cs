@@ -1,6 +1,9 @@
 using System.Diagnostics;
 
-namespace AutonomousBeamline.Storage.Tests;
+// Shared by the test projects that read run files back with Python (linked into each csproj).
+using Xunit;
+
+namespace AutonomousBeamline.Tests.Shared;
 
 /// <summary>Runs one of the test's Python scripts (Debian's python3 with h5py and numpy, as .ci/run installs them).</summary>
 public static class Python
