@@ -49,7 +49,7 @@ var validate = new Command("validate", "Check an experiment file and list every 
 validate.SetAction(parse => Commands.Validate(parse.GetValue(configArgument)!));
 
 var reportDir = new Argument<string>("RUN_DIR") { Description = "a run folder (with journal.jsonl, frames.jsonl and config.yaml)" };
-var report = new Command("report", "Write a run folder's report (report/index.html with its plots) and standard files (run.nxs, documents.jsonl) again from its record.") { reportDir };
+var report = new Command("report", "Write a run folder's report (report/index.html with its plots) and standard files (run.nxs, documents.jsonl, cycler.bdf.csv, metadata.jsonld) again from its record.") { reportDir };
 report.SetAction(parse => Commands.Report(parse.GetValue(reportDir)!));
 
 var root = new RootCommand("beamline: autonomous operando battery experiments at a beamline")

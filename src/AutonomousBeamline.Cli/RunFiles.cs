@@ -6,7 +6,7 @@ using AutonomousBeamline.Storage;
 
 namespace AutonomousBeamline.Cli;
 
-/// <summary>The files a run folder gets from its record: the standard exports (NeXus, event documents) and the report.</summary>
+/// <summary>The files a run folder gets from its record: the standard exports (NeXus, event documents, BDF, BattINFO metadata) and the report.</summary>
 internal static class RunFiles
 {
     /// <summary>Writes them all from the run folder's record; a file that fails is reported, never the end of the program.</summary>

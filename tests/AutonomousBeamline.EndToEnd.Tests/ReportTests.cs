@@ -31,6 +31,8 @@ public sealed class ReportTests : IDisposable
         var runDir = await DryRunAsync(frames: 15);
         Assert.Equal("ok", Python.Run("check_nexus.py", runDir).Trim());
         Assert.Equal("ok", Python.Run("check_documents.py", runDir).Trim());
+        Assert.Equal("ok", Python.Run("check_bdf.py", runDir).Trim());
+        Assert.True(File.Exists(Path.Combine(runDir, "metadata.jsonld")));
 
         var page = Path.Combine(runDir, "report", "index.html");
         var html = File.ReadAllText(page);

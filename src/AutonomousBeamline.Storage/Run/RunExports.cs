@@ -8,7 +8,7 @@ public sealed record ExportResult(IReadOnlyList<string> Written, IReadOnlyList<E
 
 /// <summary>
 /// The run's standard files, derived from its record: the NeXus master (run.nxs), the event-model documents
-/// (documents.jsonl). Written at the end of every run, when a run is resumed, and by <c>beamline report</c>; each is
+/// (documents.jsonl), the cycler export in the Battery Data Format (cycler.bdf.csv) and the BattINFO metadata (metadata.jsonld). Written at the end of every run, when a run is resumed, and by <c>beamline report</c>; each is
 /// written whole and replaces the last, so writing them again is always safe. One that fails does not stop the others.
 /// </summary>
 public static class RunExports
@@ -20,6 +20,8 @@ public static class RunExports
         var warnings = run.Warnings.Select(w => w.ToString()).ToList();
         Try(NexusMasterFile.FileName, () => NexusMasterFile.Write(run, description));
         Try(EventDocumentsFile.FileName, () => EventDocumentsFile.Write(run, description, warnings.Add));
+        Try(BatteryDataFile.FileName, () => BatteryDataFile.Write(run));
+        Try(RunMetadataFile.FileName, () => RunMetadataFile.Write(run, description));
         return new ExportResult(written, failures, warnings);
 
         void Try(string file, Func<string> write)
