@@ -16,6 +16,14 @@ namespace AutonomousBeamline.Cli;
 /// <summary>One run, live or dry: the run folder, the devices, the learner, the engine, the summary.</summary>
 internal static class ExperimentRunner
 {
+    /// <summary>
+    /// The config as the run used it: a <c>--seed</c> given on the command line replaces experiment.seed (the first
+    /// <c>seed:</c> key, the experiment section's), so that a resume, a report or a replay from the folder uses the same seed.
+    /// </summary>
+    internal static string WithSeed(string yaml, int seed) =>
+        System.Text.RegularExpressions.Regex.Replace(yaml, @"^(\s+seed:\s*)-?\d+", m => m.Groups[1].Value + seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            System.Text.RegularExpressions.RegexOptions.Multiline, TimeSpan.FromSeconds(1));
+
     public static async Task<int> RunAsync(ExperimentConfig config, string configPath, DeviceEndpoints endpoints, TimeProvider time,
         RunMode mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct,
         Action<RunEngine>? attach = null, string? resumeDir = null, ResumeState? resume = null)
@@ -34,7 +42,7 @@ internal static class ExperimentRunner
             runId = $"{time.GetUtcNow():yyyyMMdd-HHmmss}-{config.Experiment.Name}-{Guid.NewGuid().ToString("N")[..6]}";
             runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
             Directory.CreateDirectory(runDir);
-            File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+            File.WriteAllText(Path.Combine(runDir, "config.yaml"), WithSeed(File.ReadAllText(configPath), config.Experiment.Seed));
             Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
         }
 

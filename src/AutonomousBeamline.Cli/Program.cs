@@ -57,5 +57,6 @@ var root = new RootCommand("beamline: autonomous operando battery experiments at
     dryRun, run, simulate, validate, report,
 };
 root.Subcommands.Add(ConsoleCommand.Create());
+root.Subcommands.Add(AutonomousBeamline.Cli.Replay.ReplayCommand.Create());
 root.Subcommands.Add(AutonomousBeamline.Cli.Soak.SoakCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -14,8 +14,12 @@ public sealed class ReportTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private async Task<string> DryRunAsync(int frames)
+    private Task<string> DryRunAsync(int frames) => ShortDryRunAsync(_dir, frames);
+
+    /// <summary>A short dry run of the shipped config into <paramref name="dir"/>/runs; its run folder.</summary>
+    internal static async Task<string> ShortDryRunAsync(string dir, int frames)
     {
+        var _dir = dir;
         var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml"))
             .Replace("frames: 80", $"frames: {frames}")
             .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0");
