@@ -110,7 +110,8 @@ internal static class Commands
         // summary.json says how the run ran; a run that crashed before writing it is taken for what its config can tell.
         var summaryPath = Path.Combine(runDir, RunFolder.SummaryFileName);
         var mode = File.Exists(summaryPath) && RunFolderSummaryMode(summaryPath) == "live" ? RunMode.Live : RunMode.DryRun;
-        return RunFiles.Write(runDir, config, mode, Console.Out, Console.Error) ? Success : RunFailed;
+        using var log = Feedback.RunLog.Create(runDir);
+        return RunFiles.Write(runDir, config, mode, log) ? Success : RunFailed;
     }
 
     private static string? RunFolderSummaryMode(string summaryPath)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AutonomousBeamline.Cli.Composition;
+using AutonomousBeamline.Cli.Feedback;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Journal;
@@ -35,7 +36,7 @@ internal static class ExperimentRunner
         {
             runDir = resumeDir;
             runId = Path.GetFileName(Path.TrimEndingDirectorySeparator(resumeDir));
-            Console.WriteLine($"run {runId} ({mode.Name()}, resumed) -> {runDir}");
+            using (var announce = RunLog.Create(runDir)) announce.Line($"run {runId} ({mode.Name()}, resumed) -> {runDir}");
         }
         else
         {
@@ -43,13 +44,14 @@ internal static class ExperimentRunner
             runDir = Path.Combine(outDir ?? config.Output.Directory, runId);
             Directory.CreateDirectory(runDir);
             File.WriteAllText(Path.Combine(runDir, "config.yaml"), WithSeed(File.ReadAllText(configPath), config.Experiment.Seed));
-            Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
+            using (var announce = RunLog.Create(runDir)) announce.Line($"run {runId} ({mode.Name()}) -> {runDir}");
         }
+        using var log = RunLog.Create(runDir);
 
         // A resumed run's master file and documents cover what the crashed run left, before anything is added.
-        if (resumeDir is not null) RunFiles.Write(runDir, config, mode, Console.Out, Console.Error);
+        if (resumeDir is not null) RunFiles.Write(runDir, config, mode, log);
         var folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
-        foreach (var warning in folder.Warnings) Console.Error.WriteLine($"warning: {warning}");
+        foreach (var warning in folder.Warnings) log.Problem($"warning: {warning}");
         var journal = folder.Journal;
         RunOutcome outcome;
         long framesRejectedByClient;
@@ -79,20 +81,22 @@ internal static class ExperimentRunner
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
             var engine = new RunEngine(plan, devices.Devices, learning, journal, folder.Frames, time, runId, resume);
-            engine.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            var progress = new RunProgressLine(plan, time, terminal: !Console.IsOutputRedirected);
+            journal.Recorded += progress.Observe;
+            engine.Progress += p => log.Line(progress.Format(p));
             attach?.Invoke(engine);
             OperatorEndpoint? operatorEndpoint;
             try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, anyPortIfTaken: mode == RunMode.DryRun); }
             catch (InvalidOperationException e)
             {
                 // Nothing has touched the cell yet.
-                Console.Error.WriteLine(e.Message);
+                log.Problem(e.Message);
                 return Commands.BadConfig;
             }
             using var endpointLifetime = operatorEndpoint;
             if (operatorEndpoint is not null)
             {
-                Console.WriteLine($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
+                log.Line($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
                 // Where to attach, for people and tools that find runs by folder.
                 File.WriteAllText(Path.Combine(runDir, "operator.json"), System.Text.Json.JsonSerializer.Serialize(
                     new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint }));
@@ -120,16 +124,16 @@ internal static class ExperimentRunner
         SummaryFile.Write(Path.Combine(runDir, RunFolder.SummaryFileName), summary);
         if (facility is not null && outcome.Observations.Count > 0)
             Reporting.RunReport.WriteMapError(runDir, DryRunEvaluation.MapErrorAgainstFrames(outcome.Observations, facility, config));
-        RunFiles.Write(runDir, config, mode, Console.Out, Console.Error);
+        RunFiles.Write(runDir, config, mode, log);
 
-        Console.WriteLine($"{summary.ExitStatus.ToString().ToLowerInvariant()}: {summary.Reason}");
-        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
+        log.Line($"{summary.ExitStatus.ToString().ToLowerInvariant()}: {summary.Reason}");
+        log.Line($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
-            Console.WriteLine($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
-        if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
-        if (summary.FaultsInjected is > 0) Console.WriteLine($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
-        Console.WriteLine($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");
+            log.Line($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
+        if (summary.SafetyViolations is { } v) log.Line($"safety violations: {v}");
+        if (summary.FaultsInjected is > 0) log.Line($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
+        log.Line($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");
         return summary.ExitStatus switch { ExitStatus.Success => Commands.Success, ExitStatus.Abort => Commands.Aborted, _ => Commands.RunFailed };
     }
 }

@@ -1,4 +1,5 @@
 using AutonomousBeamline.Cli.Composition;
+using AutonomousBeamline.Cli.Feedback;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Reporting;
@@ -11,28 +12,28 @@ internal static class RunFiles
 {
     /// <summary>Writes them all from the run folder's record; a file that fails is reported, never the end of the program.</summary>
     /// <returns>Whether every file was written.</returns>
-    public static bool Write(string runDir, ExperimentConfig config, RunMode mode, TextWriter output, TextWriter errors)
+    public static bool Write(string runDir, ExperimentConfig config, RunMode mode, Serilog.ILogger log)
     {
         RecordedRun run;
         try { run = RecordedRun.Read(runDir); }
         catch (IOException e)
         {
-            errors.WriteLine($"{runDir}: no exports: {e.Message}");
+            log.Problem($"{runDir}: no exports: {e.Message}");
             return false;
         }
         var result = RunExports.Write(run, RunDescriptions.From(config, mode));
-        foreach (var warning in result.Warnings) errors.WriteLine($"warning: {warning}");
-        foreach (var failure in result.Failures) errors.WriteLine($"{failure.File} not written: {failure.Reason}");
-        foreach (var file in result.Written) output.WriteLine($"wrote {file}");
+        foreach (var warning in result.Warnings) log.Problem($"warning: {warning}");
+        foreach (var failure in result.Failures) log.Problem($"{failure.File} not written: {failure.Reason}");
+        foreach (var file in result.Written) log.Line($"wrote {file}");
         try
         {
             var page = RunReport.Write(run, ReportSettingsFrom(config, runDir));
-            output.WriteLine($"report: {page}");
+            log.Line($"report: {page}");
         }
         // A report that cannot be drawn (a full disk, a plotting failure) leaves the data as it is.
         catch (Exception e)
         {
-            errors.WriteLine($"report not written: {e.Message}");
+            log.Problem($"report not written: {e.Message}");
             return false;
         }
         return result.Failures.Count == 0;

@@ -37,6 +37,10 @@ public sealed class ReportTests : IDisposable
         Assert.Equal("ok", Python.Run("check_documents.py", runDir).Trim());
         Assert.Equal("ok", Python.Run("check_bdf.py", runDir).Trim());
         Assert.True(File.Exists(Path.Combine(runDir, "metadata.jsonld")));
+        // What the program said is kept with the data, progress lines included.
+        var log = File.ReadAllText(Path.Combine(runDir, "run.log"));
+        Assert.Contains("15/15 frames", log);
+        Assert.Contains("[INF] success", log);
 
         var page = Path.Combine(runDir, "report", "index.html");
         var html = File.ReadAllText(page);
