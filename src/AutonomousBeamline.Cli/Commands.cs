@@ -98,6 +98,29 @@ internal static class Commands
         }
     }
 
+    /// <summary>The report and the standard files of a run folder, written again from its record and its own config.yaml.</summary>
+    public static int Report(string runDir)
+    {
+        if (!File.Exists(Path.Combine(runDir, RunFolder.JournalFileName)))
+        {
+            Console.Error.WriteLine($"{runDir}: not a run folder: it has no {RunFolder.JournalFileName}");
+            return BadConfig;
+        }
+        var config = LoadOrReport(Path.Combine(runDir, "config.yaml"));
+        if (config is null) return BadConfig;
+        // summary.json says how the run ran; a run that crashed before writing it is taken for what its config can tell.
+        var summaryPath = Path.Combine(runDir, RunFolder.SummaryFileName);
+        var mode = File.Exists(summaryPath) && RunFolderSummaryMode(summaryPath) == "live" ? RunMode.Live : RunMode.DryRun;
+        using var log = Feedback.RunLog.Create(runDir);
+        return RunFiles.Write(runDir, config, mode, log) ? Success : RunFailed;
+    }
+
+    private static string? RunFolderSummaryMode(string summaryPath)
+    {
+        try { return (string?)System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(summaryPath))?["mode"]; }
+        catch (System.Text.Json.JsonException) { return null; }
+    }
+
     public static async Task<int> SimulateAsync(string configPath, CancellationToken ct)
     {
         var config = LoadOrReport(configPath);

@@ -48,6 +48,19 @@ internal static class DryRunEvaluation
             Rmse(coarse, space, states, facility.Field, options));
     }
 
+    /// <summary>The map error of each strategy after a quarter, half, three quarters and all of the run's observations.</summary>
+    public static IReadOnlyList<Reporting.MapErrorPoint> MapErrorAgainstFrames(IReadOnlyList<Observation> observations, SimulationComposition.Facility facility,
+        ExperimentConfig config) =>
+        new[] { 0.25, 0.5, 0.75, 1.0 }
+            .Select(share => Math.Max(1, (int)Math.Round(observations.Count * share)))
+            .Distinct()
+            .Select(n =>
+            {
+                var m = MapError(observations.Take(n).ToList(), facility, config);
+                return new Reporting.MapErrorPoint(n, m.LearnerRmse, m.RasterRmse, m.CoarseRasterRmse);
+            })
+            .ToList();
+
     private static List<(double Soc, double CRate)> EvaluationPoints(IReadOnlyList<Observation> observations)
     {
         var sorted = observations.OrderBy(o => o.StateOfCharge).ToList();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AutonomousBeamline.Cli.Composition;
+using AutonomousBeamline.Cli.Feedback;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Journal;
@@ -16,6 +17,14 @@ namespace AutonomousBeamline.Cli;
 /// <summary>One run, live or dry: the run folder, the devices, the learner, the engine, the summary.</summary>
 internal static class ExperimentRunner
 {
+    /// <summary>
+    /// The config as the run used it: a <c>--seed</c> given on the command line replaces experiment.seed (the first
+    /// <c>seed:</c> key, the experiment section's), so that a resume, a report or a replay from the folder uses the same seed.
+    /// </summary>
+    internal static string WithSeed(string yaml, int seed) =>
+        System.Text.RegularExpressions.Regex.Replace(yaml, @"^(\s+seed:\s*)-?\d+", m => m.Groups[1].Value + seed.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            System.Text.RegularExpressions.RegexOptions.Multiline, TimeSpan.FromSeconds(1));
+
     public static async Task<int> RunAsync(ExperimentConfig config, string configPath, DeviceEndpoints endpoints, TimeProvider time,
         RunMode mode, string? outDir, SimulationComposition.Facility? facility, CancellationToken ct,
         Action<RunEngine>? attach = null, string? resumeDir = null, ResumeState? resume = null)
@@ -27,7 +36,7 @@ internal static class ExperimentRunner
         {
             runDir = resumeDir;
             runId = Path.GetFileName(Path.TrimEndingDirectorySeparator(resumeDir));
-            Console.WriteLine($"run {runId} ({mode.Name()}, resumed) -> {runDir}");
+            using (var announce = RunLog.Create(runDir)) announce.Line($"run {runId} ({mode.Name()}, resumed) -> {runDir}");
         }
         else
         {
@@ -37,18 +46,18 @@ internal static class ExperimentRunner
             // The config's rules keep the name a plain file name; this keeps the folder inside --out whatever a caller passed.
             if (Path.GetDirectoryName(Path.GetFullPath(runDir)) != Path.TrimEndingDirectorySeparator(Path.GetFullPath(runsDir)))
                 throw new ArgumentException($"experiment.name '{config.Experiment.Name}' would put the run folder outside {runsDir}");
-            Console.WriteLine($"run {runId} ({mode.Name()}) -> {runDir}");
         }
 
         RunFolder folder;
+        Serilog.Core.Logger log;
         try
         {
             if (resumeDir is null)
             {
                 Directory.CreateDirectory(runDir);
-                File.Copy(configPath, Path.Combine(runDir, "config.yaml"));
+                File.WriteAllText(Path.Combine(runDir, "config.yaml"), WithSeed(File.ReadAllText(configPath), config.Experiment.Seed));
             }
-            folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+            log = RunLog.Create(runDir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -56,7 +65,20 @@ internal static class ExperimentRunner
             Console.Error.WriteLine($"cannot write the run folder {runDir}: {e.Message}; nothing was touched");
             return Commands.BadConfig;
         }
-        foreach (var warning in folder.Warnings) Console.Error.WriteLine($"warning: {warning}");
+        using var logLifetime = log;
+        if (resumeDir is null) log.Line($"run {runId} ({mode.Name()}) -> {runDir}");
+        try
+        {
+            // A resumed run's master file and documents cover what the crashed run left, before anything is added.
+            if (resumeDir is not null) RunFiles.Write(runDir, config, mode, log);
+            folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"cannot write the run folder {runDir}: {e.Message}; nothing was touched");
+            return Commands.BadConfig;
+        }
+        foreach (var warning in folder.Warnings) log.Problem($"warning: {warning}");
         var journal = folder.Journal;
         RunOutcome outcome;
         long framesRejectedByClient;
@@ -86,7 +108,9 @@ internal static class ExperimentRunner
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
             var engine = new RunEngine(plan, devices.Devices with { Disk = new RunFolderDisk(runDir) }, learning, journal, folder.Frames, time, runId, resume);
-            engine.Progress += p => Console.WriteLine($"[{time.GetUtcNow():HH:mm:ss}] {p.Message}");
+            var progress = new RunProgressLine(plan, time, terminal: !Console.IsOutputRedirected);
+            journal.Recorded += progress.Observe;
+            engine.Progress += p => log.Line(progress.Format(p));
             // From here the run may energise the cell: whatever ends it from outside the loop makes the cell safe first.
             using var safetyNet = new ProcessSafetyNet(engine.EmergencyHalt,
                 (source, message) => journal.TryWrite(new FaultRecorded(source, message, engine.State)), journal.FlushAsync).Arm();
@@ -96,13 +120,13 @@ internal static class ExperimentRunner
             catch (InvalidOperationException e)
             {
                 // Nothing has touched the cell yet.
-                Console.Error.WriteLine(e.Message);
+                log.Problem(e.Message);
                 return Commands.BadConfig;
             }
             using var endpointLifetime = operatorEndpoint;
             if (operatorEndpoint is not null)
             {
-                Console.WriteLine($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
+                log.Line($"operator endpoint {operatorEndpoint.Endpoint} (status {operatorEndpoint.StatusEndpoint}): beamline console {operatorEndpoint.Endpoint}");
                 // Where to attach, for people and tools that find runs by folder.
                 File.WriteAllText(Path.Combine(runDir, OperatorConsole.RunLocator.OperatorFileName), System.Text.Json.JsonSerializer.Serialize(
                     new { endpoint = operatorEndpoint.Endpoint, status = operatorEndpoint.StatusEndpoint, run_id = runId }));
@@ -128,15 +152,18 @@ internal static class ExperimentRunner
             };
         }
         SummaryFile.Write(Path.Combine(runDir, RunFolder.SummaryFileName), summary);
+        if (facility is not null && outcome.Observations.Count > 0)
+            Reporting.RunReport.WriteMapError(runDir, DryRunEvaluation.MapErrorAgainstFrames(outcome.Observations, facility, config));
+        RunFiles.Write(runDir, config, mode, log);
 
-        Console.WriteLine($"{System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(summary.ExitStatus.ToString())}: {summary.Reason}");
-        Console.WriteLine($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
+        log.Line($"{System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(summary.ExitStatus.ToString())}: {summary.Reason}");
+        log.Line($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
-            Console.WriteLine($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
-        if (summary.SafetyViolations is { } v) Console.WriteLine($"safety violations: {v}");
-        if (summary.FaultsInjected is > 0) Console.WriteLine($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
-        Console.WriteLine($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");
+            log.Line($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
+        if (summary.SafetyViolations is { } v) log.Line($"safety violations: {v}");
+        if (summary.FaultsInjected is > 0) log.Line($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
+        log.Line($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");
         return summary.ExitStatus switch
         {
             ExitStatus.Success => Commands.Success, ExitStatus.Abort => Commands.Aborted, ExitStatus.NoData => Commands.NothingLearned, _ => Commands.RunFailed,

@@ -48,11 +48,16 @@ simulate.SetAction((parse, ct) => Commands.SimulateAsync(parse.GetValue(simulate
 var validate = new Command("validate", "Check an experiment file and list every problem with its line.") { configArgument };
 validate.SetAction(parse => Commands.Validate(parse.GetValue(configArgument)!));
 
+var reportDir = new Argument<string>("RUN_DIR") { Description = "a run folder (with journal.jsonl, frames.jsonl and config.yaml)" };
+var report = new Command("report", "Write a run folder's report (report/index.html with its plots) and standard files (run.nxs, documents.jsonl, cycler.bdf.csv, metadata.jsonld) again from its record.") { reportDir };
+report.SetAction(parse => Commands.Report(parse.GetValue(reportDir)!));
+
 var root = new RootCommand("beamline: autonomous operando battery experiments at a beamline")
 {
-    dryRun, run, simulate, validate,
+    dryRun, run, simulate, validate, report,
 };
 root.Subcommands.Add(ConsoleCommand.Create());
+root.Subcommands.Add(AutonomousBeamline.Cli.Replay.ReplayCommand.Create());
 root.Subcommands.Add(AutonomousBeamline.Cli.Soak.SoakCommand.Create());
 // Ctrl-C and SIGTERM cancel the command; a run's safety net has made the cell safe by then, and the run's ending (the
 // cycler stopped, the journal's last records, the HDF5 block) gets this long before the process is ended regardless.

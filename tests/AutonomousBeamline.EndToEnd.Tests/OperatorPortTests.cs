@@ -2,7 +2,6 @@ using AutonomousBeamline.Cli.Composition;
 using AutonomousBeamline.Cli;
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Operator;
-using Moq;
 using NetMQ.Sockets;
 
 namespace AutonomousBeamline.EndToEnd.Tests;
@@ -16,7 +15,8 @@ public class OperatorPortTests
         using var squatter = new ResponseSocket();
         var port = squatter.BindRandomPort("tcp://127.0.0.1");
         var section = new OperatorSection { Endpoint = $"tcp://127.0.0.1:{port}" };
-        var operations = new Mock<IExperimentOperations>().Object;
+        // A controller that gives snapshots: the endpoint publishes one at once, and a mock's null one crashed its poller thread.
+        IExperimentOperations operations = new OperatorConsole.ScriptedOperations();
 
         var refusal = Assert.Throws<InvalidOperationException>(() => OperatorComposition.Start(section, operations, "run-1", anyPortIfTaken: false));
         Assert.Contains($"127.0.0.1:{port}", refusal.Message);

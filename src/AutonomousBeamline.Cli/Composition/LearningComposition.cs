@@ -15,12 +15,15 @@ internal static class LearningComposition
     /// The planner named by acquisition.strategy; the learner reads the trainer's newest map and costs travel
     /// with the speeds the motion server described.
     /// </summary>
-    public static IRoiPlanner Planner(ExperimentConfig c, PhaseMapTrainer trainer, MotionDescription motion) => c.Acquisition.Strategy switch
+    public static IRoiPlanner Planner(ExperimentConfig c, PhaseMapTrainer trainer, MotionDescription motion) =>
+        Planner(c, trainer.CurrentSource, new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)));
+
+    /// <summary>The planner named by acquisition.strategy, the learner reading its map from <paramref name="map"/> (a replay fits its own).</summary>
+    public static IRoiPlanner Planner(ExperimentConfig c, Func<IPhaseMap?> map, AxisSpeeds speeds) => c.Acquisition.Strategy switch
     {
         "raster" => new RasterRoiPlanner(SearchSpace(c)),
         "random" => new RandomRoiPlanner(SearchSpace(c), c.Experiment.Seed),
-        _ => new LearnerRoiPlanner(SearchSpace(c), trainer.CurrentSource,
-            new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)), c.Experiment.Seed,
+        _ => new LearnerRoiPlanner(SearchSpace(c), map, speeds, c.Experiment.Seed,
             // Each frame's fixed cost is its exposure; travel comes on top.
             new LearnerPlannerOptions(CostOffsetS: c.Acquisition.ExposureS, FrameExposureS: c.Acquisition.ExposureS,
                 DoseBudgetS: c.Acquisition.DoseBudgetS ?? double.PositiveInfinity)),

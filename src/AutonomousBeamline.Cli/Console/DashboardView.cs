@@ -34,7 +34,18 @@ public static class DashboardView
     private const int ShownFaults = 4;
     private const int ShownMessages = 4;
 
+    /// <summary>Terminals smaller than this get the compact layout (<see cref="CompactDashboardView"/>).</summary>
+    public const int FullLayoutMinWidth = 120, FullLayoutMinHeight = 40;
+
+    /// <summary>The dashboard for whatever terminal it is drawn on: the full layout where it fits, else the compact one.</summary>
     public static IRenderable Render(DashboardModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return new SizedToTerminal(model);
+    }
+
+    /// <summary>The full layout: panels side by side, for terminals of at least <see cref="FullLayoutMinWidth"/> × <see cref="FullLayoutMinHeight"/>.</summary>
+    public static IRenderable RenderFull(DashboardModel model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var rows = new List<IRenderable> { Header(model) };
@@ -52,6 +63,22 @@ public static class DashboardView
         if (model.ShowHelp) rows.Add(new Panel(new Text(ConsoleLineParser.HelpText.TrimEnd())).Header("commands").BorderColor(Color.Blue));
         rows.Add(new Markup($"[bold]>[/] {Markup.Escape(model.Input)}[blink]_[/]   [grey](help, quit; Ctrl-C detaches)[/]"));
         return new Rows(rows);
+    }
+
+    /// <summary>Chooses the layout when drawn, from the size of the console it is drawn on.</summary>
+    private sealed class SizedToTerminal(DashboardModel model) : Renderable
+    {
+        private IRenderable Layout(RenderOptions options, int maxWidth)
+        {
+            var height = options.ConsoleSize.Height;
+            return maxWidth >= FullLayoutMinWidth && height >= FullLayoutMinHeight
+                ? RenderFull(model)
+                : CompactDashboardView.Render(model, maxWidth, height > 0 ? height : 24);
+        }
+
+        protected override Measurement Measure(RenderOptions options, int maxWidth) => Layout(options, maxWidth).Measure(options, maxWidth);
+
+        protected override IEnumerable<Segment> Render(RenderOptions options, int maxWidth) => Layout(options, maxWidth).Render(options, maxWidth);
     }
 
     private static Grid SideBySide(params IRenderable[] items)
