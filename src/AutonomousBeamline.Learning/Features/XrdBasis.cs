@@ -17,9 +17,9 @@ internal sealed record LinearFit(double[] Beta, bool[] Active, int[] Index, doub
 
 /// <summary>
 /// The design matrix of a diffraction fit at one set of strains: unit-norm columns (phases, their strain and width
-/// derivatives, the background), the Gram matrix in total and per jackknife block, and the solves a frame needs.
+/// derivatives, the background), the Gram matrix in total and per block of the axis, and the solves a frame needs.
 /// Phase amounts are kept non-negative by an active set (Lawson–Hanson): a phase fitting negative is left out with its
-/// derivatives and the rest solved again.
+/// derivatives and the rest solved again (down to the background alone, which says how much structure no phase took).
 /// </summary>
 internal sealed class XrdBasis
 {
@@ -106,7 +106,6 @@ internal sealed class XrdBasis
             }
             var phase = _kinds[worst].Phase;
             for (var c = 0; c < p; c++) if (_kinds[c].Phase == phase) active[c] = false;
-            if (!active.Where((a, c) => a && _kinds[c].Kind == ColumnKind.Amount).Any()) return null;
         }
     }
 
@@ -202,36 +201,55 @@ internal sealed class XrdBasis
     }
 
     /// <summary>
-    /// Delete-one-block jackknife variances of the fractions: each block's bins left out in turn, the same columns solved
-    /// again. Where the references' relative intensities or widths are off, the fraction depends on which peaks it is
-    /// taken from, and this says by how much; null when fewer than three blocks can be left out.
+    /// Block-robust (sandwich) variances of the fractions: Cov β = (XᵀX)⁻¹ (Σ_k g_k g_kᵀ) (XᵀX)⁻¹ with g_k = X_kᵀ r_k, the score of
+    /// block k. The residuals of neighbouring bins are correlated where the references' intensities or widths are off; summing
+    /// the scores per block before squaring lets that correlation, not only counting noise, set the σ.
     /// </summary>
-    public double[]? JackknifeVariances(LinearFit fit)
+    public double[] SandwichVariances(LinearFit fit)
     {
         var p = Count;
-        var estimates = new List<double[]>();
-        for (var b = 0; b < _blockGram.Length; b++)
+        var index = fit.Index;
+        var m = index.Length;
+        var meat = new double[m, m];
+        foreach (var (gram, projections) in _blockGram.Zip(fit.BlockProjections))
         {
-            var gram = new double[p, p];
-            var projections = new double[p];
-            for (var i = 0; i < p; i++)
+            var score = new double[m];
+            for (var i = 0; i < m; i++)
             {
-                projections[i] = fit.Projections[i] - fit.BlockProjections[b][i];
-                for (var j = 0; j < p; j++) gram[i, j] = _gram[i, j] - _blockGram[b][i, j];
+                var s = projections[index[i]];
+                for (var c = 0; c < p; c++) s -= gram[index[i], c] * fit.Beta[c];
+                score[i] = s;
             }
-            if (Solve(fit.Active, gram, projections) is not { } solved) continue;
-            var amounts = Enumerable.Range(0, _phases).Select(q => Amount(solved.Beta, q)).ToArray();
-            var total = amounts.Sum();
-            if (!(total > 0)) continue;
-            estimates.Add(amounts.Select(a => a / total).ToArray());
+            for (var i = 0; i < m; i++)
+            for (var j = 0; j < m; j++) meat[i, j] += score[i] * score[j];
         }
-        var k = estimates.Count;
-        if (k < 3) return null;
+        // Cov = Inv · meat · Inv, in the original scale.
+        var cov = new double[m, m];
+        for (var i = 0; i < m; i++)
+        for (var j = 0; j < m; j++)
+        {
+            var s = 0.0;
+            for (var a = 0; a < m; a++)
+            for (var b = 0; b < m; b++) s += fit.Inverse[i, a] * meat[a, b] * fit.Inverse[b, j];
+            cov[i, j] = s;
+        }
+        var amounts = Enumerable.Range(0, _phases).Select(q => Amount(fit.Beta, q)).ToArray();
+        var total = amounts.Sum();
+        var position = Enumerable.Range(0, _phases).Select(q => Array.IndexOf(index, Column(q, ColumnKind.Amount))).ToArray();
         var result = new double[_phases];
         for (var q = 0; q < _phases; q++)
         {
-            var mean = estimates.Average(e => e[q]);
-            result[q] = (k - 1.0) / k * estimates.Sum(e => (e[q] - mean) * (e[q] - mean));
+            var variance = 0.0;
+            for (var a = 0; a < _phases; a++)
+            for (var b = 0; b < _phases; b++)
+            {
+                var ga = ((a == q ? total : 0) - amounts[q]) / (total * total);
+                var gb = ((b == q ? total : 0) - amounts[q]) / (total * total);
+                var ca = Column(a, ColumnKind.Amount);
+                var cb = Column(b, ColumnKind.Amount);
+                variance += ga * gb * cov[position[a], position[b]] / (_scale[ca] * _scale[cb]);
+            }
+            result[q] = Math.Max(0, variance);
         }
         return result;
     }
