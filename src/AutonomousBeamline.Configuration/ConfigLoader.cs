@@ -30,10 +30,12 @@ public static class ConfigLoader
     {
         if (!System.IO.File.Exists(path))
             throw new ConfigException(path, [new ConfigError("(file)", 0, "no such file")]);
-        return Parse(System.IO.File.ReadAllText(path), path, faultKinds);
+        return Parse(System.IO.File.ReadAllText(path), path, faultKinds, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
-    public static ExperimentConfig Parse(string yaml, string sourceName = "(config)", IReadOnlyDictionary<string, string[]>? faultKinds = null)
+    /// <param name="baseDirectory">Where relative reference files are; the working directory when null.</param>
+    public static ExperimentConfig Parse(string yaml, string sourceName = "(config)", IReadOnlyDictionary<string, string[]>? faultKinds = null,
+        string? baseDirectory = null)
     {
         var lines = new YamlLineIndex();
         try
@@ -61,6 +63,7 @@ public static class ConfigLoader
             throw new ConfigException(sourceName, [new ConfigError(lines.PathAt(line) ?? "(value)", line, Clean(e))]);
         }
 
+        config.BaseDirectory = baseDirectory ?? Directory.GetCurrentDirectory();
         var errors = ConfigValidator.Validate(config, faultKinds)
             .Select(e => e with { Line = lines.LineOf(e.Path) })
             .ToList();

@@ -160,6 +160,7 @@ public static class ConfigValidator
             if (f.Count < 1) Fail($"{path}.count", $"must be at least 1, got {f.Count}");
             Positive($"{path}.duration_s", f.DurationS, "the fault's duration");
         }
+        ScienceValidator.Validate(c, Fail);
         return errors;
     }
 

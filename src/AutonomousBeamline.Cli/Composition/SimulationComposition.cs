@@ -91,19 +91,20 @@ internal static class SimulationComposition
         var field = new ElectrodeField(s.FieldSeed, roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, s.HeterogeneityBase, s.HeterogeneityPerCRate);
         var truth = new SampleTruth(cell, field);
 
-        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the Fe K-edge.
+        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the configured edge.
         var axes = new List<StageAxis>
         {
             new(c.Axes.X, "mm", roi.XMinMm - 5, roi.XMaxMm + 5, s.AxisSpeedMmPerS, (roi.XMinMm + roi.XMaxMm) / 2),
             new(c.Axes.Y, "mm", roi.YMinMm - 5, roi.YMaxMm + 5, s.AxisSpeedMmPerS, (roi.YMinMm + roi.YMaxMm) / 2),
         };
         if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -5, 5, s.AxisSpeedMmPerS, 0));
-        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, 50, 7150));
+        var (eMin, eMax, eStart) = ScienceComposition.MonochromatorRange(c);
+        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", eMin, eMax, 50, eStart));
         var start = time.GetUtcNow();
         var dumps = s.BeamDumps.Select(d => new BeamDump(start - alreadyElapsed + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
-        var xrd = new XrdPatternRenderer();
-        var xas = new XasSpectrumRenderer();
+        var xrd = ScienceComposition.XrdRenderer(c);
+        var xas = ScienceComposition.XasRenderer(c);
 
         var scpi = new ScpiServer(cell);
         var facility = new Facility
