@@ -30,7 +30,7 @@ internal static class DryRunEvaluation
         var observations = all.Where(target.Measures).ToList();
         if (observations.Count == 0 || ScienceComposition.TruthOfTarget(config) is not { } truthOf) return null;
         var space = LearningComposition.SearchSpace(config);
-        var options = new ForestPhaseMapOptions { Seed = config.Experiment.Seed, NormaliseByTwoPhaseWeight = target.NormaliseTwoPhase };
+        var options = ScienceComposition.MapOptions(config);
         var states = EvaluationPoints(observations);
 
         var spots = Math.Max(1, all.Count(o => o.Kind != FrameKind.Xas));

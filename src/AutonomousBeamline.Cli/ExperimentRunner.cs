@@ -46,7 +46,7 @@ internal static class ExperimentRunner
         try
         {
             var target = ScienceComposition.Target(config);
-            using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed, NormaliseByTwoPhaseWeight = target.NormaliseTwoPhase });
+            using var trainer = new PhaseMapTrainer(ScienceComposition.MapOptions(config));
             if (resume is not null)
             {
                 trainer.ContinueVersionsAfter(resume.LastModelVersion);

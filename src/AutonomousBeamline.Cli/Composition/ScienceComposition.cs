@@ -2,6 +2,7 @@ using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Materials;
 using AutonomousBeamline.Learning.Features;
+using AutonomousBeamline.Learning.Surrogate;
 using AutonomousBeamline.Simulators.Physics;
 
 namespace AutonomousBeamline.Cli.Composition;
@@ -15,6 +16,19 @@ internal static class ScienceComposition
 {
     public static ObservationTarget Target(ExperimentConfig c) =>
         ObservationTarget.Parse(c.Learning.Target.Kind, c.Learning.Target.Of, c.Learning.Target.NormaliseTwoPhase);
+
+    /// <summary>The map's options for the target: the two-phase normalisation as the target says, and the deviation from the state of
+    /// charge learnt only for a fraction (a lattice parameter or an edge energy does not follow the state of charge's scale).</summary>
+    public static ForestPhaseMapOptions MapOptions(ExperimentConfig c)
+    {
+        var target = Target(c);
+        return new ForestPhaseMapOptions
+        {
+            Seed = c.Experiment.Seed,
+            NormaliseByTwoPhaseWeight = target.NormaliseTwoPhase,
+            LearnDeviationFromStateOfCharge = target.IsFraction,
+        };
+    }
 
     /// <summary>The diffraction analyser for whatever axis the detector describes, at the configured X-ray energy.</summary>
     public static DetectorAxisXrdAnalyzer XrdAnalyzer(ExperimentConfig c)

@@ -45,6 +45,9 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
         return new ObservationTarget(parsed, of, normaliseTwoPhase ?? parsed == TargetKind.PhaseFraction);
     }
 
+    /// <summary>A fraction (0..1) that follows the local state of charge, as a map learning the deviation from it assumes.</summary>
+    public bool IsFraction => Kind is TargetKind.PhaseFraction or TargetKind.XasFraction;
+
     /// <summary>The kind of frame that measures the target.</summary>
     public FrameKind MeasuredBy => Kind is TargetKind.EdgePosition or TargetKind.XasFraction ? FrameKind.Xas : FrameKind.Xrd;
 
