@@ -105,6 +105,9 @@ public sealed class SimulatedPhysicsConfig
     /// <summary>The absorption structure above the edge step times this.</summary>
     public double WhiteLineScale { get; set; } = 1;
     public int Seed { get; set; } = 11;
+    /// <summary>The X-ray wavelength the simulated beamline really runs at; beamline's when absent (a different one rehearses a
+    /// config with the wrong energy, which preflight must catch).</summary>
+    public double? WavelengthAngstrom { get; set; }
 }
 
 /// <summary>How one phase of the simulated electrode reacts as its local state of charge runs from 0 to 1.</summary>

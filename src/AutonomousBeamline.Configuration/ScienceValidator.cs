@@ -98,6 +98,7 @@ public static class ScienceValidator
         if (p.WidthScale is < 0.5 or > 2) fail("simulation.physics.width_scale", $"must be 0.5 to 2, got {p.WidthScale}");
         if (Math.Abs(p.EdgeShiftEv) > 20) fail("simulation.physics.edge_shift_ev", $"must be within ±20 eV, got {p.EdgeShiftEv}");
         if (p.WhiteLineScale is < 0.5 or > 2) fail("simulation.physics.white_line_scale", $"must be 0.5 to 2, got {p.WhiteLineScale}");
+        if (p.WavelengthAngstrom is { } w && !(w is >= 0.05 and <= 5)) fail("simulation.physics.wavelength_angstrom", $"must be 0.05 to 5 Å, got {w}");
         if (s.Reaction is not { } reaction) return;
         for (var i = 0; i < reaction.Count; i++)
         {

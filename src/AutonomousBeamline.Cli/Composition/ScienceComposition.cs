@@ -78,7 +78,8 @@ internal static class ScienceComposition
             ? new SampleReaction(r.Select(x => new ReactionPhase(x.Phase, x.Amount[0], x.Amount[1], x.Strain[0], x.Strain[1], x.AppearsAbove)).ToArray())
             : SampleReaction.TwoPhase(names);
         var shape = materials.Shape with { FwhmDeg = materials.Shape.FwhmDeg * mismatch.WidthScale, FwhmTanThetaDeg = materials.Shape.FwhmTanThetaDeg * mismatch.WidthScale };
-        return new SimulatedDiffraction(materials.Phases.Select((p, i) => mismatch.Apply(p, i)).ToArray(), reaction, ScienceMaterials.Beam(c), shape);
+        var beam = c.Simulation.Physics.WavelengthAngstrom is { } actual ? new XrayBeam(actual) : ScienceMaterials.Beam(c);
+        return new SimulatedDiffraction(materials.Phases.Select((p, i) => mismatch.Apply(p, i)).ToArray(), reaction, beam, shape);
     }
 
     public static XrdPatternRenderer XrdRenderer(ExperimentConfig c) => new(SimulatedAxis(c), SimulatedSample(c));

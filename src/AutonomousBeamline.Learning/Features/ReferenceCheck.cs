@@ -51,8 +51,8 @@ public sealed class ReferenceCheck(DetectorAxisXrdAnalyzer? xrd, XasEdgeAnalyzer
 
         var configured = new XrayBeam(xrd.Options.WavelengthAngstrom);
         var summary = Inv($"the references leave {Unexplained(features)} of the pattern unexplained at {configured}");
-        if (BestWavelength(frame, axis) is { } beam)
-            return new ReferenceVerdict(false, summary, Inv($"X-ray energy: the pattern fits at {beam}, the config says {configured} (beamline.wavelength_angstrom or beamline.energy_kev)"));
+        if (BestWavelength(frame, axis, features.Unexplained) is { } beam)
+            return new ReferenceVerdict(false, summary, Inv($"X-ray energy: the pattern fits far better at {beam.Beam} (unexplained {beam.Unexplained:0.00}), the config says {configured} (beamline.wavelength_angstrom or beamline.energy_kev)"));
         if (OtherAxis(axis) is { } other && Fits(frame, other, xrd.Options))
             return new ReferenceVerdict(false, summary, $"detector axis: the pattern fits if its axis is {other.Name} in {other.Unit}, but the detector describes {axis.Name} in {axis.Unit}");
         return new ReferenceVerdict(false, summary,
@@ -61,7 +61,9 @@ public sealed class ReferenceCheck(DetectorAxisXrdAnalyzer? xrd, XasEdgeAnalyzer
 
     private static string Unexplained(XrdFeatures f) => f.Unexplained >= 10 ? "all" : string.Create(CultureInfo.InvariantCulture, $"{Math.Min(1, f.Unexplained):P0}");
 
-    private XrayBeam? BestWavelength(Frame frame, UniformAxis axis)
+    /// <summary>The wavelength at which the references explain the frame best, when that is far better than at the configured one
+    /// (parts of a pattern may lie beyond the references' range at the true wavelength, so "fits" is relative).</summary>
+    private (XrayBeam Beam, double Unexplained)? BestWavelength(Frame frame, UniformAxis axis, double configuredUnexplained)
     {
         var configured = xrd!.Options.WavelengthAngstrom;
         (double Unexplained, double Wavelength)? best = null;
@@ -73,8 +75,9 @@ public sealed class ReferenceCheck(DetectorAxisXrdAnalyzer? xrd, XasEdgeAnalyzer
             catch (ArgumentException) { continue; }
             if (f.Phases.Count > 0 && (best is null || f.Unexplained < best.Value.Unexplained)) best = (f.Unexplained, configured * factor);
         }
-        if (best is not { } found || found.Unexplained > xrd.Options.MaximumUnexplained || Math.Abs(found.Wavelength / configured - 1) < 0.01) return null;
-        return new XrayBeam(found.Wavelength);
+        if (best is not { } found || Math.Abs(found.Wavelength / configured - 1) < 0.01) return null;
+        if (found.Unexplained > Math.Max(xrd.Options.MaximumUnexplained, Math.Min(1, configuredUnexplained / 3))) return null;
+        return (new XrayBeam(found.Wavelength), found.Unexplained);
     }
 
     private bool Fits(Frame frame, UniformAxis axis, XrdAnalyzerOptions options)
