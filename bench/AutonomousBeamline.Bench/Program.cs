@@ -5,7 +5,7 @@ using AutonomousBeamline.Bench;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "agbcd";
+var parts = args.SkipWhile(a => a != "--parts").Skip(1).FirstOrDefault() ?? "agbcde";
 var clock = Stopwatch.StartNew();
 var output = Console.Out;
 output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")}, {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC)");
@@ -25,6 +25,9 @@ var latency = parts.Contains('c')
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
+var sigmaRms = parts.Contains('e')
+    ? new SigmaBenchmark(quick ? 60 : 300, output).Execute()
+    : double.NaN;
 output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");
 // The last line is the machine-readable summary; a part that was not run reports null.
 var summary = new Dictionary<string, double?>
@@ -35,6 +38,8 @@ var summary = new Dictionary<string, double?>
     ["xas_edge_error_eV"] = Round(xas?.EdgeErrorEv, 4),
     ["p95_decision_ms_1000"] = Round(latency is not null && latency.TryGetValue(1000, out var p95) ? p95 : null, 3),
     ["patterns_per_s"] = Round(double.IsFinite(patternsPerS) ? patternsPerS : null, 0),
+    // The z-score RMS furthest from 1 (either way) over the mismatched rows of part e.
+    ["xrd_sigma_z_rms_worst"] = Round(double.IsFinite(sigmaRms) ? sigmaRms : null, 2),
 };
 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary));
 
