@@ -28,7 +28,6 @@ internal sealed class XrdBasis
     private readonly (int Phase, ColumnKind Kind)[] _kinds;
     private readonly double[,] _gram;
     private readonly double[][,] _blockGram;
-    private readonly int[] _blockOfBin;
     private readonly int _phases;
 
     public XrdBasis(IReadOnlyList<double[]> raw, IReadOnlyList<(int Phase, ColumnKind Kind)> kinds, int[] blockOfBin, int blocks, int phases)
@@ -36,7 +35,6 @@ internal sealed class XrdBasis
         var p = raw.Count;
         _kinds = kinds.ToArray();
         _phases = phases;
-        _blockOfBin = blockOfBin;
         _columns = new float[p][];
         _scale = new double[p];
         for (var c = 0; c < p; c++)
@@ -48,21 +46,39 @@ internal sealed class XrdBasis
         }
         _gram = new double[p, p];
         _blockGram = Enumerable.Range(0, blocks).Select(_ => new double[p, p]).ToArray();
-        var n = blockOfBin.Length;
+        // The blocks are contiguous runs of bins: one plain dot product per block and pair of columns.
+        _blockRanges = BlockRanges(blockOfBin, blocks);
         for (var i = 0; i < p; i++)
         for (var j = 0; j <= i; j++)
         {
             var ci = _columns[i]; var cj = _columns[j];
-            for (var k = 0; k < n; k++)
+            var total = 0.0;
+            for (var b = 0; b < blocks; b++)
             {
-                var v = (double)ci[k] * cj[k];
-                if (v == 0) continue;
-                _blockGram[blockOfBin[k]][i, j] += v;
+                var (from, to) = _blockRanges[b];
+                var s = 0.0;
+                for (var k = from; k < to; k++) s += (double)ci[k] * cj[k];
+                _blockGram[b][i, j] = s; _blockGram[b][j, i] = s;
+                total += s;
             }
-            var s = 0.0;
-            foreach (var g in _blockGram) { g[j, i] = g[i, j]; s += g[i, j]; }
-            _gram[i, j] = s; _gram[j, i] = s;
+            _gram[i, j] = total; _gram[j, i] = total;
         }
+    }
+
+    private readonly (int From, int To)[] _blockRanges;
+
+    /// <summary>Each block's bins as [From, To); the block index never decreases along the axis, so each block is one run (empty: (0, 0)).</summary>
+    private static (int From, int To)[] BlockRanges(int[] blockOfBin, int blocks)
+    {
+        var ranges = new (int From, int To)[blocks];
+        var start = 0;
+        for (var k = 1; k <= blockOfBin.Length; k++)
+        {
+            if (k < blockOfBin.Length && blockOfBin[k] == blockOfBin[start]) continue;
+            ranges[blockOfBin[start]] = (start, k);
+            start = k;
+        }
+        return ranges;
     }
 
     private int Count => _columns.Length;
@@ -75,12 +91,16 @@ internal sealed class XrdBasis
         for (var c = 0; c < p; c++)
         {
             var column = _columns[c];
-            for (var k = 0; k < y.Length; k++)
+            var total = 0.0;
+            for (var b = 0; b < _blockRanges.Length; b++)
             {
-                var v = column[k] * y[k];
-                if (v != 0) blockProjections[_blockOfBin[k]][c] += v;
+                var (from, to) = _blockRanges[b];
+                var s = 0.0;
+                for (var k = from; k < to; k++) s += column[k] * y[k];
+                blockProjections[b][c] = s;
+                total += s;
             }
-            projections[c] = blockProjections.Sum(b => b[c]);
+            projections[c] = total;
         }
         var yy = 0.0;
         foreach (var v in y) yy += v * v;
