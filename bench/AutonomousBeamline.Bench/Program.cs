@@ -7,7 +7,7 @@ using AutonomousBeamline.Learning.Surrogate;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = Option("--parts") ?? "ebcrd";
+var parts = Option("--parts") ?? "ebcrds";
 // Part e's knobs: how many field seeds, which families and modes, and which surrogate is the product's map.
 var seedCount = int.Parse(Option("--seeds") ?? (quick ? "3" : "10"), CultureInfo.InvariantCulture);
 var families = Option("--families")?.Split(',') ?? [.. FieldFamilies.All];
@@ -60,6 +60,9 @@ var latency = parts.Contains('c')
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
+var sigmaRms = parts.Contains('s')
+    ? new SigmaBenchmark(quick ? 60 : 300, output).Execute()
+    : double.NaN;
 output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");
 // The last line is the machine-readable summary; a part that was not run reports null.
 var summary = new Dictionary<string, double?>
@@ -78,6 +81,8 @@ var summary = new Dictionary<string, double?>
     ["p95_decision_ms_1000"] = Round(latency is not null && latency.TryGetValue((1000, 10_201), out var p95) ? p95 : null, 3),
     ["p95_decision_ms_10000_x_100000"] = Round(latency is not null && latency.TryGetValue((10_000, 100_489), out var p95Large) ? p95Large : null, 3),
     ["patterns_per_s"] = Round(double.IsFinite(patternsPerS) ? patternsPerS : null, 0),
+    // The z-score RMS furthest from 1 (either way) over the mismatched rows of part s.
+    ["xrd_sigma_z_rms_worst"] = Round(double.IsFinite(sigmaRms) ? sigmaRms : null, 2),
 };
 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary));
 

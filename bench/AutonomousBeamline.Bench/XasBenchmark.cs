@@ -21,6 +21,7 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
 {
     private const double DwellS = 1.0;
     private static readonly EnergyWindow Window = new("fe-k-edge", 7090, 7180, 0.5);
+    private static readonly EnergyWindow NickelWindow = new("ni-k-edge", 8300, 8420, 0.5);
 
     public sealed record Result(double PointsFraction, double EdgeErrorEv, double FullGridEdgeErrorEv);
 
@@ -36,6 +37,14 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
             model.Reduced with { WhiteLineHeight = model.Reduced.WhiteLineHeight * 0.95 },
             model.Oxidised with { EdgeEv = model.Oxidised.EdgeEv + 0.2, WhiteLineHeight = model.Oxidised.WhiteLineHeight * 0.95 });
         var mismatched = Charges(offSample, model);
+        // The same on the Ni K-edge of a layered oxide (the shapes of configs/references/ni-k-*.nor), and 0.2 eV off there too.
+        var nickel = new FeKEdgeModel(
+            new FeEdgeShape(8344.5, 2.0, 7.0, 0.75, 4.0, 8333.5, 0.02) { Name = "NMC-pristine" },
+            new FeEdgeShape(8347.5, 2.2, 6.0, 0.55, 4.5, 8334.2, 0.03) { Name = "NMC-charged" });
+        var nickelOff = new FeKEdgeModel(nickel.Reduced with { EdgeEv = nickel.Reduced.EdgeEv - 0.2 }, nickel.Oxidised with { EdgeEv = nickel.Oxidised.EdgeEv + 0.2 });
+        var nickelEdge = EdgeTable.Get("Ni", EdgeKind.K);
+        var onNickel = Charges(nickel, nickel, DwellS, NickelWindow, nickelEdge);
+        var onNickelOff = Charges(nickelOff, nickel, DwellS, NickelWindow, nickelEdge);
         const double shortDwellS = 0.1;
         var shortDwell = Charges(model, model, shortDwellS);
 
@@ -51,6 +60,9 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
         Row(string.Create(CultureInfo.InvariantCulture, $"full grid, dwell {shortDwellS} s (the dry run's)"), fullGrid.Count, 1.0, shortDwell.Full, "0");
         Row(string.Create(CultureInfo.InvariantCulture, $"planner, all scans, dwell {shortDwellS} s"), shortDwell.PointsUsed / scans, shortDwell.PointsUsed / shortDwell.PointsFull, shortDwell.Planned, shortDwell.Lost.ToString(CultureInfo.InvariantCulture));
         Row("planner, references 0.2 eV / 5 % off the sample", mismatched.PointsUsed / scans, mismatched.PointsUsed / mismatched.PointsFull, mismatched.Planned, mismatched.Lost.ToString(CultureInfo.InvariantCulture));
+        Row($"Ni K ({NickelWindow.StartEv}-{NickelWindow.StopEv} eV): full grid", NickelWindow.FullGrid().Count, 1.0, onNickel.Full, "0");
+        Row("Ni K: planner, all scans", onNickel.PointsUsed / scans, onNickel.PointsUsed / onNickel.PointsFull, onNickel.Planned, onNickel.Lost.ToString(CultureInfo.InvariantCulture));
+        Row("Ni K: planner, references 0.2 eV off the sample", onNickelOff.PointsUsed / scans, onNickelOff.PointsUsed / onNickelOff.PointsFull, onNickelOff.Planned, onNickelOff.Lost.ToString(CultureInfo.InvariantCulture));
         output.WriteLine();
         return result;
     }
@@ -60,12 +72,13 @@ internal sealed class XasBenchmark(IReadOnlyList<int> seeds, int scansPerRun, Te
             $"| {what} | {(double.IsNaN(points) ? "-" : points.ToString("0.#", CultureInfo.InvariantCulture))} | {(double.IsNaN(fraction) ? "-" : fraction.ToString("F3", CultureInfo.InvariantCulture))} | {(errors.Count == 0 ? double.NaN : errors.Average()):F3} | {BenchFrames.Percentile(errors, 95):F3} | {(errors.Count == 0 ? double.NaN : errors.Max()):F3} | {lost} |"));
 
     /// <summary>Every charge, spectra rendered from <paramref name="sample"/> and analysed with <paramref name="references"/>.</summary>
-    private Run Charges(FeKEdgeModel sample, FeKEdgeModel references, double dwellS = DwellS)
+    private Run Charges(FeKEdgeModel sample, FeKEdgeModel references, double dwellS = DwellS, EnergyWindow? window = null, AbsorptionEdge? edge = null)
     {
+        window ??= Window;
         var renderer = new XasSpectrumRenderer(sample);
-        var analyzer = new XasEdgeAnalyzer(references);
-        var planner = new EnergyRangePlanner(Window, EnergyPlannerOptions.Default);
-        var fullGrid = Window.FullGrid();
+        var analyzer = new XasEdgeAnalyzer(new AbsorptionMaterials(edge ?? BatteryMaterials.FeKAbsorption.Edge, [references.Reduced, references.Oxidised]));
+        var planner = new EnergyRangePlanner(window, EnergyPlannerOptions.Default);
+        var fullGrid = window.FullGrid();
         var truthCache = new Dictionary<double, double>();
         var hopFraction = HopFraction(sample);
         var run = new Run([], [], [], [], [], 0, 0, 0);

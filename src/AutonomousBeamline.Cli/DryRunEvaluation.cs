@@ -22,13 +22,18 @@ internal static class DryRunEvaluation
     /// <summary>States of charge at which the maps are compared: spread over what the run actually visited.</summary>
     private const int EvaluationStates = 5;
 
-    public static MapErrorSummary MapError(IReadOnlyList<Observation> observations, SimulationComposition.Facility facility, ExperimentConfig config)
+    /// <returns>Null when the simulator has no true value of the configured target (an edge position) or no frame measured it.</returns>
+    public static MapErrorSummary? MapError(IReadOnlyList<Observation> all, SimulationComposition.Facility facility, ExperimentConfig config)
     {
+        var target = ScienceComposition.Target(config);
+        // The map is of the target, learnt from the frames that measure it: so is its error.
+        var observations = all.Where(target.Measures).ToList();
+        if (observations.Count == 0 || ScienceComposition.TruthOfTarget(config) is not { } truthOf) return null;
         var space = LearningComposition.SearchSpace(config);
-        var options = new ForestPhaseMapOptions { Seed = config.Experiment.Seed };
+        var options = ScienceComposition.MapOptions(config);
         var states = EvaluationPoints(observations);
 
-        var spots = Math.Max(1, observations.Count(o => o.Kind != FrameKind.Xas));
+        var spots = Math.Max(1, all.Count(o => o.Kind != FrameKind.Xas));
         // The config's raster strategy: the serpentine over the configured grid, as far as the budget reaches.
         var gridRaster = new RasterRoiPlanner(space);
         var gridPoints = Enumerable.Range(0, spots)
@@ -39,13 +44,13 @@ internal static class DryRunEvaluation
         var coarse = RasterObservations(observations, RasterPoints(space, spots), facility, config);
 
         return new MapErrorSummary(
-            Rmse(observations, space, states, facility.Field, options),
-            Rmse(raster, space, states, facility.Field, options),
+            Rmse(observations, space, states, facility.Field, options, truthOf),
+            Rmse(raster, space, states, facility.Field, options, truthOf),
             observations.Count,
-            $"RMSE of the FePO4 fraction over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run. " +
+            $"RMSE of the {target} over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run. " +
             "raster: the config's raster strategy (serpentine over the configured grid) with the same frames spent the same way (same moments, " +
             "XAS scans where the run took them), measured through the same renderers and analyzers; coarse_raster: the coarsest serpentine covering the ROI once with the same spots",
-            Rmse(coarse, space, states, facility.Field, options));
+            Rmse(coarse, space, states, facility.Field, options, truthOf));
     }
 
     /// <summary>The map error of each strategy after a quarter, half, three quarters and all of the run's observations.</summary>
@@ -54,11 +59,11 @@ internal static class DryRunEvaluation
         new[] { 0.25, 0.5, 0.75, 1.0 }
             .Select(share => Math.Max(1, (int)Math.Round(observations.Count * share)))
             .Distinct()
-            .Select(n =>
-            {
-                var m = MapError(observations.Take(n).ToList(), facility, config);
-                return new Reporting.MapErrorPoint(n, m.LearnerRmse, m.RasterRmse, m.CoarseRasterRmse);
-            })
+            // A target without a true field to compare with (an edge position) has no map error to plot.
+            .Select(n => MapError(observations.Take(n).ToList(), facility, config) is { } m
+                ? new Reporting.MapErrorPoint(n, m.LearnerRmse, m.RasterRmse, m.CoarseRasterRmse)
+                : null)
+            .OfType<Reporting.MapErrorPoint>()
             .ToList();
 
     private static List<(double Soc, double CRate)> EvaluationPoints(IReadOnlyList<Observation> observations)
@@ -75,12 +80,12 @@ internal static class DryRunEvaluation
     /// truth at its own rate; the groups are the same size, so the overall RMSE is the root of their mean square.
     /// </summary>
     private static double Rmse(IReadOnlyList<Observation> observations, RoiSearchSpace space, List<(double Soc, double CRate)> states,
-        ElectrodeField field, ForestPhaseMapOptions options)
+        ElectrodeField field, ForestPhaseMapOptions options, Func<double, double> truthOf)
     {
         var map = PhaseMapTrainer.FitDefault(observations, 1, options);
         var meanSquare = states.Average(s =>
         {
-            double Truth(double x, double y, double soc) => field.LocalStateOfCharge(x, y, soc, s.CRate);
+            double Truth(double x, double y, double soc) => truthOf(field.LocalStateOfCharge(x, y, soc, s.CRate));
             var rmse = map is null
                 ? Learning.Evaluation.MapError.Rmse(observations, space, Truth, [s.Soc], options) // too few for a forest: scored as their mean
                 : Learning.Evaluation.MapError.Rmse(map, space, Truth, [s.Soc]);
@@ -97,8 +102,9 @@ internal static class DryRunEvaluation
     private static List<Observation> RasterObservations(IReadOnlyList<Observation> run, IReadOnlyList<(double X, double Y)> points, SimulationComposition.Facility facility, ExperimentConfig config)
     {
         var rng = new Random(config.Experiment.Seed + 1);
-        var xrdAnalyzer = new XrdPhaseAnalyzer();
-        var xasAnalyzer = new XasEdgeAnalyzer();
+        var xrdAnalyzer = ScienceComposition.XrdAnalyzer(config);
+        var xasAnalyzer = ScienceComposition.XasAnalyzer(config);
+        var target = ScienceComposition.Target(config);
         var window = config.Search.EnergyWindows.FirstOrDefault(w => w.Name == config.Acquisition.EnergyWindow) ?? config.Search.EnergyWindows.FirstOrDefault();
         var result = new List<Observation>();
         var spot = -1;
@@ -116,7 +122,7 @@ internal static class DryRunEvaluation
                 var mu = facility.XasRenderer.Render(energies, fraction, config.Acquisition.DwellS, 1.0, rng);
                 var features = xasAnalyzer.Analyze(energies, mu.Select(v => (double)v).ToList());
                 if (!features.Usable) continue;
-                (measured, sigma) = (features.OxidisedFraction, features.OxidisedFractionSigma);
+                (measured, sigma) = target.From(features, xasAnalyzer.ReferenceNames);
             }
             else
             {
@@ -130,7 +136,7 @@ internal static class DryRunEvaluation
                 }, intensities, null);
                 var features = xrdAnalyzer.Analyze(frame);
                 if (!features.Usable) continue;
-                (measured, sigma) = (features.PhaseFraction, features.PhaseFractionSigma);
+                (measured, sigma) = target.From(features);
             }
             result.Add(o with { XMm = x, YMm = y, PhaseFraction = measured, PhaseFractionSigma = sigma, Source = DecisionSource.Raster });
         }

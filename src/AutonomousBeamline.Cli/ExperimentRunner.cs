@@ -84,11 +84,12 @@ internal static class ExperimentRunner
         long framesRejectedByClient;
         try
         {
-            using var trainer = new PhaseMapTrainer(new ForestPhaseMapOptions { Seed = config.Experiment.Seed });
+            var target = ScienceComposition.Target(config);
+            using var trainer = new PhaseMapTrainer(ScienceComposition.MapOptions(config));
             if (resume is not null)
             {
                 trainer.ContinueVersionsAfter(resume.LastModelVersion);
-                trainer.AddRange(resume.Observations);
+                trainer.AddRange(resume.Observations.Where(target.Measures));
             }
             if (facility is not null)
                 facility.Faults.Injected += f => journal.TryWrite(new FaultInjected(f.Device, f.Kind, f.Count, f.At.TotalSeconds));
@@ -96,14 +97,18 @@ internal static class ExperimentRunner
             // A frame the detector client refuses never reaches the loop; the journal still says why.
             devices.Detector.FrameRejected += (_, e) => journal.TryWrite(new FrameRejected(e.Reason, e.RequestId, e.FrameNumber));
             devices.ReportRetriesTo((device, what, attempt, message) => journal.TryWrite(new DeviceRetried(device, what, attempt, message)));
+            var (xrd, xas) = (ScienceComposition.XrdAnalyzer(config), ScienceComposition.XasAnalyzer(config));
             var learning = new RunLearning(
-                new XrdPhaseAnalyzer(),
+                xrd,
                 motion => LearningComposition.Planner(config, trainer, motion),
-                trainer.Add,
+                // The map learns the target from the frames that measure it; the other modality's observations stay separate.
+                o => { if (target.Measures(o)) trainer.Add(o); },
                 mode == RunMode.DryRun ? trainer.WhenIdleAsync : null,
                 () => trainer.Current)
             {
-                XasAnalyzer = new XasEdgeAnalyzer(),
+                XasAnalyzer = xas,
+                Target = target,
+                ReferenceCheck = ScienceComposition.ReferenceCheck(xrd, xas),
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };
@@ -160,7 +165,7 @@ internal static class ExperimentRunner
         log.Line($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
-            log.Line($"map error (RMSE of FePO4 fraction, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
+            log.Line($"map error (RMSE of the {ScienceComposition.Target(config)}, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
         if (summary.SafetyViolations is { } v) log.Line($"safety violations: {v}");
         if (summary.FaultsInjected is > 0) log.Line($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
         log.Line($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");

@@ -29,7 +29,7 @@ public static class ConfigLoader
         // Checked before reading: a huge file is refused without filling memory.
         if (file.Length > BoundedYamlReader.MaxChars * 4L)
             throw new ConfigException(path, [new ConfigError("(file)", 0, $"is {file.Length:N0} bytes long; an experiment file may have at most {BoundedYamlReader.MaxChars:N0} characters")]);
-        return Parse(System.IO.File.ReadAllText(path), path, faultKinds);
+        return Parse(System.IO.File.ReadAllText(path), path, faultKinds, Path.GetDirectoryName(Path.GetFullPath(path)));
     }
 
     /// <summary>
@@ -37,11 +37,14 @@ public static class ConfigLoader
     /// after that unknown keys, values of the wrong kind, missing fields and broken rules are all collected), each
     /// with its path and line.
     /// </summary>
-    public static ExperimentConfig Parse(string yaml, string sourceName = "(config)", IReadOnlyDictionary<string, string[]>? faultKinds = null)
+    /// <param name="baseDirectory">Where relative reference files are; the working directory when null.</param>
+    public static ExperimentConfig Parse(string yaml, string sourceName = "(config)", IReadOnlyDictionary<string, string[]>? faultKinds = null,
+        string? baseDirectory = null)
     {
         var (root, problems) = BoundedYamlReader.Read(yaml, sourceName);
         var binder = new SchemaBinder();
         var config = binder.BindRoot<ExperimentConfig>(root);
+        config.BaseDirectory = baseDirectory ?? Directory.GetCurrentDirectory();
         problems.AddRange(binder.Problems);
         // A field already reported (missing, of the wrong kind) holds its default, which the rules would report again.
         var reported = problems.Select(p => p.Path).ToList();

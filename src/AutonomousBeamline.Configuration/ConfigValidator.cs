@@ -170,6 +170,7 @@ public static class ConfigValidator
         EndpointRules.Check(c, Fail);
         RangeRules.Check(c, Fail);
         TextRules.Check(c, Fail);
+        ScienceValidator.Validate(c, Fail);
         // One problem per field: the first rule that fails says it best.
         return errors.DistinctBy(e => e.Path).ToList();
     }

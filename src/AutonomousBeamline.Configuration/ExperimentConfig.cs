@@ -27,6 +27,12 @@ public sealed class ExperimentConfig
     public OperatorSection Operator { get; set; } = new();
     /// <summary>Used only by dry-run and simulate: what the simulators pretend the world is.</summary>
     public SimulationSection Simulation { get; set; } = new();
+    public BeamlineSection Beamline { get; set; } = new();
+    public MaterialsSection Materials { get; set; } = new();
+    public LearningSection Learning { get; set; } = new();
+    /// <summary>The folder relative reference files resolve against: the config file's (set by the loader, not from YAML).</summary>
+    [YamlDotNet.Serialization.YamlIgnore]
+    public string BaseDirectory { get; set; } = "";
 }
 
 public sealed class ExperimentSection
@@ -296,6 +302,9 @@ public sealed class SimulationSection
     public List<BeamDumpConfig> BeamDumps { get; set; } = new();
     /// <summary>Faults the simulators inject on schedule, to rehearse a bad night.</summary>
     public List<FaultConfig> Faults { get; set; } = new();
+    public SimulatedPhysicsConfig Physics { get; set; } = new();
+    /// <summary>The simulated electrode's reaction; default: the first phase turns into the last.</summary>
+    public List<ReactionPhaseConfig>? Reaction { get; set; }
 }
 
 public sealed class BeamDumpConfig

@@ -7,10 +7,28 @@ namespace AutonomousBeamline.Learning;
 /// What one diffraction pattern says. <see cref="Flag"/> is null for a usable frame; otherwise it names
 /// why the frame must not be learned from ("flat", "empty", "saturated", "non-finite", ...).
 /// </summary>
+/// <param name="PhaseFraction">The reported phase's share of the fitted phase amounts (by default the last configured phase: FePO4).</param>
 public sealed record XrdFeatures(double PhaseFraction, double PhaseFractionSigma, string? Flag)
 {
     public bool Usable => Flag is null;
+
+    /// <summary>Every configured phase: its share, its peak shift and where its strongest peak sits (empty when flagged).</summary>
+    public IReadOnlyList<PhaseResult> Phases { get; init; } = [];
+
+    /// <summary>
+    /// How much of the pattern's structure the references leave unexplained: √(residual beyond noise / fitted phase signal).
+    /// Near 0 when the references describe the frame; near 1 or more for the wrong X-ray energy, the wrong axis or a phase
+    /// no reference has. NaN when flagged before the fit.
+    /// </summary>
+    public double Unexplained { get; init; } = double.NaN;
 }
+
+/// <summary>One phase of a fitted pattern.</summary>
+/// <param name="Fraction">Its fitted amount over the sum of all phases' amounts (scattered intensity share), 0..1.</param>
+/// <param name="Strain">Relative change of its spacings from the reference (the peak shift); + is an expanded lattice.</param>
+/// <param name="PeakPosition">Where its strongest peak is in this frame, in the detector axis' unit.</param>
+/// <param name="LatticeA">Its refined cell length a (Å), for a phase given as a lattice; null for a measured pattern.</param>
+public sealed record PhaseResult(string Name, double Fraction, double FractionSigma, double Strain, double StrainSigma, double PeakPosition, double? LatticeA);
 
 /// <summary>Turns a fresh diffraction frame into features. Pure: no I/O.</summary>
 public interface IXrdAnalyzer

@@ -24,30 +24,51 @@ public sealed record XrdRendererOptions(
     double WidthJitter = 0.04,
     double BackgroundJitter = 0.05,
     double WavelengthAngstrom = BatteryMaterials.DefaultWavelengthAngstrom)
+    // The wavelength applies to the olivine default; a renderer built from a SimulatedDiffraction takes the sample's beam.
 {
     public static XrdRendererOptions Default { get; } = new();
 }
 
 /// <summary>
-/// Renders operando diffraction patterns of the two-phase LiFePO4/FePO4 electrode: a smooth decaying
-/// background with an amorphous hump, the peaks of both phases weighted by the FePO4 fraction, a little
-/// per-frame strain and broadening, and Poisson counting noise.
+/// Renders operando diffraction patterns of an electrode from a materials description (by default the two-phase
+/// LiFePO4/FePO4 olivines): a smooth decaying background with an amorphous hump, the peaks of every phase weighted and
+/// strained as the reaction has them at the local progress, a little per-frame strain and broadening, and Poisson
+/// counting noise. The axis may be 2θ or q; the wavelength is the simulated beamline's.
 /// </summary>
 public sealed class XrdPatternRenderer : IXrdRenderer
 {
     private readonly XrdRendererOptions _options;
     private readonly PeakShape _shape;
     private readonly double[] _backgroundShape;
+    private readonly DiffractionAxis _diffraction;
+    private readonly SimulatedDiffraction _sample;
+    private readonly List<int> _phaseIndex = [];
 
     /// <param name="axis">Detector axis in 2θ degrees; <see cref="BatteryMaterials.DefaultXrdAxis"/> when null.</param>
     /// <param name="options">Rates and jitter; <see cref="XrdRendererOptions.Default"/> when null.</param>
     /// <param name="shape">Instrumental peak shape; <see cref="PeakShape.Default"/> when null.</param>
     public XrdPatternRenderer(UniformAxis? axis = null, XrdRendererOptions? options = null, PeakShape? shape = null)
+        : this(axis ?? BatteryMaterials.DefaultXrdAxis, SimulatedDiffraction.Olivines with
+        {
+            Shape = shape ?? PeakShape.Default,
+            Beam = new XrayBeam((options ?? XrdRendererOptions.Default).WavelengthAngstrom),
+        }, options)
     {
-        Axis = axis ?? BatteryMaterials.DefaultXrdAxis;
+    }
+
+    /// <param name="axis">Detector axis, 2θ (degrees) or q (Å⁻¹), as the detector describes it.</param>
+    /// <param name="sample">What the sample is made of and how it reacts.</param>
+    public XrdPatternRenderer(UniformAxis axis, SimulatedDiffraction sample, XrdRendererOptions? options = null)
+    {
+        Axis = axis;
         if (Axis.N < 2 || !(Axis.Step > 0)) throw new ArgumentException($"axis needs at least 2 bins and a positive step, got n={Axis.N} step={Axis.Step}", nameof(axis));
+        _diffraction = DiffractionAxis.From(axis);
+        _sample = sample;
+        foreach (var phase in sample.Reaction.Phases)
+            _phaseIndex.Add(sample.Phases.Select(p => p.Name).ToList().IndexOf(phase.Name) is var i and >= 0
+                ? i : throw new ArgumentException($"the reaction names phase '{phase.Name}', which the sample does not have", nameof(sample)));
         _options = options ?? XrdRendererOptions.Default;
-        _shape = shape ?? PeakShape.Default;
+        _shape = sample.Shape;
         _backgroundShape = new double[Axis.N];
         var span = Axis[Axis.N - 1] - Axis.Start;
         for (var i = 0; i < Axis.N; i++)
@@ -56,7 +77,10 @@ public sealed class XrdPatternRenderer : IXrdRenderer
             // Compton scattering falling off; plus the hump of the amorphous parts of the cell.
             var u = (Axis[i] - Axis.Start) / span;
             var decay = _options.BackgroundCountsPerSecond * (1 - 1.2 * u + 0.6 * u * u);
-            var h = (Axis[i] - _options.HumpCenterDeg) / _options.HumpWidthDeg;
+            // The hump sits where it would in 2θ on the default axis; on a q axis, at the same spacing.
+            var h = _diffraction.Variable == ScatteringVariable.TwoThetaDeg
+                ? (Axis[i] - _options.HumpCenterDeg) / _options.HumpWidthDeg
+                : (u - (_options.HumpCenterDeg - 5) / 20.5) / (_options.HumpWidthDeg / 20.5);
             _backgroundShape[i] = decay + _options.HumpCountsPerSecond * Math.Exp(-0.5 * h * h);
         }
     }
@@ -75,8 +99,12 @@ public sealed class XrdPatternRenderer : IXrdRenderer
         {
             var peakCounts = _options.PeakCountsPerSecond * exposureS * signalScale;
             // The references are densities per degree; one bin collects density · step.
-            AddPhase(expected, BatteryMaterials.LiFePO4, (1 - fraction) * peakCounts * Axis.Step, rng);
-            AddPhase(expected, BatteryMaterials.FePO4, fraction * peakCounts * Axis.Step, rng);
+            var shares = _sample.Reaction.Fractions(fraction);
+            for (var r = 0; r < shares.Length; r++)
+            {
+                var reacting = _sample.Reaction.Phases[r];
+                AddPhase(expected, _sample.Phases[_phaseIndex[r]], reacting.Strain(fraction), shares[r] * peakCounts * Axis.Step, rng);
+            }
             var backgroundScale = exposureS * signalScale * (1 + _options.BackgroundJitter * Gaussian(rng));
             for (var i = 0; i < expected.Length; i++) expected[i] += backgroundScale * _backgroundShape[i];
         }
@@ -86,12 +114,12 @@ public sealed class XrdPatternRenderer : IXrdRenderer
         return counts;
     }
 
-    private void AddPhase(double[] expected, CrystalPhase phase, double scale, Random rng)
+    private void AddPhase(double[] expected, IDiffractionPhase phase, double latticeStrain, double scale, Random rng)
     {
-        var strain = _options.StrainSigma * Gaussian(rng);
+        var strain = latticeStrain + _options.StrainSigma * Gaussian(rng);
         var widthScale = Math.Max(0.5, 1 + _options.WidthJitter * Gaussian(rng));
         if (scale <= 0) return;
-        ReferencePattern.AddPeaks(expected, phase, Axis, _options.WavelengthAngstrom, _shape, strain, widthScale, scale);
+        phase.AddDensity(expected, _diffraction, _sample.Beam, _shape, strain, widthScale, scale);
     }
 
     private static double Gaussian(Random rng)

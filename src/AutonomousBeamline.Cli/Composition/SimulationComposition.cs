@@ -92,8 +92,8 @@ internal static class SimulationComposition
         var field = new ElectrodeField(s.FieldSeed, roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, s.HeterogeneityBase, s.HeterogeneityPerCRate);
         var truth = new SampleTruth(cell, field);
 
-        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the Fe K-edge. A
-        // foreign facility's stage is slower and barely larger than the ROI.
+        // The stage is a little larger than the ROI, as a real sample stage is; the energy axis spans the configured edge.
+        // A foreign facility's stage is slower and barely larger than the ROI.
         var foreign = s.Profile == "foreign";
         var (margin, speed, eVPerS) = foreign ? (1.0, s.AxisSpeedMmPerS * 0.35, 20.0) : (5.0, s.AxisSpeedMmPerS, 50.0);
         var axes = new List<StageAxis>
@@ -102,12 +102,13 @@ internal static class SimulationComposition
             new(c.Axes.Y, "mm", roi.YMinMm - margin, roi.YMaxMm + margin, speed, (roi.YMinMm + roi.YMaxMm) / 2),
         };
         if (c.Axes.Z is { } z) axes.Add(new StageAxis(z, "mm", -margin, margin, speed, 0));
-        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", 6900, 7500, eVPerS, 7150));
+        var (eMin, eMax, eStart) = ScienceComposition.MonochromatorRange(c);
+        if (c.Axes.Energy is { } e) axes.Add(new StageAxis(e, "eV", eMin, eMax, eVPerS, eStart));
         var start = time.GetUtcNow();
         var dumps = s.BeamDumps.Select(d => new BeamDump(start - alreadyElapsed + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
-        var xrd = new XrdPatternRenderer();
-        var xas = new XasSpectrumRenderer();
+        var xrd = ScienceComposition.XrdRenderer(c);
+        var xas = ScienceComposition.XasRenderer(c);
 
         var scpi = new ScpiServer(cell);
         // Late replies come after the client's time-out, so that they are late ones.

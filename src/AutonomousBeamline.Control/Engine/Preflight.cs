@@ -16,7 +16,8 @@ public sealed record PreflightReport(MotionDescription Motion, DetectorDescripti
 /// output proven off, the cell's open-circuit voltage inside its window, the ROI inside the axes' limits, a shutter,
 /// the detector offering the kinds the run takes. Anything wrong stops the run here with a reason that names it.
 /// </summary>
-public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal journal, Action<string> report)
+/// <param name="references">Takes a first frame and checks the configured references explain it; null skips the check.</param>
+public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal journal, Action<string> report, ReferenceFramePreflight? references = null)
 {
     /// <summary>
     /// After a crash, before anything else: what is the cell doing now? The output may still be on (the instrument kept
@@ -84,6 +85,8 @@ public sealed class Preflight(RunPlan plan, RunDevices devices, IRunJournal jour
                 throw new PreflightException(Inv($"the cell is at {temperature:0.0} °C, outside its window [{kept.MinC}, {kept.MaxC}] °C"));
             Check("cell temperature", Inv($"{temperature:0.0} °C, inside [{kept.MinC}, {kept.MaxC}] °C"));
         }
+        if (references is not null)
+            foreach (var (item, result) in await references.RunAsync(status, ct).ConfigureAwait(false)) Check(item, result);
         await devices.Motion.SetShutterAsync(false, ct).ConfigureAwait(false);
         Check("shutter", "closed");
         journal.Write(new PreflightCompleted(checks));

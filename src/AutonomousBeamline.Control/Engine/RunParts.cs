@@ -35,6 +35,10 @@ public sealed record RunLearning(
     public EnergyRangePlanner? EnergyPlanner { get; init; }
     /// <summary>Chooses the C-rate of each coming constant-current step; null leaves the protocol's rates.</summary>
     public CRatePlanner? CRatePlanner { get; init; }
+    /// <summary>What an observation's value is (config <c>learning.target</c>); the FePO4 fraction when null.</summary>
+    public ObservationTarget? Target { get; init; }
+    /// <summary>Preflight's check that the configured references explain a first frame; null skips it.</summary>
+    public IReferenceCheck? ReferenceCheck { get; init; }
 }
 
 /// <summary>A line of progress for whoever watches (the terminal, a test).</summary>

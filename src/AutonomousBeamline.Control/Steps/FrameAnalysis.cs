@@ -16,8 +16,14 @@ public sealed record AnalysisResult(Observation? Observation, string? Flag, XasF
 public sealed record FrameContext(long Sequence, SpotMm Position, double CRate, Func<DateTimeOffset, double> StateOfChargeAt, DecisionSource Source);
 
 /// <summary>Turns a frame into an observation with the analysers the run was given. Pure: no I/O.</summary>
-public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes)
+/// <param name="target">What the observation's value is (config <c>learning.target</c>); the FePO4 fraction when null.</param>
+public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes, ObservationTarget? target = null)
 {
+    private readonly ObservationTarget _target = target ?? ObservationTarget.Default;
+
+    /// <summary>What the observations' values are.</summary>
+    public ObservationTarget Target => _target;
+
     public AnalysisResult Analyze(Frame frame, FrameContext context)
     {
         var header = frame.Header;
@@ -25,15 +31,20 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
         double? edge = null, whiteLine = null;
         string? flag;
         XasFeatures? spectrum = null;
+        IReadOnlyDictionary<string, double>? features;
         if (header.Kind == FrameKind.Xas)
         {
             spectrum = (xas ?? throw new InvalidOperationException("an absorption spectrum arrived, but this run was given no XAS analyser")).Analyze(frame);
-            (fraction, sigma, edge, whiteLine, flag) = (spectrum.OxidisedFraction, spectrum.OxidisedFractionSigma, spectrum.EdgeEnergyEv, spectrum.WhiteLineEnergyEv, spectrum.Flag);
+            (fraction, sigma) = _target.From(spectrum, xas.ReferenceNames);
+            (edge, whiteLine, flag) = (spectrum.EdgeEnergyEv, spectrum.WhiteLineEnergyEv, spectrum.Flag);
+            features = ObservationTarget.FeaturesOf(spectrum, xas.ReferenceNames);
         }
         else
         {
             var pattern = xrd.Analyze(frame);
-            (fraction, sigma, flag) = (pattern.PhaseFraction, pattern.PhaseFractionSigma, pattern.Flag);
+            (fraction, sigma) = _target.From(pattern);
+            flag = pattern.Flag;
+            features = ObservationTarget.FeaturesOf(pattern);
         }
         if (flag is not null) return new AnalysisResult(null, flag, spectrum);
 
@@ -56,6 +67,8 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             ExposureS = header.ExposureS,
             EdgeEnergyEv = edge,
             WhiteLineEnergyEv = whiteLine,
+            Target = header.Kind == _target.MeasuredBy ? _target.ToString() : null,
+            Features = features.Count > 0 ? features : null,
         };
         return new AnalysisResult(observation, null, spectrum);
     }

@@ -16,7 +16,10 @@ public sealed record Observation
     public required double StateOfCharge { get; init; }
     /// <summary>C-rate of the cycling step running when the frame was taken (signed: + charge).</summary>
     public required double CRate { get; init; }
-    /// <summary>FePO4 (delithiated) phase fraction extracted from the frame, 0..1.</summary>
+    /// <summary>
+    /// The learner's target value extracted from the frame (config <c>learning.target</c>; by default the FePO4, i.e. the last
+    /// phase's, fraction 0..1). Kept under its historical name so journals of earlier runs still read.
+    /// </summary>
     public required double PhaseFraction { get; init; }
     public required double PhaseFractionSigma { get; init; }
     public required double BeamCurrentMa { get; init; }
@@ -28,4 +31,9 @@ public sealed record Observation
     public double? EdgeEnergyEv { get; init; }
     /// <summary>White-line energy (eV) of an XAS observation; null for a diffraction frame.</summary>
     public double? WhiteLineEnergyEv { get; init; }
+    /// <summary>What <see cref="PhaseFraction"/> holds, e.g. "fraction of FePO4"; null in journals written before targets were configurable.</summary>
+    public string? Target { get; init; }
+    /// <summary>Every other number the analysis gave, by name (fraction:PHASE, strain:PHASE, peak_position:PHASE, lattice_a:PHASE,
+    /// unexplained; edge_ev, white_line_ev, fraction:REFERENCE; component:N from the decomposition); null when none were kept.</summary>
+    public IReadOnlyDictionary<string, double>? Features { get; init; }
 }

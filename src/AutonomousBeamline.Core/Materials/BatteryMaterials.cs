@@ -61,7 +61,13 @@ public static class BatteryMaterials
 
     public static FeKEdgeModel FeKEdge { get; } = new(
         new FeEdgeShape(EdgeEv: Fe2EdgeEv, EdgeWidthEv: 1.6, WhiteLineOffsetEv: 6.0, WhiteLineHeight: 0.55,
-            WhiteLineWidthEv: 3.0, PreEdgeEv: 7112.6, PreEdgeHeight: 0.035),
+            WhiteLineWidthEv: 3.0, PreEdgeEv: 7112.6, PreEdgeHeight: 0.035) { Name = "LiFePO4" },
         new FeEdgeShape(EdgeEv: Fe2EdgeEv + Fe3EdgeShiftEv, EdgeWidthEv: 1.8, WhiteLineOffsetEv: 5.0, WhiteLineHeight: 0.42,
-            WhiteLineWidthEv: 3.5, PreEdgeEv: 7114.1, PreEdgeHeight: 0.06));
+            WhiteLineWidthEv: 3.5, PreEdgeEv: 7114.1, PreEdgeHeight: 0.06) { Name = "FePO4" });
+
+    /// <summary>The built-in diffraction description: LiFePO4 then FePO4 (the fraction reported is FePO4's).</summary>
+    public static DiffractionMaterials Olivines { get; } = new([LiFePO4, FePO4], PeakShape.Default);
+
+    /// <summary>The built-in absorption description: the Fe K-edge with the Fe2+ and Fe3+ references.</summary>
+    public static AbsorptionMaterials FeKAbsorption { get; } = new(EdgeTable.Get("Fe", EdgeKind.K), [FeKEdge.Reduced, FeKEdge.Oxidised]);
 }

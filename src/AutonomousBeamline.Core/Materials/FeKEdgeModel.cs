@@ -1,12 +1,15 @@
 namespace AutonomousBeamline.Core.Materials;
 
 /// <summary>
-/// The shape of one normalised Fe K-edge: an arctangent step centred on <see cref="EdgeEv"/> rising from 0
+/// The shape of one normalised K-edge (analytic, after the Fe K-edge of the built-in olivines): an arctangent step centred on <see cref="EdgeEv"/> rising from 0
 /// to 1, a Gaussian white line just above it and a weak pre-edge (1s→3d) peak below it.
 /// </summary>
 public sealed record FeEdgeShape(double EdgeEv, double EdgeWidthEv, double WhiteLineOffsetEv, double WhiteLineHeight,
-    double WhiteLineWidthEv, double PreEdgeEv, double PreEdgeHeight)
+    double WhiteLineWidthEv, double PreEdgeEv, double PreEdgeHeight) : IAbsorptionReference
 {
+    /// <summary>What the fit and the journal call this reference.</summary>
+    public string Name { get; init; } = "edge";
+
     private const double PreEdgeWidthEv = 1.0;
 
     public double WhiteLineEv => EdgeEv + WhiteLineOffsetEv;

@@ -1,7 +1,7 @@
 namespace AutonomousBeamline.Core.Materials;
 
 /// <summary>An orthorhombic cell (all angles 90°), lengths in Å.</summary>
-public sealed record OrthorhombicLattice(double A, double B, double C)
+public sealed record OrthorhombicLattice(double A, double B, double C) : ILattice
 {
     /// <summary>Interplanar spacing of (h k l): 1/d² = h²/a² + k²/b² + l²/c².</summary>
     public double DSpacing(int h, int k, int l)
@@ -39,8 +39,8 @@ public static class PnmaExtinctions
     private static bool IsEven(int n) => (n & 1) == 0;
 }
 
-/// <summary>A crystalline phase: its lattice and its reflections.</summary>
-public sealed class CrystalPhase
+/// <summary>A Pnma phase (the built-in olivines): its lattice and its reflections, checked against the space group's absences.</summary>
+public sealed class CrystalPhase : IDiffractionPhase
 {
     public CrystalPhase(string name, OrthorhombicLattice lattice, IReadOnlyList<Reflection> reflections)
     {
@@ -55,7 +55,15 @@ public sealed class CrystalPhase
         Name = name;
         Lattice = lattice;
         Reflections = reflections;
+        var strongest = reflections.MaxBy(r => r.RelativeIntensity) ?? throw new ArgumentException($"phase {name} has no reflections", nameof(reflections));
+        StrongestDSpacing = lattice.DSpacing(strongest.H, strongest.K, strongest.L);
     }
+
+    public double StrongestDSpacing { get; }
+    public double? LatticeA => Lattice.A;
+
+    public void AddDensity(double[] target, DiffractionAxis axis, XrayBeam beam, PeakShape shape, double strain, double widthScale, double scale) =>
+        PeakRenderer.Add(target, axis, beam, shape, Reflections.Select(r => (Lattice.DSpacing(r.H, r.K, r.L), r.RelativeIntensity)), strain, widthScale, scale);
 
     public string Name { get; }
     public OrthorhombicLattice Lattice { get; }

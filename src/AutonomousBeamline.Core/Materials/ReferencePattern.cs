@@ -21,9 +21,6 @@ public sealed record PeakShape(double FwhmDeg = 0.02, double FwhmTanThetaDeg = 0
 /// </summary>
 public sealed class ReferencePattern
 {
-    // Lorentzian tails fall slowly; beyond this many widths they are below the counting noise of any frame.
-    private const double WindowInFwhm = 25;
-
     private ReferencePattern(CrystalPhase phase, UniformAxis axis, double[] density)
     {
         Phase = phase;
@@ -56,26 +53,8 @@ public sealed class ReferencePattern
     /// (density per degree). Used by renderers that build a frame without allocating per phase.
     /// </summary>
     public static void AddPeaks(double[] target, CrystalPhase phase, UniformAxis axis, double wavelengthAngstrom,
-        PeakShape shape, double strain, double widthScale, double scale)
-    {
-        if (target.Length != axis.N) throw new ArgumentException($"target has {target.Length} bins, the axis {axis.N}", nameof(target));
-        if (!(axis.Step > 0)) throw new ArgumentException($"axis step must be positive, got {axis.Step}", nameof(axis));
-        if (!(widthScale > 0)) throw new ArgumentOutOfRangeException(nameof(widthScale), widthScale, "peak width scale must be positive");
-        var first = axis.Start;
-        var last = axis[axis.N - 1];
-        var peaks = phase.Peaks(wavelengthAngstrom, strain).Where(p => p.TwoThetaDeg >= first && p.TwoThetaDeg <= last).ToArray();
-        var totalIntensity = peaks.Sum(p => p.Reflection.RelativeIntensity);
-        if (totalIntensity <= 0) return;
-        foreach (var (reflection, center) in peaks)
-        {
-            var fwhm = shape.FwhmAt(center) * widthScale;
-            var area = scale * reflection.RelativeIntensity / totalIntensity;
-            var from = Math.Max(0, (int)Math.Floor((center - WindowInFwhm * fwhm - axis.Start) / axis.Step));
-            var to = Math.Min(axis.N - 1, (int)Math.Ceiling((center + WindowInFwhm * fwhm - axis.Start) / axis.Step));
-            for (var i = from; i <= to; i++)
-                target[i] += area * PseudoVoigt(axis[i] - center, fwhm, shape.Eta);
-        }
-    }
+        PeakShape shape, double strain, double widthScale, double scale) =>
+        phase.AddDensity(target, new DiffractionAxis(axis, ScatteringVariable.TwoThetaDeg), new XrayBeam(wavelengthAngstrom), shape, strain, widthScale, scale);
 
     /// <summary>Unit-area pseudo-Voigt at offset <paramref name="x"/> from its centre.</summary>
     public static double PseudoVoigt(double x, double fwhm, double eta)

@@ -11,11 +11,14 @@ namespace AutonomousBeamline.Learning.Features;
 /// <param name="WhiteLineEnergyEv">Energy of the normalised absorption maximum above the edge.</param>
 /// <param name="WhiteLineHeight">Normalised μ at the white line (1 is the edge step).</param>
 /// <param name="EdgeStep">Post-edge minus pre-edge line at E0, in the frame's units.</param>
-/// <param name="OxidisedFraction">Fe3+ (FePO4) fraction from a two-component linear combination fit, clipped to [0, 1].</param>
+/// <param name="OxidisedFraction">The last reference's share (Fe3+, FePO4, by default) from the linear combination fit, clipped to [0, 1]; NaN without references.</param>
 public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, double WhiteLineHeight, double EdgeStep,
     double OxidisedFraction, double OxidisedFractionSigma, string? Flag)
 {
     public bool Usable => Flag is null;
+
+    /// <summary>Every reference's share, in the configured order (empty without references); <see cref="OxidisedFraction"/> is the last's.</summary>
+    public IReadOnlyList<double> Fractions { get; init; } = [];
 }
 
 /// <summary>Settings of <see cref="XasEdgeAnalyzer"/>. Energies are relative to the edge found in the data.</summary>
@@ -69,19 +72,32 @@ public sealed class XasEdgeAnalyzer
 
     private const int MinimumPointsPerLine = 3;
 
-    private readonly FeKEdgeModel _model;
+    private readonly EdgeReferences _model;
     private readonly XasAnalyzerOptions _options;
 
     /// <param name="model">Edge references; <see cref="BatteryMaterials.FeKEdge"/> when null.</param>
     /// <param name="options">Regions and thresholds; <see cref="XasAnalyzerOptions.Default"/> when null.</param>
     public XasEdgeAnalyzer(FeKEdgeModel? model = null, XasAnalyzerOptions? options = null)
+        : this(model is null ? BatteryMaterials.FeKAbsorption : BatteryMaterials.FeKAbsorption with { References = [model.Reduced, model.Oxidised] }, options)
     {
-        _model = model ?? BatteryMaterials.FeKEdge;
+    }
+
+    /// <param name="materials">The edge (element and kind) and the reference spectra, any number (none: E0, white line and step only).</param>
+    public XasEdgeAnalyzer(AbsorptionMaterials materials, XasAnalyzerOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(materials);
+        _model = new EdgeReferences(materials);
         _options = options ?? XasAnalyzerOptions.Default;
         if (_options.DerivativeHalfWindow < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.DerivativeHalfWindow, "derivative half window must be >= 1");
         if (!(_options.SparseEdgeStepEv >= 0)) throw new ArgumentOutOfRangeException(nameof(options), _options.SparseEdgeStepEv, "sparse edge step must be >= 0");
         if (!(_options.MaximumReferenceMisfit > 0)) throw new ArgumentOutOfRangeException(nameof(options), _options.MaximumReferenceMisfit, "maximum reference misfit must be positive");
     }
+
+    /// <summary>The edge this analyser looks for.</summary>
+    public AbsorptionEdge Edge => _model.Edge;
+
+    /// <summary>The names of the reference spectra, in the order of <see cref="XasFeatures.Fractions"/>.</summary>
+    public IReadOnlyList<string> ReferenceNames => _model.References.Select(r => r.Name).ToArray();
 
     public XasFeatures Analyze(Frame frame)
     {
@@ -116,10 +132,11 @@ public sealed class XasEdgeAnalyzer
         if (y.Max() - y.Min() <= 0) return Flagged(FlagEmpty);
 
         // The edge is searched only near where Fe can have it, so the pre-edge peak or a glitch cannot win.
-        var searchFrom = _model.Reduced.EdgeEv - _options.EdgeSearchMarginEv;
-        var searchTo = _model.Oxidised.EdgeEv + _options.EdgeSearchMarginEv;
+        var searchFrom = _model.LowEdgeEv - _options.EdgeSearchMarginEv;
+        var searchTo = _model.HighEdgeEv + _options.EdgeSearchMarginEv;
         if (e[0] > searchFrom + _options.PreEdgeEndEv || e[^1] < searchTo + _options.PostEdgeStartEv) return Flagged(FlagIncomplete);
-        if (WidestStep(e, searchFrom, searchTo) > _options.SparseEdgeStepEv) return AnalyzeByReferences(e, y, searchFrom, searchTo);
+        if (WidestStep(e, searchFrom, searchTo) > _options.SparseEdgeStepEv)
+            return _model.HasMixture ? AnalyzeByReferences(e, y, searchFrom, searchTo) : Flagged(FlagIncomplete);
 
         var slope = Derivative(e, y, _options.DerivativeHalfWindow);
         var roughEdge = ArgMaxEnergy(e, slope, searchFrom, searchTo, out _);
@@ -137,8 +154,9 @@ public sealed class XasEdgeAnalyzer
 
         var whiteLineEnergy = ArgMaxEnergy(e, normalised, edge, edge + 20, out var whiteLineHeight) ?? double.NaN;
 
-        var (fraction, sigma) = LinearCombination(e, normalised, edge);
-        return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step, fraction, sigma, null);
+        var (fractions, sigmas) = LinearCombination(e, normalised, edge);
+        return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step,
+            fractions.Length > 0 ? fractions[^1] : double.NaN, sigmas.Length > 0 ? sigmas[^1] : double.NaN, null) { Fractions = fractions };
     }
 
     /// <summary>The largest energy gap that overlaps [from, to] (the gaps into and out of it included); infinity when the scan does not reach it.</summary>
@@ -164,8 +182,8 @@ public sealed class XasEdgeAnalyzer
     private XasFeatures AnalyzeByReferences(double[] e, double[] y, double searchFrom, double searchTo)
     {
         // The lines are where both references are: below the Fe2+ edge and above the Fe3+ edge by the normalisation's margins.
-        var below = e.Count(x => x <= _model.Reduced.EdgeEv + _options.PreEdgeEndEv);
-        var above = e.Count(x => x >= _model.Oxidised.EdgeEv + _options.PostEdgeStartEv);
+        var below = e.Count(x => x <= _model.LowEdgeEv + _options.PreEdgeEndEv);
+        var above = e.Count(x => x >= _model.HighEdgeEv + _options.PostEdgeStartEv);
         var onEdge = e.Count(x => x >= searchFrom && x <= searchTo);
         // Three points per line (as the normalisation needs) and four across the edge, so the fit has more points than parameters everywhere it matters.
         if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return Flagged(FlagIncomplete);
@@ -174,7 +192,7 @@ public sealed class XasEdgeAnalyzer
         const double backgroundScaleEv = 10;
         var columns = new double[e.Length][];
         for (var i = 0; i < e.Length; i++)
-            columns[i] = [1, (e[i] - center) / backgroundScaleEv, _model.Reduced.Mu(e[i]), _model.Oxidised.Mu(e[i])];
+            columns[i] = [1, (e[i] - center) / backgroundScaleEv, _model.First.Mu(e[i]), _model.Last.Mu(e[i])];
         var normal = new double[4, 4];
         var rhs = new double[4];
         for (var i = 0; i < e.Length; i++)
@@ -216,7 +234,7 @@ public sealed class XasEdgeAnalyzer
 
         var edge = _model.EdgeEnergyEv(fraction);
         var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
-        return new XasFeatures(edge, whiteLine, whiteLineHeight, step, fraction, sigma, null);
+        return new XasFeatures(edge, whiteLine, whiteLineHeight, step, fraction, sigma, null) { Fractions = [1 - fraction, fraction] };
     }
 
     /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double})"/> reports it from dense data.</summary>
@@ -233,36 +251,85 @@ public sealed class XasEdgeAnalyzer
         return (best, height);
     }
 
-    private (double Fraction, double Sigma) LinearCombination(double[] e, double[] normalised, double edge)
+    /// <summary>
+    /// The shares of the k references in the normalised spectrum, summing to 1: μ − r₁ = Σᵢ₌₂..ₖ cᵢ (rᵢ − r₁) by least squares over
+    /// the XANES region; c₁ = 1 − Σ cᵢ. σ is the larger of the least-squares σ and the block-robust (sandwich) σ over blocks of the
+    /// region, so that residuals correlated along the edge (references whose shapes are a little off) widen it. No references: empty.
+    /// </summary>
+    private (double[] Fractions, double[] Sigmas) LinearCombination(double[] e, double[] normalised, double edge)
     {
+        var k = _model.References.Count;
+        if (k == 0) return ([], []);
+        if (k == 1) return ([1.0], [0.0]);
         // The references go through the same normalisation as the data, so any bias of the line fits cancels.
-        var reducedRaw = e.Select(x => _model.Reduced.Mu(x)).ToArray();
-        var oxidisedRaw = e.Select(x => _model.Oxidised.Mu(x)).ToArray();
-        var reduced = Normalise(e, reducedRaw, edge)?.Normalised ?? reducedRaw;
-        var oxidised = Normalise(e, oxidisedRaw, edge)?.Normalised ?? oxidisedRaw;
-        var from = _model.Reduced.EdgeEv + _options.FitFromEv;
-        var to = _model.Oxidised.EdgeEv + _options.FitToEv;
-        // μ = (1 - f)·r2 + f·r3  ⇔  μ - r2 = f·(r3 - r2): a one-parameter least squares.
-        double sdd = 0, sdy = 0; var m = 0;
-        for (var i = 0; i < e.Length; i++)
+        var references = _model.References.Select(r =>
         {
-            if (e[i] < from || e[i] > to) continue;
-            var d = oxidised[i] - reduced[i];
-            sdd += d * d;
-            sdy += d * (normalised[i] - reduced[i]);
-            m++;
+            var raw = e.Select(r.Mu).ToArray();
+            return Normalise(e, raw, edge)?.Normalised ?? raw;
+        }).ToArray();
+        var from = _model.LowEdgeEv + _options.FitFromEv;
+        var to = _model.HighEdgeEv + _options.FitToEv;
+        var inside = Enumerable.Range(0, e.Length).Where(i => e[i] >= from && e[i] <= to).ToArray();
+        var p = k - 1;
+        if (inside.Length < p + 2) return (Enumerable.Repeat(double.NaN, k).ToArray(), Enumerable.Repeat(double.NaN, k).ToArray());
+        double Column(int c, int i) => references[c + 1][i] - references[0][i];
+        var normal = new double[p, p];
+        var rhs = new double[p];
+        foreach (var i in inside)
+        for (var a = 0; a < p; a++)
+        {
+            rhs[a] += Column(a, i) * (normalised[i] - references[0][i]);
+            for (var b = 0; b < p; b++) normal[a, b] += Column(a, i) * Column(b, i);
         }
-        if (m < 2 || !(sdd > 0)) return (double.NaN, double.NaN);
-        var f = sdy / sdd;
+        double[,] inverse;
+        try { inverse = LinearAlgebra.InvertSymmetricPositiveDefinite(normal, "reference combination"); }
+        catch (InvalidOperationException) { return (Enumerable.Repeat(double.NaN, k).ToArray(), Enumerable.Repeat(double.NaN, k).ToArray()); }
+        var c = new double[p];
+        for (var a = 0; a < p; a++)
+        for (var b = 0; b < p; b++) c[a] += inverse[a, b] * rhs[b];
+
+        // Residuals, and per block the score Σ xᵢ rᵢ for the sandwich.
+        const int blocks = 8;
         var rss = 0.0;
-        for (var i = 0; i < e.Length; i++)
+        var scores = new double[blocks, p];
+        for (var n = 0; n < inside.Length; n++)
         {
-            if (e[i] < from || e[i] > to) continue;
-            var r = normalised[i] - reduced[i] - f * (oxidised[i] - reduced[i]);
+            var i = inside[n];
+            var r = normalised[i] - references[0][i];
+            for (var a = 0; a < p; a++) r -= c[a] * Column(a, i);
             rss += r * r;
+            var block = n * blocks / inside.Length;
+            for (var a = 0; a < p; a++) scores[block, a] += Column(a, i) * r;
         }
-        var sigma = Math.Sqrt(rss / (m - 1) / sdd);
-        return (Math.Clamp(f, 0, 1), sigma);
+        var s2 = rss / Math.Max(1, inside.Length - p);
+        var covariance = new double[p, p];
+        for (var a = 0; a < p; a++)
+        for (var b = 0; b < p; b++)
+        {
+            var sandwich = 0.0;
+            for (var x = 0; x < p; x++)
+            for (var y = 0; y < p; y++)
+            {
+                var meat = 0.0;
+                for (var block = 0; block < blocks; block++) meat += scores[block, x] * scores[block, y];
+                sandwich += inverse[a, x] * meat * inverse[y, b];
+            }
+            // On the diagonal the larger of the two: counting noise alone can exceed what eight blocks resolve.
+            covariance[a, b] = a == b ? Math.Max(s2 * inverse[a, b], sandwich) : sandwich;
+        }
+        var fractions = new double[k];
+        var sigmas = new double[k];
+        fractions[0] = 1 - c.Sum();
+        var firstVariance = 0.0;
+        for (var a = 0; a < p; a++)
+        {
+            fractions[a + 1] = c[a];
+            sigmas[a + 1] = Math.Sqrt(Math.Max(0, covariance[a, a]));
+            for (var b = 0; b < p; b++) firstVariance += covariance[a, b];
+        }
+        sigmas[0] = Math.Sqrt(Math.Max(0, firstVariance));
+        for (var a = 0; a < k; a++) fractions[a] = Math.Clamp(fractions[a], 0, 1);
+        return (fractions, sigmas);
     }
 
     /// <summary>Subtracts the pre-edge line and divides by the edge step at E0 (the post- minus pre-edge line there).</summary>

@@ -1,0 +1,134 @@
+using AutonomousBeamline.Configuration;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Materials;
+using AutonomousBeamline.Learning.Features;
+using AutonomousBeamline.Learning.Surrogate;
+using AutonomousBeamline.Simulators.Physics;
+
+namespace AutonomousBeamline.Cli.Composition;
+
+/// <summary>
+/// The science of a run from the config (<c>beamline</c>, <c>materials</c>, <c>learning.target</c>): the analysers, the target,
+/// the preflight reference check, and for a dry run the simulators' sample, rendered from the same materials description
+/// with the deliberate differences of <c>simulation.physics</c>.
+/// </summary>
+internal static class ScienceComposition
+{
+    public static ObservationTarget Target(ExperimentConfig c) =>
+        ObservationTarget.Parse(c.Learning.Target.Kind, c.Learning.Target.Of, c.Learning.Target.NormaliseTwoPhase);
+
+    /// <summary>The map's options for the target: the two-phase normalisation as the target says, and the deviation from the state of
+    /// charge learnt only for a fraction (a lattice parameter or an edge energy does not follow the state of charge's scale).</summary>
+    public static ForestPhaseMapOptions MapOptions(ExperimentConfig c)
+    {
+        var target = Target(c);
+        return new ForestPhaseMapOptions
+        {
+            Seed = c.Experiment.Seed,
+            NormaliseByTwoPhaseWeight = target.NormaliseTwoPhase,
+            LearnDeviationFromStateOfCharge = target.IsFraction,
+        };
+    }
+
+    /// <summary>The diffraction analyser for whatever axis the detector describes, at the configured X-ray energy.</summary>
+    public static DetectorAxisXrdAnalyzer XrdAnalyzer(ExperimentConfig c)
+    {
+        var target = Target(c);
+        var options = XrdAnalyzerOptions.Default with
+        {
+            WavelengthAngstrom = ScienceMaterials.Beam(c).WavelengthAngstrom,
+            ReportedPhase = target.MeasuredBy == Core.Domain.FrameKind.Xrd ? target.Of : null,
+        };
+        return new DetectorAxisXrdAnalyzer(ScienceMaterials.Diffraction(c), options);
+    }
+
+    public static XasEdgeAnalyzer XasAnalyzer(ExperimentConfig c) => new(ScienceMaterials.Absorption(c));
+
+    public static IReferenceCheck ReferenceCheck(DetectorAxisXrdAnalyzer xrd, XasEdgeAnalyzer xas) => new ReferenceCheck(xrd, xas);
+
+    /// <summary>
+    /// The detector axis the simulated detector describes: 4096 bins of 2θ covering the same spacings (5.7 to 1.1 Å) as the
+    /// default axis does at 0.5 Å, whatever the X-ray energy.
+    /// </summary>
+    public static UniformAxis SimulatedAxis(ExperimentConfig c)
+    {
+        var beam = ScienceMaterials.Beam(c);
+        var standard = BatteryMaterials.DefaultXrdAxis;
+        if (Math.Abs(beam.WavelengthAngstrom - BatteryMaterials.DefaultWavelengthAngstrom) < 1e-12) return standard;
+        var dMax = Bragg.DSpacing(standard.Start, BatteryMaterials.DefaultWavelengthAngstrom);
+        var dMin = Bragg.DSpacing(standard[standard.N - 1], BatteryMaterials.DefaultWavelengthAngstrom);
+        var from = Bragg.TwoThetaDeg(dMax, beam.WavelengthAngstrom) ?? standard.Start;
+        var to = Bragg.TwoThetaDeg(dMin, beam.WavelengthAngstrom) ?? 150;
+        return standard with { Start = Math.Round(from, 3), Step = Math.Round((to - from) / (standard.N - 1), 5) };
+    }
+
+    public static PhysicsMismatch Mismatch(ExperimentConfig c)
+    {
+        var p = c.Simulation.Physics;
+        return new PhysicsMismatch(p.IntensityJitter, p.WidthScale, p.EdgeShiftEv, p.WhiteLineScale, p.Seed);
+    }
+
+    /// <summary>The simulated sample: the configured phases as the simulator's physics has them, and their reaction.</summary>
+    public static SimulatedDiffraction SimulatedSample(ExperimentConfig c)
+    {
+        var materials = ScienceMaterials.Diffraction(c);
+        var mismatch = Mismatch(c);
+        var names = materials.Phases.Select(p => p.Name).ToList();
+        var reaction = c.Simulation.Reaction is { Count: > 0 } r
+            ? new SampleReaction(r.Select(x => new ReactionPhase(x.Phase, x.Amount[0], x.Amount[1], x.Strain[0], x.Strain[1], x.AppearsAbove)).ToArray())
+            : SampleReaction.TwoPhase(names);
+        var shape = materials.Shape with { FwhmDeg = materials.Shape.FwhmDeg * mismatch.WidthScale, FwhmTanThetaDeg = materials.Shape.FwhmTanThetaDeg * mismatch.WidthScale };
+        var beam = c.Simulation.Physics.WavelengthAngstrom is { } actual ? new XrayBeam(actual) : ScienceMaterials.Beam(c);
+        return new SimulatedDiffraction(materials.Phases.Select((p, i) => mismatch.Apply(p, i)).ToArray(), reaction, beam, shape);
+    }
+
+    public static XrdPatternRenderer XrdRenderer(ExperimentConfig c) => new(SimulatedAxis(c), SimulatedSample(c));
+
+    /// <summary>The simulated spectra: the first and last configured references (the Fe K-edge shapes by default), as the simulator's physics has them.</summary>
+    public static XasSpectrumRenderer XasRenderer(ExperimentConfig c)
+    {
+        var absorption = ScienceMaterials.Absorption(c);
+        var mismatch = Mismatch(c);
+        if (absorption.References.Count == 0)
+        {
+            // No references: a plain edge at the tabulated energy moving 3 eV up with the state of charge.
+            var e0 = absorption.Edge.EnergyEv + 3;
+            var start = new FeEdgeShape(e0, 1.8, 6, 0.5, 3.5, e0 - 10, 0.03) { Name = "start" };
+            return new XasSpectrumRenderer(mismatch.Apply(start), mismatch.Apply(start with { EdgeEv = e0 + 3, PreEdgeEv = e0 - 9, Name = "end" }));
+        }
+        return new XasSpectrumRenderer(mismatch.Apply(absorption.References[0]), mismatch.Apply(absorption.References[^1]));
+    }
+
+    /// <summary>The simulated monochromator's range: from 250 eV below the configured edge to 350 eV above.</summary>
+    public static (double Min, double Max, double Start) MonochromatorRange(ExperimentConfig c)
+    {
+        var edge = ScienceMaterials.Absorption(c).Edge.EnergyEv;
+        return c.Materials.Xas is null ? (6900, 7500, 7150) : (edge - 250, edge + 350, edge + 30);
+    }
+
+    /// <summary>The simulator's true value of the target at a local state of charge, for the dry run's map error; null where it has none.</summary>
+    public static Func<double, double>? TruthOfTarget(ExperimentConfig c)
+    {
+        var target = Target(c);
+        var sample = SimulatedSample(c);
+        var phases = sample.Reaction.Phases;
+        var name = target.Of ?? (target.Kind == TargetKind.XasFraction ? null : ScienceMaterials.Diffraction(c).Phases[^1].Name);
+        var index = phases.Select(p => p.Name).ToList().IndexOf(name ?? "");
+        switch (target.Kind)
+        {
+            case TargetKind.PhaseFraction when index >= 0:
+                return u => sample.Reaction.Fractions(u)[index];
+            case TargetKind.LatticeParameter when index >= 0 && sample.Phases.First(p => p.Name == name).LatticeA is { } a:
+                return u => a * (1 + phases[index].Strain(u));
+            case TargetKind.PeakPosition when index >= 0:
+                var phase = sample.Phases.First(p => p.Name == name);
+                var axis = DiffractionAxis.From(SimulatedAxis(c));
+                return u => axis.PositionOf(phase.StrongestDSpacing * (1 + phases[index].Strain(u)), sample.Beam) ?? double.NaN;
+            case TargetKind.XasFraction:
+                var references = ScienceMaterials.Absorption(c).References;
+                return references.Count > 0 && target.Of == references[0].Name ? u => 1 - u : u => u;
+            default:
+                return null;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+namespace AutonomousBeamline.Configuration;
+
+/// <summary>
+/// The rules of the science sections (<c>beamline</c>, <c>materials</c>, <c>learning</c>, <c>simulation.physics</c> and
+/// <c>simulation.reaction</c>): every reference file is read here, so a bad file stops the config before anything runs.
+/// </summary>
+public static class ScienceValidator
+{
+    public static readonly string[] XrdTargets = ["phase_fraction", "lattice_parameter", "peak_position"];
+    public static readonly string[] XasTargets = ["edge_position", "xas_fraction"];
+
+    public static void Validate(ExperimentConfig c, Action<string, string> fail)
+    {
+        var b = c.Beamline;
+        if (b.WavelengthAngstrom is not null && b.EnergyKev is not null)
+            fail("beamline.energy_kev", "give the wavelength or the energy, not both");
+        else if (b.WavelengthAngstrom is { } lambda && !(lambda is >= 0.05 and <= 5))
+            fail("beamline.wavelength_angstrom", $"must be 0.05 to 5 Å, got {lambda}");
+        else if (b.EnergyKev is { } energy && !(energy is >= 2.5 and <= 250))
+            fail("beamline.energy_kev", $"must be 2.5 to 250 keV, got {energy}");
+
+        var phaseNames = new List<string>();
+        if (c.Materials.Xrd is { } xrd)
+        {
+            for (var i = 0; i < xrd.Phases.Count; i++)
+            {
+                var phase = xrd.Phases[i];
+                var path = $"materials.xrd.phases[{i}]";
+                if (string.IsNullOrWhiteSpace(phase.Name)) fail(path + ".name", "is required");
+                else if (phaseNames.Contains(phase.Name)) fail(path + ".name", $"'{phase.Name}' is given twice");
+                phaseNames.Add(phase.Name);
+                if (phase.Pattern is not null && phase.Lattice is not null) fail(path, "give a pattern file or a lattice, not both");
+                if (phase.MaxStrain is { } m && !(m is >= 0 and <= 0.1)) fail(path + ".max_strain", $"must be 0 to 0.1, got {m}");
+                if (phase.PatternWavelengthAngstrom is { } w && !(w is >= 0.05 and <= 5)) fail(path + ".pattern_wavelength_angstrom", $"must be 0.05 to 5 Å, got {w}");
+            }
+            if (xrd.PeakShape is { } s && (!(s.FwhmDeg > 0) || s.FwhmTanThetaDeg < 0 || s.Eta is < 0 or > 1))
+                fail("materials.xrd.peak_shape", "needs fwhm_deg > 0, fwhm_tan_theta_deg >= 0 and eta in [0, 1]");
+        }
+        else phaseNames.AddRange(["LiFePO4", "FePO4"]);
+        // The builder reads the files and reports the first problem it meets; the checks above report all of theirs.
+        if (c.Materials.Xrd is not null) TryBuild(() => ScienceMaterials.Diffraction(c), fail);
+
+        var referenceNames = new List<string>();
+        if (c.Materials.Xas is { } xas)
+        {
+            for (var i = 0; i < xas.References.Count; i++)
+            {
+                var name = xas.References[i].Name;
+                if (string.IsNullOrWhiteSpace(name)) fail($"materials.xas.references[{i}].name", "is required");
+                else if (referenceNames.Contains(name)) fail($"materials.xas.references[{i}].name", $"'{name}' is given twice");
+                referenceNames.Add(name);
+            }
+            TryBuild(() => ScienceMaterials.Absorption(c), fail);
+        }
+        else referenceNames.AddRange(["LiFePO4", "FePO4"]);
+
+        ValidateTarget(c, phaseNames, referenceNames, fail);
+        ValidateSimulation(c.Simulation, phaseNames, fail);
+    }
+
+    private static void TryBuild(Action build, Action<string, string> fail)
+    {
+        try { build(); }
+        catch (ScienceConfigException e) { fail(e.Path, e.Message); }
+        catch (ArgumentException e) { fail("materials", e.Message); }
+    }
+
+    private static void ValidateTarget(ExperimentConfig c, List<string> phases, List<string> references, Action<string, string> fail)
+    {
+        var t = c.Learning.Target;
+        var takesXrd = c.Acquisition.Kind is "xrd" or "xrd+xas";
+        var takesXas = c.Acquisition.Kind is "xas" or "xrd+xas";
+        if (XrdTargets.Contains(t.Kind))
+        {
+            if (!takesXrd) fail("learning.target.kind", $"'{t.Kind}' is measured by diffraction, but acquisition.kind is '{c.Acquisition.Kind}'");
+            if (t.Of is { } of && !phases.Contains(of)) fail("learning.target.of", $"'{of}' is not a configured phase ({string.Join(", ", phases)})");
+            if (t.Kind == "lattice_parameter" && c.Materials.Xrd is { } xrd
+                && xrd.Phases.FirstOrDefault(p => p.Name == (t.Of ?? xrd.Phases.LastOrDefault()?.Name)) is { Lattice: null })
+                fail("learning.target.of", "a lattice parameter needs a phase given as a lattice; for a pattern file use peak_position");
+            if (phases.Count == 0) fail("learning.target.kind", "there are no phases to take the target from");
+        }
+        else if (XasTargets.Contains(t.Kind))
+        {
+            if (!takesXas) fail("learning.target.kind", $"'{t.Kind}' is measured by absorption, but acquisition.kind is '{c.Acquisition.Kind}'");
+            if (t.Kind == "xas_fraction")
+            {
+                if (references.Count < 2) fail("learning.target.kind", "an absorption fraction needs at least two reference spectra");
+                if (t.Of is { } of && !references.Contains(of)) fail("learning.target.of", $"'{of}' is not a configured reference ({string.Join(", ", references)})");
+            }
+        }
+        else fail("learning.target.kind", $"must be one of {string.Join(", ", XrdTargets.Concat(XasTargets))}, got '{t.Kind}'");
+    }
+
+    private static void ValidateSimulation(SimulationSection s, List<string> phases, Action<string, string> fail)
+    {
+        var p = s.Physics;
+        if (p.IntensityJitter is < 0 or > 0.5) fail("simulation.physics.intensity_jitter", $"must be 0 to 0.5, got {p.IntensityJitter}");
+        if (p.WidthScale is < 0.5 or > 2) fail("simulation.physics.width_scale", $"must be 0.5 to 2, got {p.WidthScale}");
+        if (Math.Abs(p.EdgeShiftEv) > 20) fail("simulation.physics.edge_shift_ev", $"must be within ±20 eV, got {p.EdgeShiftEv}");
+        if (p.WhiteLineScale is < 0.5 or > 2) fail("simulation.physics.white_line_scale", $"must be 0.5 to 2, got {p.WhiteLineScale}");
+        if (p.WavelengthAngstrom is { } w && !(w is >= 0.05 and <= 5)) fail("simulation.physics.wavelength_angstrom", $"must be 0.05 to 5 Å, got {w}");
+        if (s.Reaction is not { } reaction) return;
+        for (var i = 0; i < reaction.Count; i++)
+        {
+            var r = reaction[i];
+            var path = $"simulation.reaction[{i}]";
+            if (!phases.Contains(r.Phase)) fail(path + ".phase", $"'{r.Phase}' is not a configured phase ({string.Join(", ", phases)})");
+            if (r.Amount.Count != 2 || r.Amount.Any(a => !(a >= 0))) fail(path + ".amount", "must be [amount at 0, amount at 1], both >= 0");
+            if (r.Strain.Count != 2 || r.Strain.Any(v => !(Math.Abs(v) <= 0.1))) fail(path + ".strain", "must be [strain at 0, strain at 1], each within ±0.1");
+            if (r.AppearsAbove is < 0 or >= 1) fail(path + ".appears_above", $"must be 0 to below 1, got {r.AppearsAbove}");
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Globalization;
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Learning.Features;
+
+/// <summary>What the learner maps (config <c>learning.target</c>).</summary>
+public enum TargetKind
+{
+    /// <summary>A phase's share of a diffraction pattern.</summary>
+    PhaseFraction,
+    /// <summary>A lattice phase's refined cell length a (Å).</summary>
+    LatticeParameter,
+    /// <summary>The position of a phase's strongest peak, in the detector axis' unit.</summary>
+    PeakPosition,
+    /// <summary>The absorption edge E0 (eV).</summary>
+    EdgePosition,
+    /// <summary>A reference spectrum's share of an absorption spectrum.</summary>
+    XasFraction,
+}
+
+/// <summary>
+/// The learner's target: which number of which frame the map is made of, with its σ. An observation carries it as its value
+/// (<see cref="Observation.PhaseFraction"/> holds the target value, whatever it is); every other number the analysis
+/// produced goes into <see cref="Observation.Features"/>. Frames of the other modality are still observations, but never
+/// pooled into the same map (<see cref="Measures"/>).
+/// </summary>
+/// <param name="Of">The phase or reference the target is of; the last configured when null.</param>
+/// <param name="NormaliseTwoPhase">Whether the map divides the spread by 4·soc·(1 − soc), a two-phase reaction's shape.</param>
+public sealed record ObservationTarget(TargetKind Kind, string? Of, bool NormaliseTwoPhase)
+{
+    /// <summary>The shipped default: the FePO4 fraction of the diffraction patterns, normalised as a two-phase reaction.</summary>
+    public static ObservationTarget Default { get; } = new(TargetKind.PhaseFraction, null, true);
+
+    public static ObservationTarget Parse(string kind, string? of, bool? normaliseTwoPhase)
+    {
+        var parsed = kind switch
+        {
+            "phase_fraction" => TargetKind.PhaseFraction,
+            "lattice_parameter" => TargetKind.LatticeParameter,
+            "peak_position" => TargetKind.PeakPosition,
+            "edge_position" => TargetKind.EdgePosition,
+            "xas_fraction" => TargetKind.XasFraction,
+            _ => throw new ArgumentException($"learning.target.kind '{kind}' is not a target"),
+        };
+        return new ObservationTarget(parsed, of, normaliseTwoPhase ?? parsed == TargetKind.PhaseFraction);
+    }
+
+    /// <summary>A fraction (0..1) that follows the local state of charge, as a map learning the deviation from it assumes.</summary>
+    public bool IsFraction => Kind is TargetKind.PhaseFraction or TargetKind.XasFraction;
+
+    /// <summary>The kind of frame that measures the target.</summary>
+    public FrameKind MeasuredBy => Kind is TargetKind.EdgePosition or TargetKind.XasFraction ? FrameKind.Xas : FrameKind.Xrd;
+
+    /// <summary>True when the observation is of the target's modality (the map learns from it).</summary>
+    public bool Measures(Observation observation) => observation.Kind == MeasuredBy;
+
+    public override string ToString() => Kind switch
+    {
+        TargetKind.PhaseFraction => $"fraction of {Of ?? "the last phase"}",
+        TargetKind.LatticeParameter => $"lattice parameter a of {Of ?? "the last phase"}",
+        TargetKind.PeakPosition => $"peak position of {Of ?? "the last phase"}",
+        TargetKind.EdgePosition => "edge position",
+        _ => $"absorption fraction of {Of ?? "the last reference"}",
+    };
+
+    /// <summary>The target's value and σ in a pattern; for an absorption target, the reported fraction (the pattern's own number).</summary>
+    public (double Value, double Sigma) From(XrdFeatures features)
+    {
+        var phase = Of is null ? features.Phases.LastOrDefault() : features.Phases.FirstOrDefault(p => p.Name == Of);
+        if (phase is null) return (features.PhaseFraction, features.PhaseFractionSigma);
+        return Kind switch
+        {
+            TargetKind.LatticeParameter when phase.LatticeA is { } a => (a, (phase.LatticeA.Value / (1 + phase.Strain)) * phase.StrainSigma),
+            TargetKind.PeakPosition => (phase.PeakPosition, Math.Abs(phase.PeakPosition * phase.StrainSigma)),
+            _ => (phase.Fraction, phase.FractionSigma),
+        };
+    }
+
+    /// <summary>The target's value and σ in a spectrum; for a diffraction target, the spectrum's own reported fraction.</summary>
+    public (double Value, double Sigma) From(XasFeatures features, IReadOnlyList<string> referenceNames)
+    {
+        if (Kind == TargetKind.EdgePosition) return (features.EdgeEnergyEv, EdgeSigmaEv);
+        if (Kind == TargetKind.XasFraction && Of is not null && referenceNames.ToList().IndexOf(Of) is var i and >= 0 && i < features.Fractions.Count)
+            // The analyser's σ is the reported (last) share's; a two-reference share has the same σ, more references about it.
+            return (features.Fractions[i], features.OxidisedFractionSigma);
+        return (features.OxidisedFraction, features.OxidisedFractionSigma);
+    }
+
+    /// <summary>The edge position's σ: the analyser's resolution on a 0.5 eV grid (docs/benchmarks.md, the XAS rows).</summary>
+    public const double EdgeSigmaEv = 0.1;
+
+    /// <summary>Every finite number of a pattern, by name, for the observation record.</summary>
+    public static IReadOnlyDictionary<string, double> FeaturesOf(XrdFeatures features)
+    {
+        var values = new Dictionary<string, double>();
+        foreach (var p in features.Phases)
+        {
+            values[$"fraction:{p.Name}"] = p.Fraction;
+            values[$"fraction_sigma:{p.Name}"] = p.FractionSigma;
+            values[$"strain:{p.Name}"] = p.Strain;
+            values[$"peak_position:{p.Name}"] = p.PeakPosition;
+            if (p.LatticeA is { } a) values[$"lattice_a:{p.Name}"] = a;
+        }
+        values["unexplained"] = features.Unexplained;
+        return Finite(values);
+    }
+
+    /// <summary>Every finite number of a spectrum, by name.</summary>
+    public static IReadOnlyDictionary<string, double> FeaturesOf(XasFeatures features, IReadOnlyList<string> referenceNames)
+    {
+        var values = new Dictionary<string, double>
+        {
+            ["edge_ev"] = features.EdgeEnergyEv,
+            ["white_line_ev"] = features.WhiteLineEnergyEv,
+            ["white_line_height"] = features.WhiteLineHeight,
+            ["edge_step"] = features.EdgeStep,
+        };
+        for (var i = 0; i < features.Fractions.Count && i < referenceNames.Count; i++) values[$"fraction:{referenceNames[i]}"] = features.Fractions[i];
+        return Finite(values);
+    }
+
+    // JSON has no NaN: a number the analysis could not give is left out.
+    private static Dictionary<string, double> Finite(Dictionary<string, double> values) =>
+        values.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+
+    public string Describe(double value, double sigma) => Kind switch
+    {
+        TargetKind.LatticeParameter => string.Create(CultureInfo.InvariantCulture, $"a {value:0.0000} ± {sigma:0.0000} Å"),
+        TargetKind.PeakPosition => string.Create(CultureInfo.InvariantCulture, $"peak {value:0.0000} ± {sigma:0.0000}"),
+        TargetKind.EdgePosition => string.Create(CultureInfo.InvariantCulture, $"E0 {value:0.00} eV"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{Of ?? "fraction"} {value:0.000} ± {sigma:0.0000}"),
+    };
+}
