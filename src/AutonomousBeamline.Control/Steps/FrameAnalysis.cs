@@ -17,8 +17,16 @@ public sealed record FrameContext(long Sequence, SpotMm Position, double CRate, 
 
 /// <summary>Turns a frame into an observation with the analysers the run was given. Pure: no I/O.</summary>
 /// <param name="target">What the observation's value is (config <c>learning.target</c>); the FePO4 fraction when null.</param>
-public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes, ObservationTarget? target = null)
+/// <param name="roi">Where the sample may be: a frame whose header places it outside is no observation (a wrong or hostile
+/// header must not put a point on the map where no frame was taken). Null: not checked.</param>
+public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes, ObservationTarget? target = null, RoiPlan? roi = null)
 {
+    /// <summary>The flag of a frame whose header puts the sample outside the ROI.</summary>
+    public const string FlagOutsideRoi = "position-outside-roi";
+
+    /// <summary>How far outside the ROI a header's position may lie (a stage's read-back, not a commanded value).</summary>
+    private const double PositionToleranceMm = 0.05;
+
     private readonly ObservationTarget _target = target ?? ObservationTarget.Default;
 
     /// <summary>What the observations' values are.</summary>
@@ -46,6 +54,7 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             flag = pattern.Flag;
             features = ObservationTarget.FeaturesOf(pattern);
         }
+        if (flag is null && OutsideRoi(header.Positions)) flag = FlagOutsideRoi;
         if (flag is not null) return new AnalysisResult(null, flag, spectrum);
 
         var midExposure = header.TStart + TimeSpan.FromSeconds((header.ExposureS ?? 0) / 2);
@@ -71,5 +80,14 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             Features = features.Count > 0 ? features : null,
         };
         return new AnalysisResult(observation, null, spectrum);
+    }
+
+    private bool OutsideRoi(IReadOnlyDictionary<string, double> positions)
+    {
+        if (roi is null) return false;
+        var x = positions.TryGetValue(axes.X, out var px) ? px : (double?)null;
+        var y = positions.TryGetValue(axes.Y, out var py) ? py : (double?)null;
+        return x is { } vx && (!double.IsFinite(vx) || vx < roi.XMinMm - PositionToleranceMm || vx > roi.XMaxMm + PositionToleranceMm)
+            || y is { } vy && (!double.IsFinite(vy) || vy < roi.YMinMm - PositionToleranceMm || vy > roi.YMaxMm + PositionToleranceMm);
     }
 }

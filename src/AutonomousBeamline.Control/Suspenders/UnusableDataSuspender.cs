@@ -92,6 +92,8 @@ public sealed class UnusableDataSuspender : LevelSuspender
         { Kind: FrameKind.Xrd, Flag: "saturated" } => "the detector saturates; shorten the exposure or attenuate the beam",
         { Kind: FrameKind.Xas, Flag: "incomplete-scan" or "flat" or "reference-misfit" } =>
             "the analysis does not fit the spectra: check the absorption edge (element, K or L3), the energy window and the references",
+        { Flag: "position-outside-roi" } =>
+            "the detector's headers place the sample outside the ROI; check the axis names and the detector's positions against the stage",
         { Flag: "non-finite" or "wrong-kind" } => "the detector sends frames the analysis cannot read; check the detector server",
         _ => "the analysis does not fit the data; check the X-ray energy, the references and the absorption edge against the sample",
     };

@@ -38,6 +38,22 @@ public sealed class FrameAnalysisTests
         Assert.Equal((2.0, 3.0), (o.XMm, o.YMm));
     }
 
+    [Theory]
+    [InlineData(99, -99)]
+    [InlineData(5, 10.5)]
+    [InlineData(double.NaN, 2)]
+    public void A_header_that_places_the_sample_outside_the_roi_is_no_observation(double x, double y)
+    {
+        var analysis = new FrameAnalysis(new FakeAnalyzer(), null, new AxisRoles("sample_x", "sample_y"), roi: new RoiPlan(0, 10, 0, 10, 1));
+        var result = analysis.Analyze(Frame(new Dictionary<string, double> { ["sample_x"] = x, ["sample_y"] = y }),
+            new FrameContext(1, new SpotMm(2, 3), 0, _ => 0, DecisionSource.Learner));
+        Assert.Null(result.Observation);
+        Assert.Equal(FrameAnalysis.FlagOutsideRoi, result.Flag);
+        // Inside (or on the edge within the stage's read-back tolerance) it is one.
+        Assert.NotNull(analysis.Analyze(Frame(new Dictionary<string, double> { ["sample_x"] = 10.02, ["sample_y"] = 0 }),
+            new FrameContext(1, new SpotMm(2, 3), 0, _ => 0, DecisionSource.Learner)).Observation);
+    }
+
     [Fact]
     public void A_flagged_frame_is_no_observation_and_says_why()
     {
