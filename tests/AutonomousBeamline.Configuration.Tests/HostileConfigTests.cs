@@ -43,7 +43,7 @@ public sealed class HostileConfigTests
 
     [Theory]
     [InlineData("voltage_min_v: 2.5", "voltage_min_v: .nan", "cell.voltage_min_v")]
-    [InlineData("initial_state_of_charge: 0.05", "initial_state_of_charge: .nan", "cell.initial_state_of_charge")]
+    [InlineData("initial_state_of_charge: 0.45", "initial_state_of_charge: .nan", "cell.initial_state_of_charge")]
     [InlineData("x_min_mm: 0,", "x_min_mm: .nan,", "search.roi.x_min_mm")]
     [InlineData("y_max_mm: 10,", "y_max_mm: -.inf,", "search.roi.y_max_mm")]
     [InlineData("start_ev: 7090", "start_ev: .NaN", "search.energy_windows[0].start_ev")]
@@ -60,7 +60,7 @@ public sealed class HostileConfigTests
     [Theory]
     [InlineData("step_ev: 0.5", "step_ev: 1e-300", "search.energy_windows[0].step_ev")]
     [InlineData("sample_period_s: 10", "sample_period_s: 1e-300", "protocol.sample_period_s")]
-    [InlineData("until: { duration_s: 300 }", "until: { duration_s: 1e308 }", "protocol.steps[1].until.duration_s")]
+    [InlineData("until: { duration_s: 120 }", "until: { duration_s: 1e308 }", "protocol.steps[1].until.duration_s")]
     [InlineData("timeout_s: 5", "timeout_s: 1e308", "devices.detector.timeout_s")]
     [InlineData("retries: 3\n  detector", "retries: -1\n  detector", "devices.motion.retries")]
     [InlineData("frames: 80", "frames: -5", "budget.frames")]
@@ -85,11 +85,15 @@ public sealed class HostileConfigTests
 
     [Theory]
     [InlineData("  voltage_min_v: 2.5\n", "cell.voltage_min_v")]
-    [InlineData("  initial_state_of_charge: 0.05\n", "cell.initial_state_of_charge")]
+    [InlineData("  initial_state_of_charge: 0.45", "cell.initial_state_of_charge")]
     [InlineData("  name: lfp-operando-demo\n", "experiment.name")]
-    public void A_required_field_left_out_is_an_error_not_a_silent_zero(string line, string path)
+    public void A_required_field_left_out_is_an_error_not_a_silent_zero(string start, string path)
     {
-        var error = Refused(Modified(line, ""), path);
+        // The whole line goes, its comment with it.
+        var from = Shipped.IndexOf(start, StringComparison.Ordinal);
+        Assert.True(from >= 0, $"the shipped config has no line starting '{start.Trim()}'");
+        var to = Shipped.IndexOf('\n', from) + 1;
+        var error = Refused(Shipped[..from] + Shipped[to..], path);
         Assert.StartsWith("is required", error.Message);
     }
 
