@@ -25,7 +25,9 @@ internal static class DecisionReplay
 {
     public static IReadOnlyList<ReplayedDecision> Run(RecordedRun run, ExperimentConfig config)
     {
-        var options = new ForestPhaseMapOptions { Seed = config.Experiment.Seed };
+        // The map as the run's trainer made it: the run's options, from the frames that measure the run's target.
+        var options = ScienceComposition.MapOptions(config);
+        var target = ScienceComposition.Target(config);
         IPhaseMap? map = null;
         var planner = LearningComposition.Planner(config, () => map, new AxisSpeeds(config.Simulation.AxisSpeedMmPerS, config.Simulation.AxisSpeedMmPerS));
         var result = new List<ReplayedDecision>();
@@ -35,7 +37,8 @@ internal static class DecisionReplay
             var before = run.Observations.Where(o => o.Time <= recorded.Time).ToList();
             if (before.Count != fittedOn)
             {
-                map = ForestPhaseMap.Fit(before, before.Count, options);
+                var measured = before.Where(target.Measures).ToList();
+                map = PhaseMapTrainer.FitDefault(measured, measured.Count, options);
                 fittedOn = before.Count;
             }
             var last = before.LastOrDefault();
