@@ -63,7 +63,8 @@ public sealed record PhysicsMismatch(double IntensityJitter = 0, double WidthSca
     public IDiffractionPhase Apply(IDiffractionPhase phase, int index)
     {
         if (IntensityJitter == 0) return phase;
-        var rng = new Random(HashCode.Combine(Seed, index));
+        // Not HashCode.Combine: it is salted per process, and a rehearsal must render the same sample every time.
+        var rng = new Random(unchecked(Seed * 7919 + index * 104_729 + 17));
         return phase switch
         {
             LatticePhase lattice => lattice.WithIntensities(r => r.RelativeIntensity * (1 + IntensityJitter * Gaussian(rng))),
