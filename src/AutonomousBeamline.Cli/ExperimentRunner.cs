@@ -49,7 +49,7 @@ internal static class ExperimentRunner
         }
 
         RunFolder folder;
-        Serilog.Core.Logger log;
+        Serilog.Core.Logger? log = null;
         try
         {
             if (resumeDir is null)
@@ -58,26 +58,19 @@ internal static class ExperimentRunner
                 File.WriteAllText(Path.Combine(runDir, "config.yaml"), WithSeed(File.ReadAllText(configPath), config.Experiment.Seed));
             }
             log = RunLog.Create(runDir);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // Before any device is touched: a run that cannot write its folder would keep nothing it measured.
-            Console.Error.WriteLine($"cannot write the run folder {runDir}: {e.Message}; nothing was touched");
-            return Commands.BadConfig;
-        }
-        using var logLifetime = log;
-        if (resumeDir is null) log.Line($"run {runId} ({mode.Name()}) -> {runDir}");
-        try
-        {
+            if (resumeDir is null) log.Line($"run {runId} ({mode.Name()}) -> {runDir}");
             // A resumed run's master file and documents cover what the crashed run left, before anything is added.
-            if (resumeDir is not null) RunFiles.Write(runDir, config, mode, log);
+            else RunFiles.Write(runDir, config, mode, log);
             folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            // Before any device is touched: a run that cannot write its folder would keep nothing it measured.
+            log?.Dispose();
             Console.Error.WriteLine($"cannot write the run folder {runDir}: {e.Message}; nothing was touched");
             return Commands.BadConfig;
         }
+        using var logLifetime = log;
         foreach (var warning in folder.Warnings) log.Problem($"warning: {warning}");
         var journal = folder.Journal;
         RunOutcome outcome;

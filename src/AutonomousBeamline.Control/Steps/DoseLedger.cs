@@ -27,8 +27,7 @@ public sealed class DoseLedger(double? budgetS, double nextFrameS, double gridSt
         var after = _doseS[key] = before + beamS;
         // Excluded once, when the next frame would no longer fit.
         if (before + nextFrameS > budget || after + nextFrameS <= budget) return null;
-        var half = Math.Max(0.45 * gridStepMm, 1e-3);
-        return new RoiRectangle(spot.X - half, spot.X + half, spot.Y - half, spot.Y + half);
+        return GridPoint.Around(spot, gridStepMm);
     }
 
     /// <summary>Spots are told apart at a tenth of the grid step (a commanded position, not a reading).</summary>

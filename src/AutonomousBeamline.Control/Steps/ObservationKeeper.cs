@@ -51,16 +51,19 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     private void Dose(Frame frame, SpotMm at)
     {
         if (dose.Record(at, frame.Header.ExposureS ?? 0) is not { } region || dose.BudgetS is not { } b) return;
-        // Excluded before the record is written, so that whoever reacts to the record finds the region excluded.
-        recorder.Status.Update(s => s with { Knobs = s.Knobs with { Exclusions = s.Knobs.Exclusions.Add(region) } });
+        Exclude(region);
         recorder.Write(new DoseSpent(at.X, at.Y, dose.DoseAt(at), b, region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm));
         recorder.Report(FormattableString.Invariant($"the spot ({at.X:0.###}, {at.Y:0.###}) mm has had its dose budget of {b} s of beam; no frame is taken there again"));
     }
 
+    /// <summary>Excluded before its record is written, so that whoever reacts to the record finds the region excluded.</summary>
+    private void Exclude(Learning.Acquisition.RoiRectangle region) =>
+        recorder.Status.Update(s => s with { Knobs = s.Knobs with { Exclusions = s.Knobs.Exclusions.Add(region) } });
+
     /// <summary>The spot gave nothing but unusable frames: excluded like an operator's region, so no planner sends the sample back.</summary>
     private void Leave(SpotMm spot, Learning.Acquisition.RoiRectangle region, string flag)
     {
-        recorder.Status.Update(s => s with { Knobs = s.Knobs with { Exclusions = s.Knobs.Exclusions.Add(region) } });
+        Exclude(region);
         recorder.Write(new SpotLeft(spot.X, spot.Y, spots.PerSpot, flag, region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm));
         recorder.Report(FormattableString.Invariant($"left the spot ({spot.X:0.###}, {spot.Y:0.###}) mm: its frames keep flagging '{flag}'"));
     }

@@ -37,9 +37,7 @@ public sealed class UnusableSpots
         }
         if (++_inARow < _perSpot) return null;
         _inARow = 0;
-        // Just under half a step each way: the spot's own grid point, not its neighbours.
-        var half = Math.Max(0.45 * _gridStepMm, 1e-3);
-        return new RoiRectangle(spot.X - half, spot.X + half, spot.Y - half, spot.Y + half);
+        return GridPoint.Around(spot, _gridStepMm);
     }
 
     /// <summary>How many unusable frames in a row a spot is given.</summary>
