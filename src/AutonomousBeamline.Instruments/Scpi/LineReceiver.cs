@@ -60,13 +60,20 @@ internal sealed class LineReceiver
         }
     }
 
-    /// <summary>A complete line already received, if any; never waits.</summary>
+    /// <summary>
+    /// A complete line already received, if any; never waits beyond the split of a chunk in progress. Taken under the
+    /// receiving lock: a reader woken by a chunk's first line must see the chunk's other lines too (a reply and its
+    /// duplicate arrive in one chunk), or a line that came with the reply would pass for the next query's.
+    /// </summary>
     public bool TryTake(out string line)
     {
-        if (_lines.Reader.TryRead(out var taken))
+        lock (_gate)
         {
-            line = taken;
-            return true;
+            if (_lines.Reader.TryRead(out var taken))
+            {
+                line = taken;
+                return true;
+            }
         }
         line = "";
         return false;

@@ -42,6 +42,9 @@ public sealed class ScpiClient : IAsyncDisposable
     /// <summary>The last reply believed: the same line arriving again is a duplicate, not a sign of being out of step.</summary>
     private string? _lastReply;
 
+    /// <summary>The query <see cref="_lastReply"/> answered: the same line as the answer to another query may be that reply sent twice.</summary>
+    private string? _lastQuery;
+
     /// <summary>
     /// Set when the transport reported the link gone. The next guarded exchange first resynchronises and empties the
     /// error queue, so that neither a reply nor an error belonging to an exchange lost with the link is taken for its own.
@@ -59,6 +62,7 @@ public sealed class ScpiClient : IAsyncDisposable
         if (_options.ReplyTimeout <= TimeSpan.Zero) throw new ArgumentException("ReplyTimeout must be positive", nameof(options));
         if (_options.QueryRetries < 0) throw new ArgumentException("QueryRetries cannot be negative", nameof(options));
         if (_options.MaxErrorQueueReads < 1) throw new ArgumentException("MaxErrorQueueReads must be at least 1", nameof(options));
+        if (_options.ResyncSettle < TimeSpan.Zero) throw new ArgumentException("ResyncSettle cannot be negative", nameof(options));
 
         _replyTimeout = new ResiliencePipelineBuilder { TimeProvider = _options.ResilienceTimeProvider }
             .AddTimeout(_options.ReplyTimeout)
@@ -397,7 +401,12 @@ public sealed class ScpiClient : IAsyncDisposable
                 if (extra.Trim().Length == 0 || extra == reply) continue;
                 throw Doubt(query, seen, $"an unexpected line \"{extra}\" came with it");
             }
-            _lastReply = reply;
+            // A duplicate that trickled in after the previous reply was believed (a slow serial line) is read as this
+            // query's reply, word for word that previous one; the real reply follows. Asked again after resynchronising,
+            // a reply that really is the same is believed (the resynchronisation forgets the last reply).
+            if (reply == _lastReply && query != _lastQuery)
+                throw Doubt(query, seen, $"it repeats word for word the reply to \"{_lastQuery}\" and may be that reply sent twice");
+            (_lastReply, _lastQuery) = (reply, query);
             return reply;
         }
         catch (TimeoutRejectedException e)
@@ -481,20 +490,24 @@ public sealed class ScpiClient : IAsyncDisposable
         var dropped = new List<string>();
         DropReceived(dropped);
         // A noisy line can garble the "1" itself: one more *OPC? is asked before the link is given up as silent.
+        var asked = 0;
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await _transport.WriteLineAsync(OperationCompleteQuery, cancellationToken).ConfigureAwait(false);
+                asked++;
                 for (var skipped = 0; skipped < MaxStaleLinesDuringResync; skipped++)
                 {
                     var line = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
                     if (line.Trim() == "1")
                     {
-                        // A late "1" from the abandoned query could have been taken for ours; drop anything already queued.
-                        DropReceived(dropped);
+                        // With more than one *OPC? asked, this "1" may answer an earlier one: the others' are awaited, so
+                        // that no "1" is left to pass for the next query's reply; then the line must fall quiet.
+                        await AwaitOutstandingCompletionsAsync(asked - 1, dropped, cancellationToken).ConfigureAwait(false);
+                        await SettleAsync(dropped, cancellationToken).ConfigureAwait(false);
                         _resyncPending = false;
-                        _lastReply = null;
+                        (_lastReply, _lastQuery) = (null, null);
                         return dropped;
                     }
                     dropped.Add(line);
@@ -513,6 +526,49 @@ public sealed class ScpiClient : IAsyncDisposable
                 DropReceived(dropped);
             }
         }
+    }
+
+    /// <summary>
+    /// Reads until <paramref name="count"/> more <c>1</c>s have come (replies are never lost by a peer that keeps the
+    /// contract; a link that garbled one is waited for one reply time-out, then believed to have lost it).
+    /// </summary>
+    private async Task AwaitOutstandingCompletionsAsync(int count, List<string> dropped, CancellationToken cancellationToken)
+    {
+        for (var lines = 0; count > 0 && lines < MaxStaleLinesDuringResync; lines++)
+        {
+            string line;
+            try
+            {
+                line = await ReadReplyAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutRejectedException)
+            {
+                return;
+            }
+            if (line.Trim() == "1") count--;
+            else dropped.Add(line);
+        }
+    }
+
+    /// <summary>Drops every line that arrives until none has for <see cref="ScpiClientOptions.ResyncSettle"/>.</summary>
+    private async Task SettleAsync(List<string> dropped, CancellationToken cancellationToken)
+    {
+        DropReceived(dropped);
+        if (_options.ResyncSettle <= TimeSpan.Zero) return;
+        for (var lines = 0; lines < MaxStaleLinesDuringResync; lines++)
+        {
+            using var quiet = new CancellationTokenSource(_options.ResyncSettle, _options.ResilienceTimeProvider);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(quiet.Token, cancellationToken);
+            try
+            {
+                dropped.Add(await _transport.ReadLineAsync(linked.Token).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+        DropReceived(dropped);
     }
 
     private void DropReceived(List<string> dropped)

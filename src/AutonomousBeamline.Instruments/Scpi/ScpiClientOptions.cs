@@ -30,6 +30,13 @@ public sealed record ScpiClientOptions
     /// <summary>Upper bound on <c>:SYST:ERR?</c> reads when draining, so a babbling instrument cannot hang the client.</summary>
     public int MaxErrorQueueReads { get; init; } = 32;
 
+    /// <summary>
+    /// How long the line must stay quiet after a resynchronisation's <c>1</c> before the next query goes out: stragglers of
+    /// the abandoned exchanges (a reply sent twice, the rest of a line still crossing a 9600 baud link) arrive within a few
+    /// character times, and must be dropped rather than read as the next reply.
+    /// </summary>
+    public TimeSpan ResyncSettle { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Clock for back-off delays and the breaker; the system clock unless a test supplies another.</summary>
     public TimeProvider ResilienceTimeProvider { get; init; } = TimeProvider.System;
 }

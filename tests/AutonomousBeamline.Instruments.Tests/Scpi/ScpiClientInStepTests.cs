@@ -135,6 +135,65 @@ public class ScpiClientInStepTests
         Assert.Equal(3e-4, await client.QueryNumberAsync(":MEAS:CURR?"), 9);
     }
 
+    [Fact]
+    public async Task A_duplicate_that_trickles_in_after_its_reply_is_not_taken_for_the_next_query_s_reply()
+    {
+        await using var client = Client();
+        await ChargeAtAsync(client, 1e-4);
+        var current = await client.QueryAsync(":MEAS:CURR?");
+        // Over a slow serial line the current's duplicate is still crossing when the voltage is asked: the voltage query
+        // reads it first, and the real voltage comes only after.
+        string? voltage = null;
+        _transport.Manner = (line, replies) =>
+        {
+            if (line == ":MEAS:VOLT?" && voltage is null)
+            {
+                voltage = replies[0];
+                return [current];
+            }
+            if (line == "*OPC?" && voltage is { } late) return [late, .. replies];
+            return replies;
+        };
+        var volts = await client.QueryNumberAsync(":MEAS:VOLT?");
+        Assert.InRange(volts, 2.5, 3.8);
+        Assert.Contains("repeats word for word the reply to \":MEAS:CURR?\"", Assert.Single(_outOfStep));
+        // A reply that really is the same as the one before is believed once it is asked again in step.
+        Assert.Equal(1e-4, await client.QueryNumberAsync(":MEAS:CURR?"), 9);
+    }
+
+    [Fact]
+    public async Task A_straggling_answer_to_an_earlier_resynchronisation_is_awaited_not_read_as_the_next_reply()
+    {
+        await using var client = Client(Fast with { QueryRetries = 0 });
+        await ChargeAtAsync(client, 3e-4);
+        // The voltage and the first *OPC? go unanswered for longer than a reply time-out; the second *OPC? is answered
+        // with the late voltage and the first "1", and the second "1" straggles in a little after.
+        var opcs = 0;
+        var straggled = new TaskCompletionSource();
+        _transport.Manner = (line, replies) =>
+        {
+            if (line == ":MEAS:VOLT?") return [];
+            if (line != "*OPC?") return replies;
+            if (++opcs == 1) return [];
+            if (opcs == 2)
+            {
+                _ = Task.Delay(50).ContinueWith(_ =>
+                {
+                    _transport.Arrive("1");
+                    straggled.SetResult();
+                });
+                return ["3.300000E+00", "1"];
+            }
+            return replies;
+        };
+        await Assert.ThrowsAsync<AutonomousBeamline.Core.Devices.DeviceTimeoutException>(() => client.QueryNumberAsync(":MEAS:VOLT?"));
+        Assert.Equal(3e-4, await client.QueryNumberAsync(":MEAS:CURR?"), 9);
+        await straggled.Task;
+        Assert.Equal("1", await client.QueryAsync(":OUTP?"));
+        Assert.Empty(_outOfStep);
+        Assert.Equal(2, _transport.CountWritten("*OPC?"));
+    }
+
     [Theory]
     [InlineData(ScpiReplyForm.Number, "2.000000E-03", true)]
     [InlineData(ScpiReplyForm.Number, "9.9E37", true)]
