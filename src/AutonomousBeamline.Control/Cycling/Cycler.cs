@@ -72,6 +72,12 @@ public sealed class Cycler
         _latest = new CellReading(time.GetUtcNow(), double.NaN, 0, cell.InitialStateOfCharge, "(not started)", 0, 0, false);
     }
 
+    /// <summary>
+    /// The cell's thermometer, where the equipment has one: read with every sample so that the temperature is logged beside
+    /// voltage and current (the temperature suspender guards the window; a reading that fails here only leaves a gap).
+    /// </summary>
+    public ITemperatureSensor? Thermometer { get; init; }
+
     /// <summary>Raised at every step boundary, on the cycler's own flow; handlers must be quick and must not block.</summary>
     public event Action<StepBoundary>? StepBoundary;
 
@@ -591,8 +597,24 @@ public sealed class Cycler
             _latest = reading;
         }
         _journal.Write(new CellSample(voltage, current, reading.StateOfCharge, run.Step.Name,
-            run.Step.Kind is StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt ? phase.Name : null, run.Entry.Cycle));
+            run.Step.Kind is StepKind.ConstantCurrentConstantVoltage or StepKind.Gitt ? phase.Name : null, run.Entry.Cycle,
+            await TemperatureAsync(ct).ConfigureAwait(false)));
         return reading;
+    }
+
+    /// <summary>The cell's temperature for the log, or null: a thermometer that does not answer must not stop the cycling.</summary>
+    private async Task<double?> TemperatureAsync(CancellationToken ct)
+    {
+        if (Thermometer is not { } thermometer) return null;
+        try
+        {
+            var t = await RetryTransientAsync("measure temperature", () => thermometer.MeasureTemperatureAsync(ct), ct).ConfigureAwait(false);
+            return double.IsFinite(t) ? t : null;
+        }
+        catch (DeviceException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Numbers in journal reasons and messages read the same on every machine.</summary>

@@ -46,7 +46,7 @@ public sealed class RunEngine : IExperimentOperations
         string runId = "", Resume.ResumeState? resume = null)
     {
         (_plan, _learning, _time, RunId) = (plan, learning, time, runId);
-        Cycler = new Cycler(devices.Potentiostat, plan.Protocol, plan.Cell, time, journal);
+        Cycler = new Cycler(devices.Potentiostat, plan.Protocol, plan.Cell, time, journal) { Thermometer = devices.Temperature };
         _crew = RunCrew.Assemble(plan, devices, learning, journal, frames, time, runId, resume, Cycler);
         _spotsMeasured = _crew.Kept.Observations.Count(o => o.Kind == FrameKind.Xrd);
         _machine = new ExperimentStateMachine(new RunGuards(() => _step?.Target is not null, () => Status.Knobs.ApprovalWindowS > 0));

@@ -164,5 +164,9 @@ public sealed record PhaseEnded(
 public sealed record SetpointRefused(
     string Step, string Path, int Cycle, string Phase, string Source, double Level, double Compliance, string Reason) : JournalRecord;
 
-/// <summary>One sample of the cell: measured voltage and current, the charge-counted state of charge.</summary>
-public sealed record CellSample(double VoltageV, double CurrentA, double StateOfCharge, string Step, string? Phase, int Cycle) : JournalRecord;
+/// <summary>
+/// One sample of the cell: measured voltage and current, the charge-counted state of charge, and the cell's temperature
+/// where the equipment has a thermometer (null where it has none or the reading failed; older journals have none).
+/// </summary>
+public sealed record CellSample(double VoltageV, double CurrentA, double StateOfCharge, string Step, string? Phase, int Cycle,
+    double? TemperatureC = null) : JournalRecord;

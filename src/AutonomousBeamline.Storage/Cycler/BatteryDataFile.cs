@@ -6,8 +6,8 @@ namespace AutonomousBeamline.Storage;
 /// <summary>
 /// The cell's record in the Battery Data Format, <c>cycler.bdf.csv</c>: one row per cell sample, columns named
 /// <c>Quantity / unit</c> as BDF names them, so that battery tools load the electrochemistry as from a cycler.
-/// Capacities are counted from the samples (the current held until the next sample); temperature is empty while the
-/// journal has no temperature.
+/// Capacities are counted from the samples (the current held until the next sample); the temperature is empty where the
+/// sample has none (no thermometer on the cell, or a reading that failed).
 /// </summary>
 public static class BatteryDataFile
 {
@@ -46,7 +46,8 @@ public static class BatteryDataFile
                 writer.Write(string.Join(",",
                     N(run.SecondsFromStart(s.Time)), N(s.Time.ToUnixTimeMilliseconds() / 1000.0), N(s.Sample.VoltageV), N(s.Sample.CurrentA),
                     s.Sample.Cycle.ToString(CultureInfo.InvariantCulture), stepCount.ToString(CultureInfo.InvariantCulture),
-                    index.ToString(CultureInfo.InvariantCulture), N(charged), N(discharged), N(s.Sample.StateOfCharge), "") + "\n");
+                    index.ToString(CultureInfo.InvariantCulture), N(charged), N(discharged), N(s.Sample.StateOfCharge),
+                    s.Sample.TemperatureC is { } t ? N(t) : "") + "\n");
                 previous = s;
             }
         });

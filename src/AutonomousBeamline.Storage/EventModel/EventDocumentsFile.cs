@@ -91,7 +91,8 @@ public static class EventDocumentsFile
         }
 
         var cell = uids.Next("descriptor/cell");
-        docs.Add(("descriptor", Descriptor(cell, startUid, run.StartedAt, "cell", new JsonObject
+        var thermometer = run.CellSamples.Any(s => s.Sample.TemperatureC is not null);
+        var cellKeys = new JsonObject
         {
             ["voltage_v"] = Key("number", [], "potentiostat", "V"),
             ["current_a"] = Key("number", [], "potentiostat", "A"),
@@ -99,12 +100,15 @@ public static class EventDocumentsFile
             ["step"] = Key("string", [], "cycler", null),
             ["phase"] = Key("string", [], "cycler", null),
             ["cycle"] = Key("integer", [], "cycler", null),
-        })));
+        };
+        // Where the cell has a thermometer; a sample whose reading failed carries null, as every event has every data key.
+        if (thermometer) cellKeys["temperature_c"] = Key("number", [], "thermometer", "degC");
+        docs.Add(("descriptor", Descriptor(cell, startUid, run.StartedAt, "cell", cellKeys)));
         var cellSeq = 0;
         foreach (var s in run.CellSamples)
         {
             cellSeq++;
-            docs.Add(("event", Event(uids.Next($"event/cell/{cellSeq}"), cell, cellSeq, s.Time, new JsonObject
+            var data = new JsonObject
             {
                 ["voltage_v"] = Number(s.Sample.VoltageV),
                 ["current_a"] = Number(s.Sample.CurrentA),
@@ -112,7 +116,9 @@ public static class EventDocumentsFile
                 ["step"] = s.Sample.Step,
                 ["phase"] = s.Sample.Phase ?? "",
                 ["cycle"] = s.Sample.Cycle,
-            })));
+            };
+            if (thermometer) data["temperature_c"] = Number(s.Sample.TemperatureC ?? double.NaN);
+            docs.Add(("event", Event(uids.Next($"event/cell/{cellSeq}"), cell, cellSeq, s.Time, data)));
         }
         counts["cell"] = cellSeq;
 

@@ -148,6 +148,11 @@ public static class NexusMasterFile
         sample["cell_current"] = Log(run.StartedAt, time, run.CellSamples.Select(s => s.Sample.CurrentA).ToArray(), "A", "cell current, measured (+ charges)");
         sample["state_of_charge"] = Log(run.StartedAt, time, run.CellSamples.Select(s => s.Sample.StateOfCharge).ToArray(), "",
             "state of charge by charge counting, 0..1");
+        // Only the samples that carry a temperature: a gap (no thermometer answer) is left out, not logged as a number.
+        var warm = run.CellSamples.Where(s => s.Sample.TemperatureC is not null).ToList();
+        if (warm.Count > 0)
+            sample["temperature"] = Log(run.StartedAt, warm.Select(s => run.SecondsFromStart(s.Time)).ToArray(),
+                warm.Select(s => s.Sample.TemperatureC!.Value).ToArray(), "degC", "cell temperature, measured by the thermometer on the cell");
         return sample;
     }
 

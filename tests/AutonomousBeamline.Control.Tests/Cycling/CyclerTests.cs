@@ -1,3 +1,4 @@
+using Moq;
 using System.Text.Json.Nodes;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Journal;
@@ -45,6 +46,29 @@ public sealed class CyclerTests : IDisposable
         Assert.InRange(cycler.Latest.StateOfCharge, 0.55, 0.60);
         Assert.InRange(cell.StateOfCharge, 0.55, 0.60);
         Assert.False(cell.Output);
+    }
+
+    [Fact]
+    public async Task Every_sample_logs_the_cell_s_temperature_and_a_thermometer_that_fails_leaves_a_gap_not_a_fault()
+    {
+        var cell = new FakePotentiostat(_clock, 0.005, 0.1);
+        var readings = 0;
+        var thermometer = new Mock<ITemperatureSensor>();
+        thermometer.Setup(t => t.MeasureTemperatureAsync(It.IsAny<CancellationToken>())).Returns(() =>
+            // The third reading fails however often it is asked again: that sample has no temperature.
+            ++readings is >= 3 and <= 7 ? throw new DeviceTimeoutException("thermocouple", "no reply") : Task.FromResult(21.5 + 0.01 * readings));
+        var protocol = new CyclingProtocol([Cc("charge", 1, 3.6, maxS: 60)], 1, TimeSpan.FromSeconds(10));
+        var cycler = new Cycler(cell, protocol, _cell, _clock, Journal) { Thermometer = thermometer.Object };
+
+        await cycler.RunAsActorAsync(_clock);
+
+        var temperatures = Records("cell").Select(c => (double?)c["temperature_c"]).ToList();
+        Assert.True(temperatures.Count >= 5, $"{temperatures.Count} samples");
+        Assert.Equal(21.51, temperatures[0]!.Value, 9);
+        Assert.Equal(21.52, temperatures[1]!.Value, 9);
+        Assert.Null(temperatures[2]);
+        Assert.All(temperatures.Skip(3), t => Assert.NotNull(t));
+        Assert.Equal(1, cycler.StepsCompleted);
     }
 
     [Fact]

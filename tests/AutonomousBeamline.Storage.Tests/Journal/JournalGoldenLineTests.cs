@@ -36,6 +36,10 @@ public sealed class JournalGoldenLineTests : IDisposable
             """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"cell","voltage_v":3.41,"current_a":0.0012,"state_of_charge":0.35,"step":"charge","cycle":1}"""
         },
         {
+            new CellSample(3.41, 0.0012, 0.35, "charge", null, 1, 24.5),
+            """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"cell","voltage_v":3.41,"current_a":0.0012,"state_of_charge":0.35,"step":"charge","cycle":1,"temperature_c":24.5}"""
+        },
+        {
             new StepEnded("charge", "cycle1/charge", 1, "cc", "voltage reached 3.6 V", "condition", 3600.5, 0.0021, 3.6, 0.98),
             """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"step_end","step":"charge","path":"cycle1/charge","cycle":1,"kind":"cc","reason":"voltage reached 3.6 V","ended_by":"condition","duration_s":3600.5,"charge_ah":0.0021,"voltage_v":3.6,"state_of_charge":0.98}"""
         },

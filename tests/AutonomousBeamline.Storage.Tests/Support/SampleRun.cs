@@ -32,7 +32,8 @@ public static class SampleRun
         for (var i = 1; i <= 5; i++)
         {
             clock.Advance(TimeSpan.FromSeconds(7 + i));
-            j.Write(new CellSample(3.3 + 0.05 * i, 0.005, 0.1 * i, "charge", null, 1));
+            // The thermometer's reading is lost once (a gap, not a number).
+            j.Write(new CellSample(3.3 + 0.05 * i, 0.005, 0.1 * i, "charge", null, 1, i == 2 ? null : 24.6 + 0.37 * i));
             j.Write(new DecisionMade(Decision(DecisionKind.Roi, new() { ["x_mm"] = i, ["y_mm"] = 10 - i }, 1.0 / i, $"largest spread {i}")));
             var frame = Xrd(i, clock.GetUtcNow());
             if (i == 3)

@@ -17,6 +17,11 @@ for row, cell in zip(rows, cells):
     check(math.isclose(float(row["Current / A"]), cell["current_a"]), "current differs from the journal")
     check(math.isclose(float(row["State of Charge / 1"]), cell["state_of_charge"]), "state of charge differs")
     check(int(row["Cycle Count / 1"]) == cell["cycle"], "cycle differs")
+    temperature = row["Temperature T1 / degC"]
+    if cell.get("temperature_c") is None:
+        check(temperature == "", "a temperature where the journal has none")
+    else:
+        check(math.isclose(float(temperature), cell["temperature_c"]), "temperature differs from the journal")
 times = [float(r["Test Time / s"]) for r in rows]
 check(times[0] >= 0 and all(b >= a for a, b in zip(times, times[1:])), "test time does not increase")
 steps = [int(r["Step Count / 1"]) for r in rows]

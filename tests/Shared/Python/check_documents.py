@@ -65,6 +65,8 @@ check(len(by_stream.get("xrd", [])) + len(by_stream.get("xas", [])) == len(obser
 check(len(by_stream["cell"]) == sum(r["type"] == "cell" for r in records), "one event per cell sample")
 check(len(by_stream["decisions"]) == sum(r["type"] == "decision" for r in records), "one event per decision")
 check([e["data"]["voltage_v"] for e in by_stream["cell"]] == [r["voltage_v"] for r in records if r["type"] == "cell"], "cell voltages")
+if any(r.get("temperature_c") is not None for r in records if r["type"] == "cell"):
+    check([e["data"]["temperature_c"] for e in by_stream["cell"]] == [r.get("temperature_c") for r in records if r["type"] == "cell"], "cell temperatures")
 stop = docs[-1][1]
 end = [r for r in records if r["type"] == "run_end"]
 check(stop["exit_status"] == (end[-1]["exit_status"] if end else "fail"), f"stop exit_status {stop['exit_status']}")

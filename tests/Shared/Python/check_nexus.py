@@ -88,6 +88,13 @@ for log, key, unit in (("cell_voltage", "voltage_v", "V"), ("cell_current", "cur
     check(units(group["value"]) == unit and units(group["time"]) == "s", f"{log} units")
     check(np.allclose(group["value"][()], [c[key] for c in cells]), f"{log} differs from the journal")
     check(len(group["time"][()]) == len(cells), f"{log} time has another length")
+warm = [c for c in cells if c.get("temperature_c") is not None]
+if warm:
+    group = sample["temperature"]
+    check(nx_class(group) == "NXlog" and units(group["value"]) == "degC", "temperature is not an NXlog in degC")
+    check(np.allclose(group["value"][()], [c["temperature_c"] for c in warm]), "temperature differs from the journal")
+else:
+    check("temperature" not in sample, "a temperature log without a temperature in the journal")
 resolve_default(entry, "/entry/") and resolve_default(entry["cell"], "/entry/cell/")
 
 observations = [r for r in records if r["type"] == "observation"]
