@@ -114,7 +114,7 @@ internal static class ExperimentRunner
                 (source, message) => journal.TryWrite(new FaultRecorded(source, message, engine.State)), journal.FlushAsync).Arm();
             attach?.Invoke(engine);
             OperatorEndpoint? operatorEndpoint;
-            try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, runId, anyPortIfTaken: mode == RunMode.DryRun); }
+            try { operatorEndpoint = OperatorComposition.Start(config.Operator, engine, runId, anyPortIfTaken: mode == RunMode.DryRun, log); }
             catch (InvalidOperationException e)
             {
                 // Nothing has touched the cell yet.

@@ -1,5 +1,6 @@
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Cli.Feedback;
 using AutonomousBeamline.Operator;
 
 namespace AutonomousBeamline.Cli.Composition;
@@ -15,7 +16,7 @@ internal static class OperatorComposition
     /// refuses instead: a taken port may mean another controller is driving the same beamline.
     /// </param>
     /// <exception cref="InvalidOperationException">The port is taken and <paramref name="anyPortIfTaken"/> is false.</exception>
-    public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations, string runId, bool anyPortIfTaken)
+    public static OperatorEndpoint? Start(OperatorSection section, IExperimentOperations operations, string runId, bool anyPortIfTaken, Serilog.ILogger log)
     {
         if (string.IsNullOrWhiteSpace(section.Endpoint)) return null;
         // validate has checked it; a config that skipped validation is refused here, before anything is bound.
@@ -27,7 +28,7 @@ internal static class OperatorComposition
         }
         catch (NetMQ.AddressAlreadyInUseException) when (anyPortIfTaken)
         {
-            Console.WriteLine($"operator.endpoint {section.Endpoint}: the port (or the status port after it) is taken; using free ports instead");
+            log.Problem($"operator.endpoint {section.Endpoint}: the port (or the status port after it) is taken; using free ports instead");
             return Bind(uri.Host, 0, section, operations, runId);
         }
         catch (NetMQ.AddressAlreadyInUseException)
