@@ -14,8 +14,7 @@ namespace AutonomousBeamline.Cli.OperatorConsole;
 /// </summary>
 public static class CompactDashboardView
 {
-    /// <summary>From low spread to high: each step one character denser.</summary>
-    public const string Ramp = " .:-=+*#%@";
+    public const string Ramp = SpreadRaster.Ramp;
 
     public static IRenderable Render(DashboardModel model, int width, int height)
     {
@@ -67,57 +66,29 @@ public static class CompactDashboardView
     /// </summary>
     public static IEnumerable<string> HeatMap(UncertaintyGrid grid, double xMm, double yMm, int maxColumns, int maxRows, int width, double stateOfCharge)
     {
-        if (grid.Nx <= 0 || grid.Ny <= 0 || grid.Spread is null || grid.Spread.Length != grid.Nx * grid.Ny)
+        if (SpreadRaster.Pool(grid, xMm, yMm, maxColumns, maxRows) is not { } map)
         {
             yield return Plain($"unusable grid ({grid.Nx} x {grid.Ny})", width, "red");
             yield break;
         }
-        var cols = Math.Max(1, Math.Min(grid.Nx, maxColumns));
-        var rows = Math.Max(1, Math.Min(grid.Ny, maxRows));
-        var pooled = new double[rows, cols];
-        for (var r = 0; r < rows; r++) for (var c = 0; c < cols; c++) pooled[r, c] = double.NaN;
-        for (var iy = 0; iy < grid.Ny; iy++)
-        for (var ix = 0; ix < grid.Nx; ix++)
-        {
-            var v = grid.Spread[iy * grid.Nx + ix];
-            if (!double.IsFinite(v)) continue;
-            int r = iy * rows / grid.Ny, c = ix * cols / grid.Nx;
-            if (double.IsNaN(pooled[r, c]) || v > pooled[r, c]) pooled[r, c] = v;
-        }
-        var finite = pooled.Cast<double>().Where(double.IsFinite).ToArray();
-        var low = finite.Length > 0 ? finite.Min() : 0;
-        var high = finite.Length > 0 ? finite.Max() : 0;
-        var markR = Cell(yMm, grid.YMinMm, grid.StepMm, grid.Ny) is { } my ? my * rows / grid.Ny : -1;
-        var markC = Cell(xMm, grid.XMinMm, grid.StepMm, grid.Nx) is { } mx ? mx * cols / grid.Nx : -1;
         yield return Plain($"model uncertainty at SOC {F(stateOfCharge * 100, "0")} %  (x across, y up; X = stage)", width);
-        for (var r = rows - 1; r >= 0; r--)
+        for (var r = map.Rows - 1; r >= 0; r--)
         {
             var line = new StringBuilder();
-            for (var c = 0; c < cols; c++)
+            for (var c = 0; c < map.Columns; c++)
             {
-                var v = pooled[r, c];
-                if (r == markR && c == markC) line.Append("[bold white]X[/]");
+                var v = map[r, c];
+                if (map.IsStage(r, c)) line.Append("[bold white]X[/]");
                 else if (!double.IsFinite(v)) line.Append("[grey]?[/]");
-                else
-                {
-                    var level = high > low ? (int)Math.Round((v - low) / (high - low) * (Ramp.Length - 1), MidpointRounding.AwayFromZero) : Ramp.Length / 2;
-                    line.Append($"[{Tint(level)}]{Markup.Escape(Ramp[level].ToString())}[/]");
-                }
+                else line.Append($"[{Tint(map.Level(v))}]{Markup.Escape(Ramp[map.Level(v)].ToString())}[/]");
             }
             yield return line.ToString();
         }
-        yield return Plain($"legend: '{Ramp[1]}' low {F(low, "0.###")} .. '{Ramp[^1]}' high {F(high, "0.###")} spread, ramp \"{Ramp}\", ? = no value", width);
+        yield return Plain($"legend: '{Ramp[1]}' low {F(map.Low, "0.###")} .. '{Ramp[^1]}' high {F(map.High, "0.###")} spread, ramp \"{Ramp}\", ? = no value", width);
     }
 
     private static string DecisionText(DecisionView d) =>
         $"{d.Kind} {string.Join(" ", d.Values.Select(kv => $"{kv.Key}={F(kv.Value, "0.###")}"))} score {F(d.Score, "0.###")}: {d.Reason}";
-
-    private static int? Cell(double value, double min, double step, int count)
-    {
-        if (step <= 0 || !double.IsFinite(value)) return null;
-        var index = (int)Math.Round((value - min) / step);
-        return index >= 0 && index < count ? index : null;
-    }
 
     private static string Tint(int level) => level switch { <= 2 => "blue", <= 5 => "green", <= 7 => "yellow", _ => "red" };
 

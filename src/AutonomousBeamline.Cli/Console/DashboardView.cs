@@ -189,44 +189,28 @@ public static class DashboardView
         new Panel(s.Uncertainty is { } grid ? HeatMap(grid, s.XMm, s.YMm) : new Markup("[grey]no model yet[/]"))
             .Header($"model uncertainty over the ROI at SOC {F(s.Cell.StateOfCharge * 100, "0")} %");
 
-    /// <summary>The spread as coloured blocks, high y at the top, the stage's position marked; wide grids are pooled (max per block).</summary>
+    /// <summary>
+    /// The spread, high y at the top, the stage's position marked, wide grids pooled (max per cell): each cell two characters
+    /// of the density ramp, so the map reads on a terminal without colour, coloured where it has colour; a legend below.
+    /// </summary>
     public static IRenderable HeatMap(UncertaintyGrid grid, double xMm, double yMm)
     {
-        if (grid.Nx <= 0 || grid.Ny <= 0 || grid.Spread is null || grid.Spread.Length != grid.Nx * grid.Ny)
+        if (SpreadRaster.Pool(grid, xMm, yMm, MaxHeatMapColumns, MaxHeatMapRows) is not { } map)
             return new Markup($"[red]unusable grid ({grid.Nx} x {grid.Ny}, {grid.Spread?.Length ?? 0} values)[/]");
-        var cols = Math.Min(grid.Nx, MaxHeatMapColumns);
-        var rows = Math.Min(grid.Ny, MaxHeatMapRows);
-        var pooled = new double[rows, cols];
-        for (var r = 0; r < rows; r++)
-        for (var c = 0; c < cols; c++)
-            pooled[r, c] = double.NaN;
-        for (var iy = 0; iy < grid.Ny; iy++)
-        for (var ix = 0; ix < grid.Nx; ix++)
-        {
-            var value = grid.Spread[iy * grid.Nx + ix];
-            if (!double.IsFinite(value)) continue;
-            var r = iy * rows / grid.Ny;
-            var c = ix * cols / grid.Nx;
-            if (double.IsNaN(pooled[r, c]) || value > pooled[r, c]) pooled[r, c] = value;
-        }
-        var finite = pooled.Cast<double>().Where(double.IsFinite).ToArray();
-        var low = finite.Length > 0 ? finite.Min() : 0;
-        var high = finite.Length > 0 ? finite.Max() : 0;
-        var markR = Index(yMm, grid.YMinMm, grid.StepMm, grid.Ny) is { } my ? my * rows / grid.Ny : -1;
-        var markC = Index(xMm, grid.XMinMm, grid.StepMm, grid.Nx) is { } mx ? mx * cols / grid.Nx : -1;
-
+        var ramp = SpreadRaster.Ramp;
         var text = new System.Text.StringBuilder();
-        for (var r = rows - 1; r >= 0; r--)
+        for (var r = map.Rows - 1; r >= 0; r--)
         {
-            for (var c = 0; c < cols; c++)
+            for (var c = 0; c < map.Columns; c++)
             {
-                var value = pooled[r, c];
-                var here = r == markR && c == markC;
-                if (!double.IsFinite(value)) text.Append(here ? "[white]<>[/]" : "[grey]··[/]");
+                var value = map[r, c];
+                var here = map.IsStage(r, c);
+                if (!double.IsFinite(value)) text.Append(here ? "[white]<>[/]" : "[grey]??[/]");
                 else
                 {
-                    var colour = Colour(high > low ? (value - low) / (high - low) : 0.5);
-                    text.Append(here ? $"[black on {colour}]<>[/]" : $"[{colour}]██[/]");
+                    var level = map.Level(value);
+                    var colour = Colour((double)level / (ramp.Length - 1));
+                    text.Append(here ? $"[black on {colour}]<>[/]" : $"[{colour}]{Markup.Escape(new string(ramp[level], 2))}[/]");
                 }
             }
             text.Append('\n');
@@ -235,15 +219,9 @@ public static class DashboardView
         var yMax = grid.YMinMm + grid.StepMm * (grid.Ny - 1);
         text.Append(CultureInfo.InvariantCulture,
             $"[grey]x {F(grid.XMinMm, "0.#")}..{F(xMax, "0.#")} mm, y {F(grid.YMinMm, "0.#")}..{F(yMax, "0.#")} mm, <> = stage[/]\n");
-        text.Append($"[{Colour(0)}]██[/] {F(low, "0.###")}  [{Colour(0.5)}]██[/]  [{Colour(1)}]██[/] {F(high, "0.###")} spread");
+        // Kept as narrow as the map's coordinates, so the panel does not squeeze the decisions beside it.
+        text.Append(Markup.Escape($"ramp \"{ramp}\" low..high\nspread {F(map.Low, "0.###")} .. {F(map.High, "0.###")}, ?? none"));
         return new Markup(text.ToString());
-    }
-
-    private static int? Index(double value, double min, double step, int count)
-    {
-        if (step <= 0 || !double.IsFinite(value)) return null;
-        var index = (int)Math.Round((value - min) / step);
-        return index >= 0 && index < count ? index : null;
     }
 
     // Low spread dark blue through green and yellow to red: hot where the model knows least.

@@ -36,8 +36,8 @@ public class ConsoleTerminalTests
         Assert.Contains("12 / 200", screen);
         Assert.Contains("stage BUSY, retried", screen);
         Assert.Contains("model uncertainty", screen);
-        Assert.Contains("████<>██", screen);
-        Assert.Contains("██████··", screen);
+        Assert.Contains("==++<>**", screen);
+        Assert.Contains("##%%@@??", screen);
 
         terminal.TypeLine("goto 3 4");
         await WaitForScreen(terminal, s => s.Contains("goto: next measurement at (3, 4) mm"), "the reply to goto");
