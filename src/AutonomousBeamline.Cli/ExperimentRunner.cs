@@ -36,7 +36,6 @@ internal static class ExperimentRunner
         {
             runDir = resumeDir;
             runId = Path.GetFileName(Path.TrimEndingDirectorySeparator(resumeDir));
-            using (var announce = RunLog.Create(runDir)) announce.Line($"run {runId} ({mode.Name()}, resumed) -> {runDir}");
         }
         else
         {
@@ -58,9 +57,9 @@ internal static class ExperimentRunner
                 File.WriteAllText(Path.Combine(runDir, "config.yaml"), WithSeed(File.ReadAllText(configPath), config.Experiment.Seed));
             }
             log = RunLog.Create(runDir);
-            if (resumeDir is null) log.Line($"run {runId} ({mode.Name()}) -> {runDir}");
+            log.Line($"run {runId} ({mode.Name()}{(resumeDir is null ? "" : ", resumed")}) -> {runDir}");
             // A resumed run's master file and documents cover what the crashed run left, before anything is added.
-            else RunFiles.Write(runDir, config, mode, log);
+            if (resumeDir is not null) RunFiles.Write(runDir, config, mode, log);
             folder = RunFolder.Open(runDir, time, config.Output.Hdf5BlockFrames);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
