@@ -75,6 +75,10 @@ public sealed class DryRunTests : IDisposable
             Assert.False(string.IsNullOrWhiteSpace((string?)d["reason"]));
         });
         Assert.Equal(2, journal.Count(r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xas"));
+        // Each scan at a spot diffraction had just measured: the FePO4 (and LiFePO4) fractions of both compared, never pooled.
+        var compared = journal.Where(r => (string?)r["type"] == "modalities_compared" && (string?)r["quantity"] == "fraction of FePO4").ToList();
+        Assert.Equal(2, compared.Count);
+        Assert.All(compared, c => Assert.Equal((double)c["xas"]! - (double)c["xrd"]!, (double)c["difference"]!, 9));
         Assert.Equal(observations, journal.Count(r => (string?)r["type"] == "observation"));
         Assert.Contains(journal, r => (string?)r["type"] == "cell" && (double)r["voltage_v"]! > 3.0);
         Assert.Contains(journal, r => (string?)r["type"] == "step_start" && (string?)r["step"] == "charge");

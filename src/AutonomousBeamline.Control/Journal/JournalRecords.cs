@@ -2,6 +2,7 @@ using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Acquisition;
 
 namespace AutonomousBeamline.Control.Journal;
 
@@ -102,20 +103,47 @@ public sealed record OperatorOverride(string By, OverrideKind What, Decision Rep
 /// <summary>The run's budget as it stands after an operator changed it (both limits, the unchanged one included). A resume starts from the last one.</summary>
 public sealed record BudgetChanged(string By, int Frames, double BeamTimeS) : JournalRecord;
 
+/// <summary>
+/// A record that takes a region of the ROI out of the run for good (an operator's exclusion, a spot left, a spot's dose
+/// spent): a resume replays them all alike. Explicit, so the region is not a field of its own on the journal's line.
+/// </summary>
+public interface IExcludesRegion
+{
+    RoiRectangle Region { get; }
+}
+
 /// <summary>A region of the ROI no frame may be taken in any more. A resume keeps it.</summary>
-public sealed record RegionExcluded(string By, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
+public sealed record RegionExcluded(string By, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord, IExcludesRegion
+{
+    RoiRectangle IExcludesRegion.Region => new(XMinMm, XMaxMm, YMinMm, YMaxMm);
+}
 
 /// <summary>
 /// A spot left for the rest of the run: it gave this many frames in a row the analysis could not use (the last flagged
 /// <paramref name="Flag"/>). The region around it is excluded as an operator's would be; a resume keeps it.
 /// </summary>
-public sealed record SpotLeft(double XMm, double YMm, int UnusableFrames, string Flag, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
+public sealed record SpotLeft(double XMm, double YMm, int UnusableFrames, string Flag, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm)
+    : JournalRecord, IExcludesRegion
+{
+    RoiRectangle IExcludesRegion.Region => new(XMinMm, XMaxMm, YMinMm, YMaxMm);
+}
 
 /// <summary>
 /// A spot that has received its dose budget (beam damage): <paramref name="BeamS"/> seconds against <paramref name="BudgetS"/>.
 /// The region around it is excluded for every strategy and every operator's goto; a resume keeps it.
 /// </summary>
-public sealed record DoseSpent(double XMm, double YMm, double BeamS, double BudgetS, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm) : JournalRecord;
+public sealed record DoseSpent(double XMm, double YMm, double BeamS, double BudgetS, double XMinMm, double XMaxMm, double YMinMm, double YMaxMm)
+    : JournalRecord, IExcludesRegion
+{
+    RoiRectangle IExcludesRegion.Region => new(XMinMm, XMaxMm, YMinMm, YMaxMm);
+}
+
+/// <summary>
+/// Diffraction and absorption measured the same spot at nearly the same state of charge: a fraction both give, each with
+/// its frame and σ (null where the analysis gave none), their difference (XAS − XRD) and its z-score where both have a σ.
+/// </summary>
+public sealed record ModalitiesCompared(double XMm, double YMm, double StateOfCharge, string Quantity,
+    long XrdFrame, double Xrd, double? XrdSigma, long XasFrame, double Xas, double? XasSigma, double Difference, double? Z) : JournalRecord;
 
 /// <summary>A knob held at its present value (or released to the learner). A resume keeps it.</summary>
 public sealed record KnobLockChanged(string By, Knob Knob, bool Locked) : JournalRecord;

@@ -75,7 +75,7 @@ public static class JournalReplay
                 case ProtocolResumed p: stepsCompleted = p.StepsCompleted; break;
                 case CellSample c: soc = c.StateOfCharge; break;
                 case CRateRequested r: cRate = r.CRate; break;
-                case BudgetChanged or ApprovalWindowChanged or KnobLockChanged or RegionExcluded or SpotLeft or DoseSpent: knobs = KnobChange.Replay(entry.Record, knobs); break;
+                case BudgetChanged or ApprovalWindowChanged or KnobLockChanged or IExcludesRegion: knobs = KnobChange.Replay(entry.Record, knobs); break;
                 case RunEnded: ended = true; break;
                 case RunResumeStarted: ended = false; break;
             }

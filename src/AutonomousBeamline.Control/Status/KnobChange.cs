@@ -39,9 +39,7 @@ public sealed record KnobChange(OperatorKnobs Knobs, JournalRecord? Record)
         BudgetChanged b => k with { Budget = new Plan.Budget(b.Frames, b.BeamTimeS) },
         ApprovalWindowChanged a => k with { ApprovalWindowS = a.Seconds },
         KnobLockChanged l => k with { Locks = l.Locked ? k.Locks.Add(l.Knob) : k.Locks.Remove(l.Knob) },
-        RegionExcluded x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
-        SpotLeft x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
-        DoseSpent x => k with { Exclusions = k.Exclusions.Add(new RoiRectangle(x.XMinMm, x.XMaxMm, x.YMinMm, x.YMaxMm)) },
+        IExcludesRegion x => k with { Exclusions = k.Exclusions.Add(x.Region) },
         _ => k,
     };
 }

@@ -21,6 +21,9 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     private ImmutableList<Observation> _observations = Seeded(earlier, dose);
     private ImmutableList<XasFeatures> _scans = [];
 
+    /// <summary>Diffraction against absorption where both measured a spot; journalled, never pooled into the map.</summary>
+    public ModalityComparison Modalities { get; init; } = new();
+
     public IReadOnlyList<Observation> Observations => Volatile.Read(ref _observations);
 
     /// <summary>Frames in the store (a resumed run's earlier ones included), observations or not.</summary>
@@ -92,9 +95,13 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
         Volatile.Write(ref _observations, _observations.Add(o));
         recorder.Counts(c => c with { Observations = c.Observations + 1 });
         trainer(o);
-        var what = o.Kind == FrameKind.Xas
-            ? FormattableString.Invariant($"XAS E0 {o.EdgeEnergyEv:0.00} eV, Fe3+ {o.PhaseFraction:0.000} ± {o.PhaseFractionSigma:0.0000}")
-            : FormattableString.Invariant($"FePO4 {o.PhaseFraction:0.000} ± {o.PhaseFractionSigma:0.0000}");
+        foreach (var compared in Modalities.Compare(o))
+        {
+            recorder.Write(compared);
+            if (ModalityComparison.Disagreement(compared) is { } warning) recorder.Report(warning);
+        }
+        var target = FormattableString.Invariant($"{o.Target ?? "target"} {o.PhaseFraction:0.000} ± {o.PhaseFractionSigma:0.0000}");
+        var what = o.Kind == FrameKind.Xas ? FormattableString.Invariant($"XAS E0 {o.EdgeEnergyEv:0.00} eV, {target}") : target;
         var status = recorder.Status.Current;
         recorder.Report(FormattableString.Invariant(
             $"frame {status.Counts.FramesAcquired}/{status.Knobs.Budget.Frames} at ({o.XMm:0.0}, {o.YMm:0.0}) mm, SOC {o.StateOfCharge:0.000}, {what}; {why}"));

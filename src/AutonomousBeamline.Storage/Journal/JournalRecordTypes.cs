@@ -43,6 +43,7 @@ internal static class JournalRecordTypes
         Fields<RegionExcluded>("region_excluded"),
         Fields<SpotLeft>("spot_left"),
         Fields<DoseSpent>("dose_spent"),
+        Fields<ModalitiesCompared>("modalities_compared"),
         Fields<KnobLockChanged>("knob_lock"),
         Fields<ApprovalWindowChanged>("approval_window"),
         Fields<CRateRefused>("c_rate_refused"),
