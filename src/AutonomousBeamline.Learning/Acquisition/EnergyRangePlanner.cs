@@ -56,13 +56,17 @@ public sealed record EnergyPlannerOptions(
     double MaximumTrendEv = 0.5,
     double NeighbourhoodHalfWidthEv = 5.0,
     double NeighbourhoodStepEv = 2.5,
-    double JumpThresholdEv = 1.5)
+    double JumpThresholdEv = 1.5,
+    double ReferenceOffsetToleranceEv = 0.1,
+    int ReferenceOffsetScans = 2)
 {
     public static EnergyPlannerOptions Default { get; } = new();
 
     internal void Validate()
     {
         if (FullRangeEvery < 1) throw new ArgumentOutOfRangeException(nameof(FullRangeEvery), FullRangeEvery, "must be >= 1");
+        if (ReferenceOffsetScans < 1) throw new ArgumentOutOfRangeException(nameof(ReferenceOffsetScans), ReferenceOffsetScans, "must be >= 1");
+        if (!(ReferenceOffsetToleranceEv > 0)) throw new ArgumentOutOfRangeException(nameof(ReferenceOffsetToleranceEv), ReferenceOffsetToleranceEv, "must be positive");
         foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(JumpThresholdEv), JumpThresholdEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
                      (nameof(WhiteLineStepEv), WhiteLineStepEv), (nameof(ShoulderStepEv), ShoulderStepEv), (nameof(LineStepEv), LineStepEv) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "must be positive");
@@ -110,7 +114,8 @@ public sealed class EnergyRangePlanner
         string? fullReason = previousScans.Count == 0 ? "first scan"
             : previousScans.Count % _options.FullRangeEvery == 0 ? RoiGrid.Format($"calibration scan (every {_options.FullRangeEvery})")
             : lastLost ? RoiGrid.Format($"the last scan was flagged '{previousScans[^1].Flag}'")
-            : usable.Length == 0 ? "no edge found yet" : null;
+            : usable.Length == 0 ? "no edge found yet"
+            : ReferencesOffTheData(usable) is { } off ? off : null;
 
         var edge = usable.Length == 0 ? double.NaN : PredictEdge(usable, out _);
         var targeted = double.IsNaN(edge) ? null : Targeted(edge, usable[^1]);
@@ -148,6 +153,23 @@ public sealed class EnergyRangePlanner
             Strategy = DecisionSource.Learner,
         };
         return new EnergyScanPlan(decision, energies, full);
+    }
+
+    /// <summary>
+    /// A targeted scan's E0 comes from the references (the mixture the sparse points fit), so it is only as right as their
+    /// energy scale. The dense scans tell: their E0 is the data's own derivative. When the dense scans' E0 sits off the
+    /// references' by more than the tolerance, and by more than twice its standard error, the references' scale disagrees
+    /// with the monochromator's, and only dense scans give the edge; the reason says by how much.
+    /// </summary>
+    private string? ReferencesOffTheData(XasFeatures[] usable)
+    {
+        var offsets = usable.Select(f => f.ReferenceEdgeOffsetEv).Where(double.IsFinite).ToArray();
+        if (offsets.Length < _options.ReferenceOffsetScans) return null;
+        var mean = offsets.Average();
+        var standardError = offsets.Length > 1
+            ? Math.Sqrt(offsets.Sum(o => (o - mean) * (o - mean)) / (offsets.Length - 1) / offsets.Length) : double.PositiveInfinity;
+        if (Math.Abs(mean) <= _options.ReferenceOffsetToleranceEv || Math.Abs(mean) <= 2 * standardError) return null;
+        return RoiGrid.Format($"the references put the edge {-mean:+0.00;-0.00} ± {standardError:0.00} eV from the data's own derivative over {offsets.Length} dense scans: only dense scans give E0 until the references are recalibrated");
     }
 
     /// <summary>The next E0: the last one plus the last per-scan drift (capped), since the edge follows the state of charge smoothly.</summary>

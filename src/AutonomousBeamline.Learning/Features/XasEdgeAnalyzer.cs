@@ -19,6 +19,15 @@ public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, 
 
     /// <summary>Every reference's share, in the configured order (empty without references); <see cref="OxidisedFraction"/> is the last's.</summary>
     public IReadOnlyList<double> Fractions { get; init; } = [];
+
+    /// <summary>
+    /// On a scan dense enough for a derivative: where the references put the edge of the mixture the fit found (their
+    /// derivative maximum at <see cref="OxidisedFraction"/>); NaN on a sparse scan (whose E0 is that value) or without a mixture.
+    /// </summary>
+    public double ReferenceEdgeEv { get; init; } = double.NaN;
+
+    /// <summary>The data's own E0 minus the references' (NaN unless both are known): how far off the references' energy scale is.</summary>
+    public double ReferenceEdgeOffsetEv => EdgeEnergyEv - ReferenceEdgeEv;
 }
 
 /// <summary>Settings of <see cref="XasEdgeAnalyzer"/>. Energies are relative to the edge found in the data.</summary>
@@ -155,8 +164,12 @@ public sealed class XasEdgeAnalyzer
         var whiteLineEnergy = ArgMaxEnergy(e, normalised, edge, edge + 20, out var whiteLineHeight) ?? double.NaN;
 
         var (fractions, sigmas) = LinearCombination(e, normalised, edge);
+        // The check a sparse scan cannot make: the data's own edge against the one the references give this mixture.
+        var referenceEdge = _model.HasMixture && fractions.Length > 0 && double.IsFinite(fractions[^1])
+            ? _model.EdgeEnergyEv(Math.Clamp(fractions[^1], 0, 1)) : double.NaN;
         return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step,
-            fractions.Length > 0 ? fractions[^1] : double.NaN, sigmas.Length > 0 ? sigmas[^1] : double.NaN, null) { Fractions = fractions };
+            fractions.Length > 0 ? fractions[^1] : double.NaN, sigmas.Length > 0 ? sigmas[^1] : double.NaN, null)
+        { Fractions = fractions, ReferenceEdgeEv = referenceEdge };
     }
 
     /// <summary>The largest energy gap that overlaps [from, to] (the gaps into and out of it included); infinity when the scan does not reach it.</summary>

@@ -154,4 +154,20 @@ public sealed class EnergyRangePlannerTests
         Assert.Contains("fe-k-edge", error.Message);
         Assert.Throws<ArgumentException>(() => new EnergyRangePlanner(Window with { StepEv = 0 }));
     }
+
+    [Fact]
+    public void Dense_scans_whose_edge_sits_off_the_references_keep_every_scan_dense_and_say_by_how_much()
+    {
+        var planner = new EnergyRangePlanner(new EnergyWindow("fe", 7090, 7180, 0.5));
+        // Two dense scans (the first and a calibration one) whose own E0 is 0.25 eV above the references' for their mixture.
+        XasFeatures Dense(double edge, double offset) => new XasFeatures(edge, edge + 6, 1.5, 1, 0.3, 0.01, null) { ReferenceEdgeEv = edge - offset };
+        var off = planner.NextScan([Dense(7123.0, 0.26), Dense(7123.2, 0.24)]);
+        Assert.True(off.FullRange);
+        Assert.Contains("the references put the edge -0.25", off.Decision.Reason);
+        Assert.Contains("only dense scans give E0", off.Decision.Reason);
+
+        // Within the tolerance, or not clearly outside it given the scatter: targeted scans as usual.
+        Assert.False(planner.NextScan([Dense(7123.0, 0.05), Dense(7123.2, -0.03)]).FullRange);
+        Assert.False(planner.NextScan([Dense(7123.0, 0.6), Dense(7123.2, -0.1)]).FullRange);
+    }
 }
