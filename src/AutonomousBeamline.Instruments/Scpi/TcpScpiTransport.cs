@@ -78,12 +78,31 @@ public sealed class TcpScpiTransport : IScpiTransport
         try
         {
             var link = _link.Failed ? await ReconnectCoreAsync(cancellationToken).ConfigureAwait(false) : _link;
-            await link.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await link.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e) when (PeerWasAlreadyGone(e))
+            {
+                // The peer had closed or reset the connection before this write (the reader had not noticed yet): nothing of
+                // the line left this machine, so writing it once on a new connection is not a repeat.
+                await ReconnectCoreAsync(cancellationToken).ConfigureAwait(false);
+                await _link.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+            }
         }
         finally
         {
             _linkLock.Release();
         }
+    }
+
+    /// <summary>A write refused by the kernel because the connection was already dead (broken pipe, reset by the peer).</summary>
+    private static bool PeerWasAlreadyGone(IOException e)
+    {
+        for (Exception? inner = e; inner is not null; inner = inner.InnerException)
+            if (inner is SocketException { SocketErrorCode: SocketError.Shutdown or SocketError.ConnectionReset or SocketError.ConnectionAborted })
+                return true;
+        return false;
     }
 
     /// <summary>Closes the current connection, failed or not, and connects again (bounded by the reconnect policy).</summary>
