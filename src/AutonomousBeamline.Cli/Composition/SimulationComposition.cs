@@ -19,7 +19,7 @@ internal static class SimulationComposition
         public required ElectrodeField Field { get; init; }
         public required SampleTruth Truth { get; init; }
         public required MotionStage Stage { get; init; }
-        public required XrdPatternRenderer XrdRenderer { get; init; }
+        public required IXrdRenderer XrdRenderer { get; init; }
         public required XasSpectrumRenderer XasRenderer { get; init; }
         public required PtyScpiHost Potentiostat { get; init; }
         public required TcpScpiHost PotentiostatTcp { get; init; }
@@ -107,7 +107,7 @@ internal static class SimulationComposition
         var start = time.GetUtcNow();
         var dumps = s.BeamDumps.Select(d => new BeamDump(start - alreadyElapsed + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
-        var xrd = ScienceComposition.XrdRenderer(c);
+        var xrd = ScienceComposition.XrdRenderer(c, start - alreadyElapsed, time);
         var xas = ScienceComposition.XasRenderer(c);
 
         var scpi = new ScpiServer(cell);
