@@ -13,7 +13,10 @@ namespace AutonomousBeamline.ZeroMq.Tests;
 /// </summary>
 public sealed class PeerShapeTests
 {
-    private static readonly ZmqRequestClientOptions Fast = new() { ReplyTimeout = TimeSpan.FromMilliseconds(500), Retries = 2 };
+    private static readonly ZmqRequestClientOptions Fast = new() { ReplyTimeout = TimeSpan.FromSeconds(1), Retries = 2 };
+
+    /// <summary>Late for the first attempt, in time for the resend (which waits a whole time-out of its own): half a time-out of margin each way.</summary>
+    private static readonly TimeSpan Late = Fast.ReplyTimeout * 1.5;
 
     private static string Ok(JsonObject request, int n) => $"{{\"id\":\"{request["id"]}\",\"ok\":true,\"n\":{n}}}";
 
@@ -37,7 +40,7 @@ public sealed class PeerShapeTests
         // REP cannot answer twice, but it can answer late: the first answer goes to the connection the client closed.
         using var gateway = new Peer(new ResponseSocket(), bind: true, (socket, request, n) =>
         {
-            if (n == 1) Thread.Sleep(Fast.ReplyTimeout * 2); // a slow gateway, not the test waiting
+            if (n == 1) Thread.Sleep(Late); // a slow gateway, not the test waiting
             Reply(socket, Ok(request, n));
         });
         using var client = new ZmqRequestClient(gateway.Endpoint, "motion", Fast);
@@ -99,7 +102,7 @@ public sealed class PeerShapeTests
                     break;
                 case 4:
                     // Too late for the first attempt: the client has reopened and resent (request 5, same id) by then.
-                    Thread.Sleep(Fast.ReplyTimeout * 2);
+                    Thread.Sleep(Late);
                     Send(socket, envelope, reply);
                     break;
                 default:

@@ -48,7 +48,7 @@ internal static class SimulationComposition
                 try
                 {
                     // A closed ZeroMQ socket frees its port asynchronously: retry the bind for a while.
-                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port }) { Manner = old.Manner };
+                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port, Brokered = old.Brokered }) { Manner = old.Manner };
                     fresh.Start();
                     Volatile.Write(ref _motion, fresh);
                     return;
@@ -126,7 +126,8 @@ internal static class SimulationComposition
             XasRenderer = xas,
             Potentiostat = new PtyScpiHost(scpi) { Manner = scpiManner },
             PotentiostatTcp = new TcpScpiHost(scpi) { Manner = scpiManner },
-            Motion = new MotionServer(stage, time) { Manner = zmqManner },
+            // A foreign facility puts its motion server behind a broker: one more hop, every habit kept.
+            Motion = new MotionServer(stage, time, new MotionServerOptions { Brokered = foreign }) { Manner = zmqManner },
             Detector = new DetectorServer(stage, truth, xrd, xas, time, new DetectorServerOptions
             {
                 XAxis = c.Axes.X,
