@@ -18,6 +18,7 @@ public sealed class UnusableDataSuspender : LevelSuspender
     private readonly Dictionary<FrameKind, int> _inARowOf = new();
     private int _unusableInWindow;
     private (FrameKind Kind, string Flag)? _last;
+    private readonly Dictionary<FrameKind, string> _lastOf = new();
 
     public UnusableDataSuspender(UnusableDataPolicy policy)
     {
@@ -56,6 +57,7 @@ public sealed class UnusableDataSuspender : LevelSuspender
             }
             _inARowOf[kind] = _inARowOf.GetValueOrDefault(kind) + 1;
             _last = (kind, flag);
+            _lastOf[kind] = flag;
         }
     }
 
@@ -66,7 +68,12 @@ public sealed class UnusableDataSuspender : LevelSuspender
             var share = _recent.Count == 0 ? 0 : (double)_unusableInWindow / _recent.Count;
             var inARow = InARowNow;
             if (inARow >= _policy.InARow)
+            {
+                // Named after the kind whose run tripped, not whichever frame came last.
+                var kind = _inARowOf.First(k => k.Value == inARow).Key;
+                if (_lastOf.TryGetValue(kind, out var flag)) _last = (kind, flag);
                 return Task.FromResult(SuspenderReading.Trip($"{inARow} unusable frames in a row {LastFlag()}: {LikelyCause()}", inARow));
+            }
             if (_recent.Count >= _policy.RateWindow && share >= _policy.RateMax)
                 return Task.FromResult(SuspenderReading.Trip(FormattableString.Invariant(
                     $"{_unusableInWindow} of the last {_recent.Count} frames unusable {LastFlag()}: {LikelyCause()}"), share));

@@ -17,14 +17,16 @@ public sealed class UnusableDataByKindTests
         Assert.False((await unusable.CheckAsync(CancellationToken.None)).Tripped);
         unusable.Record(FrameKind.Xas, null);
         unusable.Record(FrameKind.Xrd, "reference-misfit");
+        unusable.Record(FrameKind.Xas, "incomplete-scan"); // one bad scan: the reason still names the patterns' run
 
         var tripped = await unusable.CheckAsync(CancellationToken.None);
         Assert.True(tripped.Tripped);
         Assert.Contains("4 unusable frames in a row", tripped.Reason);
         Assert.Contains("check the X-ray energy first", tripped.Reason);
+        Assert.Contains("xrd flagged 'reference-misfit'", tripped.Reason);
         // A usable pattern does break it.
         unusable.Record(FrameKind.Xrd, null);
         Assert.False((await unusable.CheckAsync(CancellationToken.None)).Tripped);
-        Assert.Equal(0, unusable.InARow);
+        Assert.Equal(1, unusable.InARow); // the one bad scan
     }
 }
