@@ -127,6 +127,8 @@ public static class ConfigValidator
         if (a.UnusableFramesPerSpot < 1) Fail("acquisition.unusable_frames_per_spot", $"must be at least 1, got {a.UnusableFramesPerSpot}");
         if (a.UnusableRateWindow < 1) Fail("acquisition.unusable_rate_window", $"must be at least 1 frame, got {a.UnusableRateWindow}");
         if (!(a.UnusableRateMax is > 0 and <= 1)) Fail("acquisition.unusable_rate_max", Inv($"must be a share in (0, 1], got {a.UnusableRateMax}"));
+        if (!(a.UnusableOperatorWaitS is > 0 and <= 7 * 86_400))
+            Fail("acquisition.unusable_operator_wait_s", Inv($"must be more than 0 and at most a week (604800 s), got {a.UnusableOperatorWaitS}"));
 
         var op = c.Operator;
         if (op.ApprovalWindowS is < 0 or > 3600 || !double.IsFinite(op.ApprovalWindowS))

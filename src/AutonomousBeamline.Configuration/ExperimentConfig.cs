@@ -238,6 +238,9 @@ public sealed class AcquisitionSection
     public int UnusableRateWindow { get; set; } = 30;
     /// <summary>...and the share (0–1) of them at which measuring waits for an operator.</summary>
     public double UnusableRateMax { get; set; } = 0.8;
+    /// <summary>How long a suspension for unusable data waits for an operator's resume; nobody by then (an unattended night):
+    /// the run ends, the cell in its safe state.</summary>
+    public double UnusableOperatorWaitS { get; set; } = 1800;
 }
 
 public sealed class BudgetSection

@@ -108,6 +108,16 @@ public sealed class SimulatedPhysicsConfig
     /// <summary>The X-ray wavelength the simulated beamline really runs at; beamline's when absent (a different one rehearses a
     /// config with the wrong energy, which preflight must catch).</summary>
     public double? WavelengthAngstrom { get; set; }
+    /// <summary>Part-way through the run the beamline's real wavelength changes (someone moved the monochromator or the
+    /// undulator), after preflight has passed: rehearses frames that stop fitting mid-run.</summary>
+    public WavelengthChangeConfig? WavelengthChange { get; set; }
+}
+
+/// <summary>At <c>at_s</c> seconds of simulated time from the start of the run, the beamline runs at <c>wavelength_angstrom</c>.</summary>
+public sealed class WavelengthChangeConfig
+{
+    public double AtS { get; set; }
+    public double WavelengthAngstrom { get; set; }
 }
 
 /// <summary>How one phase of the simulated electrode reacts as its local state of charge runs from 0 to 1.</summary>

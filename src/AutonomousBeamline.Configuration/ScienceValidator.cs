@@ -55,7 +55,7 @@ public static class ScienceValidator
         else referenceNames.AddRange(["LiFePO4", "FePO4"]);
 
         ValidateTarget(c, phaseNames, referenceNames, fail);
-        ValidateSimulation(c.Simulation, phaseNames, fail);
+        ValidateSimulation(c, phaseNames, fail);
     }
 
     private static void TryBuild(Action build, Action<string, string> fail)
@@ -91,14 +91,28 @@ public static class ScienceValidator
         else fail("learning.target.kind", $"must be one of {string.Join(", ", XrdTargets.Concat(XasTargets))}, got '{t.Kind}'");
     }
 
-    private static void ValidateSimulation(SimulationSection s, List<string> phases, Action<string, string> fail)
+    private static void ValidateSimulation(ExperimentConfig c, List<string> phases, Action<string, string> fail)
     {
+        var s = c.Simulation;
         var p = s.Physics;
         if (p.IntensityJitter is < 0 or > 0.5) fail("simulation.physics.intensity_jitter", $"must be 0 to 0.5, got {p.IntensityJitter}");
         if (p.WidthScale is < 0.5 or > 2) fail("simulation.physics.width_scale", $"must be 0.5 to 2, got {p.WidthScale}");
         if (Math.Abs(p.EdgeShiftEv) > 20) fail("simulation.physics.edge_shift_ev", $"must be within ±20 eV, got {p.EdgeShiftEv}");
         if (p.WhiteLineScale is < 0.5 or > 2) fail("simulation.physics.white_line_scale", $"must be 0.5 to 2, got {p.WhiteLineScale}");
         if (p.WavelengthAngstrom is { } w && !(w is >= 0.05 and <= 5)) fail("simulation.physics.wavelength_angstrom", $"must be 0.05 to 5 Å, got {w}");
+        if (p.WavelengthChange is { } change)
+        {
+            const string path = "simulation.physics.wavelength_change";
+            // What the simulated beamline runs at before the change (a bad beamline section is reported on its own).
+            var before = p.WavelengthAngstrom ?? c.Beamline.WavelengthAngstrom
+                ?? (c.Beamline.EnergyKev is { } e && e > 0 ? Core.Materials.XrayBeam.HcKevAngstrom / e : Core.Materials.BatteryMaterials.DefaultWavelengthAngstrom);
+            if (!(change.AtS is > 0 and <= 1e8))
+                fail(path + ".at_s", $"must be after the start of the run and within 1e8 s (a time in seconds of simulated time), got {change.AtS}");
+            if (!(change.WavelengthAngstrom is >= 0.05 and <= 5))
+                fail(path + ".wavelength_angstrom", $"must be 0.05 to 5 Å, got {change.WavelengthAngstrom}");
+            else if (Math.Abs(change.WavelengthAngstrom / before - 1) < 1e-3)
+                fail(path + ".wavelength_angstrom", $"{change.WavelengthAngstrom} Å is the wavelength the simulated beamline already runs at ({before} Å): nothing would change");
+        }
         if (s.Reaction is not { } reaction) return;
         for (var i = 0; i < reaction.Count; i++)
         {

@@ -11,6 +11,9 @@ public sealed record MotionServerOptions
 
     /// <summary>0 binds a random free port (see <see cref="JsonRequestServer.Port"/>); the ICD default is 5555.</summary>
     public int Port { get; init; }
+
+    /// <summary>Behind a ROUTER→DEALER broker, as a facility with a broker in front of its servers (see <see cref="JsonRequestServer"/>).</summary>
+    public bool Brokered { get; init; }
 }
 
 /// <summary>The beamline motion server of FACILITY-ICD §2 over a <see cref="MotionStage"/>.</summary>
@@ -20,7 +23,7 @@ public sealed class MotionServer : JsonRequestServer
     private readonly TimeProvider _time;
 
     public MotionServer(MotionStage stage, TimeProvider timeProvider, MotionServerOptions? options = null)
-        : base((options ?? new MotionServerOptions()).Host, (options ?? new MotionServerOptions()).Port)
+        : base((options ?? new MotionServerOptions()).Host, (options ?? new MotionServerOptions()).Port, (options ?? new MotionServerOptions()).Brokered)
     {
         _stage = stage ?? throw new ArgumentNullException(nameof(stage));
         _time = timeProvider ?? throw new ArgumentNullException(nameof(timeProvider));

@@ -21,12 +21,18 @@ public sealed class RequestRefusedException(FacilityErrorCode code, string messa
 /// <remarks>
 /// Replies to non-idempotent commands are remembered by request id and payload: a Lazy Pirate client that
 /// resends after a lost reply gets the same answer instead of a second move or a second frame.
+/// Brokered, the port is a ROUTER front of NetMQ's <see cref="Proxy"/> whose DEALER back the server's own DEALER worker
+/// connects to over TCP, as a facility that puts its servers behind a broker has it: every request and reply passes an
+/// extra hop, and the worker, seeing the broker's envelope as a ROUTER would, keeps every habit of its manner.
 /// </remarks>
 public abstract class JsonRequestServer : IDisposable
 {
     private const int RememberedReplies = 64;
 
-    private readonly RouterSocket _router;
+    // The socket requests are served on: the bound ROUTER, or the worker's DEALER behind the broker.
+    private readonly NetMQSocket _router;
+    private readonly RouterSocket? _front;
+    private readonly DealerSocket? _back;
     // Slow replies wait here, on the poller thread, instead of blocking it; one timer serves them all.
     private readonly NetMQTimer _lateReplyTimer = new(TimeSpan.FromMilliseconds(1)) { Enable = false };
     private readonly PriorityQueue<NetMQMessage, DateTime> _lateReplies = new();
@@ -40,25 +46,53 @@ public abstract class JsonRequestServer : IDisposable
     private bool _started;
     private bool _disposed;
 
-    protected JsonRequestServer(string host, int port)
+    /// <param name="brokered">Serve behind a ROUTER→DEALER broker rather than on a ROUTER bound to the port.</param>
+    protected JsonRequestServer(string host, int port, bool brokered = false)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(host);
         if (port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(port), port, "not a TCP port");
         Host = host;
-        _router = new RouterSocket();
-        _router.Options.Linger = TimeSpan.Zero;
-        try
+        Brokered = brokered;
+        if (!brokered)
         {
-            Port = Bind(_router, host, port);
+            var router = new RouterSocket();
+            _router = router;
+            Port = BindOrDispose(router, host, port, [router]);
+            Poller = new NetMQPoller { _router, _lateReplyTimer };
         }
-        catch
+        else
         {
-            _router.Dispose();
-            throw;
+            _front = new RouterSocket();
+            _back = new DealerSocket();
+            var worker = new DealerSocket();
+            _router = worker;
+            NetMQSocket[] all = [_front, _back, worker];
+            Port = BindOrDispose(_front, host, port, all);
+            var backPort = BindOrDispose(_back, host, 0, all);
+            worker.Options.Linger = TimeSpan.Zero;
+            worker.Connect($"tcp://{host}:{backPort}");
+            Poller = new NetMQPoller { _front, _back, worker, _lateReplyTimer };
+            new Proxy(_front, _back, null, Poller).Start();
         }
         _router.ReceiveReady += OnReceiveReady;
         _lateReplyTimer.Elapsed += SendLateReplies;
-        Poller = new NetMQPoller { _router, _lateReplyTimer };
+    }
+
+    /// <summary>Whether requests pass a broker before the server (see the remarks).</summary>
+    public bool Brokered { get; }
+
+    private static int BindOrDispose(NetMQSocket socket, string host, int port, NetMQSocket[] all)
+    {
+        socket.Options.Linger = TimeSpan.Zero;
+        try
+        {
+            return Bind(socket, host, port);
+        }
+        catch
+        {
+            foreach (var s in all) s.Dispose();
+            throw;
+        }
     }
 
     public string Host { get; }
@@ -326,6 +360,8 @@ public abstract class JsonRequestServer : IDisposable
         if (_started) Poller.Stop();
         Poller.Dispose();
         _router.Dispose();
+        _front?.Dispose();
+        _back?.Dispose();
         DisposeSockets();
         GC.SuppressFinalize(this);
     }

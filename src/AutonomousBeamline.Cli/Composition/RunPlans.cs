@@ -48,7 +48,7 @@ internal static class RunPlans
                 Strategy = Strategy(acquisition.Strategy),
                 DoseBudgetS = acquisition.DoseBudgetS,
                 UnusableData = new UnusableDataPolicy(acquisition.UnusableFramesPerSpot, acquisition.UnusableFramesInARow,
-                    acquisition.UnusableRateWindow, acquisition.UnusableRateMax),
+                    acquisition.UnusableRateWindow, acquisition.UnusableRateMax, acquisition.UnusableOperatorWaitS),
             },
             Beam = new BeamPlan(acquisition.BeamThresholdMa, acquisition.BeamSettleS, acquisition.BeamPollS),
             Budget = new Budget(c.Budget.Frames, c.Budget.BeamTimeS),

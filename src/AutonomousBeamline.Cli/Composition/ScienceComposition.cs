@@ -69,7 +69,8 @@ internal static class ScienceComposition
     }
 
     /// <summary>The simulated sample: the configured phases as the simulator's physics has them, and their reaction.</summary>
-    public static SimulatedDiffraction SimulatedSample(ExperimentConfig c)
+    /// <param name="wavelengthAngstrom">The beamline's real wavelength; <c>simulation.physics.wavelength_angstrom</c> or the configured one when null.</param>
+    public static SimulatedDiffraction SimulatedSample(ExperimentConfig c, double? wavelengthAngstrom = null)
     {
         var materials = ScienceMaterials.Diffraction(c);
         var mismatch = Mismatch(c);
@@ -78,11 +79,21 @@ internal static class ScienceComposition
             ? new SampleReaction(r.Select(x => new ReactionPhase(x.Phase, x.Amount[0], x.Amount[1], x.Strain[0], x.Strain[1], x.AppearsAbove)).ToArray())
             : SampleReaction.TwoPhase(names);
         var shape = materials.Shape with { FwhmDeg = materials.Shape.FwhmDeg * mismatch.WidthScale, FwhmTanThetaDeg = materials.Shape.FwhmTanThetaDeg * mismatch.WidthScale };
-        var beam = c.Simulation.Physics.WavelengthAngstrom is { } actual ? new XrayBeam(actual) : ScienceMaterials.Beam(c);
+        var beam = (wavelengthAngstrom ?? c.Simulation.Physics.WavelengthAngstrom) is { } actual ? new XrayBeam(actual) : ScienceMaterials.Beam(c);
         return new SimulatedDiffraction(materials.Phases.Select((p, i) => mismatch.Apply(p, i)).ToArray(), reaction, beam, shape);
     }
 
-    public static XrdPatternRenderer XrdRenderer(ExperimentConfig c) => new(SimulatedAxis(c), SimulatedSample(c));
+    /// <summary>
+    /// The simulated diffraction: from the start at the beamline's real wavelength, and with <c>simulation.physics.wavelength_change</c>
+    /// at the new one from <paramref name="runStart"/> + <c>at_s</c> on, on the same detector axis.
+    /// </summary>
+    public static IXrdRenderer XrdRenderer(ExperimentConfig c, DateTimeOffset runStart, TimeProvider time)
+    {
+        var before = new XrdPatternRenderer(SimulatedAxis(c), SimulatedSample(c));
+        if (c.Simulation.Physics.WavelengthChange is not { } change) return before;
+        var after = new XrdPatternRenderer(SimulatedAxis(c), SimulatedSample(c, change.WavelengthAngstrom));
+        return new BeamlineChangeRenderer(before, after, runStart + TimeSpan.FromSeconds(change.AtS), time);
+    }
 
     /// <summary>The simulated spectra: the first and last configured references (the Fe K-edge shapes by default), as the simulator's physics has them.</summary>
     public static XasSpectrumRenderer XasRenderer(ExperimentConfig c)

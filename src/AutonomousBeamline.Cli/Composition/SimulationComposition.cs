@@ -19,7 +19,7 @@ internal static class SimulationComposition
         public required ElectrodeField Field { get; init; }
         public required SampleTruth Truth { get; init; }
         public required MotionStage Stage { get; init; }
-        public required XrdPatternRenderer XrdRenderer { get; init; }
+        public required IXrdRenderer XrdRenderer { get; init; }
         public required XasSpectrumRenderer XasRenderer { get; init; }
         public required PtyScpiHost Potentiostat { get; init; }
         public required TcpScpiHost PotentiostatTcp { get; init; }
@@ -48,7 +48,7 @@ internal static class SimulationComposition
                 try
                 {
                     // A closed ZeroMQ socket frees its port asynchronously: retry the bind for a while.
-                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port }) { Manner = old.Manner };
+                    var fresh = new MotionServer(Stage, time, new MotionServerOptions { Port = port, Brokered = old.Brokered }) { Manner = old.Manner };
                     fresh.Start();
                     Volatile.Write(ref _motion, fresh);
                     return;
@@ -107,7 +107,7 @@ internal static class SimulationComposition
         var start = time.GetUtcNow();
         var dumps = s.BeamDumps.Select(d => new BeamDump(start - alreadyElapsed + TimeSpan.FromSeconds(d.AtS), TimeSpan.FromSeconds(d.DurationS)));
         var stage = new MotionStage(time, axes, s.BeamCurrentMa, dumps);
-        var xrd = ScienceComposition.XrdRenderer(c);
+        var xrd = ScienceComposition.XrdRenderer(c, start - alreadyElapsed, time);
         var xas = ScienceComposition.XasRenderer(c);
 
         var scpi = new ScpiServer(cell);
@@ -126,7 +126,8 @@ internal static class SimulationComposition
             XasRenderer = xas,
             Potentiostat = new PtyScpiHost(scpi) { Manner = scpiManner },
             PotentiostatTcp = new TcpScpiHost(scpi) { Manner = scpiManner },
-            Motion = new MotionServer(stage, time) { Manner = zmqManner },
+            // A foreign facility puts its motion server behind a broker: one more hop, every habit kept.
+            Motion = new MotionServer(stage, time, new MotionServerOptions { Brokered = foreign }) { Manner = zmqManner },
             Detector = new DetectorServer(stage, truth, xrd, xas, time, new DetectorServerOptions
             {
                 XAxis = c.Axes.X,

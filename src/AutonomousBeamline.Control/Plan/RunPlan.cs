@@ -88,7 +88,8 @@ public sealed record AcquisitionPlan
 /// <param name="InARow">Unusable frames in a row anywhere before measuring waits for an operator.</param>
 /// <param name="RateWindow">The last this-many frames over which the unusable share is watched...</param>
 /// <param name="RateMax">...and the share (0–1) at which measuring waits for an operator.</param>
-public sealed record UnusableDataPolicy(int PerSpot = 3, int InARow = 10, int RateWindow = 30, double RateMax = 0.8);
+/// <param name="OperatorWaitS">How long that wait lasts; nobody resumed by then, the run ends with the cell safe (exit status fail).</param>
+public sealed record UnusableDataPolicy(int PerSpot = 3, int InARow = 10, int RateWindow = 30, double RateMax = 0.8, double OperatorWaitS = 1800);
 
 /// <summary>When the beam counts as gone, and how long it must be back before measuring resumes.</summary>
 public sealed record BeamPlan(double ThresholdMa, double SettleS, double PollS);

@@ -23,12 +23,14 @@ public sealed class SuspenderSet
     private readonly TimeProvider _time;
     private readonly TimeSpan _levelPoll;
     private readonly double _thresholdMa;
+    private readonly TimeSpan _operatorWait;
 
     public SuspenderSet(RunPlan plan, RunDevices devices, Cycler cycler, Func<Exception?> cellFault, Action<MotionStatus> observed, RunRecorder recorder, TimeProvider time)
     {
         (_recorder, _time, _levelPoll, _thresholdMa) = (recorder, time, TimeSpan.FromSeconds(plan.Beam.PollS), plan.Beam.ThresholdMa);
         Hold = new OperatorHoldSuspender(cycler);
         Unusable = new UnusableDataSuspender(plan.Acquisition.UnusableData);
+        _operatorWait = TimeSpan.FromSeconds(plan.Acquisition.UnusableData.OperatorWaitS);
         _all = [new CellFaultSuspender(cellFault), Hold, Unusable, new BeamCurrentSuspender(devices.Motion, plan.Beam, observed),
             new InterlockSuspender(devices.Motion, TimeSpan.FromSeconds(plan.Beam.SettleS))];
         if (devices.Disk is { } disk) _all.Add(new DiskSpaceSuspender(disk, cycler));
@@ -90,6 +92,11 @@ public sealed class SuspenderSet
             if (still.Count > 0) clearSince = null;
             else if ((clearSince ??= now) + tripped.Max(s => s.SettleTime) <= now) break;
             if (operatorAsks() is { } asked) return asked;
+            // Unusable data clear only when someone looks. Unattended, nobody will: rather than wait all night with the
+            // beam unused, the run ends (the engine's recovery policy makes the cell safe first, then journals why).
+            if (now - since >= _operatorWait && still.FirstOrDefault(t => t.Suspender == Unusable) is { } unusable)
+                throw new RunEndedBySuspenderException(Unusable.Name, FormattableString.Invariant(
+                    $"{unusable.Reading.Reason}; nobody resumed within {_operatorWait.TotalSeconds:0} s (acquisition.unusable_operator_wait_s), so the run ends with the cell in its safe state"));
             // A level that clears by itself is polled at the beam's period; a hold only an operator clears, every second.
             await Task.Delay(tripped.Any(s => s.Severity == SuspenderSeverity.Suspend) ? _levelPoll : HeldPoll, _time, ct).ConfigureAwait(false);
         }

@@ -7,14 +7,18 @@ namespace AutonomousBeamline.Control.Suspenders;
 /// Frames the analysis cannot use, one after another or most of the recent ones: the model of the sample does not fit the
 /// data (the X-ray energy, the references or the edge are not what the config says). Taking more of them only wastes beam,
 /// so measuring waits for an operator to look (resume, change the settings, or halt), with the likely cause named.
+/// "In a row" counts each kind of frame apart: a good absorption scan between diffraction patterns at the wrong X-ray
+/// energy says nothing about the patterns, so it must not keep them from ever being in a row.
 /// </summary>
 public sealed class UnusableDataSuspender : LevelSuspender
 {
     private readonly UnusableDataPolicy _policy;
     private readonly Queue<bool> _recent = new();
     private readonly object _gate = new();
-    private int _inARow, _unusableInWindow;
+    private readonly Dictionary<FrameKind, int> _inARowOf = new();
+    private int _unusableInWindow;
     private (FrameKind Kind, string Flag)? _last;
+    private readonly Dictionary<FrameKind, string> _lastOf = new();
 
     public UnusableDataSuspender(UnusableDataPolicy policy)
     {
@@ -30,10 +34,13 @@ public sealed class UnusableDataSuspender : LevelSuspender
 
     public override TimeSpan SettleTime => TimeSpan.Zero;
 
+    /// <summary>The longest run of unusable frames of one kind now.</summary>
     public int InARow
     {
-        get { lock (_gate) return _inARow; }
+        get { lock (_gate) return InARowNow; }
     }
+
+    private int InARowNow => _inARowOf.Count == 0 ? 0 : _inARowOf.Values.Max();
 
     /// <summary>What the analysis made of the last frame (null flag: usable).</summary>
     public void Record(FrameKind kind, string? flag)
@@ -45,11 +52,12 @@ public sealed class UnusableDataSuspender : LevelSuspender
             if (_recent.Count > _policy.RateWindow && _recent.Dequeue()) _unusableInWindow--;
             if (flag is null)
             {
-                _inARow = 0;
+                _inARowOf[kind] = 0;
                 return;
             }
-            _inARow++;
+            _inARowOf[kind] = _inARowOf.GetValueOrDefault(kind) + 1;
             _last = (kind, flag);
+            _lastOf[kind] = flag;
         }
     }
 
@@ -58,13 +66,19 @@ public sealed class UnusableDataSuspender : LevelSuspender
         lock (_gate)
         {
             var share = _recent.Count == 0 ? 0 : (double)_unusableInWindow / _recent.Count;
-            if (_inARow >= _policy.InARow)
-                return Task.FromResult(SuspenderReading.Trip($"{_inARow} unusable frames in a row {LastFlag()}: {LikelyCause()}", _inARow));
+            var inARow = InARowNow;
+            if (inARow >= _policy.InARow)
+            {
+                // Named after the kind whose run tripped, not whichever frame came last.
+                var kind = _inARowOf.First(k => k.Value == inARow).Key;
+                if (_lastOf.TryGetValue(kind, out var flag)) _last = (kind, flag);
+                return Task.FromResult(SuspenderReading.Trip($"{inARow} unusable frames in a row {LastFlag()}: {LikelyCause()}", inARow));
+            }
             if (_recent.Count >= _policy.RateWindow && share >= _policy.RateMax)
                 return Task.FromResult(SuspenderReading.Trip(FormattableString.Invariant(
                     $"{_unusableInWindow} of the last {_recent.Count} frames unusable {LastFlag()}: {LikelyCause()}"), share));
             return Task.FromResult(SuspenderReading.Clear(FormattableString.Invariant(
-                $"{_inARow} unusable frames in a row, {_unusableInWindow} of the last {_recent.Count}"), _inARow));
+                $"{inARow} unusable frames in a row, {_unusableInWindow} of the last {_recent.Count}"), inARow));
         }
     }
 
@@ -73,7 +87,7 @@ public sealed class UnusableDataSuspender : LevelSuspender
     {
         lock (_gate)
         {
-            _inARow = 0;
+            _inARowOf.Clear();
             _unusableInWindow = 0;
             _recent.Clear();
         }
@@ -87,6 +101,9 @@ public sealed class UnusableDataSuspender : LevelSuspender
         { Kind: FrameKind.Xrd, Flag: "flat" or "empty" } =>
             "the analysis does not fit the data: no reference peaks where they should be; check the X-ray energy (wavelength), " +
             "the reference phases and the detector axis against the sample",
+        { Kind: FrameKind.Xrd, Flag: "reference-misfit" } =>
+            "the patterns no longer match the reference phases: check the X-ray energy first (a changed wavelength, a moved " +
+            "monochromator or undulator, moves every peak at once), then the reference phases against the sample",
         { Kind: FrameKind.Xrd, Flag: "wrong-axis" or "wrong-length" } =>
             "the detector's axis is not the one the analysis expects; check the detector's describe against the config",
         { Kind: FrameKind.Xrd, Flag: "saturated" } => "the detector saturates; shorten the exposure or attenuate the beam",
