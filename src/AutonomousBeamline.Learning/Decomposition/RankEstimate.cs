@@ -12,16 +12,16 @@ public enum NoiseModel
 }
 
 /// <summary>The singular values of the window, the threshold they were held against, and how many cleared it.</summary>
-/// <param name="NoiseSigma">The noise level in the (weighted) data the threshold stands on: 1 for Poisson-weighted counts.</param>
+/// <param name="NoiseSigma">The noise level in the (weighted) data the threshold implies: about 1 for Poisson-weighted raw counts.</param>
 public sealed record RankEstimate(int Rank, IReadOnlyList<double> SingularValues, double Threshold, double NoiseSigma);
 
 /// <summary>
 /// Counts the significant components of a stack of frames by the optimal hard threshold of Gavish and Donoho
 /// ("The optimal hard threshold for singular values is 4/√3", IEEE Trans. Inf. Theory 60, 2014): a singular value of
 /// signal plus i.i.d. noise of level σ is kept when it exceeds λ(β)·√N·σ (β the aspect ratio, N the larger dimension).
-/// Counts become i.i.d. unit noise once each channel is divided by the square root of its mean (Poisson weighting, as in
-/// Keenan and Kotula's weighted PCA); a Gaussian stack's σ is unknown and estimated from the median singular value,
-/// which lies in the noise bulk as long as fewer than half the singular values are signal. Nothing here is tuned to a
+/// Counts become i.i.d. noise once each channel is divided by the square root of its mean (Poisson weighting, as in
+/// Keenan and Kotula's weighted PCA), of a level set by the detector's unknown gain; so in both models σ is estimated from
+/// the median singular value, which lies in the noise bulk as long as fewer than half the singular values are signal. Nothing here is tuned to a
 /// simulator: the threshold follows from random-matrix theory and the stack's own size.
 /// The stack is not centred: the mean frame is a component like any other (a pure-noise stream of counts has rank 1).
 /// </summary>
@@ -36,19 +36,11 @@ public static class SignificantComponents
         var singular = weighted.Svd(computeVectors: false).S.ToArray();
         var large = Math.Max(frames.RowCount, frames.ColumnCount);
         var beta = (double)Math.Min(frames.RowCount, frames.ColumnCount) / large;
-        double threshold, sigma;
-        if (noise == NoiseModel.Poisson)
-        {
-            sigma = 1;
-            threshold = KnownNoiseLambda(beta) * Math.Sqrt(large);
-        }
-        else
-        {
-            var median = Median(singular);
-            threshold = UnknownNoiseOmega(beta) * median;
-            // ω(β)·median = λ(β)·√N·σ̂ gives the σ the threshold implies, for the record.
-            sigma = threshold / (KnownNoiseLambda(beta) * Math.Sqrt(large));
-        }
+        // Counts are Poisson only up to the detector's gain (a reduced pattern is counts times a factor; variance = gain·mean),
+        // so the noise level of the weighted data is estimated too, from the median singular value, as for Gaussian noise.
+        var threshold = UnknownNoiseOmega(beta) * Median(singular);
+        // ω(β)·median = λ(β)·√N·σ̂ gives the σ the threshold implies, for the record (about 1 for raw counts).
+        var sigma = threshold / (KnownNoiseLambda(beta) * Math.Sqrt(large));
         var rank = singular.Count(s => s > threshold);
         return new RankEstimate(rank, singular, threshold, sigma);
     }
