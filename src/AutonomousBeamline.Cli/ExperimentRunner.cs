@@ -100,7 +100,9 @@ internal static class ExperimentRunner
             {
                 XasAnalyzer = xas,
                 Target = target,
-                ReferenceCheck = ScienceComposition.ReferenceCheck(xrd, xas),
+                // A reference-free target does not stand on the references, so their preflight check would only stop a run it can do.
+                ReferenceCheck = target.Kind == TargetKind.ComponentScore ? null : ScienceComposition.ReferenceCheck(xrd, xas),
+                Decomposition = ScienceComposition.Decomposition(),
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };

@@ -84,13 +84,16 @@ public sealed class LearningSection
 
 public sealed class TargetConfig
 {
-    /// <summary>phase_fraction, lattice_parameter, peak_position (diffraction) or edge_position, xas_fraction (absorption).</summary>
+    /// <summary>phase_fraction, lattice_parameter, peak_position (diffraction), edge_position, xas_fraction (absorption), or
+    /// component_score (either: a reference-free component's share, docs/materials.md).</summary>
     public string Kind { get; set; } = "phase_fraction";
     /// <summary>The phase (diffraction) or reference (absorption) the target is of; the last configured when absent.</summary>
     public string? Of { get; set; }
     /// <summary>Divide the target's spread by 4·soc·(1 − soc), as a two-phase reaction's inhomogeneity behaves. Default: true
     /// for a phase fraction, false otherwise.</summary>
     public bool? NormaliseTwoPhase { get; set; }
+    /// <summary>For component_score: the component's id, 1 for the first the decomposition finds.</summary>
+    public int? Component { get; set; }
 }
 
 /// <summary>Deliberately different physics in the simulators (dry run only): the sample departs from the references.</summary>

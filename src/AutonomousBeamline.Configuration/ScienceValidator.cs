@@ -8,6 +8,11 @@ public static class ScienceValidator
 {
     public static readonly string[] XrdTargets = ["phase_fraction", "lattice_parameter", "peak_position"];
     public static readonly string[] XasTargets = ["edge_position", "xas_fraction"];
+    /// <summary>Targets of either modality: the decomposition runs on the diffraction patterns unless the run takes only spectra.</summary>
+    public static readonly string[] AnyTargets = ["component_score"];
+
+    /// <summary>The most components the decomposition resolves (its cap; a larger component id could never be scored).</summary>
+    public const int MaxComponents = 8;
 
     public static void Validate(ExperimentConfig c, Action<string, string> fail)
     {
@@ -70,6 +75,8 @@ public static class ScienceValidator
         var t = c.Learning.Target;
         var takesXrd = c.Acquisition.Kind is "xrd" or "xrd+xas";
         var takesXas = c.Acquisition.Kind is "xas" or "xrd+xas";
+        if (t.Component is not null && t.Kind != "component_score")
+            fail("learning.target.component", $"only a component_score target takes a component, the target is '{t.Kind}'");
         if (XrdTargets.Contains(t.Kind))
         {
             if (!takesXrd) fail("learning.target.kind", $"'{t.Kind}' is measured by diffraction, but acquisition.kind is '{c.Acquisition.Kind}'");
@@ -88,7 +95,14 @@ public static class ScienceValidator
                 if (t.Of is { } of && !references.Contains(of)) fail("learning.target.of", $"'{of}' is not a configured reference ({string.Join(", ", references)})");
             }
         }
-        else fail("learning.target.kind", $"must be one of {string.Join(", ", XrdTargets.Concat(XasTargets))}, got '{t.Kind}'");
+        else if (AnyTargets.Contains(t.Kind))
+        {
+            if (t.Component is not { } n) fail("learning.target.component", "a component_score target needs the component's id (1 for the first component found)");
+            else if (n is < 1 or > MaxComponents) fail("learning.target.component", $"must be 1 to {MaxComponents} (the most components resolved), got {n}");
+            if (t.Of is not null) fail("learning.target.of", "a component has no reference to be of; give learning.target.component");
+            if (t.NormaliseTwoPhase == true) fail("learning.target.normalise_two_phase", "a component's share need not follow a two-phase reaction; leave it out");
+        }
+        else fail("learning.target.kind", $"must be one of {string.Join(", ", XrdTargets.Concat(XasTargets).Concat(AnyTargets))}, got '{t.Kind}'");
     }
 
     private static void ValidateSimulation(ExperimentConfig c, List<string> phases, Action<string, string> fail)

@@ -1,6 +1,7 @@
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Materials;
+using AutonomousBeamline.Learning.Decomposition;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Learning.Surrogate;
 using AutonomousBeamline.Simulators.Physics;
@@ -15,7 +16,12 @@ namespace AutonomousBeamline.Cli.Composition;
 internal static class ScienceComposition
 {
     public static ObservationTarget Target(ExperimentConfig c) =>
-        ObservationTarget.Parse(c.Learning.Target.Kind, c.Learning.Target.Of, c.Learning.Target.NormaliseTwoPhase);
+        ObservationTarget.Parse(c.Learning.Target.Kind, c.Learning.Target.Of, c.Learning.Target.NormaliseTwoPhase, c.Learning.Target.Component,
+            c.Acquisition.Kind == "xas" ? Core.Domain.FrameKind.Xas : Core.Domain.FrameKind.Xrd);
+
+    /// <summary>The reference-free decomposition: always there, fed only a component-score target's frames and the frames the
+    /// references leave unexplained (docs/materials.md).</summary>
+    public static IFrameDecomposition Decomposition() => new FrameDecomposition(maxComponents: ScienceValidator.MaxComponents);
 
     /// <summary>The map's options for the target: the two-phase normalisation as the target says, and the deviation from the state of
     /// charge learnt only for a fraction (a lattice parameter or an edge energy does not follow the state of charge's scale).</summary>

@@ -30,7 +30,7 @@ public sealed record RunCrew(RunDevices Devices, RunRecorder Recorder, CellSafet
         var cell = new CellSafety(devices, recorder, plan.SafeState);
         var inbox = Channel.CreateUnbounded<OperatorCommand>();
         var suspenders = new SuspenderSet(plan, devices, cycler, () => cell.CellFault, recorder.Observe, recorder, time);
-        var kept = new ObservationKeeper(new FrameAnalysis(learning.Analyzer, learning.XasAnalyzer, plan.Axes, learning.Target, plan.Roi), frames, recorder, suspenders.Unusable,
+        var kept = new ObservationKeeper(new FrameAnalysis(learning.Analyzer, learning.XasAnalyzer, plan.Axes, learning.Target, plan.Roi, learning.Decomposition), frames, recorder, suspenders.Unusable,
             new UnusableSpots(plan.Acquisition.UnusableData.PerSpot, plan.Roi.StepMm),
             new DoseLedger(plan.Acquisition.DoseBudgetS, plan.Acquisition.ExposureS, plan.Roi.StepMm), learning.ObservationAdded, resume?.Observations ?? []);
         var referencePreflight = learning.ReferenceCheck is { } check ? new ReferenceFramePreflight(plan, devices, check) : null;

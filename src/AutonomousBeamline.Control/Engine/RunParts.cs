@@ -1,3 +1,4 @@
+using AutonomousBeamline.Learning.Decomposition;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
@@ -39,6 +40,9 @@ public sealed record RunLearning(
     public ObservationTarget? Target { get; init; }
     /// <summary>Preflight's check that the configured references explain a first frame; null skips it.</summary>
     public IReferenceCheck? ReferenceCheck { get; init; }
+    /// <summary>Decomposes frames without references (a component-score target, and frames the references leave
+    /// unexplained); null: such frames are only flagged.</summary>
+    public IFrameDecomposition? Decomposition { get; init; }
 }
 
 /// <summary>A line of progress for whoever watches (the terminal, a test).</summary>

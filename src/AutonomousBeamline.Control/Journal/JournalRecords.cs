@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Acquisition;
+using AutonomousBeamline.Learning.Decomposition;
 
 namespace AutonomousBeamline.Control.Journal;
 
@@ -47,6 +48,21 @@ public sealed record DecisionMade(Decision Decision) : JournalRecord;
 
 /// <summary>A usable frame became an observation (written flat: the observation's own fields).</summary>
 public sealed record ObservationMade(Observation Observation) : JournalRecord;
+
+/// <summary>
+/// The reference-free decomposition of one kind of frame changed: its rank, or a component's shape (see
+/// <c>Learning/Decomposition</c>). Written when it changes, not every frame, so the journal shows the components' evolution.
+/// </summary>
+/// <param name="Version">The decomposition's model version (rises by one per record of that kind).</param>
+/// <param name="Rank">The significant components counted in the window (before the cap on components resolved).</param>
+/// <param name="Frames">How many frames of the kind the decomposition has taken.</param>
+/// <param name="Frame">The frame that made the change.</param>
+/// <param name="Components">Each component: id, where it peaks on the frames' axis, its share of that frame, the first frame it was seen in.</param>
+public sealed record ComponentsUpdated(FrameKind Kind, int Version, int Rank, long Frames, long Frame, IReadOnlyList<ComponentSummary> Components) : JournalRecord
+{
+    public static ComponentsUpdated From(FrameComponents c, long frame) =>
+        new(c.Kind, c.Update.Version, c.Update.Rank.Rank, c.Update.FrameCount, frame, c.Summaries);
+}
 
 /// <summary>A frame stored before a crash whose observation record the crash cut off, analysed again on resume.</summary>
 public sealed record ObservationRecovered(long Sequence, long Frame, string Reason) : JournalRecord;

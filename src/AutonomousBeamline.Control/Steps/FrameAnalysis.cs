@@ -3,13 +3,15 @@ using AutonomousBeamline.Control.Status;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Decomposition;
 using AutonomousBeamline.Learning.Features;
 
 namespace AutonomousBeamline.Control.Steps;
 
 /// <summary>What a frame said: an observation, or the analysis' reason for not using it.</summary>
 /// <param name="Xas">The spectrum's features (usable or not), for the energy planner.</param>
-public sealed record AnalysisResult(Observation? Observation, string? Flag, XasFeatures? Xas);
+/// <param name="Components">What the reference-free decomposition made of the frame, when it was decomposed.</param>
+public sealed record AnalysisResult(Observation? Observation, string? Flag, XasFeatures? Xas, FrameComponents? Components = null);
 
 /// <summary>The cell and the sample when a frame was taken, as the observation records them.</summary>
 /// <param name="StateOfChargeAt">The charge-counted state of charge at a moment (the middle of the exposure).</param>
@@ -19,7 +21,10 @@ public sealed record FrameContext(long Sequence, SpotMm Position, double CRate, 
 /// <param name="target">What the observation's value is (config <c>learning.target</c>); the FePO4 fraction when null.</param>
 /// <param name="roi">Where the sample may be: a frame whose header places it outside is no observation (a wrong or hostile
 /// header must not put a point on the map where no frame was taken). Null: not checked.</param>
-public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes, ObservationTarget? target = null, RoiPlan? roi = null)
+/// <param name="decomposition">Decomposes, without references, every sound frame of a component-score target's kind, and any
+/// frame the references leave unexplained (rather than only flagging it). Null: no decomposition.</param>
+public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes, ObservationTarget? target = null, RoiPlan? roi = null,
+    IFrameDecomposition? decomposition = null)
 {
     /// <summary>The flag of a frame whose header puts the sample outside the ROI.</summary>
     public const string FlagOutsideRoi = "position-outside-roi";
@@ -55,7 +60,15 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             features = ObservationTarget.FeaturesOf(pattern);
         }
         if (flag is null && OutsideRoi(header.Positions)) flag = FlagOutsideRoi;
-        if (flag is not null) return new AnalysisResult(null, flag, spectrum);
+        var components = Decompose(frame, flag);
+        if (_target.Kind == TargetKind.ComponentScore && header.Kind == _target.MeasuredBy)
+        {
+            // The references' verdict does not matter to a reference-free target; a frame the decomposition could not take does.
+            if (flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit) flag = null;
+            if (flag is null && components is null) flag = FlagNotDecomposed;
+            if (flag is null) (fraction, sigma) = _target.From(components!.Update);
+        }
+        if (flag is not null) return new AnalysisResult(null, flag, spectrum, components);
 
         var midExposure = header.TStart + TimeSpan.FromSeconds((header.ExposureS ?? 0) / 2);
         var observation = new Observation
@@ -79,7 +92,19 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             Target = header.Kind == _target.MeasuredBy ? _target.ToString() : null,
             Features = features.Count > 0 ? features : null,
         };
-        return new AnalysisResult(observation, null, spectrum);
+        return new AnalysisResult(observation, null, spectrum, components);
+    }
+
+    /// <summary>The flag of a component-score frame the decomposition could not take (on another axis or grid than the stream's).</summary>
+    public const string FlagNotDecomposed = "not-decomposed";
+
+    /// <summary>Decomposes a sound frame of a component-score target's kind, or one the references leave unexplained.</summary>
+    private FrameComponents? Decompose(Frame frame, string? flag)
+    {
+        if (decomposition is null || frame.Header.Kind == FrameKind.Xas && flag is XasEdgeAnalyzer.FlagIncomplete) return null;
+        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
+        var scored = _target.Kind == TargetKind.ComponentScore && frame.Header.Kind == _target.MeasuredBy && flag is null;
+        return unexplained || scored ? decomposition.Decompose(frame) : null;
     }
 
     private bool OutsideRoi(IReadOnlyDictionary<string, double> positions)

@@ -77,6 +77,7 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     {
         Dose(frame, context.Position);
         var result = analysis.Analyze(frame, context);
+        if (result.Components is { Update.Changed: true } components) recorder.Write(ComponentsUpdated.From(components, frame.Header.Frame));
         if (result.Xas is { } spectrum) _scans = _scans.Add(spectrum);
         unusable.Record(frame.Header.Kind, result.Flag);
         var left = spots.Record(context.Position, result.Flag);

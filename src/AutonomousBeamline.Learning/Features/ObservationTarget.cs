@@ -16,6 +16,8 @@ public enum TargetKind
     EdgePosition,
     /// <summary>A reference spectrum's share of an absorption spectrum.</summary>
     XasFraction,
+    /// <summary>A reference-free component's share of a frame (<see cref="Decomposition.IncrementalDecomposition"/>).</summary>
+    ComponentScore,
 }
 
 /// <summary>
@@ -26,12 +28,14 @@ public enum TargetKind
 /// </summary>
 /// <param name="Of">The phase or reference the target is of; the last configured when null.</param>
 /// <param name="NormaliseTwoPhase">Whether the map divides the spread by 4·soc·(1 − soc), a two-phase reaction's shape.</param>
-public sealed record ObservationTarget(TargetKind Kind, string? Of, bool NormaliseTwoPhase)
+/// <param name="Component">For a component score: the component's id (1 for the first component the decomposition found).</param>
+/// <param name="Modality">For a component score: the kind of frame decomposed (diffraction unless the run takes only spectra).</param>
+public sealed record ObservationTarget(TargetKind Kind, string? Of, bool NormaliseTwoPhase, int? Component = null, FrameKind Modality = FrameKind.Xrd)
 {
     /// <summary>The shipped default: the FePO4 fraction of the diffraction patterns, normalised as a two-phase reaction.</summary>
     public static ObservationTarget Default { get; } = new(TargetKind.PhaseFraction, null, true);
 
-    public static ObservationTarget Parse(string kind, string? of, bool? normaliseTwoPhase)
+    public static ObservationTarget Parse(string kind, string? of, bool? normaliseTwoPhase, int? component = null, FrameKind modality = FrameKind.Xrd)
     {
         var parsed = kind switch
         {
@@ -40,16 +44,33 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
             "peak_position" => TargetKind.PeakPosition,
             "edge_position" => TargetKind.EdgePosition,
             "xas_fraction" => TargetKind.XasFraction,
+            "component_score" => TargetKind.ComponentScore,
             _ => throw new ArgumentException($"learning.target.kind '{kind}' is not a target"),
         };
-        return new ObservationTarget(parsed, of, normaliseTwoPhase ?? parsed == TargetKind.PhaseFraction);
+        if (parsed == TargetKind.ComponentScore && component is not >= 1)
+            throw new ArgumentException($"learning.target.component must be a component id from 1 up, got {component?.ToString(CultureInfo.InvariantCulture) ?? "none"}");
+        return new ObservationTarget(parsed, of, normaliseTwoPhase ?? parsed == TargetKind.PhaseFraction,
+            parsed == TargetKind.ComponentScore ? component : null, modality);
     }
 
     /// <summary>A fraction (0..1) that follows the local state of charge, as a map learning the deviation from it assumes.</summary>
     public bool IsFraction => Kind is TargetKind.PhaseFraction or TargetKind.XasFraction;
 
     /// <summary>The kind of frame that measures the target.</summary>
-    public FrameKind MeasuredBy => Kind is TargetKind.EdgePosition or TargetKind.XasFraction ? FrameKind.Xas : FrameKind.Xrd;
+    public FrameKind MeasuredBy => Kind switch
+    {
+        TargetKind.EdgePosition or TargetKind.XasFraction => FrameKind.Xas,
+        TargetKind.ComponentScore => Modality,
+        _ => FrameKind.Xrd,
+    };
+
+    /// <summary>The target's value and σ in a decomposed frame: the component's share, 0 while the decomposition has not
+    /// (or no longer) resolved it (the frame then holds none of it that the model can tell).</summary>
+    public (double Value, double Sigma) From(Decomposition.DecompositionUpdate update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        return update.ScoreOf(Component ?? 1) is { } score ? (score.Fraction, score.FractionSigma) : (0, 1);
+    }
 
     /// <summary>True when the observation is of the target's modality (the map learns from it).</summary>
     public bool Measures(Observation observation) => observation.Kind == MeasuredBy;
@@ -60,6 +81,7 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
         TargetKind.LatticeParameter => $"lattice parameter a of {Of ?? "the last phase"}",
         TargetKind.PeakPosition => $"peak position of {Of ?? "the last phase"}",
         TargetKind.EdgePosition => "edge position",
+        TargetKind.ComponentScore => $"share of component {Component}",
         _ => $"absorption fraction of {Of ?? "the last reference"}",
     };
 

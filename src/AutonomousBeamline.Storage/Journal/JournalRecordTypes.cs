@@ -26,6 +26,7 @@ internal static class JournalRecordTypes
         Flat<ObservationMade, Observation>("observation", r => r.Observation, o => new ObservationMade(o)),
         Fields<ObservationRecovered>("observation_recovered"),
         Fields<FrameNotCounted>("frame_not_counted"),
+        Fields<ComponentsUpdated>("components_updated"),
         Fields<FrameRejected>("frame_rejected"),
         Fields<StepAttemptFailed>("step_attempt_failed"),
         Fields<Suspended>("suspend"),

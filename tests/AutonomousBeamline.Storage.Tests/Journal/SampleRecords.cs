@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Decomposition;
 
 namespace AutonomousBeamline.Storage.Tests;
 
@@ -42,6 +43,7 @@ public static class SampleRecords
         new ObservationMade(Xrd with { Kind = FrameKind.Xas, Source = DecisionSource.Recovered, ExposureS = null, EdgeEnergyEv = 7121.5, WhiteLineEnergyEv = 7131 }),
         new ObservationRecovered(8, 13, "stored before the crash, journalled after it"),
         new FrameNotCounted(14, FrameKind.Xas, "flat"),
+        new ComponentsUpdated(FrameKind.Xrd, 3, 3, 41, 57, [new ComponentSummary(1, 12.25, 0.1, 1), new ComponentSummary(3, 17.5, 0.65, 22)]),
         new FrameNotCounted(15, null, "beam 12.5 mA below threshold during the exposure"),
         new FrameRejected("truncated payload", "r16", 16),
         new FrameRejected("for no pending request", null, null),

@@ -1,0 +1,56 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+
+namespace AutonomousBeamline.Learning.Decomposition;
+
+/// <summary>One component as the journal summarises it: where its shape peaks on the frames' axis, and its share of the frame.</summary>
+/// <param name="PeakAt">The axis value (2θ, q or eV, as the frames' header says) of the component's largest channel.</param>
+public sealed record ComponentSummary(int Id, double PeakAt, double Fraction, long FirstSeenFrame);
+
+/// <summary>What decomposing one frame gave: the update, and the components summarised on the frame's own axis.</summary>
+public sealed record FrameComponents(FrameKind Kind, DecompositionUpdate Update, IReadOnlyList<ComponentSummary> Summaries);
+
+/// <summary>Decomposes frames without references, one stream per kind of frame (the run's loop is the one caller).</summary>
+public interface IFrameDecomposition
+{
+    /// <summary>Null when the frame cannot join its stream (another axis or grid than the stream's first frame, e.g. a sparse scan).</summary>
+    FrameComponents? Decompose(Frame frame);
+}
+
+/// <summary>
+/// <see cref="IncrementalDecomposition"/> per kind of frame: diffraction patterns as counts (Poisson), absorption spectra
+/// as normalised μ (Gaussian noise). A stream takes the axis of its first frame; a frame on another axis (an XAS planner's
+/// sparse scan, a detector re-described mid-run) is left out rather than interpolated, since resampling would correlate
+/// the noise the rank estimate assumes independent.
+/// </summary>
+public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) : IFrameDecomposition
+{
+    private readonly Dictionary<FrameKind, (IncrementalDecomposition Stream, double[] Axis)> _streams = [];
+
+    public FrameComponents? Decompose(Frame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var h = frame.Header;
+        var values = frame.Intensities;
+        if (values.Length < 2 || values.Any(v => !double.IsFinite(v))) return null;
+        if (frame.X is null && (h.XStart is null || h.XStep is null)) return null;
+        var axis = Enumerable.Range(0, values.Length).Select(frame.XAt).ToArray();
+        if (!_streams.TryGetValue(h.Kind, out var stream))
+        {
+            var noise = h.Kind == FrameKind.Xas ? NoiseModel.Gaussian : NoiseModel.Poisson;
+            stream = (new IncrementalDecomposition(new DecompositionOptions(noise, window, maxComponents)), axis);
+            _streams[h.Kind] = stream;
+        }
+        var tolerance = 1e-6 * Math.Max(Math.Abs(stream.Axis[^1] - stream.Axis[0]) / stream.Axis.Length, 1e-12);
+        if (axis.Length != stream.Axis.Length || axis.Where((x, i) => Math.Abs(x - stream.Axis[i]) > tolerance).Any()) return null;
+        if (stream.Stream.Options.Noise == NoiseModel.Poisson && values.Any(v => v < 0)) return null;
+        var update = stream.Stream.Add(values.Select(v => (double)v).ToArray());
+        var summaries = update.Components.Select(c =>
+        {
+            var peak = 0;
+            for (var j = 1; j < c.Shape.Count; j++) if (c.Shape[j] > c.Shape[peak]) peak = j;
+            return new ComponentSummary(c.Id, frame.XAt(peak), update.ScoreOf(c.Id)?.Fraction ?? 0, c.FirstSeenFrame);
+        }).ToList();
+        return new FrameComponents(h.Kind, update, summaries);
+    }
+}

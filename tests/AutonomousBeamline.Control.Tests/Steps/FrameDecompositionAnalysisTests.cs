@@ -1,0 +1,92 @@
+using AutonomousBeamline.Control.Plan;
+using AutonomousBeamline.Control.Status;
+using AutonomousBeamline.Control.Steps;
+using AutonomousBeamline.Control.Tests.Support;
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Decomposition;
+using AutonomousBeamline.Learning.Features;
+using MathNet.Numerics.Distributions;
+
+namespace AutonomousBeamline.Control.Tests.Steps;
+
+/// <summary>Frames the references cannot explain go to the reference-free decomposition; a component-score target is read from it.</summary>
+public sealed class FrameDecompositionAnalysisTests
+{
+    private const int Channels = 200;
+    private static readonly AxisRoles Axes = new("sample_x", "sample_y");
+
+    private static double[] Peak(double centre) =>
+        Enumerable.Range(0, Channels).Select(j => Math.Exp(-0.5 * Math.Pow((j - centre) / 4, 2)) / (4 * Math.Sqrt(2 * Math.PI))).ToArray();
+
+    private static readonly double[][] Patterns = [Peak(60), Peak(130)];
+
+    /// <summary>A pattern of counts with the second pattern's share <paramref name="share"/>, on a 2θ axis from 5° in 0.01° steps.</summary>
+    private static Frame Mixture(long number, double share, Random rng) => new(new FrameHeader
+    {
+        Frame = number, RequestId = "r", Kind = FrameKind.Xrd, N = Channels, XMode = "uniform", XName = "two_theta", XUnit = "deg",
+        XStart = 5, XStep = 0.01, ExposureS = 1, TStart = EngineRig.Start, BeamCurrentMa = 200,
+    }, Enumerable.Range(0, Channels).Select(j => (float)Poisson.Sample(rng, 20 + 40_000 * ((1 - share) * Patterns[0][j] + share * Patterns[1][j]))).ToArray(), null);
+
+    private static FrameContext Context(long sequence) => new(sequence, new SpotMm(1, 1), 0.5, _ => 0.5, DecisionSource.Learner);
+
+    [Fact]
+    public void A_component_score_target_makes_observations_of_frames_no_reference_explains()
+    {
+        var target = ObservationTarget.Parse("component_score", null, null, component: 2);
+        var analysis = new FrameAnalysis(new FakeAnalyzer { FlagEverything = XrdPhaseAnalyzer.FlagMisfit }, null, Axes, target, decomposition: new FrameDecomposition());
+        var rng = new Random(4);
+        AnalysisResult? last = null;
+        double share = 0;
+        for (var i = 0; i < 20; i++)
+        {
+            share = i / 19.0;
+            last = analysis.Analyze(Mixture(i, share, rng), Context(i));
+            Assert.NotNull(last.Observation);
+        }
+        Assert.Equal("share of component 2", last!.Observation!.Target);
+        Assert.Equal(2, last.Components!.Update.Components.Count);
+        // Component 1 is the pattern of the first frames; 2 the one that grew in (with the flat background shared out by ALS).
+        Assert.InRange(last.Observation.PhaseFraction, share - 0.1, share + 0.02);
+        Assert.True(last.Observation.PhaseFractionSigma is > 0 and < 0.05);
+        Assert.Equal(130 * 0.01 + 5, last.Components.Summaries[1].PeakAt, 2);
+    }
+
+    [Fact]
+    public void A_frame_the_references_leave_unexplained_is_decomposed_but_no_fraction_is_made_of_it()
+    {
+        var analysis = new FrameAnalysis(new FakeAnalyzer { FlagEverything = XrdPhaseAnalyzer.FlagMisfit }, null, Axes, decomposition: new FrameDecomposition());
+        var result = analysis.Analyze(Mixture(1, 0.3, new Random(1)), Context(1));
+        Assert.Null(result.Observation);
+        Assert.Equal(XrdPhaseAnalyzer.FlagMisfit, result.Flag);
+        Assert.True(result.Components!.Update.Changed);
+    }
+
+    [Fact]
+    public void A_frame_flagged_for_itself_is_not_decomposed_and_no_score_is_made_of_it()
+    {
+        var target = ObservationTarget.Parse("component_score", null, null, component: 1);
+        var analysis = new FrameAnalysis(new FakeAnalyzer { FlagEverything = "saturated" }, null, Axes, target, decomposition: new FrameDecomposition());
+        var result = analysis.Analyze(Mixture(1, 0.3, new Random(1)), Context(1));
+        Assert.Equal(("saturated", (FrameComponents?)null), (result.Flag, result.Components));
+        Assert.Null(result.Observation);
+    }
+
+    [Fact]
+    public void A_component_score_frame_on_another_axis_is_flagged_not_decomposed()
+    {
+        var target = ObservationTarget.Parse("component_score", null, null, component: 1);
+        var analysis = new FrameAnalysis(new FakeAnalyzer(), null, Axes, target, decomposition: new FrameDecomposition());
+        var rng = new Random(2);
+        Assert.NotNull(analysis.Analyze(Mixture(1, 0.3, rng), Context(1)).Observation);
+        var shifted = Mixture(2, 0.3, rng);
+        shifted = shifted with { Header = shifted.Header with { XStart = 6 } };
+        Assert.Equal(FrameAnalysis.FlagNotDecomposed, analysis.Analyze(shifted, Context(2)).Flag);
+    }
+
+    [Fact]
+    public void A_component_score_target_needs_a_component_id()
+    {
+        Assert.Contains("learning.target.component", Assert.Throws<ArgumentException>(() => ObservationTarget.Parse("component_score", null, null)).Message);
+    }
+}
