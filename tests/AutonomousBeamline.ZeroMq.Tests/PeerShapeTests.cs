@@ -116,13 +116,17 @@ public sealed class PeerShapeTests
         var answers = new List<int>();
         for (var i = 0; i < 5; i++) answers.Add((await client.RequestAsync("status"))["n"]!.GetValue<int>());
 
-        // Request 4's first attempt went unanswered in time; its resend (the worker's 5th) answered it.
-        Assert.Equal([1, 2, 3, 5, 6], answers);
-        Assert.Equal(1, client.Resends);
+        // Request 4's first attempt went unanswered in time; a resend (the worker's 5th, or a later one when the sleeping
+        // worker made the resend late too, as on a loaded machine) answered it, and request 5 was answered in its turn.
+        Assert.Equal([1, 2, 3], answers.Take(3));
+        var answeredBy = answers[3];
+        Assert.True(answeredBy >= 5, $"request 4 answered by the worker's reply {answeredBy}, before any resend");
+        Assert.Equal(answeredBy + 1, answers[4]);
+        Assert.Equal(answeredBy - 4, client.Resends);
         // The stale reply and the duplicate were discarded; the late reply went to the closed socket.
         Assert.True(client.DiscardedReplies >= 2, $"{client.DiscardedReplies} replies discarded");
         var ids = worker.Received.Select(r => JsonNode.Parse(r)!["id"]!.GetValue<string>()).ToList();
-        Assert.Equal(ids[3], ids[4]);
+        Assert.All(ids.Skip(3).Take(answeredBy - 3), id => Assert.Equal(ids[3], id));
     }
 
     private static void Reply(NetMQSocket socket, string json) => socket.SendFrame(json);

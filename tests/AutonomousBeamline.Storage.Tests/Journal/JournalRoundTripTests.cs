@@ -22,7 +22,7 @@ public sealed class JournalRoundTripTests : IDisposable
         [typeof(FaultRecorded)] = "fault", [typeof(DeviceRecovered)] = "recovered", [typeof(RecoveryFailed)] = "recovery_failed",
         [typeof(DeviceRetried)] = "device_retry", [typeof(CyclerError)] = "cycler_error", [typeof(FaultInjected)] = "fault_injected",
         [typeof(OperatorCommandReceived)] = "operator_command", [typeof(OperatorOverride)] = "override",
-        [typeof(BudgetChanged)] = "budget_changed", [typeof(RegionExcluded)] = "region_excluded", [typeof(SpotLeft)] = "spot_left", [typeof(DoseSpent)] = "dose_spent", [typeof(KnobLockChanged)] = "knob_lock",
+        [typeof(BudgetChanged)] = "budget_changed", [typeof(RegionExcluded)] = "region_excluded", [typeof(SpotLeft)] = "spot_left", [typeof(DoseSpent)] = "dose_spent", [typeof(ModalitiesCompared)] = "modalities_compared", [typeof(KnobLockChanged)] = "knob_lock",
         [typeof(ApprovalWindowChanged)] = "approval_window", [typeof(CRateRefused)] = "c_rate_refused",
         [typeof(CRateRequested)] = "c_rate_requested", [typeof(ProtocolHoldRequested)] = "protocol_hold_requested",
         [typeof(ProtocolReleaseRequested)] = "protocol_release_requested", [typeof(ProtocolHeld)] = "protocol_held",

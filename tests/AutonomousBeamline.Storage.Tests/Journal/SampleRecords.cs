@@ -69,6 +69,7 @@ public static class SampleRecords
         new RegionExcluded(Ann.ToString(), 0, 1, 2, 3.5),
         new SpotLeft(2, 3, 3, "flat", 1.8, 2.2, 2.8, 3.2),
         new DoseSpent(2, 3, 60, 60, 1.8, 2.2, 2.8, 3.2),
+        new ModalitiesCompared(2, 3, 0.41, "fraction of FePO4", 7, 0.42, 0.01, 8, 0.52, null, 0.1, null),
         new KnobLockChanged(Ann.ToString(), Knob.CRate, true),
         new ApprovalWindowChanged(Ann.ToString(), 30),
         new CRateRefused(5, "learner", "above the cell's 2C"),
