@@ -59,7 +59,8 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             flag = pattern.Flag;
             features = ObservationTarget.FeaturesOf(pattern);
         }
-        if (flag is null && OutsideRoi(header.Positions)) flag = FlagOutsideRoi;
+        // A frame the references leave unexplained may still become a component-score observation, so its position is checked too.
+        if (flag is (null or XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit) && OutsideRoi(header.Positions)) flag = FlagOutsideRoi;
         var components = Decompose(frame, flag);
         if (_target.Kind == TargetKind.ComponentScore && header.Kind == _target.MeasuredBy)
         {

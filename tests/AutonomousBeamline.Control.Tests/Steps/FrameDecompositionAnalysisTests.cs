@@ -63,6 +63,20 @@ public sealed class FrameDecompositionAnalysisTests
     }
 
     [Fact]
+    public void A_frame_no_reference_explains_whose_header_puts_it_outside_the_roi_is_no_component_score_observation()
+    {
+        var target = ObservationTarget.Parse("component_score", null, null, component: 1);
+        var roi = new RoiPlan(0, 10, 0, 10, 0.5);
+        var analysis = new FrameAnalysis(new FakeAnalyzer { FlagEverything = XrdPhaseAnalyzer.FlagMisfit }, null, Axes, target, roi, new FrameDecomposition());
+        var frame = Mixture(1, 0.3, new Random(1));
+        var outside = frame with { Header = frame.Header with { Positions = new Dictionary<string, double> { ["sample_x"] = 99, ["sample_y"] = -99 } } };
+        var result = analysis.Analyze(outside, Context(1));
+        Assert.Null(result.Observation);
+        Assert.Equal(FrameAnalysis.FlagOutsideRoi, result.Flag);
+        Assert.Null(result.Components);
+    }
+
+    [Fact]
     public void A_frame_flagged_for_itself_is_not_decomposed_and_no_score_is_made_of_it()
     {
         var target = ObservationTarget.Parse("component_score", null, null, component: 1);
