@@ -47,13 +47,15 @@ public sealed class PeerShapeTests
 
         var reply = await client.RequestAsync("move");
 
-        Assert.Equal(2, reply["n"]!.GetValue<int>());
-        Assert.Equal(1, client.Resends);
+        // Answered by a resend (on a loaded machine the sleeping gateway may make a second resend late too).
+        var answeredBy = reply["n"]!.GetValue<int>();
+        Assert.True(answeredBy >= 2, $"answered by the gateway's reply {answeredBy}, before any resend");
+        Assert.Equal(answeredBy - 1, client.Resends);
         var ids = gateway.Received.Select(r => JsonNode.Parse(r)!["id"]!.GetValue<string>()).ToList();
-        Assert.Equal(2, ids.Count);
-        Assert.Equal(ids[0], ids[1]); // Lazy Pirate resends with the same id, so the gateway can tell a repeat
+        Assert.Equal(answeredBy, ids.Count);
+        Assert.All(ids, id => Assert.Equal(ids[0], id)); // Lazy Pirate resends with the same id, so the gateway can tell a repeat
         // The gateway is still in step: the next request is answered at once.
-        Assert.Equal(3, (await client.RequestAsync("status"))["n"]!.GetValue<int>());
+        Assert.Equal(answeredBy + 1, (await client.RequestAsync("status"))["n"]!.GetValue<int>());
     }
 
     [Fact]
