@@ -15,8 +15,15 @@ public sealed class PeerShapeTests
 {
     private static readonly ZmqRequestClientOptions Fast = new() { ReplyTimeout = TimeSpan.FromSeconds(1), Retries = 2 };
 
-    /// <summary>Late for the first attempt, in time for the resend (which waits a whole time-out of its own): half a time-out of margin each way.</summary>
-    private static readonly TimeSpan Late = Fast.ReplyTimeout * 1.5;
+    /// <summary>
+    /// A slow peer answers only once the client has given up on the first attempt and resent: late by construction rather
+    /// than by a guess at the machine's speed, so the resend still has a whole time-out of its own.
+    /// </summary>
+    private static void AnswerAfterTheResend(Func<ZmqRequestClient?> client, long resends)
+    {
+        if (!SpinWait.SpinUntil(() => client() is { } c && c.Resends >= resends, TimeSpan.FromSeconds(30)))
+            throw new TimeoutException($"the client never resent (waited for {resends} resends)");
+    }
 
     private static string Ok(JsonObject request, int n) => $"{{\"id\":\"{request["id"]}\",\"ok\":true,\"n\":{n}}}";
 
@@ -38,12 +45,14 @@ public sealed class PeerShapeTests
     public async Task A_REP_gateway_that_answers_after_the_time_out_gets_the_request_again_on_a_new_connection()
     {
         // REP cannot answer twice, but it can answer late: the first answer goes to the connection the client closed.
+        ZmqRequestClient? shared = null;
         using var gateway = new Peer(new ResponseSocket(), bind: true, (socket, request, n) =>
         {
-            if (n == 1) Thread.Sleep(Late); // a slow gateway, not the test waiting
+            if (n == 1) AnswerAfterTheResend(() => Volatile.Read(ref shared), 1); // a slow gateway, not the test waiting
             Reply(socket, Ok(request, n));
         });
         using var client = new ZmqRequestClient(gateway.Endpoint, "motion", Fast);
+        Volatile.Write(ref shared, client);
 
         var reply = await client.RequestAsync("move");
 
@@ -87,6 +96,7 @@ public sealed class PeerShapeTests
         // A DEALER worker sees the broker's envelope (the client's identity, the empty delimiter) and must send it back.
         List<NetMQFrame>? previousEnvelope = null;
         string? previousReply = null;
+        ZmqRequestClient? shared = null;
         using var worker = new Peer(new DealerSocket(), bind: false, (socket, request, n, envelope) =>
         {
             var reply = Ok(request, n);
@@ -104,7 +114,7 @@ public sealed class PeerShapeTests
                     break;
                 case 4:
                     // Too late for the first attempt: the client has reopened and resent (request 5, same id) by then.
-                    Thread.Sleep(Late);
+                    AnswerAfterTheResend(() => Volatile.Read(ref shared), 1);
                     Send(socket, envelope, reply);
                     break;
                 default:
@@ -114,6 +124,7 @@ public sealed class PeerShapeTests
             (previousEnvelope, previousReply) = (envelope, reply);
         }, broker.BackendEndpoint);
         using var client = new ZmqRequestClient(broker.FrontendEndpoint, "detector", Fast);
+        Volatile.Write(ref shared, client);
 
         var answers = new List<int>();
         for (var i = 0; i < 5; i++) answers.Add((await client.RequestAsync("status"))["n"]!.GetValue<int>());
