@@ -94,12 +94,13 @@ internal static class ExperimentRunner
                 xrd,
                 motion => LearningComposition.Planner(config, trainer, motion),
                 // The map learns the target from the frames that measure it; the other modality's observations stay separate.
-                o => { if (target.Measures(o)) trainer.Add(o); },
+                o => target.Measures(o) ? trainer.Add(o) : null,
                 mode == RunMode.DryRun ? trainer.WhenIdleAsync : null,
                 () => trainer.Current)
             {
                 XasAnalyzer = xas,
                 Target = target,
+                Calibration = () => trainer.Calibration,
                 // A reference-free target does not stand on the references, so their preflight check would only stop a run it can do.
                 ReferenceCheck = target.Kind == TargetKind.ComponentScore ? null : ScienceComposition.ReferenceCheck(xrd, xas),
                 Decomposition = ScienceComposition.Decomposition(),

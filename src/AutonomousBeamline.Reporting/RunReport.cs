@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Storage;
 
@@ -87,6 +88,7 @@ public static class RunReport
         Row("outcome", end is null ? "incomplete: the journal has no run_end" : $"{end.ExitStatus.ToString().ToLowerInvariant()}: {end.Reason}");
         Row("from / to", $"{run.StartedAt:u} / {run.EndedAt:u} ({N(run.SecondsFromStart(run.EndedAt) / 3600, "0.00")} h)");
         Row("frames / observations / decisions", $"{run.Frames.Count} / {run.Observations.Count} / {run.Decisions.Count}");
+        Row("map calibration", Calibration(run));
         Row("protocol steps", string.Join(", ", run.Steps.Select(s => $"{s.Start.Step} ({(s.End is null ? "not ended" : s.End.Reason)})")));
         html.Append("</table>");
 
@@ -109,6 +111,28 @@ public static class RunReport
         }
         html.Append("</table></body></html>\n");
         return html.ToString();
+    }
+
+    /// <summary>
+    /// How the map's 90 % intervals held at each new frame before the map was fitted on it (the journal's
+    /// map_interval_checked records): the run's whole share, and the newest 50 for a map that changed during the run.
+    /// </summary>
+    private static string Calibration(RecordedRun run)
+    {
+        var checks = run.Journal.Select(e => e.Record).OfType<MapIntervalChecked>().ToList();
+        if (checks.Count == 0) return "no frame was checked against a map fitted before it";
+        static double Held(IReadOnlyCollection<MapIntervalChecked> c) => (double)c.Count(x => x.Inside) / c.Count;
+        var newest = checks.TakeLast(50).ToList();
+        var text = FormattableString.Invariant($"90 % intervals held on {Held(checks):P0} of {checks.Count} frames checked before the map was fitted on them");
+        if (newest.Count < checks.Count) text += FormattableString.Invariant($" ({Held(newest):P0} of the newest {newest.Count})");
+        // Judged against what chance allows with this many checks: 2.5 binomial standard deviations either side of 90 %.
+        var allowed = 2.5 * Math.Sqrt(0.9 * 0.1 / checks.Count);
+        return text + (Held(checks) - 0.9) switch
+        {
+            var d when d < -allowed => "; the map is overconfident: its uncertainty is smaller than its errors",
+            var d when d > allowed => "; the map is underconfident: its uncertainty is larger than its errors",
+            _ => "",
+        };
     }
 
     private static void Figure(StringBuilder html, ReportFigure figure) =>

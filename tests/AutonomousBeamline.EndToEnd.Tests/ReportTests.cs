@@ -48,6 +48,13 @@ public sealed class ReportTests : IDisposable
             Assert.Contains(plot, html);
         Assert.Contains("map-soc", html);
         Assert.Contains("uncertainty-soc", html);
+        // The map's intervals, checked at each new frame before the map was fitted on it, summed up on the page.
+        var checks = File.ReadLines(Path.Combine(runDir, "journal.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .Where(r => (string?)r["type"] == "map_interval_checked").ToList();
+        Assert.NotEmpty(checks);
+        Assert.All(checks, c => Assert.Equal(
+            Math.Abs((double)c["value"]! - (double)c["mean"]!) <= 1.6448536269514722 * (double)c["spread"]!, (bool)c["inside"]!));
+        Assert.Contains($"of {checks.Count} frames checked before the map was fitted on them", html);
 
         // The page as a browser draws it, against the same page without its images: the plots are what fills it.
         var withPlots = Screenshot(page);

@@ -54,8 +54,12 @@ public static class CompactDashboardView
         var room = Math.Max(0, height - 1 - lines.Count - tail.Count);
         if (model.ShowHelp)
             lines.AddRange(ConsoleLineParser.HelpText.TrimEnd().Split('\n').Take(room).Select(l => Plain(l.TrimEnd(), width)));
-        else if (s?.Uncertainty is { } grid && room >= 4)
-            lines.AddRange(HeatMap(grid, s.XMm, s.YMm, Math.Min(width - 1, 60), room - 2, width, s.Cell.StateOfCharge));
+        else if (s?.Uncertainty is { } grid && room >= 5)
+        {
+            lines.AddRange(HeatMap(grid, s.XMm, s.YMm, Math.Min(width - 1, 60), room - 3, width, s.Cell.StateOfCharge));
+            // Whether the spread above can be trusted: how its intervals held where the map had not yet been.
+            lines.Add(Plain(s.MapCalibration is { } held ? $"calibration: {held}" : "calibration: no new frame checked yet", width));
+        }
         lines.AddRange(tail);
         return new Markup(string.Join("\n", lines));
     }

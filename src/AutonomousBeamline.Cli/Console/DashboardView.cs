@@ -186,8 +186,25 @@ public static class DashboardView
     ];
 
     private static Panel HeatMapPanel(ExperimentSnapshot s) =>
-        new Panel(s.Uncertainty is { } grid ? HeatMap(grid, s.XMm, s.YMm) : new Markup("[grey]no model yet[/]"))
+        new Panel(s.Uncertainty is { } grid
+                // Whether the spread can be trusted: how its intervals held where the map had not yet been.
+                ? new Rows(HeatMap(grid, s.XMm, s.YMm), new Markup(Markup.Escape(Wrap(
+                    s.MapCalibration is { } held ? $"calibration: {held}" : "calibration: no new frame checked yet", CalibrationWidth))))
+                : new Markup("[grey]no model yet[/]"))
             .Header($"model uncertainty over the ROI at SOC {F(s.Cell.StateOfCharge * 100, "0")} %");
+
+    /// <summary>Narrow, like the map's coordinate line, so the panel does not squeeze the decisions beside it.</summary>
+    private const int CalibrationWidth = 34;
+
+    private static string Wrap(string text, int width)
+    {
+        var lines = new List<string> { "" };
+        foreach (var word in text.Split(' '))
+            if (lines[^1].Length == 0) lines[^1] = word;
+            else if (lines[^1].Length + 1 + word.Length <= width) lines[^1] += " " + word;
+            else lines.Add(word);
+        return string.Join("\n", lines);
+    }
 
     /// <summary>
     /// The spread, high y at the top, the stage's position marked, wide grids pooled (max per cell): each cell two characters

@@ -4,6 +4,7 @@ using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
 using AutonomousBeamline.Learning.Acquisition;
 using AutonomousBeamline.Learning.Features;
+using AutonomousBeamline.Learning.Surrogate;
 
 namespace AutonomousBeamline.Control.Engine;
 
@@ -14,7 +15,8 @@ public sealed record RunDevices(IPotentiostat Potentiostat, IMotion Motion, IDet
     Suspenders.IFreeSpace? Disk = null);
 
 /// <summary>The learning side as the engine uses it: features from a frame, the planners, and the trainer's hooks.</summary>
-/// <param name="ObservationAdded">Hands each new observation to the (background) trainer.</param>
+/// <param name="ObservationAdded">Hands each new observation to the (background) trainer; returns how the map published before
+/// it predicted it (a held-out check of the map's interval), or null when no map has been published or the map does not learn it.</param>
 /// <param name="ModelSettled">
 /// Null on a live run: a decision never waits for a fit. A dry run passes the trainer's "idle" wait here, because on
 /// the virtual clock a 20-second exposure takes milliseconds of wall time, and without it the rehearsal would decide on a
@@ -26,7 +28,7 @@ public sealed record RunDevices(IPotentiostat Potentiostat, IMotion Motion, IDet
 public sealed record RunLearning(
     IXrdAnalyzer Analyzer,
     Func<MotionDescription, IRoiPlanner> CreatePlanner,
-    Action<Observation> ObservationAdded,
+    Func<Observation, IntervalCheck?> ObservationAdded,
     Func<CancellationToken, Task>? ModelSettled = null,
     Func<IPhaseMap?>? CurrentMap = null)
 {
@@ -38,6 +40,8 @@ public sealed record RunLearning(
     public CRatePlanner? CRatePlanner { get; init; }
     /// <summary>What an observation's value is (config <c>learning.target</c>); the FePO4 fraction when null.</summary>
     public ObservationTarget? Target { get; init; }
+    /// <summary>How the map's 90 % intervals held on the newest frames it had not seen, for the dashboard; null: not shown.</summary>
+    public Func<MapCalibration?>? Calibration { get; init; }
     /// <summary>Preflight's check that the configured references explain a first frame; null skips it.</summary>
     public IReferenceCheck? ReferenceCheck { get; init; }
     /// <summary>Decomposes frames without references (a component-score target, and frames the references leave

@@ -64,6 +64,11 @@ public sealed record ComponentsUpdated(FrameKind Kind, int Version, int Rank, lo
         new(c.Kind, c.Update.Version, c.Update.Rank.Rank, c.Update.FrameCount, frame, c.Summaries);
 }
 
+/// <summary>A new observation against the map published before it (which had not been fitted on it): the held-out check
+/// of the map's 90 % interval, mean ± 1.645·spread, that the dashboard and the report sum up.</summary>
+/// <param name="Observation">The observation's sequence number.</param>
+public sealed record MapIntervalChecked(long Observation, int ModelVersion, double Value, double Mean, double Spread, bool Inside) : JournalRecord;
+
 /// <summary>A frame stored before a crash whose observation record the crash cut off, analysed again on resume.</summary>
 public sealed record ObservationRecovered(long Sequence, long Frame, string Reason) : JournalRecord;
 

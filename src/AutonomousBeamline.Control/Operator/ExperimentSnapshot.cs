@@ -9,6 +9,15 @@ public sealed record DecisionView(DateTimeOffset Time, string Kind, IReadOnlyDic
 /// <summary>The model's spread over the ROI grid at the present state of charge (row-major, y rows of x).</summary>
 public sealed record UncertaintyGrid(double XMinMm, double YMinMm, double StepMm, int Nx, int Ny, double[] Spread);
 
+/// <summary>How the map's intervals held on the newest frames it had not been fitted on: <paramref name="Coverage"/> of the
+/// last <paramref name="Checked"/> fell inside the <paramref name="Nominal"/> interval.</summary>
+public sealed record MapCalibrationView(double Nominal, double Coverage, int Checked)
+{
+    /// <summary>"90 % intervals held on 88 % of the last 50 new frames".</summary>
+    public override string ToString() =>
+        FormattableString.Invariant($"{Nominal:P0} intervals held on {Coverage:P0} of the last {Checked} new frames");
+}
+
 /// <summary>A fault as an operator sees it.</summary>
 public sealed record FaultView(DateTimeOffset Time, string Source, string Message);
 
@@ -28,6 +37,8 @@ public sealed record ExperimentSnapshot
     public DecisionView? PendingDecision { get; init; }
     public required double ApprovalWindowS { get; init; }
     public UncertaintyGrid? Uncertainty { get; init; }
+    /// <summary>Whether the uncertainty can be trusted: null before the first map has met a new frame.</summary>
+    public MapCalibrationView? MapCalibration { get; init; }
     public required int FramesUsed { get; init; }
     public required int FramesBudget { get; init; }
     public required double BeamTimeUsedS { get; init; }

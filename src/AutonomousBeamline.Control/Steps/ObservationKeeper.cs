@@ -16,7 +16,7 @@ namespace AutonomousBeamline.Control.Steps;
 /// the lists it hands out are immutable, so the cycler's C-rate planner reads them without a lock.
 /// </summary>
 public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames, RunRecorder recorder, UnusableDataSuspender unusable,
-    UnusableSpots spots, DoseLedger dose, Action<Observation> trainer, IEnumerable<Observation> earlier)
+    UnusableSpots spots, DoseLedger dose, Func<Observation, Learning.Surrogate.IntervalCheck?> trainer, IEnumerable<Observation> earlier)
 {
     private ImmutableList<Observation> _observations = Seeded(earlier, dose);
     private ImmutableList<XasFeatures> _scans = [];
@@ -95,7 +95,8 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
         if (recovered) recorder.Write(new ObservationRecovered(o.Sequence, o.Frame, "stored before the crash, journalled after it"));
         Volatile.Write(ref _observations, _observations.Add(o));
         recorder.Counts(c => c with { Observations = c.Observations + 1 });
-        trainer(o);
+        if (trainer(o) is { } check)
+            recorder.Write(new MapIntervalChecked(o.Sequence, check.ModelVersion, check.Value, check.Mean, check.Spread, check.Inside));
         foreach (var compared in Modalities.Compare(o))
         {
             recorder.Write(compared);

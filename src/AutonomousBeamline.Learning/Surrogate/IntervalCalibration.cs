@@ -13,6 +13,11 @@ public sealed record MapCalibration(double Coverage, int Checked, double Nominal
         FormattableString.Invariant($"{Nominal:P0} intervals held on {Coverage:P0} of the last {Checked} new frames");
 }
 
+/// <summary>One new frame against the map published before it: the measured value, the map's mean and spread there, and
+/// whether the value fell inside the 90 % interval (mean ± 1.645·spread).</summary>
+/// <param name="ModelVersion">The version of the map that made the prediction (it had not been fitted on the frame).</param>
+public sealed record IntervalCheck(int ModelVersion, double Value, double Mean, double Spread, bool Inside);
+
 /// <summary>
 /// Checks each new frame against the map published before it (a frame the map has not been fitted on is a held-out spot):
 /// inside or outside the 90 % predictive interval. Prequential, so it needs no frames set aside. Thread-safe.
@@ -36,13 +41,14 @@ public sealed class IntervalCalibration(int window = 100)
     }
 
     /// <summary>Checks <paramref name="observation"/> against <paramref name="map"/> (which must not have been fitted on it).</summary>
-    public void Check(IPhaseMap map, Observation observation)
+    /// <returns>The check, or null for an observation or a prediction that cannot be checked (not finite).</returns>
+    public IntervalCheck? Check(IPhaseMap map, Observation observation)
     {
         ArgumentNullException.ThrowIfNull(map);
         ArgumentNullException.ThrowIfNull(observation);
-        if (!ForestPhaseMap.IsUsable(observation)) return;
+        if (!ForestPhaseMap.IsUsable(observation)) return null;
         var (mean, spread) = map.Predict(observation.XMm, observation.YMm, observation.StateOfCharge);
-        if (!double.IsFinite(mean) || !double.IsFinite(spread)) return;
+        if (!double.IsFinite(mean) || !double.IsFinite(spread)) return null;
         var inside = Math.Abs(observation.PhaseFraction - mean) <= Z90 * spread;
         lock (_gate)
         {
@@ -50,5 +56,6 @@ public sealed class IntervalCalibration(int window = 100)
             if (inside) _inside++;
             while (_hits.Count > window && _hits.Dequeue()) _inside--;
         }
+        return new IntervalCheck(map.Version, observation.PhaseFraction, mean, spread, inside);
     }
 }

@@ -80,10 +80,15 @@ public sealed class PhaseMapTrainer : IDisposable
     }
 
     /// <summary>Adds one observation and schedules a background refit.</summary>
-    public void Add(Observation observation)
+    /// <returns>How the published map's 90 % interval held at the new frame (a held-out spot for it); null before the first
+    /// map or for a frame that cannot be checked.</returns>
+    public IntervalCheck? Add(Observation observation)
     {
         ArgumentNullException.ThrowIfNull(observation);
-        AddRange([observation]);
+        // Each new frame is a held-out spot for the map published before it.
+        var check = Current is { } published ? _calibration.Check(published, observation) : null;
+        Schedule([observation]);
+        return check;
     }
 
     /// <summary>Adds observations (e.g. replayed from a journal) and schedules one background refit for all of them.</summary>
@@ -91,9 +96,13 @@ public sealed class PhaseMapTrainer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(observations);
         var added = observations as IReadOnlyCollection<Observation> ?? observations.ToArray();
-        // Each new frame is a held-out spot for the map published before it.
         if (Current is { } published)
             foreach (var observation in added) _calibration.Check(published, observation);
+        Schedule(added);
+    }
+
+    private void Schedule(IReadOnlyCollection<Observation> added)
+    {
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

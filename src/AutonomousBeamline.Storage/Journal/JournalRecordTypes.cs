@@ -24,6 +24,7 @@ internal static class JournalRecordTypes
         Fields<SafeStateEntered>("safe_state"),
         Flat<DecisionMade, Decision>("decision", r => r.Decision, d => new DecisionMade(d)),
         Flat<ObservationMade, Observation>("observation", r => r.Observation, o => new ObservationMade(o)),
+        Fields<MapIntervalChecked>("map_interval_checked"),
         Fields<ObservationRecovered>("observation_recovered"),
         Fields<FrameNotCounted>("frame_not_counted"),
         Fields<ComponentsUpdated>("components_updated"),

@@ -37,6 +37,38 @@ public sealed class RunEngineTests
     }
 
     [Fact]
+    public async Task Each_observation_is_checked_against_the_map_published_before_it_and_the_check_is_journalled()
+    {
+        var rig = new EngineRig();
+        // A map (version 3) that says 0.4 ± 0.01 everywhere.
+        var map = new Learning.Surrogate.IntervalCalibration();
+        var seen = new List<long>();
+        rig.Trainer = o =>
+        {
+            seen.Add(o.Sequence);
+            return o.Sequence == 1 ? null : map.Check(new ConstantMap(3, 0.4, 0.01), o); // no map yet at the first
+        };
+        await EngineRig.RunAsync(rig.Build(EngineRig.Plan(frames: 3)));
+
+        var checks = rig.Journal.Records<MapIntervalChecked>();
+        Assert.Equal(seen.Skip(1), checks.Select(c => c.Observation));
+        Assert.All(checks, c => Assert.Equal((3, 0.4, 0.01), (c.ModelVersion, c.Mean, c.Spread)));
+        var entries = rig.Journal.Entries.Select(e => e.Record).ToList();
+        var observed = entries.OfType<ObservationMade>().ToDictionary(m => m.Observation.Sequence, m => m.Observation.PhaseFraction);
+        Assert.All(checks, c => Assert.Equal(observed[c.Observation], c.Value));
+        Assert.All(checks, c => Assert.Equal(Math.Abs(c.Value - 0.4) <= 1.6448536269514722 * 0.01, c.Inside));
+        // Journalled after the observation it checks, so a reader meets the observation first.
+        Assert.All(checks, c => Assert.True(
+            entries.FindIndex(r => r is ObservationMade m && m.Observation.Sequence == c.Observation) < entries.IndexOf(c)));
+    }
+
+    private sealed class ConstantMap(int version, double mean, double spread) : Learning.IPhaseMap
+    {
+        public int Version => version;
+        public (double Mean, double Spread) Predict(double xMm, double yMm, double stateOfCharge) => (mean, spread);
+    }
+
+    [Fact]
     public async Task An_absorption_scan_follows_every_second_pattern_where_the_sample_already_is()
     {
         var rig = new EngineRig();

@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.Resume;
 using AutonomousBeamline.Control.Tests.Cycling;
+using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Learning;
 using AutonomousBeamline.Learning.Acquisition;
@@ -34,6 +35,8 @@ internal sealed class EngineRig
     public MemoryJournal Journal { get; }
     /// <summary>The run folder's disk, when a test watches it (none by default).</summary>
     public Control.Suspenders.IFreeSpace? Disk { get; init; }
+    /// <summary>The trainer's hook: what the map published before each observation made of it (none by default).</summary>
+    public Func<Observation, Learning.Surrogate.IntervalCheck?> Trainer { get; set; } = _ => null;
     public ListPlanner Planner { get; set; } = new((1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8));
 
     public static RunPlan Plan(int frames = 6, AcquisitionKinds kinds = AcquisitionKinds.Xrd, double approvalS = 0) => new()
@@ -61,7 +64,7 @@ internal sealed class EngineRig
     /// <param name="frames">The frame store (the journal's own list unless a test needs one that fails on its own).</param>
     public RunEngine Build(RunPlan? plan = null, ResumeState? resume = null, Journal.IFrameStore? frames = null)
     {
-        var learning = new RunLearning(Analyzer, _ => Planner, _ => { })
+        var learning = new RunLearning(Analyzer, _ => Planner, o => Trainer(o))
         {
             XasAnalyzer = new XasEdgeAnalyzer(),
             EnergyPlanner = new EnergyRangePlanner(new EnergyWindow("fe-k-edge", 7090, 7180, 0.5)),

@@ -47,6 +47,8 @@ public class CompactDashboardTests
         var map = lines.Skip(title + 1).Take(3).Select(l => l.TrimEnd()).ToList();
         Assert.Equal(["#%@?", "=+X*", " .:-"], map);
         Assert.Contains(lines, l => l.Contains("legend") && l.Contains("low 0.1") && l.Contains("high 1.1") && l.Contains(CompactDashboardView.Ramp));
+        // Whether the spread can be trusted, right under it.
+        Assert.Contains(lines, l => l.Contains("calibration: 90 % intervals held on 86 % of the last 50 new frames"));
     }
 
     [Fact]

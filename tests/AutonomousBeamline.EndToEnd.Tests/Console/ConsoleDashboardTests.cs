@@ -48,6 +48,9 @@ public class ConsoleDashboardTests
         Assert.Contains(console.Lines, l => l.Contains("==++<>**"));
         Assert.Contains(console.Lines, l => l.Contains("  ..::--"));
         Assert.Contains("ramp \" .:-=+*#%@\" low..high", screen);
+        // Whether the spread can be trusted, wrapped as narrow as the map.
+        Assert.Contains("calibration: 90 % intervals held", screen);
+        Assert.Contains("on 86 % of the last 50 new frames", screen);
         Assert.Contains("spread 0.1 .. 1.1, ?? none", screen);
     }
 

@@ -48,6 +48,7 @@ internal sealed class ScriptedOperations : IExperimentOperations
             new Dictionary<string, double> { ["c_rate"] = 2 }, 0.41, "faster cycling explores the two-phase plateau", 7, "ucb"),
         ApprovalWindowS = 10,
         Uncertainty = new UncertaintyGrid(0, 0, 1, 4, 3, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, double.NaN]),
+        MapCalibration = new MapCalibrationView(0.9, 0.86, 50),
         FramesUsed = 12,
         FramesBudget = 200,
         BeamTimeUsedS = 120,

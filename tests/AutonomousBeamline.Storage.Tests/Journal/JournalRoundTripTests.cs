@@ -16,7 +16,7 @@ public sealed class JournalRoundTripTests : IDisposable
         [typeof(RunStarted)] = "run_start", [typeof(RunResumeStarted)] = "run_resume", [typeof(StateTransition)] = "transition",
         [typeof(PreflightCompleted)] = "preflight", [typeof(ResumeCheck)] = "resume_check", [typeof(RunResumed)] = "resumed",
         [typeof(RunEnded)] = "run_end", [typeof(SafeStateEntered)] = "safe_state", [typeof(DecisionMade)] = "decision",
-        [typeof(ObservationMade)] = "observation", [typeof(ObservationRecovered)] = "observation_recovered",
+        [typeof(ObservationMade)] = "observation", [typeof(ObservationRecovered)] = "observation_recovered", [typeof(MapIntervalChecked)] = "map_interval_checked",
         [typeof(FrameNotCounted)] = "frame_not_counted", [typeof(ComponentsUpdated)] = "components_updated", [typeof(FrameRejected)] = "frame_rejected",
         [typeof(StepAttemptFailed)] = "step_attempt_failed", [typeof(Suspended)] = "suspend", [typeof(SuspenderTripped)] = "suspender_tripped", [typeof(SuspensionEnded)] = "resume",
         [typeof(FaultRecorded)] = "fault", [typeof(DeviceRecovered)] = "recovered", [typeof(RecoveryFailed)] = "recovery_failed",

@@ -42,6 +42,7 @@ public static class SampleRecords
         new ObservationMade(Xrd),
         new ObservationMade(Xrd with { Kind = FrameKind.Xas, Source = DecisionSource.Recovered, ExposureS = null, EdgeEnergyEv = 7121.5, WhiteLineEnergyEv = 7131 }),
         new ObservationRecovered(8, 13, "stored before the crash, journalled after it"),
+        new MapIntervalChecked(9, 4, 0.43, 0.41, 0.015, true),
         new FrameNotCounted(14, FrameKind.Xas, "flat"),
         new ComponentsUpdated(FrameKind.Xrd, 3, 3, 41, 57, [new ComponentSummary(1, 12.25, 0.1, 1), new ComponentSummary(3, 17.5, 0.65, 22)]),
         new FrameNotCounted(15, null, "beam 12.5 mA below threshold during the exposure"),
