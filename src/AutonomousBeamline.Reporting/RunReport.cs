@@ -86,7 +86,13 @@ public static class RunReport
         Row("strategy", run.Strategy.ToString().ToLowerInvariant());
         Row("outcome", end is null ? "incomplete: the journal has no run_end" : $"{end.ExitStatus.ToString().ToLowerInvariant()}: {end.Reason}");
         Row("from / to", $"{run.StartedAt:u} / {run.EndedAt:u} ({N(run.SecondsFromStart(run.EndedAt) / 3600, "0.00")} h)");
-        Row("frames / observations / decisions", $"{run.Frames.Count} / {run.Observations.Count} / {run.Decisions.Count}");
+        var preflight = run.Frames.Where(f => f.Fate == Control.Journal.FrameFate.Preflight).ToList();
+        Row("frames / observations / decisions", $"{run.Frames.Count - preflight.Count} / {run.Observations.Count} / {run.Decisions.Count}");
+        // Preflight's frames are kept apart from the run's (frames.jsonl disposition "preflight"): the reference check's verdict on each.
+        foreach (var f in preflight)
+            Row($"preflight reference check ({f.Frame!.Header.Kind.Name()}, frame {f.Frame.Header.Frame})", f.Check is not { } check ? "no verdict was stored"
+                : check.Explained ? $"explained: {check.Summary}"
+                : $"{(check.Conclusive ? "not explained" : "not checked")}: {check.Summary}" + (check.LikelyCause is { } cause ? $"; likely cause: {cause}" : ""));
         Row("protocol steps", string.Join(", ", run.Steps.Select(s => $"{s.Start.Step} ({(s.End is null ? "not ended" : s.End.Reason)})")));
         html.Append("</table>");
 

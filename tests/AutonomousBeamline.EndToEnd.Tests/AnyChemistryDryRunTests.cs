@@ -78,6 +78,11 @@ public sealed class AnyChemistryDryRunTests : IDisposable
         Assert.DoesNotContain(journal, r => (string?)r["type"] == "step_start");
         var summary = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")))!;
         Assert.Equal(0, (int)summary["protocol_steps"]!);
+        // The pattern that failed the check is on disk in every file, with the verdict that names the cause beside it.
+        Assert.Equal("""[["xrd", false]]""", Python.Run("check_preflight.py", runDir).Trim());
+        var check = journal.Single(r => (string?)r["type"] == "reference_check");
+        Assert.StartsWith("X-ray energy", (string?)check["likely_cause"]);
+        Assert.True((double)check["unexplained"]! > 0.35, "the residual of a pattern the references do not explain");
     }
 
     [Fact]

@@ -36,6 +36,7 @@ public sealed class ReportTests : IDisposable
         Assert.Equal("ok", Python.Run("check_nexus.py", runDir).Trim());
         Assert.Equal("ok", Python.Run("check_documents.py", runDir).Trim());
         Assert.Equal("ok", Python.Run("check_bdf.py", runDir).Trim());
+        Assert.Equal("""[["xrd", true], ["xas", true]]""", Python.Run("check_preflight.py", runDir).Trim());
         Assert.True(File.Exists(Path.Combine(runDir, "metadata.jsonld")));
         // What the program said is kept with the data, progress lines included.
         var log = File.ReadAllText(Path.Combine(runDir, "run.log"));
@@ -48,6 +49,7 @@ public sealed class ReportTests : IDisposable
             Assert.Contains(plot, html);
         Assert.Contains("map-soc", html);
         Assert.Contains("uncertainty-soc", html);
+        Assert.Contains("preflight reference check (xrd, frame 1)</th><td>explained: ", html);
 
         // The page as a browser draws it, against the same page without its images: the plots are what fills it.
         var withPlots = Screenshot(page);

@@ -34,6 +34,8 @@ internal sealed class EngineRig
     public MemoryJournal Journal { get; }
     /// <summary>The run folder's disk, when a test watches it (none by default).</summary>
     public Control.Suspenders.IFreeSpace? Disk { get; init; }
+    /// <summary>Preflight's reference check (none by default: the fake detector's frames explain nothing).</summary>
+    public IReferenceCheck? References { get; init; }
     public ListPlanner Planner { get; set; } = new((1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8));
 
     public static RunPlan Plan(int frames = 6, AcquisitionKinds kinds = AcquisitionKinds.Xrd, double approvalS = 0) => new()
@@ -65,6 +67,7 @@ internal sealed class EngineRig
         {
             XasAnalyzer = new XasEdgeAnalyzer(),
             EnergyPlanner = new EnergyRangePlanner(new EnergyWindow("fe-k-edge", 7090, 7180, 0.5)),
+            ReferenceCheck = References,
         };
         return new RunEngine(plan ?? Plan(), new RunDevices(Cell, Motion, Detector, Disk: Disk), learning, Journal, frames ?? Journal, Clock, "run-1", resume);
     }
