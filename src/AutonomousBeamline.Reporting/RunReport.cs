@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Storage;
 
 namespace AutonomousBeamline.Reporting;
@@ -11,6 +12,10 @@ namespace AutonomousBeamline.Reporting;
 public sealed record ReportSettings(MapRegion Region, int Seed, string Title)
 {
     public IReadOnlyList<MapErrorPoint> MapError { get; init; } = [];
+
+    /// <summary>What the run mapped (config <c>learning.target</c>): which observations the map is drawn from, how it is fitted,
+    /// and what its values are labelled; the FePO4 fraction of the diffraction frames when null (runs before targets).</summary>
+    public ObservationTarget? Target { get; init; }
 }
 
 /// <summary>
@@ -55,11 +60,12 @@ public static class RunReport
     private static IEnumerable<ReportFigure> Figures(RecordedRun run, ReportSettings settings)
     {
         yield return ReportPlots.CellAgainstTime(run);
-        foreach (var map in ReportPlots.Maps(run, settings.Region, settings.Seed)) yield return map;
+        var target = settings.Target ?? ObservationTarget.Default;
+        foreach (var map in ReportPlots.Maps(run, settings.Region, settings.Seed, target)) yield return map;
         yield return ReportPlots.Decisions(run);
         if (ReportPlots.Xas(run) is { } xas) yield return xas;
         if (ReportPlots.Waterfall(run) is { } waterfall) yield return waterfall;
-        if (ReportPlots.MapErrorAgainstFrames(settings.MapError) is { } error) yield return error;
+        if (ReportPlots.MapErrorAgainstFrames(settings.MapError, target.QuantityOf(run.Observations)) is { } error) yield return error;
     }
 
     private static string Page(RecordedRun run, ReportSettings settings, IReadOnlyList<ReportFigure> figures)

@@ -75,7 +75,8 @@ public static class EventDocumentsFile
                 var stream = kind.Name();
                 var external = kind == FrameKind.Xrd ? "pattern" : "spectrum";
                 var descriptor = uids.Next($"descriptor/{stream}/{group.Key}");
-                var keys = ObservationKeys(kind);
+                // The stream's value in the target's unit where its observations are of the target (a peak position in degrees).
+                var keys = ObservationKeys(kind, group.Select(o => o.TargetUnit ?? "").Distinct().SingleOrDefault() ?? "");
                 if (group.Key > 0)
                     keys[external] = Key("array", [group.Key], "detector", kind == FrameKind.Xrd ? "counts" : "", external: true,
                         dims: kind == FrameKind.Xrd ? "polar_angle" : "energy");
@@ -224,7 +225,7 @@ public static class EventDocumentsFile
         }
     }
 
-    private static JsonObject ObservationKeys(FrameKind kind)
+    private static JsonObject ObservationKeys(FrameKind kind, string valueUnit)
     {
         var keys = new JsonObject
         {
@@ -234,8 +235,8 @@ public static class EventDocumentsFile
             ["y_mm"] = Key("number", [], "motion:y", "mm"),
             ["state_of_charge"] = Key("number", [], "potentiostat", ""),
             ["c_rate"] = Key("number", [], "cycler", "1/h"),
-            ["phase_fraction"] = Key("number", [], "analysis", ""),
-            ["phase_fraction_sigma"] = Key("number", [], "analysis", ""),
+            ["phase_fraction"] = Key("number", [], "analysis", valueUnit),
+            ["phase_fraction_sigma"] = Key("number", [], "analysis", valueUnit),
             ["beam_current_ma"] = Key("number", [], "detector", "mA"),
             ["chosen_by"] = Key("string", [], "planner", null),
         };

@@ -238,14 +238,30 @@ public static class NexusMasterFile
         table["y"] = Field(o.Select(x => x.YMm).ToArray(), "mm");
         table["state_of_charge"] = Field(o.Select(x => x.StateOfCharge).ToArray(), "");
         table["c_rate"] = Field(o.Select(x => x.CRate).ToArray(), "1/h");
-        table["phase_fraction"] = Field(o.Select(x => x.PhaseFraction).ToArray(), "", "FePO4 (delithiated) fraction");
-        table["phase_fraction_sigma"] = Field(o.Select(x => x.PhaseFractionSigma).ToArray(), "");
+        // The learner's target (learning.target), under its historical name: a share, a lattice parameter, a peak position, an
+        // edge. One unit for the column where every row has it; rows of the other modality hold their own reported share.
+        var (unit, meaning) = ValueUnit(o);
+        table["phase_fraction"] = Field(o.Select(x => x.PhaseFraction).ToArray(), unit, meaning);
+        table["phase_fraction_sigma"] = Field(o.Select(x => x.PhaseFractionSigma).ToArray(), unit);
+        table["target"] = Texts(o.Select(x => x.Target ?? ""));
+        table["target_unit"] = Texts(o.Select(x => x.TargetUnit ?? ""));
         table["beam_current"] = Field(o.Select(x => x.BeamCurrentMa).ToArray(), "mA");
         table["exposure"] = Field(o.Select(x => x.ExposureS ?? double.NaN).ToArray(), "s");
-        table["edge_energy"] = Field(o.Select(x => x.EdgeEnergyEv ?? double.NaN).ToArray(), "eV", "Fe K-edge E0 (NaN: a diffraction frame)");
+        table["edge_energy"] = Field(o.Select(x => x.EdgeEnergyEv ?? double.NaN).ToArray(), "eV", "absorption edge E0 (NaN: a diffraction frame)");
         table["white_line_energy"] = Field(o.Select(x => x.WhiteLineEnergyEv ?? double.NaN).ToArray(), "eV");
         table["chosen_by"] = Texts(o.Select(x => x.Source.Name()));
         return table;
+    }
+
+    /// <summary>The value column's unit and meaning: the target's unit where every row is of the target (or of none: older
+    /// journals), else none, with the per-row <c>target</c>/<c>target_unit</c> columns to say which row is what.</summary>
+    private static (string Unit, string Meaning) ValueUnit(IReadOnlyList<Observation> o)
+    {
+        var targets = o.Select(x => x.Target).Distinct().ToList();
+        var units = o.Select(x => x.TargetUnit ?? "").Distinct().ToList();
+        if (targets is [{ } name] && units is [var unit]) return (unit, $"the learner's target: {name}");
+        if (targets is [null]) return ("", "FePO4 (delithiated) fraction");
+        return ("", "each row's value: its target (column target, unit in target_unit), or for a row without one the share its analysis reports");
     }
 
     private static H5Group DecisionTable(RecordedRun run)
