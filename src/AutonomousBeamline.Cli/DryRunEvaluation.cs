@@ -47,11 +47,13 @@ internal static class DryRunEvaluation
             Rmse(observations, space, states, facility.Field, options, truthOf),
             Rmse(raster, space, states, facility.Field, options, truthOf),
             observations.Count,
-            $"RMSE of the {target} over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run. " +
+            $"RMSE of the {target}{Unit(target.QuantityOf(observations))} over the {space.GridPoints().Count()}-point ROI grid at {states.Count} states of charge visited by the run. " +
             "raster: the config's raster strategy (serpentine over the configured grid) with the same frames spent the same way (same moments, " +
             "XAS scans where the run took them), measured through the same renderers and analyzers; coarse_raster: the coarsest serpentine covering the ROI once with the same spots",
             Rmse(coarse, space, states, facility.Field, options, truthOf));
     }
+
+    private static string Unit(MapQuantity quantity) => quantity.Unit.Length > 0 ? $" (in {quantity.Unit})" : "";
 
     /// <summary>The map error of each strategy after a quarter, half, three quarters and all of the run's observations.</summary>
     public static IReadOnlyList<Reporting.MapErrorPoint> MapErrorAgainstFrames(IReadOnlyList<Observation> observations, SimulationComposition.Facility facility,

@@ -160,7 +160,12 @@ internal static class ExperimentRunner
         log.Line($"{summary.Observations} observations from {summary.Frames} frames, {summary.Decisions.GetValueOrDefault(DecisionKind.Roi)} ROI decisions, " +
                           $"{summary.ProtocolSteps} protocol steps, {summary.Faults} faults, {summary.VirtualDurationS:0} s of experiment in {summary.WallS:0.0} s");
         if (summary.MapError is { } m)
-            log.Line($"map error (RMSE of the {ScienceComposition.Target(config)}, same {m.Frames} frames): learner {m.LearnerRmse:0.0000}, raster {m.RasterRmse:0.0000}, coarse raster {m.CoarseRasterRmse:0.0000}");
+        {
+            // In the target's unit, with digits for its scale: an Å-scale error is not rounded to 0.
+            var quantity = ScienceComposition.Target(config).QuantityOf(outcome.Observations);
+            log.Line($"map error (RMSE of the {quantity.Name}, same {m.Frames} frames): learner {quantity.Format(m.LearnerRmse)}, raster {quantity.Format(m.RasterRmse)}, " +
+                     $"coarse raster {(m.CoarseRasterRmse is { } c ? quantity.Format(c) : "n/a")}");
+        }
         if (summary.SafetyViolations is { } v) log.Line($"safety violations: {v}");
         if (summary.FaultsInjected is > 0) log.Line($"faults injected: {summary.FaultsInjected}; suspensions: {summary.Suspensions}; frames rejected: {summary.FramesRejected}; observations without beam: {summary.ObservationsWithoutBeam}");
         log.Line($"summary: {Path.Combine(runDir, RunFolder.SummaryFileName)}");

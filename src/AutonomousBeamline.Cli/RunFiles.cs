@@ -46,6 +46,7 @@ internal static class RunFiles
             $"{config.Experiment.Name}: {Path.GetFileName(Path.TrimEndingDirectorySeparator(runDir))}")
         {
             MapError = RunReport.ReadMapError(runDir),
+            Target = ScienceComposition.Target(config),
         };
     }
 }

@@ -1,5 +1,6 @@
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning;
+using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Learning.Surrogate;
 using AutonomousBeamline.Storage;
 using ScottPlot;
@@ -51,23 +52,28 @@ internal static class ReportPlots
         return Figure(plot, "cell.png", "Cell voltage and current against time; dots: the frames; dashed: protocol steps.");
     }
 
-    /// <summary>The learned map's mean and spread at several states of charge, with the spots measured near each.</summary>
-    public static IEnumerable<ReportFigure> Maps(RecordedRun run, MapRegion region, int seed)
+    /// <summary>
+    /// The learned map's mean and spread at several states of charge, with the spots measured near each: fitted, as the run's
+    /// own map was, to the observations of the target alone and with the target's options (a peak position is not a share,
+    /// and must not be clipped to 0..1), labelled with the target's quantity and unit.
+    /// </summary>
+    public static IEnumerable<ReportFigure> Maps(RecordedRun run, MapRegion region, int seed, ObservationTarget target)
     {
-        var observations = run.Observations.Where(o => o.Kind == FrameKind.Xrd).ToList();
-        var map = ForestPhaseMap.Fit(run.Observations, 1, new ForestPhaseMapOptions { Seed = seed });
+        var observations = run.Observations.Where(target.Measures).ToList();
+        var map = ForestPhaseMap.Fit(observations, 1, target.MapOptions(seed));
         if (map is null || observations.Count == 0) yield break;
+        var quantity = target.QuantityOf(observations);
         var socs = observations.Select(o => o.StateOfCharge).Order().ToList();
         foreach (var quantile in new[] { 0.2, 0.5, 0.8 })
         {
             var soc = socs[(int)Math.Round((socs.Count - 1) * quantile)];
             var near = observations.Where(o => Math.Abs(o.StateOfCharge - soc) <= 0.1).ToList();
-            yield return MapFigure(map, region, soc, near, mean: true);
-            yield return MapFigure(map, region, soc, near, mean: false);
+            yield return MapFigure(map, region, soc, near, quantity, mean: true);
+            yield return MapFigure(map, region, soc, near, quantity, mean: false);
         }
     }
 
-    private static ReportFigure MapFigure(IPhaseMap map, MapRegion region, double soc, IReadOnlyList<Observation> near, bool mean)
+    private static ReportFigure MapFigure(IPhaseMap map, MapRegion region, double soc, IReadOnlyList<Observation> near, MapQuantity quantity, bool mean)
     {
         var nx = Math.Max(2, (int)Math.Round((region.XMaxMm - region.XMinMm) / region.StepMm) + 1);
         var ny = Math.Max(2, (int)Math.Round((region.YMaxMm - region.YMinMm) / region.StepMm) + 1);
@@ -85,7 +91,8 @@ internal static class ReportPlots
         var heatmap = plot.Add.Heatmap(values);
         heatmap.Colormap = mean ? new ScottPlot.Colormaps.Viridis() : new ScottPlot.Colormaps.Inferno();
         heatmap.Extent = new CoordinateRect(region.XMinMm, region.XMaxMm, region.YMinMm, region.YMaxMm);
-        plot.Add.ColorBar(heatmap).Label = mean ? "FePO4 fraction" : "spread";
+        var unit = quantity.Symbol.Length > 0 ? $" ({quantity.Symbol})" : "";
+        plot.Add.ColorBar(heatmap).Label = mean ? quantity.Name + unit : "spread" + unit;
         var spots = plot.Add.ScatterPoints(near.Select(o => o.XMm).ToArray(), near.Select(o => o.YMm).ToArray());
         spots.Color = Colors.White;
         spots.MarkerSize = 7;
@@ -96,7 +103,8 @@ internal static class ReportPlots
         plot.XLabel("x (mm)");
         plot.YLabel("y (mm)");
         var name = FormattableString.Invariant($"{what}-soc{soc * 100:00}.png");
-        return Figure(plot, name, FormattableString.Invariant($"The learned {(mean ? "FePO4 fraction" : "spread of the map")} at state of charge {soc:0.00}; white: spots measured within ±0.1 of it."), 560, 460);
+        var shown = mean ? quantity.Name + unit : $"spread of the map of the {quantity.Name}{unit}";
+        return Figure(plot, name, FormattableString.Invariant($"The learned {shown} at state of charge {soc:0.00}; white: spots measured within ±0.1 of it."), 560, 460);
     }
 
     public static ReportFigure Decisions(RecordedRun run)
@@ -133,17 +141,21 @@ internal static class ReportPlots
         var edge = plot.Add.ScatterPoints(scans.Select(o => o.StateOfCharge).ToArray(), scans.Select(o => o.EdgeEnergyEv!.Value).ToArray());
         edge.LegendText = "edge E0 (eV)";
         edge.MarkerSize = 8;
+        // A scan's value is the target where the target is the spectra's (an edge position, a reference's share), else the last
+        // reference's share; either way it says which.
+        var value = scans.LastOrDefault(o => o.Target is not null) is { } t ? new MapQuantity(t.Target!, t.TargetUnit ?? "") : new MapQuantity("share of the last reference", "");
+        var label = value.Name + (value.Symbol.Length > 0 ? $" ({value.Symbol})" : "");
         var fraction = plot.Add.ScatterPoints(scans.Select(o => o.StateOfCharge).ToArray(), scans.Select(o => o.PhaseFraction).ToArray());
-        fraction.LegendText = "Fe3+ fraction";
+        fraction.LegendText = label;
         fraction.MarkerShape = MarkerShape.FilledSquare;
         fraction.Axes.YAxis = plot.Axes.Right;
-        plot.Axes.Right.Label.Text = "Fe3+ fraction";
-        plot.Title("Fe K-edge position and oxidised fraction against state of charge");
+        plot.Axes.Right.Label.Text = label;
+        plot.Title($"Absorption edge position and {value.Name} against state of charge");
         plot.XLabel("state of charge");
         plot.YLabel("edge energy E0 (eV)");
         plot.ShowLegend(Alignment.UpperLeft);
         var times = string.Join(", ", scans.Select(o => FormattableString.Invariant($"{Hours(run, o.Time):0.00} h")));
-        return Figure(plot, "xas.png", $"XAS edge position (left) and Fe3+ fraction (right) of each scan against state of charge; scans at {times}.");
+        return Figure(plot, "xas.png", $"XAS edge position (left) and {label} (right) of each scan against state of charge; scans at {times}.");
     }
 
     public static ReportFigure? Waterfall(RecordedRun run)
@@ -172,7 +184,7 @@ internal static class ReportPlots
         return Figure(plot, "waterfall.png", "Diffraction patterns in the order taken (colour from blue, first, to red, last), each offset upwards.", Width, 560);
     }
 
-    public static ReportFigure? MapErrorAgainstFrames(IReadOnlyList<MapErrorPoint> series)
+    public static ReportFigure? MapErrorAgainstFrames(IReadOnlyList<MapErrorPoint> series, MapQuantity quantity)
     {
         if (series.Count == 0) return null;
         var plot = new Plot();
@@ -188,7 +200,7 @@ internal static class ReportPlots
         }
         plot.Title("Map error against frames, per strategy (dry run: against the simulator's truth)");
         plot.XLabel("frames");
-        plot.YLabel("RMSE of the FePO4 fraction");
+        plot.YLabel($"RMSE of the {quantity.Name}" + (quantity.Symbol.Length > 0 ? $" ({quantity.Symbol})" : ""));
         plot.ShowLegend(Alignment.UpperRight);
         return Figure(plot, "map-error.png", "The map's RMSE against the simulator's true field after each number of frames, for the learner and the rasters with the same frames.");
     }

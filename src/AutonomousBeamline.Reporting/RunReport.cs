@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Storage;
 
 namespace AutonomousBeamline.Reporting;
@@ -12,6 +13,10 @@ namespace AutonomousBeamline.Reporting;
 public sealed record ReportSettings(MapRegion Region, int Seed, string Title)
 {
     public IReadOnlyList<MapErrorPoint> MapError { get; init; } = [];
+
+    /// <summary>What the run mapped (config <c>learning.target</c>): which observations the map is drawn from, how it is fitted,
+    /// and what its values are labelled; the FePO4 fraction of the diffraction frames when null (runs before targets).</summary>
+    public ObservationTarget? Target { get; init; }
 }
 
 /// <summary>
@@ -56,11 +61,12 @@ public static class RunReport
     private static IEnumerable<ReportFigure> Figures(RecordedRun run, ReportSettings settings)
     {
         yield return ReportPlots.CellAgainstTime(run);
-        foreach (var map in ReportPlots.Maps(run, settings.Region, settings.Seed)) yield return map;
+        var target = settings.Target ?? ObservationTarget.Default;
+        foreach (var map in ReportPlots.Maps(run, settings.Region, settings.Seed, target)) yield return map;
         yield return ReportPlots.Decisions(run);
         if (ReportPlots.Xas(run) is { } xas) yield return xas;
         if (ReportPlots.Waterfall(run) is { } waterfall) yield return waterfall;
-        if (ReportPlots.MapErrorAgainstFrames(settings.MapError) is { } error) yield return error;
+        if (ReportPlots.MapErrorAgainstFrames(settings.MapError, target.QuantityOf(run.Observations)) is { } error) yield return error;
     }
 
     private static string Page(RecordedRun run, ReportSettings settings, IReadOnlyList<ReportFigure> figures)
@@ -87,7 +93,13 @@ public static class RunReport
         Row("strategy", run.Strategy.ToString().ToLowerInvariant());
         Row("outcome", end is null ? "incomplete: the journal has no run_end" : $"{end.ExitStatus.ToString().ToLowerInvariant()}: {end.Reason}");
         Row("from / to", $"{run.StartedAt:u} / {run.EndedAt:u} ({N(run.SecondsFromStart(run.EndedAt) / 3600, "0.00")} h)");
-        Row("frames / observations / decisions", $"{run.Frames.Count} / {run.Observations.Count} / {run.Decisions.Count}");
+        var preflight = run.Frames.Where(f => f.Fate == Control.Journal.FrameFate.Preflight).ToList();
+        Row("frames / observations / decisions", $"{run.Frames.Count - preflight.Count} / {run.Observations.Count} / {run.Decisions.Count}");
+        // Preflight's frames are kept apart from the run's (frames.jsonl disposition "preflight"): the reference check's verdict on each.
+        foreach (var f in preflight)
+            Row($"preflight reference check ({f.Frame!.Header.Kind.Name()}, frame {f.Frame.Header.Frame})", f.Check is not { } check ? "no verdict was stored"
+                : check.Explained ? $"explained: {check.Summary}"
+                : $"{(check.Conclusive ? "not explained" : "not checked")}: {check.Summary}" + (check.LikelyCause is { } cause ? $"; likely cause: {cause}" : ""));
         Row("map calibration", Calibration(run));
         Row("protocol steps", string.Join(", ", run.Steps.Select(s => $"{s.Start.Step} ({(s.End is null ? "not ended" : s.End.Reason)})")));
         html.Append("</table>");

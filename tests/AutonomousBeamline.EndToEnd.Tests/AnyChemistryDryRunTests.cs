@@ -59,6 +59,18 @@ public sealed class AnyChemistryDryRunTests : IDisposable
         Assert.DoesNotContain(journal, r => (string?)r["type"] == "frame_not_counted");
         var summary = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")))!;
         Assert.True((double)summary["map_error"]!["learner_rmse"]! < 0.05, "the map of the (003) position is within 0.05°");
+
+        // What the map's values are, in degrees (the detector's 2θ axis), wherever they are shown or stored; the spectra keep their share.
+        Assert.All(patterns, o => Assert.Equal("degree", (string?)o["target_unit"]));
+        Assert.All(spectra, o => Assert.Null(o["target_unit"]));
+        Assert.Equal("""{"documents": {"xas": [""], "xrd": ["degree"]}, "journal": {"xas": [["", ""]], "xrd": [["peak position of NMC811", "degree"]]}, "nexus_column_unit": ""}""",
+            Python.Run("check_target_units.py", runDir).Trim());
+        var log = File.ReadAllText(Path.Combine(runDir, "run.log"));
+        Assert.Matches(@"peak position of NMC811 6\.\d+ ± 0\.\d+ °", log);
+        Assert.Matches(@"map error \(RMSE of the peak position of NMC811, same \d+ frames\): learner 0\.\d+ °", log);
+        var report = System.Net.WebUtility.HtmlDecode(File.ReadAllText(Path.Combine(runDir, "report", "index.html")));
+        Assert.Contains("The learned peak position of NMC811 (°) at state of charge", report);
+        Assert.Contains("The learned spread of the map of the peak position of NMC811 (°)", report);
     }
 
     [Fact]
@@ -78,6 +90,11 @@ public sealed class AnyChemistryDryRunTests : IDisposable
         Assert.DoesNotContain(journal, r => (string?)r["type"] == "step_start");
         var summary = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "summary.json")))!;
         Assert.Equal(0, (int)summary["protocol_steps"]!);
+        // The pattern that failed the check is on disk in every file, with the verdict that names the cause beside it.
+        Assert.Equal("""[["xrd", false]]""", Python.Run("check_preflight.py", runDir).Trim());
+        var check = journal.Single(r => (string?)r["type"] == "reference_check");
+        Assert.StartsWith("X-ray energy", (string?)check["likely_cause"]);
+        Assert.True((double)check["unexplained"]! > 0.35, "the residual of a pattern the references do not explain");
     }
 
     [Fact]

@@ -84,8 +84,12 @@ public sealed class DryRunTests : IDisposable
         Assert.Contains(journal, r => (string?)r["type"] == "step_start" && (string?)r["step"] == "charge");
         Assert.Contains(journal, r => (string?)r["type"] == "preflight");
 
-        // Every frame is stored, observation or not.
-        Assert.Equal(12, File.ReadLines(Path.Combine(runDir, "frames.jsonl")).Count());
+        // Every frame is stored, observation or not; preflight's pattern and spectrum too, marked as theirs.
+        var stored = File.ReadLines(Path.Combine(runDir, "frames.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(12, stored.Count(f => (string?)f["disposition"] != "preflight"));
+        Assert.Equal(["xrd", "xas"], stored.Where(f => (string?)f["disposition"] == "preflight").Select(f => (string?)f["header"]!["kind"]));
+        Assert.Equal(["preflight", "preflight"], stored.Take(2).Select(f => (string?)f["disposition"]));
+        Assert.Equal(2, journal.Count(r => (string?)r["type"] == "reference_check" && (bool)r["explained"]!));
     }
 
     [Fact]

@@ -36,6 +36,7 @@ public sealed class ReportTests : IDisposable
         Assert.Equal("ok", Python.Run("check_nexus.py", runDir).Trim());
         Assert.Equal("ok", Python.Run("check_documents.py", runDir).Trim());
         Assert.Equal("ok", Python.Run("check_bdf.py", runDir).Trim());
+        Assert.Equal("""[["xrd", true], ["xas", true]]""", Python.Run("check_preflight.py", runDir).Trim());
         Assert.True(File.Exists(Path.Combine(runDir, "metadata.jsonld")));
         // What the program said is kept with the data, progress lines included.
         var log = File.ReadAllText(Path.Combine(runDir, "run.log"));
@@ -55,6 +56,7 @@ public sealed class ReportTests : IDisposable
         Assert.All(checks, c => Assert.Equal(
             Math.Abs((double)c["value"]! - (double)c["mean"]!) <= 1.6448536269514722 * (double)c["spread"]!, (bool)c["inside"]!));
         Assert.Contains($"of {checks.Count} frames checked before the map was fitted on them", html);
+        Assert.Contains("preflight reference check (xrd, frame 1)</th><td>explained: ", html);
 
         // The page as a browser draws it, against the same page without its images: the plots are what fills it.
         var withPlots = Screenshot(page);

@@ -83,6 +83,11 @@ public sealed class ResumeAfterKillTests : IDisposable
         // Every frame stored as an observation is journalled as one (nothing measured was lost).
         var stored = File.ReadLines(Path.Combine(runDir!, "frames.jsonl")).Count(l => l.Contains("\"disposition\":\"observation\""));
         Assert.Equal(stored, observations.Count);
+        // Preflight's pattern and spectrum, taken when the run began, are kept once: the resume does not take them again.
+        var preflight = File.ReadLines(Path.Combine(runDir!, "frames.jsonl")).Where(l => l.Contains("\"disposition\":\"preflight\"")).ToList();
+        Assert.Equal(2, preflight.Count);
+        Assert.Equal(2, records.Count(r => (string?)r["type"] == "reference_check"));
+        Assert.Contains(records, r => (string?)r["type"] == "preflight" && r.ToJsonString().Contains("not taken again"));
         Assert.Equal(0, (int)summary["safety_violations"]!);
     }
 

@@ -208,6 +208,24 @@ public sealed class OperatorEndpointTests : IDisposable
         Assert.Equal(3.412, json["cell"]!["voltage_v"]!.GetValue<double>());
         Assert.Equal("c_rate", json["locked_knobs"]![0]!.GetValue<string>());
         Assert.Equal(4.5, json["recent_decisions"]![0]!["values"]!["x_mm"]!.GetValue<double>());
+        // What the map's spread is of, and its unit: a console shows "spread … °", not a fraction.
+        Assert.Equal("peak position of NMC811", json["uncertainty"]!["quantity"]!.GetValue<string>());
+        Assert.Equal("degree", json["uncertainty"]!["unit"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public void A_snapshot_from_a_controller_that_does_not_name_the_maps_quantity_still_reads()
+    {
+        var json = JsonNode.Parse(OperatorProtocol.SerializeSnapshot(SampleSnapshots.Running()))!.AsObject();
+        var grid = json["uncertainty"]!.AsObject();
+        grid.Remove("quantity");
+        grid.Remove("unit");
+
+        var snapshot = OperatorProtocol.DeserializeSnapshot(json.ToJsonString());
+
+        Assert.Null(snapshot.Uncertainty!.Quantity);
+        Assert.Null(snapshot.Uncertainty.Unit);
+        Assert.Equal(0.5, snapshot.Uncertainty.Spread[4]);
     }
 
     [Fact]

@@ -21,7 +21,7 @@ internal static class SampleSnapshots
         ],
         PendingDecision = null,
         ApprovalWindowS = 0,
-        Uncertainty = new UncertaintyGrid(0, 0, 1, 3, 2, [0.1, 0.2, 0.3, 0.4, 0.5, double.NaN]),
+        Uncertainty = new UncertaintyGrid(0, 0, 1, 3, 2, [0.1, 0.2, 0.3, 0.4, 0.5, double.NaN]) { Quantity = "peak position of NMC811", Unit = "degree" },
         FramesUsed = framesUsed,
         FramesBudget = 200,
         BeamTimeUsedS = 120.5,

@@ -23,18 +23,8 @@ internal static class ScienceComposition
     /// references leave unexplained (docs/materials.md).</summary>
     public static IFrameDecomposition Decomposition() => new FrameDecomposition(maxComponents: ScienceValidator.MaxComponents);
 
-    /// <summary>The map's options for the target: the two-phase normalisation as the target says, and the deviation from the state of
-    /// charge learnt only for a fraction (a lattice parameter or an edge energy does not follow the state of charge's scale).</summary>
-    public static ForestPhaseMapOptions MapOptions(ExperimentConfig c)
-    {
-        var target = Target(c);
-        return new ForestPhaseMapOptions
-        {
-            Seed = c.Experiment.Seed,
-            NormaliseByTwoPhaseWeight = target.NormaliseTwoPhase,
-            LearnDeviationFromStateOfCharge = target.IsFraction,
-        };
-    }
+    /// <summary>The map's options for the configured target (<see cref="ObservationTarget.MapOptions"/>).</summary>
+    public static ForestPhaseMapOptions MapOptions(ExperimentConfig c) => Target(c).MapOptions(c.Experiment.Seed);
 
     /// <summary>The diffraction analyser for whatever axis the detector describes, at the configured X-ray energy.</summary>
     public static DetectorAxisXrdAnalyzer XrdAnalyzer(ExperimentConfig c)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Core.Domain;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -75,7 +76,7 @@ public static class CompactDashboardView
             yield return Plain($"unusable grid ({grid.Nx} x {grid.Ny})", width, "red");
             yield break;
         }
-        yield return Plain($"model uncertainty at SOC {F(stateOfCharge * 100, "0")} %  (x across, y up; X = stage)", width);
+        yield return Plain($"{map.What} at SOC {F(stateOfCharge * 100, "0")} %  (x across, y up; X = stage)", width);
         for (var r = map.Rows - 1; r >= 0; r--)
         {
             var line = new StringBuilder();
@@ -88,7 +89,8 @@ public static class CompactDashboardView
             }
             yield return line.ToString();
         }
-        yield return Plain($"legend: '{Ramp[1]}' low {F(map.Low, "0.###")} .. '{Ramp[^1]}' high {F(map.High, "0.###")} spread, ramp \"{Ramp}\", ? = no value", width);
+        var high = map.Quantity?.Format(map.High) ?? MapQuantity.Significant(map.High);
+        yield return Plain($"legend: '{Ramp[1]}' low {MapQuantity.Significant(map.Low)} .. '{Ramp[^1]}' high {high} spread, ramp \"{Ramp}\", ? = no value", width);
     }
 
     private static string DecisionText(DecisionView d) =>

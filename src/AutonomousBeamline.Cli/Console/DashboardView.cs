@@ -191,7 +191,10 @@ public static class DashboardView
                 ? new Rows(HeatMap(grid, s.XMm, s.YMm), new Markup(Markup.Escape(Wrap(
                     s.MapCalibration is { } held ? $"calibration: {held}" : "calibration: no new frame checked yet", CalibrationWidth))))
                 : new Markup("[grey]no model yet[/]"))
-            .Header($"model uncertainty over the ROI at SOC {F(s.Cell.StateOfCharge * 100, "0")} %");
+            .Header(Markup.Escape(s.Uncertainty is { } g && SpreadRaster.QuantityOf(g) is { } q
+                // The panel is as narrow as the map: the quantity's name goes in the legend, its unit here.
+                ? $"spread{(q.Symbol.Length > 0 ? $" ({q.Symbol})" : "")} at SOC {F(s.Cell.StateOfCharge * 100, "0")} %"
+                : $"model uncertainty over the ROI at SOC {F(s.Cell.StateOfCharge * 100, "0")} %"));
 
     /// <summary>Narrow, like the map's coordinate line, so the panel does not squeeze the decisions beside it.</summary>
     private const int CalibrationWidth = 34;
@@ -237,9 +240,15 @@ public static class DashboardView
         text.Append(CultureInfo.InvariantCulture,
             $"[grey]x {F(grid.XMinMm, "0.#")}..{F(xMax, "0.#")} mm, y {F(grid.YMinMm, "0.#")}..{F(yMax, "0.#")} mm, <> = stage[/]\n");
         // Kept as narrow as the map's coordinates, so the panel does not squeeze the decisions beside it.
-        text.Append(Markup.Escape($"ramp \"{ramp}\" low..high\nspread {F(map.Low, "0.###")} .. {F(map.High, "0.###")}, ?? none"));
+        text.Append(Markup.Escape($"ramp \"{ramp}\" low..high\nspread {map.Range}, ?? none"));
+        if (map.Quantity is { } quantity) text.Append(Markup.Escape($"\nof the {Cut(quantity.Name, LegendWidth - 7)}"));
         return new Markup(text.ToString());
     }
+
+    /// <summary>The legend's lines are cut to this, so that a long target name does not widen the panel over the decisions.</summary>
+    private const int LegendWidth = 36;
+
+    private static string Cut(string text, int width) => text.Length <= width ? text : text[..(width - 1)] + "~";
 
     // Low spread dark blue through green and yellow to red: hot where the model knows least.
     private static string Colour(double t)

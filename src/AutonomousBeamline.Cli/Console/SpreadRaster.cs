@@ -1,11 +1,14 @@
 using AutonomousBeamline.Control.Operator;
+using AutonomousBeamline.Core.Domain;
 
 namespace AutonomousBeamline.Cli.OperatorConsole;
 
 /// <summary>
 /// The model's spread over the ROI pooled to at most a number of screen cells (the maximum per cell, so that a spot the
 /// model knows nothing about is never averaged away), with its range, each cell's level on the character ramp and the
-/// cell where the stage stands. Both dashboard layouts draw from it, so they agree on what they show.
+/// cell where the stage stands, and what the spread is of (the target's quantity and unit, as the snapshot says). Both
+/// dashboard layouts draw from it, so they agree on what they show. The ramp spans the grid's own range, whatever the
+/// target's scale (a share, Å, °, eV).
 /// </summary>
 public sealed class SpreadRaster
 {
@@ -14,16 +17,28 @@ public sealed class SpreadRaster
 
     private readonly double[,] _pooled;
 
-    private SpreadRaster(double[,] pooled, double low, double high, int stageRow, int stageColumn)
+    private SpreadRaster(double[,] pooled, double low, double high, int stageRow, int stageColumn, MapQuantity? quantity)
     {
         _pooled = pooled;
-        (Low, High, StageRow, StageColumn) = (low, high, stageRow, stageColumn);
+        (Low, High, StageRow, StageColumn, Quantity) = (low, high, stageRow, stageColumn, quantity);
     }
 
     public int Rows => _pooled.GetLength(0);
     public int Columns => _pooled.GetLength(1);
     public double Low { get; }
     public double High { get; }
+
+    /// <summary>What the spread is of; null from a controller that does not say (one older than the field).</summary>
+    public MapQuantity? Quantity { get; }
+
+    /// <summary>The map's name for a title: "spread of peak position of NMC811 (°)", or "model uncertainty" when the snapshot does not say.</summary>
+    public string What => Quantity is { } q ? $"spread of {q.Name}" + (q.Symbol.Length > 0 ? $" ({q.Symbol})" : "") : "model uncertainty";
+
+    /// <summary>What a snapshot's uncertainty grid is of; null when the controller does not say.</summary>
+    public static MapQuantity? QuantityOf(UncertaintyGrid grid) => grid.Quantity is { } name ? new MapQuantity(name, grid.Unit ?? "") : null;
+
+    /// <summary>The spread's range with the unit and enough digits for its scale: "0.0012 .. 0.014 °" (a fixed three decimals would show an Å-scale spread as 0).</summary>
+    public string Range => $"{MapQuantity.Significant(Low)} .. {Quantity?.Format(High) ?? MapQuantity.Significant(High)}";
 
     /// <summary>Row and column of the stage's position, or -1 when it is outside the grid.</summary>
     public int StageRow { get; }
@@ -48,7 +63,7 @@ public sealed class SpreadRaster
         var finite = pooled.Cast<double>().Where(double.IsFinite).ToArray();
         var markR = Index(yMm, grid.YMinMm, grid.StepMm, grid.Ny) is { } my ? my * rows / grid.Ny : -1;
         var markC = Index(xMm, grid.XMinMm, grid.StepMm, grid.Nx) is { } mx ? mx * cols / grid.Nx : -1;
-        return new SpreadRaster(pooled, finite.Length > 0 ? finite.Min() : 0, finite.Length > 0 ? finite.Max() : 0, markR, markC);
+        return new SpreadRaster(pooled, finite.Length > 0 ? finite.Min() : 0, finite.Length > 0 ? finite.Max() : 0, markR, markC, QuantityOf(grid));
     }
 
     /// <summary>The pooled spread of a cell; NaN where no grid point in it has a value.</summary>

@@ -84,7 +84,11 @@ internal static class ReplayCommand
                 .Concat(replayed.Select(r => new TimedDecision(r.Time, r.Replayed)))
                 .OrderBy(d => d.Time).ToList(),
         };
-        var page = RunReport.Write(replayedRun, new ReportSettings(new MapRegion(roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, roi.StepMm), config.Experiment.Seed, title), directory);
+        var settings = new ReportSettings(new MapRegion(roi.XMinMm, roi.XMaxMm, roi.YMinMm, roi.YMaxMm, roi.StepMm), config.Experiment.Seed, title)
+        {
+            Target = Composition.ScienceComposition.Target(config),
+        };
+        var page = RunReport.Write(replayedRun, settings, directory);
         Console.WriteLine(title);
         Console.WriteLine($"decisions: {Path.Combine(directory, DecisionsFileName)}");
         Console.WriteLine($"report: {page}");

@@ -16,7 +16,7 @@ namespace AutonomousBeamline.Control.Engine;
 /// it. Everything an operator sends is journalled with who sent it and its arguments.
 /// </summary>
 public sealed class OperatorDesk(RunPlan plan, string runId, RunRecorder recorder, Cycler cycler, TimeProvider time,
-    ChannelWriter<OperatorCommand> inbox, Action<OperatorIdentity> halt, Func<IPhaseMap?>? currentMap,
+    ChannelWriter<OperatorCommand> inbox, Action<OperatorIdentity> halt, Func<IPhaseMap?>? currentMap, Func<MapQuantity?>? quantity = null,
     Func<Learning.Surrogate.MapCalibration?>? calibration = null) : IExperimentOperations
 {
     public CommandOutcome Apply(OperatorCommand command)
@@ -53,7 +53,7 @@ public sealed class OperatorDesk(RunPlan plan, string runId, RunRecorder recorde
     public ExperimentSnapshot Snapshot()
     {
         var now = time.GetUtcNow();
-        return Snapshots.Of(recorder.Status.Current, runId, now, cycler.Latest, currentMap?.Invoke(), cycler.EstimateStateOfCharge(now), plan.Roi)
+        return Snapshots.Of(recorder.Status.Current, runId, now, cycler.Latest, currentMap?.Invoke(), cycler.EstimateStateOfCharge(now), plan.Roi, quantity?.Invoke())
             with { MapCalibration = calibration?.Invoke() is { } c ? new MapCalibrationView(c.Nominal, c.Coverage, c.Checked) : null };
     }
 }

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
@@ -11,8 +12,13 @@ namespace AutonomousBeamline.Control.Engine;
 /// centre), must be explained by the configured references at the configured X-ray energy on the detector's axis. If it is
 /// not, the run stops with the likely cause (the X-ray energy, the axis, the references, the edge or the energy window).
 /// The shutter is open only for the frames. With the beam below its threshold the check cannot be made and says so.
+/// Every frame taken is stored (as a preflight frame, never an observation) and its verdict journalled before a failed
+/// check stops the run: that frame is what a user diagnoses the mismatch with.
 /// </summary>
-public sealed class ReferenceFramePreflight(RunPlan plan, RunDevices devices, IReferenceCheck check)
+/// <param name="checkedBefore">The kinds a resumed run's journal shows were already checked conclusively: not taken again
+/// (the run folder has their frames, and the cell has been cycled since).</param>
+public sealed class ReferenceFramePreflight(RunPlan plan, RunDevices devices, IReferenceCheck check, IFrameStore frames, IRunJournal journal,
+    IReadOnlySet<FrameKind>? checkedBefore = null)
 {
     // Peak positions and an edge need far less than a measurement's counting time; the check costs little beam and dose.
     private const double MaximumExposureS = 2, MaximumDwellS = 0.05;
@@ -20,6 +26,13 @@ public sealed class ReferenceFramePreflight(RunPlan plan, RunDevices devices, IR
     public async Task<IReadOnlyList<(string Item, string Result)>> RunAsync(MotionStatus status, CancellationToken ct)
     {
         var results = new List<(string, string)>();
+        var kinds = new List<FrameKind>();
+        foreach (var kind in new[] { FrameKind.Xrd, FrameKind.Xas }.Where(Takes))
+        {
+            if (checkedBefore?.Contains(kind) == true) results.Add(($"references ({kind.Name()})", "checked when the run began; not taken again on resume"));
+            else kinds.Add(kind);
+        }
+        if (kinds.Count == 0) return results;
         if (status.BeamCurrentMa < plan.Beam.ThresholdMa)
         {
             results.Add(("references", FormattableString.Invariant($"not checked: the beam is at {status.BeamCurrentMa:0.0} mA, below {plan.Beam.ThresholdMa} mA")));
@@ -35,9 +48,9 @@ public sealed class ReferenceFramePreflight(RunPlan plan, RunDevices devices, IR
         await devices.Motion.SetShutterAsync(true, ct).ConfigureAwait(false);
         try
         {
-            if (plan.Acquisition.TakesXrd)
+            if (kinds.Contains(FrameKind.Xrd))
                 results.Add(Verdict(FrameKind.Xrd, await devices.Detector.AcquireXrdAsync(Math.Min(plan.Acquisition.ExposureS, MaximumExposureS), ct).ConfigureAwait(false)));
-            if (plan.Acquisition.TakesXas && plan.Acquisition.EnergyWindow is { } w)
+            if (kinds.Contains(FrameKind.Xas) && plan.Acquisition.EnergyWindow is { } w)
                 results.Add(Verdict(FrameKind.Xas, await devices.Detector.AcquireXasAsync(
                     new XasScanRequest(null, new EnergyRange(w.StartEv, w.StopEv, w.StepEv), Math.Min(plan.Acquisition.DwellS, MaximumDwellS)), ct).ConfigureAwait(false)));
         }
@@ -53,9 +66,14 @@ public sealed class ReferenceFramePreflight(RunPlan plan, RunDevices devices, IR
         return results;
     }
 
+    private bool Takes(FrameKind kind) => kind == FrameKind.Xrd ? plan.Acquisition.TakesXrd : plan.Acquisition.TakesXas && plan.Acquisition.EnergyWindow is not null;
+
     private (string, string) Verdict(FrameKind kind, Frame frame)
     {
         var verdict = check.Check(frame);
+        // Measured beam time: on disk with its verdict before anything may stop the run.
+        frames.StorePreflight(frame, verdict);
+        journal.Write(new ReferenceChecked(kind, frame.Header.Frame, verdict.Explained, verdict.Conclusive, verdict.Summary, verdict.Unexplained, verdict.LikelyCause));
         if (!verdict.Conclusive) return ($"references ({kind.Name()})", $"not checked: {verdict.LikelyCause}");
         if (!verdict.Explained)
             throw new PreflightException($"the configured references do not explain the first {kind.Name()} frame ({verdict.Summary}); likely cause: {verdict.LikelyCause}");

@@ -33,8 +33,8 @@ public sealed record RunCrew(RunDevices Devices, RunRecorder Recorder, CellSafet
         var kept = new ObservationKeeper(new FrameAnalysis(learning.Analyzer, learning.XasAnalyzer, plan.Axes, learning.Target, plan.Roi, learning.Decomposition), frames, recorder, suspenders.Unusable,
             new UnusableSpots(plan.Acquisition.UnusableData.PerSpot, plan.Roi.StepMm),
             new DoseLedger(plan.Acquisition.DoseBudgetS, plan.Acquisition.ExposureS, plan.Roi.StepMm), learning.ObservationAdded, resume?.Observations ?? []);
-        var referencePreflight = learning.ReferenceCheck is { } check ? new ReferenceFramePreflight(plan, devices, check) : null;
-        return new RunCrew(devices, recorder, cell, new OperatorDesk(plan, runId, recorder, cycler, time, inbox.Writer, cell.Halt, learning.CurrentMap, learning.Calibration),
+        var referencePreflight = learning.ReferenceCheck is { } check ? new ReferenceFramePreflight(plan, devices, check, frames, journal, resume?.ReferencesChecked) : null;
+        return new RunCrew(devices, recorder, cell, new OperatorDesk(plan, runId, recorder, cycler, time, inbox.Writer, cell.Halt, learning.CurrentMap, () => kept.Quantity, learning.Calibration),
             inbox.Reader, new Preflight(plan, devices, journal, recorder.Report, referencePreflight), new BeamlineRecovery(devices, journal, time, recorder.Observe,
                 () => recorder.Status.Current.Counts.FramesAcquired),
             new StepRunner(time, journal), suspenders, kept, resume is null ? null : new Resumption(resume, recorder, time));

@@ -30,6 +30,16 @@ public sealed record PreflightCheck(string Item, string Result);
 
 public sealed record PreflightCompleted(IReadOnlyList<PreflightCheck> Checks) : JournalRecord;
 
+/// <summary>
+/// Preflight's reference check of one first frame (the frame itself is in the frame store, kept as a preflight frame):
+/// whether the configured references explain it, the residual, and the likely cause when they do not. Written whichever
+/// the verdict, before a failed check stops the run.
+/// </summary>
+/// <param name="Frame">The detector's number of the frame checked.</param>
+/// <param name="Unexplained">The share of the pattern the references leave unexplained; null for a spectrum, or where no fit was made.</param>
+public sealed record ReferenceChecked(FrameKind Kind, long Frame, bool Explained, bool Conclusive, string Summary, double? Unexplained = null,
+    string? LikelyCause = null) : JournalRecord;
+
 /// <summary>After a crash, before anything else: what the cell was doing when the controller came back.</summary>
 public sealed record ResumeCheck(bool OutputOn, double VoltageV, DateTimeOffset JournalEndedAt, int Observations) : JournalRecord;
 

@@ -7,7 +7,15 @@ public sealed record CellSnapshotView(double VoltageV, double CurrentA, double S
 public sealed record DecisionView(DateTimeOffset Time, string Kind, IReadOnlyDictionary<string, double> Values, double Score, string Reason, int ModelVersion, string Strategy);
 
 /// <summary>The model's spread over the ROI grid at the present state of charge (row-major, y rows of x).</summary>
-public sealed record UncertaintyGrid(double XMinMm, double YMinMm, double StepMm, int Nx, int Ny, double[] Spread);
+public sealed record UncertaintyGrid(double XMinMm, double YMinMm, double StepMm, int Nx, int Ny, double[] Spread)
+{
+    /// <summary>What the map is of (config <c>learning.target</c>, e.g. "peak position of NMC811"); null from a controller that does not say.</summary>
+    public string? Quantity { get; init; }
+
+    /// <summary>The unit of the spread, as the run's files spell units ("degree", "angstrom", "eV"; "" for a share or a score);
+    /// null from a controller that does not say.</summary>
+    public string? Unit { get; init; }
+}
 
 /// <summary>How the map's intervals held on the newest frames it had not been fitted on: <paramref name="Coverage"/> of the
 /// last <paramref name="Checked"/> fell inside the <paramref name="Nominal"/> interval.</summary>

@@ -25,6 +25,8 @@ public sealed record ResumeState
     public required long LastSequence { get; init; }
     /// <summary>Whether the journal already says the run ended (nothing to resume).</summary>
     public required bool Ended { get; init; }
+    /// <summary>The kinds of frame preflight's reference check explained when the run began: a resume does not take them again.</summary>
+    public IReadOnlySet<FrameKind> ReferencesChecked { get; init; } = new HashSet<FrameKind>();
     /// <summary>Frames stored as observations whose observation record the crash cut off: to be analysed again.</summary>
     public IReadOnlyList<(long Sequence, Frame Frame)> UnjournalledFrames { get; init; } = [];
 }
@@ -53,6 +55,7 @@ public static class JournalReplay
         var last = DateTimeOffset.MinValue;
         long lastSequence = 0;
         var ended = false;
+        var referencesChecked = new HashSet<FrameKind>();
 
         foreach (var entry in journal)
         {
@@ -76,15 +79,18 @@ public static class JournalReplay
                 case CellSample c: soc = c.StateOfCharge; break;
                 case CRateRequested r: cRate = r.CRate; break;
                 case BudgetChanged or ApprovalWindowChanged or KnobLockChanged or IExcludesRegion: knobs = KnobChange.Replay(entry.Record, knobs); break;
+                case ReferenceChecked { Conclusive: true, Explained: true } r: referencesChecked.Add(r.Kind); break;
                 case RunEnded: ended = true; break;
                 case RunResumeStarted: ended = false; break;
             }
         }
 
-        // One pass over the frame file: every record counts (frames, beam time); only frames stored as observations whose
-        // record the crash cut off are decoded, to be analysed again.
+        // One pass over the frame file: every record of the run's own frames counts (frames, beam time; preflight's frames
+        // were never counted against the budget); only frames stored as observations whose record the crash cut off are
+        // decoded, to be analysed again.
         var journalled = observations.Select(o => o.Sequence).ToHashSet();
-        var stored = scanFrames((fate, sequence) => fate == FrameFate.Observation && sequence is { } q && !journalled.Contains(q)).ToList();
+        var stored = scanFrames((fate, sequence) => fate == FrameFate.Observation && sequence is { } q && !journalled.Contains(q))
+            .Where(f => f.Fate != FrameFate.Preflight).ToList();
         var rejected = stored.Count(f => f.Fate != FrameFate.Observation);
         return new ResumeState
         {
@@ -105,6 +111,7 @@ public static class JournalReplay
             FirstRecordTime = first ?? last,
             LastSequence = lastSequence,
             Ended = ended,
+            ReferencesChecked = referencesChecked,
             UnjournalledFrames = stored.Where(f => f.Frame is not null).Select(f => (f.ObservationSequence!.Value, f.Frame!)).ToList(),
         };
     }

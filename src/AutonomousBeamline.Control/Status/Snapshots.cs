@@ -12,7 +12,9 @@ public static class Snapshots
     /// <summary>At most this many grid points a side in the uncertainty view.</summary>
     private const int MaxGridSide = 40;
 
-    public static ExperimentSnapshot Of(RunStatus status, string runId, DateTimeOffset now, CellReading cell, IPhaseMap? map, double stateOfCharge, RoiPlan roi) => new()
+    /// <param name="quantity">What the map is of, for the uncertainty view's labels.</param>
+    public static ExperimentSnapshot Of(RunStatus status, string runId, DateTimeOffset now, CellReading cell, IPhaseMap? map, double stateOfCharge, RoiPlan roi,
+        MapQuantity? quantity = null) => new()
     {
         Time = now,
         RunId = runId,
@@ -25,7 +27,7 @@ public static class Snapshots
         RecentDecisions = status.RecentDecisions.Select(View).ToList(),
         PendingDecision = status.PendingDecision is { } pending ? View(pending) : null,
         ApprovalWindowS = status.Knobs.ApprovalWindowS,
-        Uncertainty = map is null ? null : UncertaintyOver(map, stateOfCharge, roi),
+        Uncertainty = map is null ? null : UncertaintyOver(map, stateOfCharge, roi) with { Quantity = quantity?.Name, Unit = quantity?.Unit },
         FramesUsed = status.Counts.FramesAcquired,
         FramesBudget = status.Knobs.Budget.Frames,
         BeamTimeUsedS = status.Counts.BeamTimeUsedS,

@@ -91,6 +91,7 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             EdgeEnergyEv = edge,
             WhiteLineEnergyEv = whiteLine,
             Target = header.Kind == _target.MeasuredBy ? _target.ToString() : null,
+            TargetUnit = header.Kind == _target.MeasuredBy ? _target.UnitOf(header.XUnit) : null,
             Features = features.Count > 0 ? features : null,
         };
         return new AnalysisResult(observation, null, spectrum, components);

@@ -29,6 +29,10 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     /// <summary>Frames in the store (a resumed run's earlier ones included), observations or not.</summary>
     public int FramesStored => frames.Count;
 
+    /// <summary>What the map is of: the target's name and unit, as its newest observation carries them (the unit of a peak
+    /// position is the detector axis').</summary>
+    public MapQuantity Quantity => analysis.Target.QuantityOf(Observations);
+
     /// <summary>Every absorption scan's features so far, for the energy planner.</summary>
     public IReadOnlyList<XasFeatures> Scans => _scans;
 
@@ -102,7 +106,9 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
             recorder.Write(compared);
             if (ModalityComparison.Disagreement(compared) is { } warning) recorder.Report(warning);
         }
-        var target = FormattableString.Invariant($"{o.Target ?? "target"} {o.PhaseFraction:0.000} ± {o.PhaseFractionSigma:0.0000}");
+        // In the target's unit, to the σ's precision: a lattice parameter's 0.0004 Å is not rounded away.
+        var quantity = o.Target is { } name ? new MapQuantity(name, o.TargetUnit ?? "") : new MapQuantity("reported fraction", "");
+        var target = $"{quantity.Name} {quantity.Format(o.PhaseFraction, o.PhaseFractionSigma)}";
         var what = o.Kind == FrameKind.Xas ? FormattableString.Invariant($"XAS E0 {o.EdgeEnergyEv:0.00} eV, {target}") : target;
         var status = recorder.Status.Current;
         recorder.Report(FormattableString.Invariant(

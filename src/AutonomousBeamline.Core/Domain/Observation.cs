@@ -33,6 +33,9 @@ public sealed record Observation
     public double? WhiteLineEnergyEv { get; init; }
     /// <summary>What <see cref="PhaseFraction"/> holds, e.g. "fraction of FePO4"; null in journals written before targets were configurable.</summary>
     public string? Target { get; init; }
+    /// <summary>The unit of <see cref="PhaseFraction"/> and its σ where they are the target's (<see cref="Units"/>: "angstrom",
+    /// "degree", "eV"; "" for a share or a score); null where the observation is not of the target, and in older journals.</summary>
+    public string? TargetUnit { get; init; }
     /// <summary>Every other number the analysis gave, by name (fraction:PHASE, strain:PHASE, peak_position:PHASE, lattice_a:PHASE,
     /// unexplained; edge_ev, white_line_ev, fraction:REFERENCE; component:N from the decomposition); null when none were kept.</summary>
     public IReadOnlyDictionary<string, double>? Features { get; init; }

@@ -85,6 +85,42 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
         _ => $"absorption fraction of {Of ?? "the last reference"}",
     };
 
+    /// <summary>
+    /// The unit of the target's values as the run's files spell it (<see cref="Units"/>): Å for a lattice parameter, eV for an
+    /// edge, the detector axis' own unit for a peak position (<paramref name="axisUnit"/>, the frame header's <c>x_unit</c>),
+    /// none for a share or a score.
+    /// </summary>
+    public string UnitOf(string? axisUnit) => Kind switch
+    {
+        TargetKind.LatticeParameter => "angstrom",
+        TargetKind.PeakPosition => Units.Canonical(axisUnit),
+        TargetKind.EdgePosition => "eV",
+        _ => "",
+    };
+
+    /// <summary>What a map of this target holds: its name and unit (<see cref="UnitOf"/>).</summary>
+    public MapQuantity Quantity(string? axisUnit) => new(ToString(), UnitOf(axisUnit));
+
+    /// <summary>
+    /// What a map of these observations holds, as the newest of them that is of the target says (the unit of a peak position
+    /// is the detector axis', which only the frames tell); from the target alone when none says.
+    /// </summary>
+    public MapQuantity QuantityOf(IEnumerable<Observation> observations)
+    {
+        ArgumentNullException.ThrowIfNull(observations);
+        return observations.LastOrDefault(o => o.Target is not null) is { } o ? new MapQuantity(o.Target!, o.TargetUnit ?? UnitOf(null)) : Quantity(null);
+    }
+
+    /// <summary>The map's options for this target: the two-phase normalisation as the target says, and the deviation from the
+    /// state of charge learnt only for a fraction (a lattice parameter or an edge energy does not follow the state of charge's scale,
+    /// and must not be clipped to 0..1).</summary>
+    public Surrogate.ForestPhaseMapOptions MapOptions(int seed) => new()
+    {
+        Seed = seed,
+        NormaliseByTwoPhaseWeight = NormaliseTwoPhase,
+        LearnDeviationFromStateOfCharge = IsFraction,
+    };
+
     /// <summary>The target's value and σ in a pattern; for an absorption target, the reported fraction (the pattern's own number).</summary>
     public (double Value, double Sigma) From(XrdFeatures features)
     {
@@ -144,12 +180,4 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
     // JSON has no NaN: a number the analysis could not give is left out.
     private static Dictionary<string, double> Finite(Dictionary<string, double> values) =>
         values.Where(kv => double.IsFinite(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-
-    public string Describe(double value, double sigma) => Kind switch
-    {
-        TargetKind.LatticeParameter => string.Create(CultureInfo.InvariantCulture, $"a {value:0.0000} ± {sigma:0.0000} Å"),
-        TargetKind.PeakPosition => string.Create(CultureInfo.InvariantCulture, $"peak {value:0.0000} ± {sigma:0.0000}"),
-        TargetKind.EdgePosition => string.Create(CultureInfo.InvariantCulture, $"E0 {value:0.00} eV"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{Of ?? "fraction"} {value:0.000} ± {sigma:0.0000}"),
-    };
 }

@@ -10,7 +10,9 @@ namespace AutonomousBeamline.Learning.Features;
 /// "energy window" or "no signal", with what was found.</param>
 /// <param name="Conclusive">False when the frame could not show anything (no beam on it, a glitch): the configuration is
 /// then neither confirmed nor refuted, and a run need not stop for it.</param>
-public sealed record ReferenceVerdict(bool Explained, string Summary, string? LikelyCause, bool Conclusive = true);
+/// <param name="Unexplained">The residual: the share of a pattern the references leave unexplained at the configured energy
+/// (<see cref="XrdFeatures.Unexplained"/>); null where no fit was made, and for a spectrum (its fit gives no such number).</param>
+public sealed record ReferenceVerdict(bool Explained, string Summary, string? LikelyCause, bool Conclusive = true, double? Unexplained = null);
 
 /// <summary>Checks one frame against the configured references (preflight, before the cell is touched). Pure.</summary>
 public interface IReferenceCheck
@@ -45,19 +47,26 @@ public sealed class ReferenceCheck(DetectorAxisXrdAnalyzer? xrd, XasEdgeAnalyzer
                 Inv($"X-ray energy or detector axis: at {new XrayBeam(xrd.Options.WavelengthAngstrom)} no reflection of {string.Join(", ", xrd.Materials.Phases.Select(p => p.Name))} falls on {DiffractionAxis.From(axis)}"));
         var features = analyzer.Analyze(frame);
         if (features.Usable)
-            return new ReferenceVerdict(true, Inv($"{string.Join(", ", features.Phases.Select(p => $"{p.Name} {p.Fraction:0.00}"))}; unexplained {features.Unexplained:0.00}"), null);
+            return new ReferenceVerdict(true, Inv($"{string.Join(", ", features.Phases.Select(p => $"{p.Name} {p.Fraction:0.00}"))}; unexplained {features.Unexplained:0.00}"), null,
+                Unexplained: Residual(features));
         if (features.Flag != XrdPhaseAnalyzer.FlagMisfit)
             return new ReferenceVerdict(false, $"the first pattern is {features.Flag}", $"no signal: the first pattern is {features.Flag}; check the beam, the shutter and the detector", Conclusive: false);
 
         var configured = new XrayBeam(xrd.Options.WavelengthAngstrom);
         var summary = Inv($"the references leave {Unexplained(features)} of the pattern unexplained at {configured}");
+        var residual = Residual(features);
         if (BestWavelength(frame, axis, features.Unexplained) is { } beam)
-            return new ReferenceVerdict(false, summary, Inv($"X-ray energy: the pattern fits far better at {beam.Beam} (unexplained {beam.Unexplained:0.00}), the config says {configured} (beamline.wavelength_angstrom or beamline.energy_kev)"));
+            return new ReferenceVerdict(false, summary, Inv($"X-ray energy: the pattern fits far better at {beam.Beam} (unexplained {beam.Unexplained:0.00}), the config says {configured} (beamline.wavelength_angstrom or beamline.energy_kev)"),
+                Unexplained: residual);
         if (OtherAxis(axis) is { } other && Fits(frame, other, xrd.Options))
-            return new ReferenceVerdict(false, summary, $"detector axis: the pattern fits if its axis is {other.Name} in {other.Unit}, but the detector describes {axis.Name} in {axis.Unit}");
+            return new ReferenceVerdict(false, summary, $"detector axis: the pattern fits if its axis is {other.Name} in {other.Unit}, but the detector describes {axis.Name} in {axis.Unit}",
+                Unexplained: residual);
         return new ReferenceVerdict(false, summary,
-            $"references: at the configured energy and axis the phases {string.Join(", ", xrd.Materials.Phases.Select(p => p.Name))} do not describe the pattern (a phase without a reference, references of another material, or peaks shifted beyond their max_strain)");
+            $"references: at the configured energy and axis the phases {string.Join(", ", xrd.Materials.Phases.Select(p => p.Name))} do not describe the pattern (a phase without a reference, references of another material, or peaks shifted beyond their max_strain)",
+            Unexplained: residual);
     }
+
+    private static double? Residual(XrdFeatures f) => double.IsFinite(f.Unexplained) ? f.Unexplained : null;
 
     private static string Unexplained(XrdFeatures f) => f.Unexplained >= 10 ? "all" : string.Create(CultureInfo.InvariantCulture, $"{Math.Min(1, f.Unexplained):P0}");
 

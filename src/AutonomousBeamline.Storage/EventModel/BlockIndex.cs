@@ -7,17 +7,18 @@ namespace AutonomousBeamline.Storage;
 public sealed record BlockLocation(string RelativePath, string Dataset, int Row);
 
 /// <summary>
-/// The blocks' frames by observation sequence, read from the block files themselves (their <c>observation_sequence</c>
-/// columns), so that what points into a block is what the block holds. A block that cannot be read is passed over:
-/// its frames are still in frames.jsonl.
+/// The blocks' frames by observation sequence, and preflight's frames by their run frame, read from the block files
+/// themselves (their <c>observation_sequence</c>, <c>disposition</c> and <c>run_frame</c> columns), so that what points
+/// into a block is what the block holds. A block that cannot be read is passed over: its frames are still in frames.jsonl.
 /// </summary>
-public static class BlockIndex
+public sealed record BlockIndex(IReadOnlyDictionary<long, BlockLocation> Observations, IReadOnlyDictionary<long, BlockLocation> PreflightFrames)
 {
-    public static IReadOnlyDictionary<long, BlockLocation> Read(string runDirectory, Action<string> warn)
+    public static BlockIndex Read(string runDirectory, Action<string> warn)
     {
-        var index = new Dictionary<long, BlockLocation>();
+        var observations = new Dictionary<long, BlockLocation>();
+        var preflight = new Dictionary<long, BlockLocation>();
         var directory = Path.Combine(runDirectory, RunFolder.BlocksDirectoryName);
-        if (!Directory.Exists(directory)) return index;
+        if (!Directory.Exists(directory)) return new(observations, preflight);
         foreach (var path in Directory.GetFiles(directory, "block-*.h5").Order(StringComparer.Ordinal))
         {
             var relative = Path.GetRelativePath(runDirectory, path);
@@ -30,13 +31,17 @@ public static class BlockIndex
                     if (!file.LinkExists(name)) continue;
                     var group = file.Group(name);
                     var sequences = group.Dataset("observation_sequence").Read<long[]>();
+                    var dispositions = group.Dataset("disposition").Read<string[]>();
+                    // Blocks written before run_frame existed hold no preflight frame either.
+                    var runFrames = group.LinkExists("run_frame") ? group.Dataset("run_frame").Read<long[]>() : null;
                     var matrix = group.LinkExists("intensities");
                     for (var row = 0; row < sequences.Length; row++)
                     {
-                        if (sequences[row] < 0) continue;
-                        index[sequences[row]] = matrix
+                        var at = matrix
                             ? new BlockLocation(relative, $"/{name}/intensities", row)
                             : new BlockLocation(relative, $"/{name}/scan_{row:0000}/intensities", -1);
+                        if (sequences[row] >= 0) observations[sequences[row]] = at;
+                        else if (runFrames is not null && dispositions[row] == FrameDisposition.Preflight) preflight[runFrames[row]] = at;
                     }
                 }
             }
@@ -46,6 +51,6 @@ public static class BlockIndex
                 warn($"{relative}: cannot be read, its frames are left without a stream datum: {e.Message}");
             }
         }
-        return index;
+        return new(observations, preflight);
     }
 }

@@ -10,9 +10,10 @@ namespace AutonomousBeamline.Storage;
 /// <summary>
 /// The run as Bluesky event-model documents, <c>documents.jsonl</c>: one <c>[name, document]</c> pair per line (the
 /// layout Bluesky's JSON-lines serialiser writes): a <c>start</c>; a <c>descriptor</c> per stream (<c>xrd</c>,
-/// <c>xas</c> — one per spectrum length —, <c>cell</c>, <c>decisions</c>) with <c>data_keys</c>; an <c>event</c> per
-/// observation, cell sample and decision; <c>stream_resource</c> and <c>stream_datum</c> documents pointing into the
-/// HDF5 blocks for the frames behind the observations; and a <c>stop</c> with the exit status. UIDs are derived from
+/// <c>xas</c> — one per spectrum length —, <c>preflight_xrd</c>, <c>preflight_xas</c>, <c>cell</c>, <c>decisions</c>)
+/// with <c>data_keys</c>; an <c>event</c> per observation, preflight frame, cell sample and decision;
+/// <c>stream_resource</c> and <c>stream_datum</c> documents pointing into the HDF5 blocks for the frames behind the
+/// observations and preflight's frames; and a <c>stop</c> with the exit status. UIDs are derived from
 /// the run id, so the same run always gives the same documents.
 /// </summary>
 public static class EventDocumentsFile
@@ -74,7 +75,8 @@ public static class EventDocumentsFile
                 var stream = kind.Name();
                 var external = kind == FrameKind.Xrd ? "pattern" : "spectrum";
                 var descriptor = uids.Next($"descriptor/{stream}/{group.Key}");
-                var keys = ObservationKeys(kind);
+                // The stream's value in the target's unit where its observations are of the target (a peak position in degrees).
+                var keys = ObservationKeys(kind, group.Select(o => o.TargetUnit ?? "").Distinct().SingleOrDefault() ?? "");
                 if (group.Key > 0)
                     keys[external] = Key("array", [group.Key], "detector", kind == FrameKind.Xrd ? "counts" : "", external: true,
                         dims: kind == FrameKind.Xrd ? "polar_angle" : "energy");
@@ -83,12 +85,14 @@ public static class EventDocumentsFile
                 var numbered = group.Select((o, i) => (Seq: first + i, Observation: o)).ToList();
                 counts[stream] = first + numbered.Count - 1;
                 if (group.Key > 0)
-                    docs.AddRange(StreamDocuments(numbered.Where(n => blocks.ContainsKey(n.Observation.Sequence))
-                        .Select(n => (n.Seq, blocks[n.Observation.Sequence])).ToList(), run.Directory, uids, startUid, descriptor, external));
+                    docs.AddRange(StreamDocuments(numbered.Where(n => blocks.Observations.ContainsKey(n.Observation.Sequence))
+                        .Select(n => (n.Seq, blocks.Observations[n.Observation.Sequence])).ToList(), run.Directory, uids, startUid, descriptor, external));
                 foreach (var (seq, o) in numbered)
                     docs.Add(("event", Event(uids.Next($"event/{stream}/{seq}"), descriptor, seq, o.Time, ObservationData(o))));
             }
         }
+
+        docs.AddRange(PreflightDocuments(run, blocks, uids, startUid, counts));
 
         var cell = uids.Next("descriptor/cell");
         var thermometer = run.CellSamples.Any(s => s.Sample.TemperatureC is not null);
@@ -167,7 +171,61 @@ public static class EventDocumentsFile
         return docs;
     }
 
-    private static JsonObject ObservationKeys(FrameKind kind)
+    /// <summary>
+    /// Preflight's frames, a stream per kind of their own (<c>preflight_xrd</c>, <c>preflight_xas</c>), never among the
+    /// observations: each event the reference check's verdict, its pattern or spectrum external in the blocks.
+    /// </summary>
+    private static IEnumerable<(string, JsonObject)> PreflightDocuments(RecordedRun run, BlockIndex blocks, Uids uids, string startUid, Dictionary<string, int> counts)
+    {
+        foreach (var kind in new[] { FrameKind.Xrd, FrameKind.Xas })
+        {
+            var stream = $"preflight_{kind.Name()}";
+            var external = kind == FrameKind.Xrd ? "pattern" : "spectrum";
+            var frames = run.Frames.Where(f => f.Fate == Control.Journal.FrameFate.Preflight && f.Frame!.Header.Kind == kind).ToList();
+            foreach (var group in frames.GroupBy(f => f.Frame!.Intensities.Length))
+            {
+                var descriptor = uids.Next($"descriptor/{stream}/{group.Key}");
+                var keys = new JsonObject
+                {
+                    ["frame"] = Key("integer", [], "detector", null),
+                    ["run_frame"] = Key("integer", [], "controller", null),
+                    ["explained"] = Key("boolean", [], "reference check", null),
+                    ["conclusive"] = Key("boolean", [], "reference check", null),
+                    ["unexplained"] = Key("number", [], "reference check", ""),
+                    ["summary"] = Key("string", [], "reference check", null),
+                    ["likely_cause"] = Key("string", [], "reference check", null),
+                    ["beam_current_ma"] = Key("number", [], "detector", "mA"),
+                    [external] = Key("array", [group.Key], "detector", kind == FrameKind.Xrd ? "counts" : "", external: true,
+                        dims: kind == FrameKind.Xrd ? "polar_angle" : "energy"),
+                };
+                yield return ("descriptor", Descriptor(descriptor, startUid, run.StartedAt, stream, keys));
+                var first = counts.GetValueOrDefault(stream) + 1;
+                var numbered = group.Select((f, i) => (Seq: first + i, Stored: f)).ToList();
+                counts[stream] = first + numbered.Count - 1;
+                var located = numbered.Where(n => n.Stored.RunFrame is { } r && blocks.PreflightFrames.ContainsKey(r))
+                    .Select(n => (n.Seq, blocks.PreflightFrames[n.Stored.RunFrame!.Value])).ToList();
+                foreach (var document in StreamDocuments(located, run.Directory, uids, startUid, descriptor, external, resourceScope: stream + "/")) yield return document;
+                foreach (var (seq, stored) in numbered)
+                {
+                    var check = stored.Check;
+                    var frame = stored.Frame!;
+                    yield return ("event", Event(uids.Next($"event/{stream}/{seq}"), descriptor, seq, frame.Header.TStart, new JsonObject
+                    {
+                        ["frame"] = frame.Header.Frame,
+                        ["run_frame"] = stored.RunFrame,
+                        ["explained"] = check?.Explained == true,
+                        ["conclusive"] = check?.Conclusive == true,
+                        ["unexplained"] = Number(check?.Unexplained ?? double.NaN),
+                        ["summary"] = check?.Summary ?? "no verdict was stored",
+                        ["likely_cause"] = check?.LikelyCause ?? "",
+                        ["beam_current_ma"] = Number(frame.Header.BeamCurrentMa),
+                    }));
+                }
+            }
+        }
+    }
+
+    private static JsonObject ObservationKeys(FrameKind kind, string valueUnit)
     {
         var keys = new JsonObject
         {
@@ -177,8 +235,8 @@ public static class EventDocumentsFile
             ["y_mm"] = Key("number", [], "motion:y", "mm"),
             ["state_of_charge"] = Key("number", [], "potentiostat", ""),
             ["c_rate"] = Key("number", [], "cycler", "1/h"),
-            ["phase_fraction"] = Key("number", [], "analysis", ""),
-            ["phase_fraction_sigma"] = Key("number", [], "analysis", ""),
+            ["phase_fraction"] = Key("number", [], "analysis", valueUnit),
+            ["phase_fraction_sigma"] = Key("number", [], "analysis", valueUnit),
             ["beam_current_ma"] = Key("number", [], "detector", "mA"),
             ["chosen_by"] = Key("string", [], "planner", null),
         };
@@ -255,8 +313,9 @@ public static class EventDocumentsFile
     /// The stream_resource (one per block dataset) and stream_datum documents (one per run of consecutive events whose
     /// frames are consecutive rows of one dataset) for a stream's external key, to go before its events.
     /// </summary>
+    /// <param name="resourceScope">Sets a stream's resources apart from another's on the same block dataset (the observations' have none).</param>
     private static IEnumerable<(string, JsonObject)> StreamDocuments(IReadOnlyList<(int Seq, BlockLocation At)> located, string runDirectory,
-        Uids uids, string startUid, string descriptor, string dataKey)
+        Uids uids, string startUid, string descriptor, string dataKey, string resourceScope = "")
     {
         var resources = new Dictionary<string, string>();
         for (var i = 0; i < located.Count;)
@@ -269,7 +328,7 @@ public static class EventDocumentsFile
             var key = $"{at.RelativePath}#{at.Dataset}";
             if (!resources.TryGetValue(key, out var resource))
             {
-                resource = resources[key] = uids.Next($"stream_resource/{key}");
+                resource = resources[key] = uids.Next($"stream_resource/{resourceScope}{key}");
                 var relative = at.RelativePath.Replace(Path.DirectorySeparatorChar, '/');
                 yield return ("stream_resource", new JsonObject
                 {

@@ -1,5 +1,6 @@
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Learning.Features;
 
 namespace AutonomousBeamline.Storage;
 
@@ -34,14 +35,28 @@ public sealed class JsonLinesFrameStore : IFrameStore
     public void Store(Frame frame, FrameFate fate, string? flag = null, long? observationSequence = null)
     {
         ArgumentNullException.ThrowIfNull(frame);
+        if (fate == FrameFate.Preflight) throw new ArgumentException($"a preflight frame is kept with its verdict: {nameof(StorePreflight)}", nameof(fate));
         if (fate == FrameFate.Flagged && string.IsNullOrEmpty(flag)) throw new ArgumentException("a flagged frame needs the analysis' flag", nameof(flag));
         if (fate != FrameFate.Flagged && flag is not null) throw new ArgumentException($"a frame kept as {fate} has no flag", nameof(flag));
-        var stored = new StoredFrame(fate, flag, observationSequence, frame.Header.ExposureS ?? 0, frame);
+        Append(new StoredFrame(fate, flag, observationSequence, frame.Header.ExposureS ?? 0, frame));
+    }
+
+    /// <summary>Queues a frame preflight's reference check took, with its verdict; throws as <see cref="Store"/> does.</summary>
+    public void StorePreflight(Frame frame, ReferenceVerdict check)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        ArgumentNullException.ThrowIfNull(check);
+        Append(new StoredFrame(FrameFate.Preflight, null, null, frame.Header.ExposureS ?? 0, frame) { Check = check });
+    }
+
+    private void Append(StoredFrame stored)
+    {
         // Numbered and queued together, so that run_frame follows the file's order whichever thread stores.
         lock (_gate)
         {
             var runFrame = _count + 1L;
-            _writer.AppendToFrames($"frame {runFrame} (detector frame {frame.Header.Frame})", () => FrameLine.Encode(stored, runFrame), () => Written?.Invoke(stored));
+            var numbered = stored with { RunFrame = runFrame };
+            _writer.AppendToFrames($"frame {runFrame} (detector frame {stored.Frame!.Header.Frame})", () => FrameLine.Encode(numbered, runFrame), () => Written?.Invoke(numbered));
             Volatile.Write(ref _count, (int)runFrame);
         }
     }

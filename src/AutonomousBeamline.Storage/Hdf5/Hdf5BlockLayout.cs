@@ -12,7 +12,9 @@ namespace AutonomousBeamline.Storage;
 /// <c>beam_current_ma</c>, <c>observation_sequence</c> (-1: none), <c>disposition</c>, <c>position_&lt;axis&gt;</c>, and the
 /// data: a frames × points <c>intensities</c> matrix with its axis in attributes (<c>x_name</c>, <c>x_unit</c>,
 /// <c>x_start</c>, <c>x_step</c>) when every frame shares one uniform axis, else one <c>scan_NNNN</c> group per frame
-/// with its own <c>x</c> and <c>intensities</c>.
+/// with its own <c>x</c> and <c>intensities</c>. Where the kind has preflight frames (disposition <c>preflight</c>), a
+/// subgroup <c>preflight</c> holds their reference check, a row per such frame: <c>run_frame</c>, <c>explained</c> and
+/// <c>conclusive</c> (1 or 0), <c>unexplained</c> (NaN: none), <c>summary</c>, <c>likely_cause</c> ("" when explained).
 /// </summary>
 internal static class Hdf5BlockLayout
 {
@@ -54,6 +56,7 @@ internal static class Hdf5BlockLayout
             ["observation_sequence"] = new H5Dataset(stored.Select(s => s.ObservationSequence ?? -1).ToArray()),
             ["disposition"] = new H5Dataset(stored.Select(s => FrameDisposition.Name(s.Fate, s.Flag)).ToArray()),
         };
+        if (numbered.Where(n => n.Stored.Fate == FrameFate.Preflight).ToList() is { Count: > 0 } preflight) group["preflight"] = PreflightGroup(preflight);
         foreach (var axis in frames.SelectMany(f => f.Header.Positions.Keys).Distinct())
             group[$"position_{axis}"] = new H5Dataset(frames.Select(f => f.Header.Positions.GetValueOrDefault(axis, double.NaN)).ToArray());
 
@@ -68,6 +71,22 @@ internal static class Hdf5BlockLayout
                     ["intensities"] = new H5Dataset(frames[i].Intensities),
                 };
         return group;
+    }
+
+    /// <summary>The verdicts beside the preflight frames, by run frame (a frame stored without one reads as not conclusive).</summary>
+    private static H5Group PreflightGroup(IReadOnlyList<(StoredFrame Stored, long RunFrame)> preflight)
+    {
+        var checks = preflight.Select(p => p.Stored.Check).ToList();
+        return new H5Group
+        {
+            Attributes = { ["description"] = "preflight's reference check of each preflight frame (disposition preflight) of this kind, by run_frame" },
+            ["run_frame"] = new H5Dataset(preflight.Select(p => p.RunFrame).ToArray()),
+            ["explained"] = new H5Dataset(checks.Select(c => (byte)(c?.Explained == true ? 1 : 0)).ToArray()),
+            ["conclusive"] = new H5Dataset(checks.Select(c => (byte)(c?.Conclusive == true ? 1 : 0)).ToArray()),
+            ["unexplained"] = new H5Dataset(checks.Select(c => c?.Unexplained ?? double.NaN).ToArray()),
+            ["summary"] = new H5Dataset(checks.Select(c => c?.Summary ?? "").ToArray()),
+            ["likely_cause"] = new H5Dataset(checks.Select(c => c?.LikelyCause ?? "").ToArray()),
+        };
     }
 
     /// <summary>Patterns on one uniform axis: a frames × points matrix with the axis as attributes.</summary>

@@ -18,6 +18,7 @@ internal static class JournalRecordTypes
         Fields<RunResumeStarted>("run_resume"),
         Fields<StateTransition>("transition"),
         Fields<PreflightCompleted>("preflight"),
+        Fields<ReferenceChecked>("reference_check"),
         Fields<ResumeCheck>("resume_check"),
         Fields<RunResumed>("resumed"),
         Fields<RunEnded>("run_end"),

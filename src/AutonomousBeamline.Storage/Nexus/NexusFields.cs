@@ -50,11 +50,5 @@ internal static class NexusFields
     }
 
     /// <summary>The NeXus unit for a unit as the detector's frame header writes it (FACILITY-ICD §3).</summary>
-    public static string Unit(string? headerUnit) => headerUnit switch
-    {
-        null or "" => "",
-        "deg" or "degrees" => "degree",
-        "1/A" or "A^-1" or "1/Å" => "1/angstrom",
-        _ => headerUnit,
-    };
+    public static string Unit(string? headerUnit) => Core.Domain.Units.Canonical(headerUnit);
 }

@@ -11,7 +11,8 @@ namespace AutonomousBeamline.Storage;
 /// The run's NeXus master file, <c>run.nxs</c>: one NXentry <c>entry</c> for the run (definition NXmonopd: the
 /// diffraction frames, frames × polar angle) with its instrument, sample (NXlogs of the cell), monitor, the cell's
 /// voltage as a second NXdata and the observations and decisions as NXcollection tables of columns; and one NXentry
-/// <c>xas_NNNN</c> (definition NXxas) per absorption scan. <c>default</c> attributes lead from the file to a plot.
+/// <c>xas_NNNN</c> (definition NXxas) per absorption scan; the frames preflight's reference check took are not among
+/// them but in an NXentry <c>preflight</c> of their own, each with its verdict. <c>default</c> attributes lead from the file to a plot.
 /// PureHDF writes a file whole, so the master is built from the run's record (journal.jsonl, frames.jsonl) at the end
 /// of a run and again on resume, replacing the last one; the HDF5 blocks stay as they were written.
 /// </summary>
@@ -29,8 +30,11 @@ public static class NexusMasterFile
 
     internal static H5File Build(RecordedRun run, RunDescription description)
     {
-        var xrd = run.Frames.Where(f => f.Frame!.Header.Kind == FrameKind.Xrd).ToList();
-        var xas = run.Frames.Where(f => f.Frame!.Header.Kind == FrameKind.Xas).ToList();
+        // Preflight's frames were taken before the cell was touched, to check the references: not frames of the experiment.
+        var measured = run.Frames.Where(f => f.Fate != FrameFate.Preflight).ToList();
+        var xrd = measured.Where(f => f.Frame!.Header.Kind == FrameKind.Xrd).ToList();
+        var xas = measured.Where(f => f.Frame!.Header.Kind == FrameKind.Xas).ToList();
+        var preflight = run.Frames.Where(f => f.Fate == FrameFate.Preflight).ToList();
         var file = new H5File
         {
             Attributes =
@@ -46,7 +50,59 @@ public static class NexusMasterFile
         file["entry"] = RunEntry(run, description, xrd);
         for (var i = 0; i < xas.Count; i++)
             file[XasEntryName(i)] = XasEntry(run, description, xas[i], XasEntryName(i));
+        if (preflight.Count > 0) file[PreflightEntryName] = PreflightEntry(run, preflight);
         return file;
+    }
+
+    /// <summary>The entry of the frames preflight's reference check took.</summary>
+    public const string PreflightEntryName = "preflight";
+
+    /// <summary>
+    /// One NXprocess per preflight frame (<c>xrd_0001</c>, <c>xas_0001</c>, …): the reference check's verdict and the
+    /// frame's own numbers, with the pattern or spectrum as an NXdata <c>data</c>.
+    /// </summary>
+    private static H5Group PreflightEntry(RecordedRun run, IReadOnlyList<StoredFrame> preflight)
+    {
+        var entry = Group("NXentry");
+        entry["title"] = Text($"preflight: the first frames of run {run.RunId}, taken before the cell was touched to check that the configured references explain the sample");
+        entry["start_time"] = Text(Iso(preflight[0].Frame!.Header.TStart));
+        var counts = new Dictionary<FrameKind, int>();
+        string? first = null;
+        foreach (var stored in preflight)
+        {
+            var frame = stored.Frame!;
+            var kind = frame.Header.Kind;
+            counts[kind] = counts.GetValueOrDefault(kind) + 1;
+            var name = $"{kind.Name()}_{counts[kind]:0000}";
+            first ??= name;
+            var process = Group("NXprocess");
+            process["program"] = Text("AutonomousBeamline reference check (preflight)");
+            var check = stored.Check;
+            process["explained"] = Field((byte)(check?.Explained == true ? 1 : 0), "", "1: the configured references explain the frame");
+            process["conclusive"] = Field((byte)(check?.Conclusive == true ? 1 : 0), "", "0: the frame could show nothing (no signal); the references were neither confirmed nor refuted");
+            process["unexplained"] = Field(check?.Unexplained ?? double.NaN, "", "share of the pattern the references leave unexplained (NaN: none)");
+            process["summary"] = Text(check?.Summary ?? "no verdict was stored");
+            process["likely_cause"] = Text(check?.LikelyCause ?? "");
+            if (stored.RunFrame is { } runFrame) process["run_frame"] = Field(runFrame, "");
+            process["frame_number"] = Field(frame.Header.Frame, "");
+            process["start_time"] = Text(Iso(frame.Header.TStart));
+            process["count_time"] = Field(stored.ExposureS, "s");
+            process["beam_current"] = Field(frame.Header.BeamCurrentMa, "mA");
+            foreach (var (axis, position) in frame.Header.Positions)
+                process[$"position_{axis}"] = Field(position, axis == "energy" ? "eV" : "mm");
+            var (axisName, axisUnits, signalUnits) = kind == FrameKind.Xas
+                ? ("energy", "eV", "")
+                : (frame.Header.XName is null or "two_theta" ? "polar_angle" : frame.Header.XName, Unit(frame.Header.XUnit ?? "deg"), "counts");
+            process["data"] = Data("data", [axisName], new Dictionary<string, object>
+            {
+                ["data"] = Field(frame.Intensities, signalUnits),
+                [axisName] = Field(Enumerable.Range(0, frame.Intensities.Length).Select(frame.XAt).ToArray(), axisUnits),
+            }, kind == FrameKind.Xas ? "preflight spectrum: normalised absorption against energy" : "preflight pattern");
+            process.Attributes["default"] = "data";
+            entry[name] = process;
+        }
+        entry.Attributes["default"] = first!;
+        return entry;
     }
 
     /// <summary>The name of the <paramref name="index"/>-th (from 0) absorption scan's entry.</summary>
@@ -182,14 +238,30 @@ public static class NexusMasterFile
         table["y"] = Field(o.Select(x => x.YMm).ToArray(), "mm");
         table["state_of_charge"] = Field(o.Select(x => x.StateOfCharge).ToArray(), "");
         table["c_rate"] = Field(o.Select(x => x.CRate).ToArray(), "1/h");
-        table["phase_fraction"] = Field(o.Select(x => x.PhaseFraction).ToArray(), "", "FePO4 (delithiated) fraction");
-        table["phase_fraction_sigma"] = Field(o.Select(x => x.PhaseFractionSigma).ToArray(), "");
+        // The learner's target (learning.target), under its historical name: a share, a lattice parameter, a peak position, an
+        // edge. One unit for the column where every row has it; rows of the other modality hold their own reported share.
+        var (unit, meaning) = ValueUnit(o);
+        table["phase_fraction"] = Field(o.Select(x => x.PhaseFraction).ToArray(), unit, meaning);
+        table["phase_fraction_sigma"] = Field(o.Select(x => x.PhaseFractionSigma).ToArray(), unit);
+        table["target"] = Texts(o.Select(x => x.Target ?? ""));
+        table["target_unit"] = Texts(o.Select(x => x.TargetUnit ?? ""));
         table["beam_current"] = Field(o.Select(x => x.BeamCurrentMa).ToArray(), "mA");
         table["exposure"] = Field(o.Select(x => x.ExposureS ?? double.NaN).ToArray(), "s");
-        table["edge_energy"] = Field(o.Select(x => x.EdgeEnergyEv ?? double.NaN).ToArray(), "eV", "Fe K-edge E0 (NaN: a diffraction frame)");
+        table["edge_energy"] = Field(o.Select(x => x.EdgeEnergyEv ?? double.NaN).ToArray(), "eV", "absorption edge E0 (NaN: a diffraction frame)");
         table["white_line_energy"] = Field(o.Select(x => x.WhiteLineEnergyEv ?? double.NaN).ToArray(), "eV");
         table["chosen_by"] = Texts(o.Select(x => x.Source.Name()));
         return table;
+    }
+
+    /// <summary>The value column's unit and meaning: the target's unit where every row is of the target (or of none: older
+    /// journals), else none, with the per-row <c>target</c>/<c>target_unit</c> columns to say which row is what.</summary>
+    private static (string Unit, string Meaning) ValueUnit(IReadOnlyList<Observation> o)
+    {
+        var targets = o.Select(x => x.Target).Distinct().ToList();
+        var units = o.Select(x => x.TargetUnit ?? "").Distinct().ToList();
+        if (targets is [{ } name] && units is [var unit]) return (unit, $"the learner's target: {name}");
+        if (targets is [null]) return ("", "FePO4 (delithiated) fraction");
+        return ("", "each row's value: its target (column target, unit in target_unit), or for a row without one the share its analysis reports");
     }
 
     private static H5Group DecisionTable(RecordedRun run)

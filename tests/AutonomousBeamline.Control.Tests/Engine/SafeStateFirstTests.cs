@@ -141,6 +141,12 @@ public sealed class SafeStateFirstTests
             inner.Store(frame, fate, flag, observationSequence);
         }
 
+        public void StorePreflight(Frame frame, Learning.Features.ReferenceVerdict check)
+        {
+            if (++_stored >= failFromFrame) throw new JournalFailedException("frames.jsonl: could not write frame (No space left on device)");
+            inner.StorePreflight(frame, check);
+        }
+
         public int Count => inner.Count;
     }
 }

@@ -37,6 +37,12 @@ internal sealed class EngineRig
     public Control.Suspenders.IFreeSpace? Disk { get; init; }
     /// <summary>The trainer's hook: what the map published before each observation made of it (none by default).</summary>
     public Func<Observation, Learning.Surrogate.IntervalCheck?> Trainer { get; set; } = _ => null;
+    /// <summary>Preflight's reference check (none by default: the fake detector's frames explain nothing).</summary>
+    public IReferenceCheck? References { get; init; }
+    /// <summary>What the observations' values are (the FePO4 fraction by default).</summary>
+    public ObservationTarget? Target { get; init; }
+    /// <summary>The map the operator's snapshot shows (none by default).</summary>
+    public IPhaseMap? Map { get; init; }
     public ListPlanner Planner { get; set; } = new((1, 1), (2, 2), (3, 3), (4, 4), (5, 5), (6, 6), (7, 7), (8, 8));
 
     public static RunPlan Plan(int frames = 6, AcquisitionKinds kinds = AcquisitionKinds.Xrd, double approvalS = 0) => new()
@@ -64,10 +70,12 @@ internal sealed class EngineRig
     /// <param name="frames">The frame store (the journal's own list unless a test needs one that fails on its own).</param>
     public RunEngine Build(RunPlan? plan = null, ResumeState? resume = null, Journal.IFrameStore? frames = null)
     {
-        var learning = new RunLearning(Analyzer, _ => Planner, o => Trainer(o))
+        var learning = new RunLearning(Analyzer, _ => Planner, o => Trainer(o), CurrentMap: Map is { } map ? () => map : null)
         {
+            Target = Target,
             XasAnalyzer = new XasEdgeAnalyzer(),
             EnergyPlanner = new EnergyRangePlanner(new EnergyWindow("fe-k-edge", 7090, 7180, 0.5)),
+            ReferenceCheck = References,
         };
         return new RunEngine(plan ?? Plan(), new RunDevices(Cell, Motion, Detector, Disk: Disk), learning, Journal, frames ?? Journal, Clock, "run-1", resume);
     }

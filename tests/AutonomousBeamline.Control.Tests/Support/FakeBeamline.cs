@@ -77,8 +77,12 @@ internal sealed class FakeDetector(TimeProvider time, FakeMotion stage) : IDetec
 
     public Task<Frame> AcquireXrdAsync(double exposureS, CancellationToken ct = default) => AcquireAsync(FrameKind.Xrd, exposureS, 4, ct);
 
-    public Task<Frame> AcquireXasAsync(XasScanRequest request, CancellationToken ct = default) =>
-        AcquireAsync(FrameKind.Xas, request.DwellS * request.EnergiesEv!.Count, request.EnergiesEv.Count, ct);
+    public Task<Frame> AcquireXasAsync(XasScanRequest request, CancellationToken ct = default)
+    {
+        // A list of energies, or a range (as preflight asks for its spectrum).
+        var points = request.EnergiesEv?.Count ?? (int)Math.Floor((request.Range!.StopEv - request.Range.StartEv) / request.Range.StepEv + 1e-9) + 1;
+        return AcquireAsync(FrameKind.Xas, request.DwellS * points, points, ct);
+    }
 
     private async Task<Frame> AcquireAsync(FrameKind kind, double seconds, int n, CancellationToken ct)
     {

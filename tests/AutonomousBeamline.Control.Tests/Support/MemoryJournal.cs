@@ -1,5 +1,6 @@
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Learning.Features;
 
 namespace AutonomousBeamline.Control.Tests.Support;
 
@@ -9,6 +10,7 @@ internal sealed class MemoryJournal(TimeProvider time) : IRunJournal, IFrameStor
     private readonly object _gate = new();
     private readonly List<JournalEntry> _entries = new();
     private readonly List<(Frame Frame, FrameFate Fate, string? Flag, long? Sequence)> _frames = new();
+    private readonly List<(Frame Frame, ReferenceVerdict Check)> _preflight = new();
 
     public event Action<JournalEntry>? Recorded;
 
@@ -50,7 +52,20 @@ internal sealed class MemoryJournal(TimeProvider time) : IRunJournal, IFrameStor
         lock (_gate) _frames.Add((frame, fate, flag, observationSequence));
     }
 
+    public void StorePreflight(Frame frame, ReferenceVerdict check)
+    {
+        if (FailWith is { } failure) throw failure;
+        lock (_gate)
+        {
+            _frames.Add((frame, FrameFate.Preflight, null, null));
+            _preflight.Add((frame, check));
+        }
+    }
+
     public int Count { get { lock (_gate) return _frames.Count; } }
+
+    /// <summary>The frames preflight's reference check stored, with their verdicts.</summary>
+    public IReadOnlyList<(Frame Frame, ReferenceVerdict Check)> PreflightFrames { get { lock (_gate) return _preflight.ToList(); } }
 
     public IReadOnlyList<(Frame Frame, FrameFate Fate, string? Flag, long? Sequence)> Frames { get { lock (_gate) return _frames.ToList(); } }
 }

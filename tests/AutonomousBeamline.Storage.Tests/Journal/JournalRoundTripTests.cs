@@ -14,7 +14,7 @@ public sealed class JournalRoundTripTests : IDisposable
     private static readonly Dictionary<Type, string> Names = new()
     {
         [typeof(RunStarted)] = "run_start", [typeof(RunResumeStarted)] = "run_resume", [typeof(StateTransition)] = "transition",
-        [typeof(PreflightCompleted)] = "preflight", [typeof(ResumeCheck)] = "resume_check", [typeof(RunResumed)] = "resumed",
+        [typeof(PreflightCompleted)] = "preflight", [typeof(ReferenceChecked)] = "reference_check", [typeof(ResumeCheck)] = "resume_check", [typeof(RunResumed)] = "resumed",
         [typeof(RunEnded)] = "run_end", [typeof(SafeStateEntered)] = "safe_state", [typeof(DecisionMade)] = "decision",
         [typeof(ObservationMade)] = "observation", [typeof(ObservationRecovered)] = "observation_recovered", [typeof(MapIntervalChecked)] = "map_interval_checked",
         [typeof(FrameNotCounted)] = "frame_not_counted", [typeof(ComponentsUpdated)] = "components_updated", [typeof(FrameRejected)] = "frame_rejected",

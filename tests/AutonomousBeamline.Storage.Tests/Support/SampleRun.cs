@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Features;
 using Microsoft.Extensions.Time.Testing;
 
 namespace AutonomousBeamline.Storage.Tests;
@@ -19,13 +20,26 @@ public static class SampleRun
 
     public const int XrdPoints = 7;
 
-    public static async Task WriteAsync(string directory, bool end = true)
+    /// <summary>A pattern and a spectrum the references explained, as preflight keeps them.</summary>
+    public static readonly ReferenceVerdict ExplainedPattern = new(true, "LiFePO4 0.97, FePO4 0.03; unexplained 0.04", null, Unexplained: 0.04);
+    public static readonly ReferenceVerdict ExplainedSpectrum = new(true, "E0 7121.4 eV (Fe K-edge 7112.0 eV); LiFePO4 0.98, FePO4 0.02", null);
+
+    /// <param name="preflight">Whether preflight's reference check took a pattern and a spectrum first (both explained).</param>
+    public static async Task WriteAsync(string directory, bool end = true, bool preflight = false)
     {
         var clock = new FakeTimeProvider(TestClock.Start);
         await using var folder = RunFolder.Open(directory, clock, hdf5BlockFrames: 2);
         var j = folder.Journal;
         j.Write(new RunStarted("lfp-test", RoiStrategy.Learner, "run-1"));
         j.Write(new StateTransition(RunState.Idle, RunState.Preflight, RunTrigger.Start));
+        if (preflight)
+        {
+            // Numbered past the experiment's own frames, as a detector restarted for the run might.
+            Preflight(folder, Xrd(101, clock.GetUtcNow()), ExplainedPattern);
+            clock.Advance(TimeSpan.FromSeconds(3));
+            Preflight(folder, Xas(102, clock.GetUtcNow()), ExplainedSpectrum);
+            j.Write(new PreflightCompleted([new PreflightCheck("references (xrd)", ExplainedPattern.Summary), new PreflightCheck("references (xas)", ExplainedSpectrum.Summary)]));
+        }
         j.Write(new StepStarted("charge", "cycle1/charge", 1, "cc", 1, 0.005, "learner", null, 3600, 10));
         j.Write(new DecisionMade(Decision(DecisionKind.CRate, new() { ["c_rate"] = 1.0 }, 0.7, "fastest within the window")));
         long sequence = 0;
@@ -57,6 +71,35 @@ public static class SampleRun
         j.Write(new CellSample(3.45, -0.0001, 0.55, "rest", null, 1));
         j.Write(new StepEnded("rest", "cycle1/rest", 1, "rest", "duration", "condition", 11, 0, 3.45, 0.55));
         if (end) j.Write(new RunEnded(ExitStatus.Success, "frame budget spent", 5, 6));
+    }
+
+    /// <summary>
+    /// A run that stopped in preflight: the references do not explain its first pattern (taken at another X-ray energy than
+    /// the config's), and the journal says so before the run ends.
+    /// </summary>
+    public static async Task WriteFailedPreflightAsync(string directory)
+    {
+        var clock = new FakeTimeProvider(TestClock.Start);
+        await using var folder = RunFolder.Open(directory, clock, hdf5BlockFrames: 2);
+        var j = folder.Journal;
+        j.Write(new RunStarted("lfp-test", RoiStrategy.Learner, "run-1"));
+        j.Write(new StateTransition(RunState.Idle, RunState.Preflight, RunTrigger.Start));
+        clock.Advance(TimeSpan.FromSeconds(4));
+        var verdict = new ReferenceVerdict(false, "the references leave 71% of the pattern unexplained at 0.7293 Å (17.000 keV)",
+            "X-ray energy: the pattern fits far better at 0.5000 Å (24.797 keV) (unexplained 0.05), the config says 0.7293 Å (17.000 keV)", Unexplained: 0.71);
+        Preflight(folder, Xrd(1, clock.GetUtcNow()), verdict);
+        var reason = $"preflight: the configured references do not explain the first xrd frame ({verdict.Summary}); likely cause: {verdict.LikelyCause}";
+        j.Write(new StateTransition(RunState.Preflight, RunState.Aborted, RunTrigger.Abort));
+        j.Write(new FaultRecorded("PreflightException", reason, RunState.Preflight));
+        j.Write(new RunEnded(ExitStatus.Fail, reason, 0, 0));
+    }
+
+    /// <summary>A preflight frame as <c>ReferenceFramePreflight</c> keeps it: the frame with its verdict, then the verdict's record.</summary>
+    private static void Preflight(RunFolder folder, Frame frame, ReferenceVerdict verdict)
+    {
+        folder.Frames.StorePreflight(frame, verdict);
+        folder.Journal.Write(new ReferenceChecked(frame.Header.Kind, frame.Header.Frame, verdict.Explained, verdict.Conclusive, verdict.Summary,
+            verdict.Unexplained, verdict.LikelyCause));
     }
 
     public static Frame Xrd(long n, DateTimeOffset at) => new(new FrameHeader

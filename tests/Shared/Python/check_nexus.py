@@ -66,7 +66,9 @@ check(units(instrument["monochromator/energy"]) == "keV", "energy units")
 wavelength = float(instrument["monochromator/wavelength"][()])
 check(abs(float(instrument["monochromator/energy"][()]) - 12.39842 / wavelength) < 1e-3, "energy and wavelength disagree")
 
-xrd = [r for r in stored if r["header"]["kind"] == "xrd"]
+# Preflight's frames are not frames of the experiment: they have an entry of their own (check_preflight.py).
+measured = [r for r in stored if r["disposition"] != "preflight"]
+xrd = [r for r in measured if r["header"]["kind"] == "xrd"]
 data = entry["data"]
 check(units(data["polar_angle"]) == "degree", "polar angle units")
 header = xrd[0]["header"]
@@ -111,7 +113,7 @@ check([text(k) for k in table["reason"][()]] == [d["reason"] for d in decisions]
 check(np.allclose(table["score"][()], [d["score"] for d in decisions]), "decision scores")
 check(list(table["model_version"][()]) == [d["model_version"] for d in decisions], "model versions")
 
-xas = [r for r in stored if r["header"]["kind"] == "xas"]
+xas = [r for r in measured if r["header"]["kind"] == "xas"]
 entries = sorted(k for k in f if k.startswith("xas_"))
 check(len(entries) == len(xas), f"{len(entries)} XAS entries for {len(xas)} scans")
 for name, r in zip(entries, xas):
