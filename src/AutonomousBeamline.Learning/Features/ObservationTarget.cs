@@ -139,8 +139,7 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
     {
         if (Kind == TargetKind.EdgePosition) return (features.EdgeEnergyEv, EdgeSigmaEv);
         if (Kind == TargetKind.XasFraction && Of is not null && referenceNames.ToList().IndexOf(Of) is var i and >= 0 && i < features.Fractions.Count)
-            // The analyser's σ is the reported (last) share's; a two-reference share has the same σ, more references about it.
-            return (features.Fractions[i], features.OxidisedFractionSigma);
+            return (features.Fractions[i], i < features.FractionSigmas.Count ? features.FractionSigmas[i] : features.OxidisedFractionSigma);
         return (features.OxidisedFraction, features.OxidisedFractionSigma);
     }
 

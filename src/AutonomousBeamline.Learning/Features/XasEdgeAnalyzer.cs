@@ -20,6 +20,9 @@ public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, 
     /// <summary>Every reference's share, in the configured order (empty without references); <see cref="OxidisedFraction"/> is the last's.</summary>
     public IReadOnlyList<double> Fractions { get; init; } = [];
 
+    /// <summary>The σ of each of <see cref="Fractions"/>, in the same order; <see cref="OxidisedFractionSigma"/> is the last's.</summary>
+    public IReadOnlyList<double> FractionSigmas { get; init; } = [];
+
     /// <summary>
     /// On a scan dense enough for a derivative: where the references put the edge of the mixture the fit found (their
     /// derivative maximum at <see cref="OxidisedFraction"/>); NaN on a sparse scan (whose E0 is that value) or without a mixture.
@@ -47,6 +50,12 @@ public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, 
 /// does this, 0 always does.</param>
 /// <param name="MaximumReferenceMisfit">On that path, a residual RMS above this fraction of the edge step means the references do not
 /// describe the spectrum (another material, an energy offset, a glitch) and the scan is flagged, so the planner falls back to a full scan.</param>
+/// <param name="MismatchBlocks">The fit region is cut into this many blocks holding equal shares of the information on the fractions, for the
+/// jackknife that makes a fraction's σ see references that are not quite the sample (<see cref="ReferenceCombination"/>); 0 keeps the
+/// least-squares σ alone (counting noise only). Blocks must be wider than the mismatch's correlation length along the edge (a few eV):
+/// with 12 the σ came out too small again (docs/benchmarks.md, part s).</param>
+/// <param name="FitReferenceShifts">Offer the combination a model in which every reference may be shifted in energy (a small calibration
+/// offset), reported when the data resolve the shifts at 3σ and otherwise used to widen the σ; needs <see cref="MismatchBlocks"/> &gt; 0.</param>
 public sealed record XasAnalyzerOptions(
     double PreEdgeEndEv = -15,
     double PostEdgeStartEv = 35,
@@ -57,16 +66,20 @@ public sealed record XasAnalyzerOptions(
     double MinimumStepToNoise = 10,
     double EdgeFitHalfWidthEv = 1.2,
     double SparseEdgeStepEv = 0.75,
-    double MaximumReferenceMisfit = 0.05)
+    double MaximumReferenceMisfit = 0.05,
+    int MismatchBlocks = 8,
+    bool FitReferenceShifts = true)
 {
     public static XasAnalyzerOptions Default { get; } = new();
 }
 
 /// <summary>
 /// Reduces an Fe K-edge spectrum: pre-/post-edge line normalisation, E0 at the derivative maximum,
-/// white-line position and height, and the Fe3+ fraction by linear combination of the Fe2+ and Fe3+ references.
+/// white-line position and height, and the Fe3+ fraction by linear combination of the Fe2+ and Fe3+ references, its σ owning up to
+/// references that are not quite the sample (<see cref="ReferenceCombination"/>).
 /// A scan too sparse across the edge for a derivative (<see cref="XasAnalyzerOptions.SparseEdgeStepEv"/>) is instead fitted as a
-/// background line plus a mixture of the references, and E0, white line and height are those of the fitted mixture.
+/// background line plus a mixture of the references, and E0, white line and height are those of the fitted mixture; its fraction's σ
+/// is least squares alone (a few points per region leave no blocks to judge a mismatch by).
 /// </summary>
 public sealed class XasEdgeAnalyzer
 {
@@ -100,6 +113,7 @@ public sealed class XasEdgeAnalyzer
         if (_options.DerivativeHalfWindow < 1) throw new ArgumentOutOfRangeException(nameof(options), _options.DerivativeHalfWindow, "derivative half window must be >= 1");
         if (!(_options.SparseEdgeStepEv >= 0)) throw new ArgumentOutOfRangeException(nameof(options), _options.SparseEdgeStepEv, "sparse edge step must be >= 0");
         if (!(_options.MaximumReferenceMisfit > 0)) throw new ArgumentOutOfRangeException(nameof(options), _options.MaximumReferenceMisfit, "maximum reference misfit must be positive");
+        if (_options.MismatchBlocks is < 3 and not 0) throw new ArgumentOutOfRangeException(nameof(options), _options.MismatchBlocks, "mismatch blocks must be 0 (off) or at least 3");
     }
 
     /// <summary>The edge this analyser looks for.</summary>
@@ -169,7 +183,7 @@ public sealed class XasEdgeAnalyzer
             ? _model.EdgeEnergyEv(Math.Clamp(fractions[^1], 0, 1)) : double.NaN;
         return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step,
             fractions.Length > 0 ? fractions[^1] : double.NaN, sigmas.Length > 0 ? sigmas[^1] : double.NaN, null)
-        { Fractions = fractions, ReferenceEdgeEv = referenceEdge };
+        { Fractions = fractions, FractionSigmas = sigmas, ReferenceEdgeEv = referenceEdge };
     }
 
     /// <summary>The largest energy gap that overlaps [from, to] (the gaps into and out of it included); infinity when the scan does not reach it.</summary>
@@ -247,7 +261,7 @@ public sealed class XasEdgeAnalyzer
 
         var edge = _model.EdgeEnergyEv(fraction);
         var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
-        return new XasFeatures(edge, whiteLine, whiteLineHeight, step, fraction, sigma, null) { Fractions = [1 - fraction, fraction] };
+        return new XasFeatures(edge, whiteLine, whiteLineHeight, step, fraction, sigma, null) { Fractions = [1 - fraction, fraction], FractionSigmas = [sigma, sigma] };
     }
 
     /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double})"/> reports it from dense data.</summary>
@@ -265,9 +279,8 @@ public sealed class XasEdgeAnalyzer
     }
 
     /// <summary>
-    /// The shares of the k references in the normalised spectrum, summing to 1: μ − r₁ = Σᵢ₌₂..ₖ cᵢ (rᵢ − r₁) by least squares over
-    /// the XANES region; c₁ = 1 − Σ cᵢ. σ is the larger of the least-squares σ and the block-robust (sandwich) σ over blocks of the
-    /// region, so that residuals correlated along the edge (references whose shapes are a little off) widen it. No references: empty.
+    /// The shares of the k references in the normalised spectrum, summing to 1, by <see cref="ReferenceCombination"/> over the XANES
+    /// region: the references go through the same normalisation as the data, and their energy-shift derivatives too. No references: empty.
     /// </summary>
     private (double[] Fractions, double[] Sigmas) LinearCombination(double[] e, double[] normalised, double edge)
     {
@@ -275,74 +288,31 @@ public sealed class XasEdgeAnalyzer
         if (k == 0) return ([], []);
         if (k == 1) return ([1.0], [0.0]);
         // The references go through the same normalisation as the data, so any bias of the line fits cancels.
-        var references = _model.References.Select(r =>
+        double[] Normalised(Func<double, double> mu)
         {
-            var raw = e.Select(r.Mu).ToArray();
+            var raw = e.Select(mu).ToArray();
             return Normalise(e, raw, edge)?.Normalised ?? raw;
-        }).ToArray();
+        }
+        var references = _model.References.Select(r => Normalised(r.Mu)).ToArray();
+        // A central difference over ±0.25 eV: far below the narrowest edge (~1 eV), so it is the derivative, yet it reaches past
+        // the spacing of a reference file (a tabulated reference's own slope between its points would be as good, not better).
+        const double shiftStepEv = 0.25;
+        var shiftSlopes = _options.FitReferenceShifts
+            ? _model.References.Select(r =>
+            {
+                var above = Normalised(x => r.Mu(x + shiftStepEv));
+                var below = Normalised(x => r.Mu(x - shiftStepEv));
+                return above.Select((v, i) => (v - below[i]) / (2 * shiftStepEv)).ToArray();
+            }).ToArray()
+            : null;
         var from = _model.LowEdgeEv + _options.FitFromEv;
         var to = _model.HighEdgeEv + _options.FitToEv;
         var inside = Enumerable.Range(0, e.Length).Where(i => e[i] >= from && e[i] <= to).ToArray();
-        var p = k - 1;
-        if (inside.Length < p + 2) return (Enumerable.Repeat(double.NaN, k).ToArray(), Enumerable.Repeat(double.NaN, k).ToArray());
-        double Column(int c, int i) => references[c + 1][i] - references[0][i];
-        var normal = new double[p, p];
-        var rhs = new double[p];
-        foreach (var i in inside)
-        for (var a = 0; a < p; a++)
-        {
-            rhs[a] += Column(a, i) * (normalised[i] - references[0][i]);
-            for (var b = 0; b < p; b++) normal[a, b] += Column(a, i) * Column(b, i);
-        }
-        double[,] inverse;
-        try { inverse = LinearAlgebra.InvertSymmetricPositiveDefinite(normal, "reference combination"); }
-        catch (InvalidOperationException) { return (Enumerable.Repeat(double.NaN, k).ToArray(), Enumerable.Repeat(double.NaN, k).ToArray()); }
-        var c = new double[p];
-        for (var a = 0; a < p; a++)
-        for (var b = 0; b < p; b++) c[a] += inverse[a, b] * rhs[b];
-
-        // Residuals, and per block the score Σ xᵢ rᵢ for the sandwich.
-        const int blocks = 8;
-        var rss = 0.0;
-        var scores = new double[blocks, p];
-        for (var n = 0; n < inside.Length; n++)
-        {
-            var i = inside[n];
-            var r = normalised[i] - references[0][i];
-            for (var a = 0; a < p; a++) r -= c[a] * Column(a, i);
-            rss += r * r;
-            var block = n * blocks / inside.Length;
-            for (var a = 0; a < p; a++) scores[block, a] += Column(a, i) * r;
-        }
-        var s2 = rss / Math.Max(1, inside.Length - p);
-        var covariance = new double[p, p];
-        for (var a = 0; a < p; a++)
-        for (var b = 0; b < p; b++)
-        {
-            var sandwich = 0.0;
-            for (var x = 0; x < p; x++)
-            for (var y = 0; y < p; y++)
-            {
-                var meat = 0.0;
-                for (var block = 0; block < blocks; block++) meat += scores[block, x] * scores[block, y];
-                sandwich += inverse[a, x] * meat * inverse[y, b];
-            }
-            // On the diagonal the larger of the two: counting noise alone can exceed what eight blocks resolve.
-            covariance[a, b] = a == b ? Math.Max(s2 * inverse[a, b], sandwich) : sandwich;
-        }
-        var fractions = new double[k];
-        var sigmas = new double[k];
-        fractions[0] = 1 - c.Sum();
-        var firstVariance = 0.0;
-        for (var a = 0; a < p; a++)
-        {
-            fractions[a + 1] = c[a];
-            sigmas[a + 1] = Math.Sqrt(Math.Max(0, covariance[a, a]));
-            for (var b = 0; b < p; b++) firstVariance += covariance[a, b];
-        }
-        sigmas[0] = Math.Sqrt(Math.Max(0, firstVariance));
-        for (var a = 0; a < k; a++) fractions[a] = Math.Clamp(fractions[a], 0, 1);
-        return (fractions, sigmas);
+        var fit = inside.Length > 0 ? ReferenceCombination.Fit(e, normalised, references, shiftSlopes, inside,
+            _options.MismatchBlocks, ReferenceCombination.NoiseVariance(e, normalised)) : null;
+        return fit is null
+            ? (Enumerable.Repeat(double.NaN, k).ToArray(), Enumerable.Repeat(double.NaN, k).ToArray())
+            : (fit.Fractions, fit.Sigmas);
     }
 
     /// <summary>Subtracts the pre-edge line and divides by the edge step at E0 (the post- minus pre-edge line there).</summary>

@@ -97,6 +97,11 @@ public sealed class AnyEdgeXasTests(ITestOutputHelper output)
         Assert.Equal(0.5, features.Fractions[1], 1);
         Assert.Equal(0.3, features.Fractions[2], 1);
         Assert.Equal(["NMC-pristine", "NMC-half", "NMC-charged"], analyzer.ReferenceNames);
+        // Each share has its own σ, and a target of the middle one takes that one, not the last share's.
+        Assert.Equal(3, features.FractionSigmas.Count);
+        Assert.All(features.FractionSigmas, sigma => Assert.True(sigma > 0 && double.IsFinite(sigma), $"σ {sigma}"));
+        var target = new ObservationTarget(TargetKind.XasFraction, "NMC-half", false);
+        Assert.Equal((features.Fractions[1], features.FractionSigmas[1]), target.From(features, analyzer.ReferenceNames));
     }
 
     [Fact]
@@ -121,7 +126,8 @@ public sealed class AnyEdgeXasTests(ITestOutputHelper output)
         }
         var rms = Math.Sqrt(z.Average(v => v * v));
         output.WriteLine($"XAS z RMS with references 10-20 % off: {rms:F2}");
-        // Weaker than diffraction's 0.7–1.5: an edge shift is partly absorbed by the combination itself (docs/benchmarks.md).
-        Assert.InRange(rms, 0.5, 2.5);
+        // The simulator's own mismatch scales the structure of both edges alike, which moves the fraction less than the jackknife
+        // fears: the σ is conservative here (0.6; SigmaCalibrationTests has the per-reference mismatches that meet 0.7–1.5).
+        Assert.InRange(rms, 0.5, 1.5);
     }
 }
