@@ -58,20 +58,29 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
             planner.NextRoi(observations, new RoiContext(5, 5, 0.5, 1.0));
             var steady = new List<double>();
             var fresh = new List<double>();
+            var probe = new List<string>();
             double x0 = 5, y0 = 5;
             for (var d = 0; d < decisions; d++)
             {
                 var newMap = d % 10 == 0;
                 if (newMap) current = maps[(d / 10 + 1) % maps.Length];
                 var soc = 0.1 + 0.8 * d / decisions;
+                var g0 = GC.CollectionCount(0); var g1 = GC.CollectionCount(1); var g2 = GC.CollectionCount(2);
+                var bytes = GC.GetAllocatedBytesForCurrentThread();
+                var cpu = ThreadClock.Milliseconds();
                 var clock = Stopwatch.StartNew();
                 var features = analyzer.Analyze(frames[d % frames.Length]);
+                var tAnalyse = clock.Elapsed.TotalMilliseconds;
+                var bytesAnalyse = GC.GetAllocatedBytesForCurrentThread() - bytes;
                 observations.Add(Observation(count + d, x0, y0, soc, features.PhaseFraction));
                 var decision = planner.NextRoi(observations, new RoiContext(x0, y0, soc, 1.0));
                 var ms = clock.Elapsed.TotalMilliseconds;
+                var cpuMs = ThreadClock.Milliseconds() - cpu;
                 (newMap ? fresh : steady).Add(ms);
+                probe.Add(string.Create(CultureInfo.InvariantCulture, $"{d},{(newMap ? 1 : 0)},{ms:F3},{cpuMs:F3},{tAnalyse:F3},{bytesAnalyse},{GC.GetAllocatedBytesForCurrentThread() - bytes},{GC.CollectionCount(0) - g0},{GC.CollectionCount(1) - g1},{GC.CollectionCount(2) - g2}"));
                 x0 = decision.Values["x_mm"]; y0 = decision.Values["y_mm"];
             }
+            File.WriteAllLines($"/tmp/speedprobe/probe-{count}.csv", ["d,new,ms,cpu,analyse_ms,analyse_bytes,bytes,g0,g1,g2", .. probe]);
             p95[(count, candidates)] = BenchFrames.Percentile(steady, 95);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {count} | {candidates} | {BenchFrames.Percentile(steady, 50):F2} | {p95[(count, candidates)]:F2} | {BenchFrames.Percentile(fresh, 50):F2} | {BenchFrames.Percentile(fresh, 95):F2} | {forestS:F2} | {hybridS:F2} |"));

@@ -55,7 +55,7 @@ var rates = parts.Contains('r')
     : null;
 var latency = parts.Contains('c')
     // 101 x 101 = 10,201 candidates at 0.1 mm; 317 x 317 = 100,489 at 10/316 mm.
-    ? new LatencyBenchmark([(100, 0.1), (1000, 0.1), (5000, 0.1), (10_000, 10.0 / 316)], quick ? 40 : 200, output).Execute()
+    ? new LatencyBenchmark(LatencySizes(Option("--sizes")), quick ? 40 : 200, output).Execute()
     : null;
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
@@ -87,5 +87,16 @@ var summary = new Dictionary<string, double?>
 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary));
 
 string? Option(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
+
+// Part c's sizes: observations x candidates (a square grid over the 10 x 10 mm electrode), e.g. --sizes 1000x10201,10000x100489.
+static (int Observations, double StepMm)[] LatencySizes(string? option) =>
+    (option ?? "100x10201,1000x10201,5000x10201,10000x100489").Split(',').Select(size =>
+    {
+        var parts = size.Split('x');
+        if (parts.Length != 2 || !int.TryParse(parts[0], CultureInfo.InvariantCulture, out var observations) || observations < 1
+            || !int.TryParse(parts[1], CultureInfo.InvariantCulture, out var candidates) || Math.Sqrt(candidates) % 1 != 0 || candidates < 4)
+            throw new ArgumentException($"--sizes expects OBSERVATIONSxCANDIDATES with a square number of candidates (e.g. 1000x10201), got '{size}'");
+        return (observations, 10.0 / (Math.Sqrt(candidates) - 1));
+    }).ToArray();
 
 static double? Round(double? value, int digits) => value is { } v && double.IsFinite(v) ? Math.Round(v, digits) : null;
