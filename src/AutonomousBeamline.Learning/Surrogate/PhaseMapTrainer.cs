@@ -8,6 +8,12 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// published atomically through <see cref="Current"/>. Observations that arrive during a fit are picked up by
 /// the next one; fits never run concurrently with each other, so the trainer uses at most one core.
 /// </summary>
+/// <remarks>
+/// The default map is fitted incrementally (<see cref="HybridPhaseMapFitter"/>): every fit updates the correction spline with the
+/// new frames in O(n²), and the ML.NET forest underneath is refitted from scratch only after the frames have grown by
+/// <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/>. Every published map still has a new, higher version (the one its
+/// decisions record); its forest keeps the version of the fit that made it.
+/// </remarks>
 public sealed class PhaseMapTrainer : IDisposable
 {
     private readonly object _gate = new();
@@ -31,6 +37,11 @@ public sealed class PhaseMapTrainer : IDisposable
         _options = options ?? ForestPhaseMapOptions.Default;
         _options.Validate();
         var forestOptions = _options;
+        if (fit is null && forestOptions.NormaliseByTwoPhaseWeight)
+        {
+            var fitter = new HybridPhaseMapFitter(HybridPhaseMapOptions.Default with { Forest = forestOptions });
+            fit = fitter.Fit;
+        }
         _fit = fit ?? ((observations, version) => FitDefault(observations, version, forestOptions));
     }
 
@@ -68,6 +79,13 @@ public sealed class PhaseMapTrainer : IDisposable
 
     /// <summary>Raised on the training thread after a new map is published.</summary>
     public event Action<IPhaseMap>? Published;
+
+    /// <summary>
+    /// Raised on the training thread with each new map just before it becomes <see cref="Current"/>: a reader that derives
+    /// something costly from a map (<see cref="Acquisition.LearnerRoiPlanner.Prepare"/>: its spread over the planner's lattice) has
+    /// it ready before any decision sees the map. A handler that throws is reported in <see cref="LastError"/>; the map is published.
+    /// </summary>
+    public event Action<IPhaseMap>? Publishing;
 
     /// <summary>
     /// A resumed run's model goes on numbering after the last version its decisions used, so the journal's version line
@@ -157,8 +175,8 @@ public sealed class PhaseMapTrainer : IDisposable
             {
                 if (snapshot.Count(ForestPhaseMap.IsUsable) < _options.MinimumObservations) continue;
                 var map = _fit(snapshot, NextVersion());
-                if (map is not null) Publish(map);
                 Volatile.Write(ref _lastError, null);
+                if (map is not null) Publish(map);
             }
             catch (Exception ex)
             {
@@ -172,6 +190,9 @@ public sealed class PhaseMapTrainer : IDisposable
 
     private void Publish(IPhaseMap map)
     {
+        if (Volatile.Read(ref _current) is { } newer && newer.Version >= map.Version) return;
+        try { Publishing?.Invoke(map); }
+        catch (Exception ex) { Volatile.Write(ref _lastError, ex); }
         while (true)
         {
             var current = Volatile.Read(ref _current);
