@@ -110,7 +110,7 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
 
     /// <summary>
     /// The trainer's fitter on the observations, then on one more frame at a time: how long a fit per frame takes once the
-    /// spline's systems are kept (the forest refitted when the frames grew by 5 %).
+    /// spline's systems are kept (the forest refitted when the frames grew by the trainer's default share).
     /// </summary>
     private static (List<(double Wall, double Cpu)> PerFrameMs, int ForestRefits) IncrementalFits(List<Observation> observations, Func<int, Observation> next)
     {

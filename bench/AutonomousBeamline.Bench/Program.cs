@@ -9,7 +9,7 @@ using AutonomousBeamline.Learning.Surrogate;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = Option("--parts") ?? "ebcrds";
+var parts = Option("--parts") ?? "ebcrds"; // a, f and g on request
 // Part e's knobs: how many field seeds, which families and modes, and which surrogate is the product's map.
 var seedCount = int.Parse(Option("--seeds") ?? (quick ? "3" : "10"), CultureInfo.InvariantCulture);
 var families = Option("--families")?.Split(',') ?? [.. FieldFamilies.All];
@@ -40,7 +40,7 @@ output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")},
 output.WriteLine();
 
 // How the product's map is fitted frame after frame: as the trainer does (incremental: the spline updated, the forest refitted
-// after --forest-growth, default 5 %), or from scratch on every frame.
+// after --forest-growth, default 10 %), or from scratch on every frame.
 var fitter = Option("--fitter") ?? "incremental";
 if (fitter is not ("incremental" or "scratch")) throw new ArgumentException($"--fitter expects incremental or scratch, got '{fitter}'");
 var forestGrowth = double.Parse(Option("--forest-growth") ?? HybridPhaseMapFitter.DefaultForestRefitGrowth.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -55,6 +55,9 @@ var spots = parts.Contains('e')
             ? $"hybrid (forest + spline correction), fitted as the trainer does (spline updated every frame, forest refitted after {forestGrowth:P0} growth)"
             : "hybrid (forest + spline correction), fitted from scratch on every frame", plannerOptions, Option("--csv")).Execute()
     : null;
+if (parts.Contains('f'))
+    new ForestRefitBenchmark(80, Option("--families")?.Split(',') ?? ["blobs", "tab-crack", "electrode"], Enumerable.Range(1, int.Parse(Option("--seeds") ?? (quick ? "2" : "4"), CultureInfo.InvariantCulture)).ToArray(),
+        [0.05, HybridPhaseMapFitter.DefaultForestRefitGrowth, 0.2], output).Execute();
 var map = parts.Contains('a')
     ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()
     : null;

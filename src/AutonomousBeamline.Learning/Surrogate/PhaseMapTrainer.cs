@@ -30,24 +30,31 @@ public sealed class PhaseMapTrainer : IDisposable
     private readonly IntervalCalibration _calibration = new();
 
     /// <param name="options">Forest settings; <see cref="ForestPhaseMapOptions.Default"/> when null.</param>
-    /// <param name="fit">Another surrogate instead of the default (<see cref="FitDefault"/>), e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>:
+    /// <param name="fit">Another surrogate instead of the default (<see cref="FrameByFrame"/>), e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>:
     /// observations and version in, a map (or null with too few observations) out. <paramref name="options"/> then only sets the minimum count.</param>
     public PhaseMapTrainer(ForestPhaseMapOptions? options = null, Func<IReadOnlyList<Observation>, int, IPhaseMap?>? fit = null)
     {
         _options = options ?? ForestPhaseMapOptions.Default;
         _options.Validate();
-        var forestOptions = _options;
-        if (fit is null && forestOptions.NormaliseByTwoPhaseWeight)
-        {
-            var fitter = new HybridPhaseMapFitter(HybridPhaseMapOptions.Default with { Forest = forestOptions });
-            fit = fitter.Fit;
-        }
-        _fit = fit ?? ((observations, version) => FitDefault(observations, version, forestOptions));
+        _fit = fit ?? FrameByFrame(_options);
     }
 
     /// <summary>
-    /// The product's map: with a normalised forest (the default) the <see cref="HybridPhaseMap"/> — the ML.NET forest plus its
-    /// smooth correction and calibrated error model; with a forest that is not normalised, that forest alone.
+    /// The trainer's default fit, for anything that wants the maps a run's trainer made (a replay): frame after frame with the
+    /// correction spline updated and the forest refitted after <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/>
+    /// (<see cref="HybridPhaseMapFitter"/>); the forest alone when it is not normalised. Stateful: one per sequence of fits.
+    /// </summary>
+    public static Func<IReadOnlyList<Observation>, int, IPhaseMap?> FrameByFrame(ForestPhaseMapOptions? options = null)
+    {
+        options ??= ForestPhaseMapOptions.Default;
+        if (!options.NormaliseByTwoPhaseWeight) return (observations, version) => ForestPhaseMap.Fit(observations, version, options);
+        return new HybridPhaseMapFitter(HybridPhaseMapOptions.Default with { Forest = options }).Fit;
+    }
+
+    /// <summary>
+    /// The product's map fitted from scratch on <paramref name="observations"/>: with a normalised forest (the default) the
+    /// <see cref="HybridPhaseMap"/> — the ML.NET forest plus its smooth correction and calibrated error model; with a forest that
+    /// is not normalised, that forest alone. (The trainer fits the same maps incrementally: <see cref="FrameByFrame"/>.)
     /// </summary>
     public static IPhaseMap? FitDefault(IReadOnlyList<Observation> observations, int version, ForestPhaseMapOptions? options = null)
     {

@@ -37,7 +37,7 @@ public sealed class PhaseMapTrainerTests
         await trainer.WhenIdleAsync();
         var map = Assert.IsType<HybridPhaseMap>(trainer.Current);
         Assert.Equal(200, map.ObservationCount);
-        // The forest underneath is refitted after a 5 % growth, so it lags the newest map by less than that.
+        // The forest underneath is refitted after a 10 % growth, so it lags the newest map by less than that.
         Assert.InRange(map.Forest.ObservationCount, 200 / (1 + HybridPhaseMapFitter.DefaultForestRefitGrowth), 200);
         Assert.Equal(200, trainer.ObservationCount);
         lock (published)
