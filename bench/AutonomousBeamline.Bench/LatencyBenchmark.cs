@@ -39,6 +39,7 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
         var rng = new Random(5);
         var frames = Enumerable.Range(0, 16).Select(i => BenchFrames.Xrd(renderer.Render(0.5, 20, 1, rng), renderer.Axis, i, 20)).ToArray();
         var figures = new Dictionary<(int, int), LatencyFigures>();
+        var warmUps = new List<string>();
         foreach (var (count, step) in sizes)
         {
             var space = new RoiSearchSpace(0, 10, 0, 10, step);
@@ -68,7 +69,7 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
                 preparations.Add(clock.Elapsed.TotalMilliseconds);
                 current = map;
             }
-            WarmUp(planner, analyzer, frames, observations, maps, Publish);
+            warmUps.Add($"{count}: {WarmUp(planner, analyzer, frames, observations, maps, Publish)}");
             preparations.Clear();
             // The planner then tracks the real list once (a run's planner has tracked its observations as they came).
             planner.NextRoi(observations, new RoiContext(5, 5, 0.5, 1.0));
@@ -100,7 +101,7 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {count} | {candidates} | {P(steady, s => s.Wall, 50):F2} / {wallP95:F2} | {P(steady, s => s.Cpu, 50):F2} / {cpuP95:F2} | {steady.Count(s => s.Wall - s.Cpu > 1)} of {steady.Count} | {P(fresh, s => s.Wall, 95):F2} / {P(fresh, s => s.Cpu, 95):F2} | {BenchFrames.Percentile(preparations, 50):F1} | {allocated / 1024.0 / decisions:F0} | {gcs} | {forestS:F2} | {hybridS:F2} | {P(incrementalMs, f => f.Wall, 50):F1} / {P(incrementalMs, f => f.Cpu, 50):F1} / {incrementalMs.Max(f => f.Wall):F0}, {forestRefits} of {IncrementalFrames} |"));
         }
-        output.WriteLine($"load average {LoadAverage()} at the end");
+        output.WriteLine($"load average {LoadAverage()} at the end; warm-up decisions until the JIT settled, per size: {string.Join(", ", warmUps)}");
         output.WriteLine();
         return figures;
     }
@@ -135,13 +136,15 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
     /// Decisions on a copy of the observations until no method has been (re)compiled for half a second: tier-0 code and its
     /// recompilation are start-up costs a run pays in its first minutes, not the cost of a decision.
     /// </summary>
-    private static void WarmUp(LearnerRoiPlanner planner, XrdPhaseAnalyzer analyzer, Frame[] frames, List<Observation> observations,
+    /// <returns>How many warm-up decisions it took.</returns>
+    private static int WarmUp(LearnerRoiPlanner planner, XrdPhaseAnalyzer analyzer, Frame[] frames, List<Observation> observations,
         IPhaseMap[] maps, Action<IPhaseMap> publish)
     {
         var copy = observations.ToList();
         var compiled = System.Runtime.JitInfo.GetCompiledMethodCount();
         var quiet = Stopwatch.StartNew();
-        for (var w = 0; w < 30 || (quiet.ElapsedMilliseconds < 500 && w < 3000); w++)
+        var w = 0;
+        for (; w < 30 || (quiet.ElapsedMilliseconds < 500 && w < 3000); w++)
         {
             if (w % 10 == 0) publish(maps[w / 10 % maps.Length]);
             analyzer.Analyze(frames[w % frames.Length]);
@@ -150,6 +153,7 @@ internal sealed class LatencyBenchmark(IReadOnlyList<(int Observations, double S
             var now = System.Runtime.JitInfo.GetCompiledMethodCount();
             if (now != compiled) { compiled = now; quiet.Restart(); }
         }
+        return w;
     }
 
     private static string LoadAverage()
