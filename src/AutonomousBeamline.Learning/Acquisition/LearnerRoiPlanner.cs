@@ -214,9 +214,9 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     /// Evaluates a new map's spread over the planner's lattice ahead of time, on the caller's thread — wire it to
     /// <see cref="PhaseMapTrainer.Publishing"/>, which runs on the training thread before the map becomes current — so that the
     /// first decision on the map does not pay for it (tens of milliseconds for the hybrid, whose error model weighs every lattice
-    /// point against its spline's centres). At the rate of the last decision; before any, at the map's newest frame's rate (the forest
-    /// and the hybrid know it) or 1C. Safe to
-    /// call from any thread; maps whose spread depends on the state of charge need nothing prepared.
+    /// point against its spline's centres). At the rate of the last decision; before any, at the map's newest frame's rate (the
+    /// forest and the hybrid know it) or 1C. Safe to call from any thread; maps whose spread depends on the state of charge need
+    /// nothing prepared.
     /// </summary>
     public void Prepare(IPhaseMap map)
     {

@@ -15,7 +15,7 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// </remarks>
 public sealed class PolyharmonicSpline
 {
-    internal const double MinimumNugget = 1e-9;
+    private const double MinimumNugget = 1e-9;
 
     private readonly double[][] _centres;
     private readonly double[] _weights;

@@ -91,6 +91,27 @@ public sealed class HybridPhaseMapFitterTests
     }
 
     [Fact]
+    public void A_second_rate_brings_the_rate_into_the_spline_and_the_fits_stay_those_from_scratch()
+    {
+        var observations = TestObservations.Random(75, Truth, seed: 15, noise: 0.01)
+            .Select((o, i) => i < 45 ? o : o with { CRate = 2.0 }).ToList();
+        var fitter = new HybridPhaseMapFitter(Options, forestRefitGrowth: 0);
+        for (var n = 30; n <= observations.Count; n++)
+        {
+            var seen = observations.Take(n).ToArray();
+            var map = fitter.Fit(seen, n)!;
+            var fresh = HybridPhaseMap.Fit(seen, n, Options)!;
+            Assert.Equal(fresh.DefaultCRate, map.DefaultCRate);
+            foreach (var (x, y) in Probes)
+            foreach (var rate in new[] { 0.5, 2.0 })
+                Assert.Equal(fresh.Predict(x, y, 0.6, rate).Mean, map.Predict(x, y, 0.6, rate).Mean, 6);
+            // The first frame at the new rate makes the points three-dimensional: a new window, not an update.
+            if (n == 46) Assert.False(fitter.LastFitWasIncremental);
+            if (n == 60) Assert.True(fitter.LastFitWasIncremental);
+        }
+    }
+
+    [Fact]
     public void A_negative_growth_is_refused()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new HybridPhaseMapFitter(Options, forestRefitGrowth: -0.1));
