@@ -15,8 +15,13 @@ internal static class LearningComposition
     /// The planner named by acquisition.strategy; the learner reads the trainer's newest map and costs travel
     /// with the speeds the motion server described.
     /// </summary>
-    public static IRoiPlanner Planner(ExperimentConfig c, PhaseMapTrainer trainer, MotionDescription motion) =>
-        Planner(c, trainer.CurrentSource, new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)));
+    public static IRoiPlanner Planner(ExperimentConfig c, PhaseMapTrainer trainer, MotionDescription motion)
+    {
+        var planner = Planner(c, trainer.CurrentSource, new AxisSpeeds(Speed(motion, c.Axes.X), Speed(motion, c.Axes.Y)));
+        // The learner's spread over its lattice is evaluated on the training thread as each map is published, not by a decision.
+        if (planner is LearnerRoiPlanner learner) trainer.Publishing += learner.Prepare;
+        return planner;
+    }
 
     /// <summary>The planner named by acquisition.strategy, the learner reading its map from <paramref name="map"/> (a replay fits its own).</summary>
     public static IRoiPlanner Planner(ExperimentConfig c, Func<IPhaseMap?> map, AxisSpeeds speeds) => c.Acquisition.Strategy switch

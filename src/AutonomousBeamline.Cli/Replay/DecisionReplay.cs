@@ -25,8 +25,10 @@ internal static class DecisionReplay
 {
     public static IReadOnlyList<ReplayedDecision> Run(RecordedRun run, ExperimentConfig config)
     {
-        // The map as the run's trainer made it: the run's options, from the frames that measure the run's target.
+        // The map as the run's trainer made it: the run's options, from the frames that measure the run's target, fitted frame
+        // after frame as the trainer fits (the spline updated, the forest refitted after a growth of the frames).
         var options = ScienceComposition.MapOptions(config);
+        var fit = PhaseMapTrainer.FrameByFrame(options);
         var target = ScienceComposition.Target(config);
         IPhaseMap? map = null;
         var planner = LearningComposition.Planner(config, () => map, new AxisSpeeds(config.Simulation.AxisSpeedMmPerS, config.Simulation.AxisSpeedMmPerS));
@@ -38,7 +40,7 @@ internal static class DecisionReplay
             if (before.Count != fittedOn)
             {
                 var measured = before.Where(target.Measures).ToList();
-                map = PhaseMapTrainer.FitDefault(measured, measured.Count, options);
+                map = fit(measured, measured.Count);
                 fittedOn = before.Count;
             }
             var last = before.LastOrDefault();

@@ -141,6 +141,12 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private IPhaseMap? _shapeSpreadMap;
     private double _shapeSpreadCRate;
 
+    // The lattice's coordinates, and a map's spread over it evaluated ahead of its first decision (see Prepare).
+    private readonly double[] _latticeXs;
+    private readonly double[] _latticeYs;
+    private PreparedSpread? _prepared;
+    private double _lastCRate = double.NaN;
+
     /// <param name="space">The electrode rectangle and grid to choose from.</param>
     /// <param name="mapSource">The newest finished model, e.g. <c>trainer.CurrentSource</c>; may return null before the first fit.</param>
     /// <param name="speeds">Stage speeds, for the travel part of the cost.</param>
@@ -168,6 +174,8 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         for (var j = 0; j < _ny; j++)
         for (var i = 0; i < _nx; i++)
             _cellOf[j * _nx + i] = Math.Min(_coarseNy - 1, (j + _stride / 2) / _stride) * _coarseNx + Math.Min(_coarseNx - 1, (i + _stride / 2) / _stride);
+        _latticeXs = Enumerable.Range(0, _coarseNx).Select(c => _grid[_coarse[c]].X).ToArray();
+        _latticeYs = Enumerable.Range(0, _coarseNy).Select(r => _grid[_coarse[r * _coarseNx]].Y).ToArray();
         _kernel = SquaredCorrelationKernel(space.StepMm * _stride, _options.InfluenceLengthMm, Math.Max(_coarseNx, _coarseNy));
         _nearestSquared = new double[_grid.Length];
         _dose = new double[_grid.Length];
@@ -200,6 +208,23 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     public void ClearExclusions()
     {
         lock (_gate) Volatile.Write(ref _exclusions, []);
+    }
+
+    /// <summary>
+    /// Evaluates a new map's spread over the planner's lattice ahead of time, on the caller's thread — wire it to
+    /// <see cref="PhaseMapTrainer.Publishing"/>, which runs on the training thread before the map becomes current — so that the
+    /// first decision on the map does not pay for it (tens of milliseconds for the hybrid, whose error model weighs every lattice
+    /// point against its spline's centres). At the rate of the last decision; before any, at the map's newest frame's rate (the
+    /// forest and the hybrid know it) or 1C. Safe to call from any thread; maps whose spread depends on the state of charge need
+    /// nothing prepared.
+    /// </summary>
+    public void Prepare(IPhaseMap map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        if (map is not INormalisedPhaseMap { IsNormalised: true } normalised) return;
+        var rate = Volatile.Read(ref _lastCRate);
+        if (!double.IsFinite(rate)) rate = map switch { HybridPhaseMap h => h.DefaultCRate, ForestPhaseMap f => f.DefaultCRate, _ => 1.0 };
+        Volatile.Write(ref _prepared, new PreparedSpread(map, Math.Abs(rate), normalised.SpreadGrid(_latticeXs, _latticeYs, rate)));
     }
 
     public Decision NextRoi(IReadOnlyList<Observation> observations, RoiContext context)
@@ -342,13 +367,14 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         if (map is INormalisedPhaseMap { IsNormalised: true } normalised)
         {
             // The shape holds at every state of charge, so every past spot speaks for today and the spread scales with 4·soc·(1 − soc).
+            Volatile.Write(ref _lastCRate, cRate);
             if (!ReferenceEquals(_shapeSpreadMap, map) || _shapeSpreadCRate != Math.Abs(cRate) || _shapeSpread is null)
             {
                 // Only the model's part here: the distance part comes from the planner's own up-to-date distances below, which are
                 // cheaper than the map's search over every observation and already include frames the map has not seen yet.
-                _shapeSpread = normalised.SpreadGrid(
-                    Enumerable.Range(0, _coarseNx).Select(c => _grid[_coarse[c]].X).ToArray(),
-                    Enumerable.Range(0, _coarseNy).Select(r => _grid[_coarse[r * _coarseNx]].Y).ToArray(), cRate);
+                _shapeSpread = Volatile.Read(ref _prepared) is { } prepared && ReferenceEquals(prepared.Map, map) && prepared.CRate == Math.Abs(cRate)
+                    ? prepared.Grid
+                    : normalised.SpreadGrid(_latticeXs, _latticeYs, cRate);
                 _shapeSpreadMap = map;
                 _shapeSpreadCRate = Math.Abs(cRate);
             }
@@ -560,3 +586,6 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         return Math.Sqrt(best);
     }
 }
+
+/// <summary>A map's spread over the planner's lattice at one |C-rate|, evaluated before a decision needed it.</summary>
+internal sealed record PreparedSpread(IPhaseMap Map, double CRate, ShapeSpreadGrid Grid);

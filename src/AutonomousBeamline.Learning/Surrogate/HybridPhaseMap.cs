@@ -65,16 +65,25 @@ public sealed class HybridPhaseMap : INormalisedPhaseMap
     private readonly double[] _cx, _cy, _cc; // the spline's centres in mm (c already scaled)
     private readonly double[] _squaredErrors; // leave-one-out error² per centre, shape units
     private readonly HybridPhaseMapOptions _options;
+    private readonly MapIdentity _identity;
 
-    private HybridPhaseMap(ForestPhaseMap forest, PolyharmonicSpline? correction, bool withCRate, double[] cx, double[] cy, double[] cc,
+    private HybridPhaseMap(MapIdentity identity, ForestPhaseMap forest, PolyharmonicSpline? correction, bool withCRate, double[] cx, double[] cy, double[] cc,
         double[] squaredErrors, double typicalSpacingMm, double scale, double leaveOneOutRmse, HybridPhaseMapOptions options)
     {
+        _identity = identity;
         _forest = forest; _correction = correction; _withCRate = withCRate;
         _cx = cx; _cy = cy; _cc = cc; _squaredErrors = squaredErrors;
         TypicalSpacingMm = typicalSpacingMm; CalibrationScale = scale; LeaveOneOutRmse = leaveOneOutRmse; _options = options;
     }
 
-    public int Version => _forest.Version;
+    /// <summary>
+    /// The version decisions record. A fit on all frames gives it to the forest too; a fit that keeps an earlier forest and
+    /// updates only the correction (<see cref="HybridPhaseMapFitter"/>) is a new model with a new version over that forest's.
+    /// </summary>
+    public int Version => _identity.Version;
+
+    /// <summary>Usable observations (finite, inside the two-phase window) the map was fitted on; its forest may have seen fewer.</summary>
+    public int ObservationCount => _identity.ObservationCount;
 
     /// <summary>The ML.NET forest underneath.</summary>
     public ForestPhaseMap Forest => _forest;
@@ -82,7 +91,7 @@ public sealed class HybridPhaseMap : INormalisedPhaseMap
     public bool IsNormalised => true;
 
     /// <summary>|C-rate| of the newest fitted observation: the rate <see cref="Predict"/> answers for.</summary>
-    public double DefaultCRate => _forest.DefaultCRate;
+    public double DefaultCRate => _identity.DefaultCRate;
 
     /// <summary>Median distance between neighbouring frames (mm): the unit the spread grows in away from the data.</summary>
     public double TypicalSpacingMm { get; }
@@ -99,34 +108,65 @@ public sealed class HybridPhaseMap : INormalisedPhaseMap
         ArgumentNullException.ThrowIfNull(observations);
         options ??= HybridPhaseMapOptions.Default;
         options.Validate();
-        var forestOptions = options.EffectiveForest;
-        var forest = ForestPhaseMap.Fit(observations, version, forestOptions);
+        var forest = ForestPhaseMap.Fit(observations, version, options.EffectiveForest);
         if (forest is null) return null;
+        var usable = Usable(observations, options);
+        var frames = SplineFrames(usable, options);
+        var residuals = Residuals(frames.Observations, forest);
+        var splines = options.EffectiveSmoothings
+            .Select(smoothing => PolyharmonicSpline.Fit(frames.Points, residuals, smoothing, frames.Weights, leaveOneOut: true)).ToArray();
+        return Assemble(version, usable.Length, forest, frames, splines, options);
+    }
 
-        var usable = observations.Where(ForestPhaseMap.IsUsable)
-            .Where(o => ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge) >= forestOptions.MinimumTwoPhaseWeight)
-            .TakeLast(options.MaximumSplineObservations).ToArray();
-        var withCRate = usable.Select(o => Math.Abs(o.CRate)).Distinct().Count() > 1;
-        var points = usable.Select(o => withCRate
-            ? new[] { o.XMm, o.YMm, Math.Abs(o.CRate) * options.CRateScaleMm }
-            : new[] { o.XMm, o.YMm }).ToArray();
-        var weights = usable.Select(o => Math.Pow(ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge), 2)).ToArray();
-        var residuals = usable.Select(o =>
+    /// <summary>The observations the map learns from: finite, and inside the two-phase window its forest uses.</summary>
+    internal static Observation[] Usable(IReadOnlyList<Observation> observations, HybridPhaseMapOptions options) =>
+        observations.Where(ForestPhaseMap.IsUsable)
+            .Where(o => ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge) >= options.EffectiveForest.MinimumTwoPhaseWeight).ToArray();
+
+    /// <summary>The correction's frames (the newest <see cref="HybridPhaseMapOptions.MaximumSplineObservations"/>), their points in
+    /// (x, y[, |C-rate|·scale]) — with the rate only when the frames were taken at more than one — and their weights.</summary>
+    internal static SplineFrameSet SplineFrames(Observation[] usable, HybridPhaseMapOptions options)
+    {
+        var frames = usable.TakeLast(options.MaximumSplineObservations).ToArray();
+        var withCRate = frames.Select(o => Math.Abs(o.CRate)).Distinct().Count() > 1;
+        return new SplineFrameSet(frames, frames.Select(o => SplinePoint(o, withCRate, options)).ToArray(),
+            frames.Select(SplineWeight).ToArray(), withCRate);
+    }
+
+    internal static double[] SplinePoint(Observation o, bool withCRate, HybridPhaseMapOptions options) => withCRate
+        ? [o.XMm, o.YMm, Math.Abs(o.CRate) * options.CRateScaleMm]
+        : [o.XMm, o.YMm];
+
+    internal static double SplineWeight(Observation o) => Math.Pow(ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge), 2);
+
+    /// <summary>What the forest leaves over of each frame's normalised shape: what the correction is fitted to.</summary>
+    internal static double[] Residuals(IReadOnlyList<Observation> frames, ForestPhaseMap forest)
+    {
+        var residuals = new double[frames.Count];
+        for (var i = 0; i < residuals.Length; i++)
         {
+            var o = frames[i];
             var w = ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge);
-            return (o.PhaseFraction - o.StateOfCharge) / w - forest.ShapeStatistics(o.XMm, o.YMm, o.CRate).Mean;
-        }).ToArray();
+            residuals[i] = (o.PhaseFraction - o.StateOfCharge) / w - forest.ShapeStatistics(o.XMm, o.YMm, o.CRate).Mean;
+        }
+        return residuals;
+    }
 
+    /// <summary>The map from a forest and the correction's candidate splines (one per smoothing, fitted on <paramref name="frames"/>).</summary>
+    internal static HybridPhaseMap Assemble(int version, int observationCount, ForestPhaseMap forest, SplineFrameSet frames,
+        IReadOnlyList<PolyharmonicSpline> splines, HybridPhaseMapOptions options)
+    {
+        var (points, weights, withCRate) = (frames.Points, frames.Weights, frames.WithCRate);
         // The nugget with the smallest leave-one-out error wins (the data, not a setting, say how rough the remainder is).
         PolyharmonicSpline? best = null;
         var bestError = double.PositiveInfinity;
-        foreach (var smoothing in options.EffectiveSmoothings)
+        foreach (var spline in splines)
         {
-            var spline = PolyharmonicSpline.Fit(points, residuals, smoothing, weights, leaveOneOut: true);
             var error = WeightedMeanSquare(spline, weights);
             if (error < bestError) { best = spline; bestError = error; }
         }
-        var n = best!.CentreCount;
+        best ??= splines[0];
+        var n = best.CentreCount;
         var cx = new double[n]; var cy = new double[n]; var cc = new double[n];
         var centreWeight = new double[n];
         for (var i = 0; i < points.Length; i++) centreWeight[best.CentreOfPoint[i]] += weights[i];
@@ -139,7 +179,8 @@ public sealed class HybridPhaseMap : INormalisedPhaseMap
         // with no neighbour to be predicted from (n = 1) has no such error: it counts as the noise.
         var squared = best.LeaveOneOutResiduals!.Select(e => double.IsFinite(e) ? e * e : 0).ToArray();
         var spacing = TypicalSpacing(cx, cy, cc);
-        var map = new HybridPhaseMap(forest, n >= 2 ? best : null, withCRate, cx, cy, cc, squared, spacing, 1.0,
+        var identity = new MapIdentity(version, observationCount, Math.Abs(frames.Observations[^1].CRate));
+        var map = new HybridPhaseMap(identity, forest, n >= 2 ? best : null, withCRate, cx, cy, cc, squared, spacing, 1.0,
             Math.Sqrt(double.IsFinite(bestError) ? bestError : 0), options);
         return map.Calibrated(centreWeight);
     }
@@ -256,7 +297,7 @@ public sealed class HybridPhaseMap : INormalisedPhaseMap
         Array.Sort(ratios);
         var quantile = ratios[(int)Math.Min(ratios.Length - 1, Math.Ceiling(_options.Coverage * (ratios.Length + 1)) - 1)];
         var scale = Math.Max(quantile / z, 1e-3);
-        return new HybridPhaseMap(_forest, _correction, _withCRate, _cx, _cy, _cc, _squaredErrors, TypicalSpacingMm, scale, LeaveOneOutRmse, _options);
+        return new HybridPhaseMap(_identity, _forest, _correction, _withCRate, _cx, _cy, _cc, _squaredErrors, TypicalSpacingMm, scale, LeaveOneOutRmse, _options);
     }
 
     private static double WeightedMeanSquare(PolyharmonicSpline spline, double[] pointWeights)
@@ -297,3 +338,9 @@ public sealed class HybridPhaseMap : INormalisedPhaseMap
     internal static double NormalQuantile(double coverage) =>
         MathNet.Numerics.Distributions.Normal.InvCDF(0, 1, 0.5 + coverage / 2);
 }
+
+/// <summary>The frames the correction spline is fitted on, oldest first, as spline points with their weights.</summary>
+internal sealed record SplineFrameSet(Observation[] Observations, double[][] Points, double[] Weights, bool WithCRate);
+
+/// <summary>Which model a hybrid map is: its version, how many frames it learned from, and the rate it answers for.</summary>
+internal sealed record MapIdentity(int Version, int ObservationCount, double DefaultCRate);

@@ -8,6 +8,12 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// published atomically through <see cref="Current"/>. Observations that arrive during a fit are picked up by
 /// the next one; fits never run concurrently with each other, so the trainer uses at most one core.
 /// </summary>
+/// <remarks>
+/// The default map is fitted incrementally (<see cref="HybridPhaseMapFitter"/>): every fit updates the correction spline with the
+/// new frames in O(n²), and the ML.NET forest underneath is refitted from scratch only after the frames have grown by
+/// <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/>. Every published map still has a new, higher version (the one its
+/// decisions record); its forest keeps the version of the fit that made it.
+/// </remarks>
 public sealed class PhaseMapTrainer : IDisposable
 {
     private readonly object _gate = new();
@@ -24,19 +30,31 @@ public sealed class PhaseMapTrainer : IDisposable
     private readonly IntervalCalibration _calibration = new();
 
     /// <param name="options">Forest settings; <see cref="ForestPhaseMapOptions.Default"/> when null.</param>
-    /// <param name="fit">Another surrogate instead of the default (<see cref="FitDefault"/>), e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>:
+    /// <param name="fit">Another surrogate instead of the default (<see cref="FrameByFrame"/>), e.g. <c>(o, v) => GaussianProcessPhaseMap.Fit(o, v)</c>:
     /// observations and version in, a map (or null with too few observations) out. <paramref name="options"/> then only sets the minimum count.</param>
     public PhaseMapTrainer(ForestPhaseMapOptions? options = null, Func<IReadOnlyList<Observation>, int, IPhaseMap?>? fit = null)
     {
         _options = options ?? ForestPhaseMapOptions.Default;
         _options.Validate();
-        var forestOptions = _options;
-        _fit = fit ?? ((observations, version) => FitDefault(observations, version, forestOptions));
+        _fit = fit ?? FrameByFrame(_options);
     }
 
     /// <summary>
-    /// The product's map: with a normalised forest (the default) the <see cref="HybridPhaseMap"/> — the ML.NET forest plus its
-    /// smooth correction and calibrated error model; with a forest that is not normalised, that forest alone.
+    /// The trainer's default fit, for anything that wants the maps a run's trainer made (a replay): frame after frame with the
+    /// correction spline updated and the forest refitted after <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/>
+    /// (<see cref="HybridPhaseMapFitter"/>); the forest alone when it is not normalised. Stateful: one per sequence of fits.
+    /// </summary>
+    public static Func<IReadOnlyList<Observation>, int, IPhaseMap?> FrameByFrame(ForestPhaseMapOptions? options = null)
+    {
+        options ??= ForestPhaseMapOptions.Default;
+        if (!options.NormaliseByTwoPhaseWeight) return (observations, version) => ForestPhaseMap.Fit(observations, version, options);
+        return new HybridPhaseMapFitter(HybridPhaseMapOptions.Default with { Forest = options }).Fit;
+    }
+
+    /// <summary>
+    /// The product's map fitted from scratch on <paramref name="observations"/>: with a normalised forest (the default) the
+    /// <see cref="HybridPhaseMap"/> — the ML.NET forest plus its smooth correction and calibrated error model; with a forest that
+    /// is not normalised, that forest alone. (The trainer fits the same maps incrementally: <see cref="FrameByFrame"/>.)
     /// </summary>
     public static IPhaseMap? FitDefault(IReadOnlyList<Observation> observations, int version, ForestPhaseMapOptions? options = null)
     {
@@ -68,6 +86,13 @@ public sealed class PhaseMapTrainer : IDisposable
 
     /// <summary>Raised on the training thread after a new map is published.</summary>
     public event Action<IPhaseMap>? Published;
+
+    /// <summary>
+    /// Raised on the training thread with each new map just before it becomes <see cref="Current"/>: a reader that derives
+    /// something costly from a map (<see cref="Acquisition.LearnerRoiPlanner.Prepare"/>: its spread over the planner's lattice) has
+    /// it ready before any decision sees the map. A handler that throws is reported in <see cref="LastError"/>; the map is published.
+    /// </summary>
+    public event Action<IPhaseMap>? Publishing;
 
     /// <summary>
     /// A resumed run's model goes on numbering after the last version its decisions used, so the journal's version line
@@ -166,8 +191,8 @@ public sealed class PhaseMapTrainer : IDisposable
             {
                 if (snapshot.Count(ForestPhaseMap.IsUsable) < _options.MinimumObservations) continue;
                 var map = _fit(snapshot, NextVersion());
-                if (map is not null) Publish(map);
                 Volatile.Write(ref _lastError, null);
+                if (map is not null) Publish(map);
             }
             catch (Exception ex)
             {
@@ -181,6 +206,9 @@ public sealed class PhaseMapTrainer : IDisposable
 
     private void Publish(IPhaseMap map)
     {
+        if (Volatile.Read(ref _current) is { } newer && newer.Version >= map.Version) return;
+        try { Publishing?.Invoke(map); }
+        catch (Exception ex) { Volatile.Write(ref _lastError, ex); }
         while (true)
         {
             var current = Volatile.Read(ref _current);

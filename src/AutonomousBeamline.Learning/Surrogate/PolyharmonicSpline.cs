@@ -21,7 +21,7 @@ public sealed class PolyharmonicSpline
     private readonly double[] _weights;
     private readonly double[] _polynomial;
 
-    private PolyharmonicSpline(double[][] centres, double[] weights, double[] polynomial, double[]? leaveOneOut, int[] sourceOfCentre)
+    internal PolyharmonicSpline(double[][] centres, double[] weights, double[] polynomial, double[]? leaveOneOut, int[] sourceOfCentre)
     {
         _centres = centres;
         _weights = weights;
@@ -128,7 +128,7 @@ public sealed class PolyharmonicSpline
         return value;
     }
 
-    private static double Kernel(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
+    internal static double Kernel(ReadOnlySpan<double> a, ReadOnlySpan<double> b)
     {
         var r2 = 0.0;
         for (var d = 0; d < a.Length; d++) { var t = a[d] - b[d]; r2 += t * t; }
@@ -136,23 +136,23 @@ public sealed class PolyharmonicSpline
         return r2 <= 0 ? 0 : 0.5 * r2 * Math.Log(r2);
     }
 
-    private static bool HasFullRank(double[][] centres, int dimension)
+    internal static bool HasFullRank(IReadOnlyList<double[]> centres, int dimension)
     {
-        var p = Matrix<double>.Build.Dense(centres.Length, dimension + 1, (i, d) => d == 0 ? 1 : centres[i][d - 1]);
+        var p = Matrix<double>.Build.Dense(centres.Count, dimension + 1, (i, d) => d == 0 ? 1 : centres[i][d - 1]);
         return p.Rank() == dimension + 1;
     }
 
     private static (double[][] Centres, double[] Values, double[] Weights, int[] SourceOfCentre) Merge(
         IReadOnlyList<double[]> points, IReadOnlyList<double> values, IReadOnlyList<double>? weights)
     {
-        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        var index = new Dictionary<double[], int>(SamePlace.Comparer);
         var centres = new List<double[]>();
         var sums = new List<double>();
         var weightSums = new List<double>();
         var of = new int[points.Count];
         for (var i = 0; i < points.Count; i++)
         {
-            var key = string.Join(",", points[i].Select(v => BitConverter.DoubleToInt64Bits(v + 0.0)));
+            var key = points[i];
             var w = weights?[i] ?? 1.0;
             if (!index.TryGetValue(key, out var k))
             {
@@ -167,5 +167,27 @@ public sealed class PolyharmonicSpline
             of[i] = k;
         }
         return ([.. centres], sums.Select((s, k) => s / weightSums[k]).ToArray(), [.. weightSums], of);
+    }
+}
+
+/// <summary>Points at the same place: equal coordinates bit for bit, with −0 and +0 the same (what the spline merges).</summary>
+internal sealed class SamePlace : IEqualityComparer<double[]>
+{
+    public static SamePlace Comparer { get; } = new();
+
+    public bool Equals(double[]? a, double[]? b)
+    {
+        if (ReferenceEquals(a, b)) return true;
+        if (a is null || b is null || a.Length != b.Length) return false;
+        for (var d = 0; d < a.Length; d++)
+            if (BitConverter.DoubleToInt64Bits(a[d] + 0.0) != BitConverter.DoubleToInt64Bits(b[d] + 0.0)) return false;
+        return true;
+    }
+
+    public int GetHashCode(double[] point)
+    {
+        var hash = new HashCode();
+        foreach (var v in point) hash.Add(BitConverter.DoubleToInt64Bits(v + 0.0));
+        return hash.ToHashCode();
     }
 }
