@@ -30,11 +30,10 @@ namespace AutonomousBeamline.Learning.Acquisition;
 /// neighbours depart from a plane through it: the size of a jump or a thin feature nearby), in phase-fraction units at the
 /// current state of charge. Model-free: it finds edges from the measured values whatever the map makes of them. 0 switches it off.</param>
 /// <param name="NonlinearityNeighbours">How many nearest observations the plane of <see cref="LocalNonlinearity"/> is fitted to.</param>
+/// <param name="ProjectionWeight">How strongly the nonlinearity term prefers spots on grid columns and rows that few frames share
+/// (see <c>ProjectionFactor</c>): spread in x and y alone, not only in the plane. 0 switches it off.</param>
 /// <param name="NonlinearityFloor">The nonlinearity (shape units) a stretch with no measured departure from a plane is still
 /// credited with: with it the term is d·floor on smooth ground, farthest-point sampling, which covers what no frame has tested.</param>
-/// <param name="NonlinearitySocMm">Millimetres one unit of state of charge counts as in the distance of the nonlinearity term: a
-/// frame taken at another state of charge is that much farther away. 0: the plane only (the normalised map's view, in which
-/// the shape holds at every state of charge).</param>
 public sealed record LearnerPlannerOptions(
     int ColdStartCount = 8,
     double DistanceWeight = 0.003,
@@ -55,7 +54,6 @@ public sealed record LearnerPlannerOptions(
     double NonlinearityWeight = 0.0,
     int NonlinearityNeighbours = 8,
     double NonlinearityFloor = 0.02,
-    double NonlinearitySocMm = 0.0,
     double ProjectionWeight = 0.0)
 {
     public static LearnerPlannerOptions Default { get; } = new();
@@ -80,7 +78,7 @@ public sealed record LearnerPlannerOptions(
         if (!(MapSpreadWeight >= 0) || !double.IsFinite(MapSpreadWeight)) throw new ArgumentOutOfRangeException(nameof(MapSpreadWeight), MapSpreadWeight, "must be finite and >= 0");
         if (!(NonlinearityWeight >= 0) || !double.IsFinite(NonlinearityWeight)) throw new ArgumentOutOfRangeException(nameof(NonlinearityWeight), NonlinearityWeight, "must be finite and >= 0");
         if (NonlinearityNeighbours < 3) throw new ArgumentOutOfRangeException(nameof(NonlinearityNeighbours), NonlinearityNeighbours, "must be >= 3 (a plane through a point has two slopes)");
-        if (!(NonlinearitySocMm >= 0) || !double.IsFinite(NonlinearitySocMm)) throw new ArgumentOutOfRangeException(nameof(NonlinearitySocMm), NonlinearitySocMm, "must be finite and >= 0");
+        if (!(ProjectionWeight >= 0) || !double.IsFinite(ProjectionWeight)) throw new ArgumentOutOfRangeException(nameof(ProjectionWeight), ProjectionWeight, "must be finite and >= 0");
         if (!(NonlinearityFloor >= 0) || !double.IsFinite(NonlinearityFloor)) throw new ArgumentOutOfRangeException(nameof(NonlinearityFloor), NonlinearityFloor, "must be finite and >= 0");
     }
 }
@@ -135,8 +133,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private readonly int[] _nearestObservation;
     private readonly double[] _dose;
     private LocalNonlinearity _nonlinearity;
-    private readonly List<(double X, double Y, double Soc)> _usablePoints = [];
-    private readonly double[] _nearestWithSoc;
+    // How many usable frames lie on each grid column and row (for the projection factor).
     private readonly int[] _columnUse;
     private readonly int[] _rowUse;
 
@@ -200,7 +197,6 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         _kernel = SquaredCorrelationKernel(space.StepMm * _stride, _options.InfluenceLengthMm, Math.Max(_coarseNx, _coarseNy));
         _nearestSquared = new double[_grid.Length];
         _nearestObservation = new int[_grid.Length];
-        _nearestWithSoc = new double[_grid.Length];
         _columnUse = new int[_nx];
         _rowUse = new int[_ny];
         _dose = new double[_grid.Length];
@@ -283,7 +279,6 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var soc = Math.Clamp(context.StateOfCharge, 0, 1);
         var spreads = SpreadField(observations, map, soc, context.CRate, out var explainedDistance);
         var noise = _options.NoiseSpread * _options.NoiseSpread;
-        if (_options.NonlinearityWeight > 0 && _options.NonlinearitySocMm > 0) NearestWithSoc(soc);
 
         // Coarse first: the variance left at each lattice point once what fresh observations already explain is taken off ...
         var variance = _variance;
@@ -323,7 +318,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var (bx, by) = _grid[best];
         var cellOfBest = _cellOf[best];
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {SpreadAt(best, cellOfBest):F3} here, {Math.Sqrt(removable[cellOfBest]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
+            $"most map variance removed per second: spread {SpreadAt(best, cellOfBest):F3} here, {Math.Sqrt(removable[cellOfBest]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement{(_options.NonlinearityWeight > 0 && _nonlinearity.Count > 0 ? RoiGrid.Format($" (whose neighbours depart {_nonlinearity.At(_nearestObservation[best]):F3} from a plane)") : "")}, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
         return Build(ranked, scores, reason, map.Version);
 
         double Score(int i, int cell)
@@ -359,34 +354,21 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         if (_options.NonlinearityWeight == 0 || _nonlinearity.Count == 0) return 0;
         var e = _nonlinearity.At(_nearestObservation[i]);
-        if (_options.NonlinearitySocMm > 0) distanceUnits = Math.Sqrt(_nearestWithSoc[i]) / _options.LengthScaleMm;
         var floor = _options.NonlinearityFloor;
-        var projection = 1.0;
-        if (_options.ProjectionWeight > 0)
-        {
-            var perColumn = Math.Max(1.0, (double)_usablePoints.Count / _nx);
-            var perRow = Math.Max(1.0, (double)_usablePoints.Count / _ny);
-            projection = 1 / (1 + _options.ProjectionWeight * (_columnUse[i % _nx] / perColumn + _rowUse[i / _nx] / perRow));
-        }
-        return projection * _options.NonlinearityWeight * ForestPhaseMapOptions.TwoPhaseWeight(soc) * distanceUnits * Math.Sqrt(e * e + floor * floor);
+        return ProjectionFactor(i) * _options.NonlinearityWeight * ForestPhaseMapOptions.TwoPhaseWeight(soc) * distanceUnits * Math.Sqrt(e * e + floor * floor);
     }
 
-    /// <summary>Squared distance of every grid point at <paramref name="soc"/> to the nearest usable frame in (x, y, soc·scale).</summary>
-    private void NearestWithSoc(double soc)
+    /// <summary>
+    /// 1 / (1 + w·(uses of the spot's grid column / their mean + uses of its row / their mean)): a spot in a column and a row
+    /// few frames share is preferred. Distance alone builds a lattice, which suits an interpolator but not the forest under the
+    /// map: frames on a few columns and rows give its axis-aligned splits a few positions only, and its steps fall between them.
+    /// </summary>
+    private double ProjectionFactor(int i)
     {
-        var scale = _options.NonlinearitySocMm;
-        for (var i = 0; i < _grid.Length; i++)
-        {
-            var (x, y) = _grid[i];
-            var best = double.PositiveInfinity;
-            foreach (var p in _usablePoints)
-            {
-                var dx = x - p.X; var dy = y - p.Y; var ds = (soc - p.Soc) * scale;
-                var d2 = dx * dx + dy * dy + ds * ds;
-                if (d2 < best) best = d2;
-            }
-            _nearestWithSoc[i] = best;
-        }
+        if (_options.ProjectionWeight == 0) return 1;
+        var perColumn = Math.Max(1.0, (double)_usableTracked / _nx);
+        var perRow = Math.Max(1.0, (double)_usableTracked / _ny);
+        return 1 / (1 + _options.ProjectionWeight * (_columnUse[i % _nx] / perColumn + _rowUse[i / _nx] / perRow));
     }
 
     /// <summary>The <see cref="LearnerPlannerOptions.RefinedCells"/> lattice cells whose own point scores best.</summary>
@@ -555,7 +537,6 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             {
                 _usableTracked++;
                 if (_options.NonlinearityWeight > 0) AddToNonlinearity(o);
-                _usablePoints.Add((o.XMm, o.YMm, o.StateOfCharge));
                 var column = (int)Math.Round((o.XMm - Space.XMinMm) / Space.StepMm);
                 var row = (int)Math.Round((o.YMm - Space.YMinMm) / Space.StepMm);
                 if (column >= 0 && column < _nx) _columnUse[column]++;
@@ -598,7 +579,6 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         Array.Fill(_nearestSquared, double.PositiveInfinity);
         Array.Fill(_nearestObservation, 0);
         _nonlinearity = new LocalNonlinearity(_options.NonlinearityNeighbours);
-        _usablePoints.Clear();
         Array.Clear(_columnUse);
         Array.Clear(_rowUse);
         Array.Clear(_dose);

@@ -58,4 +58,14 @@ public sealed class NonlinearityAcquisitionTests
         var fill = Space.GridPoints().Max(g => spots.Min(s => Math.Sqrt((g.X - s.X) * (g.X - s.X) + (g.Y - s.Y) * (g.Y - s.Y))));
         Assert.True(fill <= 2.5, $"fill distance {fill} mm");
     }
+
+    [Fact]
+    public void The_projection_factor_spreads_the_frames_over_more_columns_and_rows()
+    {
+        static double Plane(double x, double y) => 0.3 + 0.02 * x + 0.01 * y;
+        static int Lines(List<(double X, double Y)> spots) => spots.Select(s => s.X).Distinct().Count() + spots.Select(s => s.Y).Distinct().Count();
+        var lattice = Lines(Run(Lola, Plane, 40));
+        var spread = Lines(Run(Lola with { ProjectionWeight = 1 }, Plane, 40));
+        Assert.True(spread > lattice + 10, $"{spread} distinct columns and rows with the factor, {lattice} without");
+    }
 }
