@@ -51,10 +51,10 @@ public sealed record LearnerPlannerOptions(
     double CoarseStepMm = 0.375,
     int RefinedCells = 6,
     double MapSpreadWeight = 1.0,
-    double NonlinearityWeight = 0.0,
+    double NonlinearityWeight = 5.0,
     int NonlinearityNeighbours = 8,
     double NonlinearityFloor = 0.02,
-    double ProjectionWeight = 0.0)
+    double ProjectionWeight = 3.0)
 {
     public static LearnerPlannerOptions Default { get; } = new();
 
@@ -99,7 +99,8 @@ public sealed record RoiRectangle(double XMinMm, double XMaxMm, double YMinMm, d
 
 /// <summary>
 /// Chooses the next spot where a measurement teaches the map most per second of beamtime:
-/// score = (map variance the spot removes over its neighbourhood + a space-filling term) / (fixed cost + travel time),
+/// score = (map variance the spot removes over its neighbourhood + a space-filling term + the measurements' own error estimate,
+/// distance × the local nonlinearity of the nearest frame, LOLA-Voronoi style) / (fixed cost + travel time),
 /// among the spots that are neither excluded by the operator nor over their dose budget, at the cell's current state of
 /// charge only (time, and so the state of charge, cannot go back). Before a model exists it fills the electrode by
 /// farthest-point sampling. Pure and reproducible: the same observations, model, context, exclusions and seed give the
