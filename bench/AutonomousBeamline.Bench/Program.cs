@@ -20,7 +20,7 @@ var knobs = (Option("--learner") ?? "").Split(',', StringSplitOptions.RemoveEmpt
     .ToDictionary(kv => kv[0], kv => kv.Length == 2 && double.TryParse(kv[1], CultureInfo.InvariantCulture, out var v)
         ? v
         : throw new ArgumentException($"--learner expects name=number pairs separated by commas, got '{string.Join("=", kv)}'"));
-string[] knownKnobs = ["edge", "local", "influence", "cold", "distance"];
+string[] knownKnobs = ["edge", "local", "influence", "cold", "distance", "spread", "nonlinear", "neighbours", "floor", "proj"];
 if (knobs.Keys.FirstOrDefault(k => !knownKnobs.Contains(k)) is { } unknown)
     throw new ArgumentException($"--learner: unknown setting '{unknown}' (known: {string.Join(", ", knownKnobs)})");
 var hybridOptions = HybridPhaseMapOptions.Default with
@@ -33,6 +33,11 @@ var plannerOptions = LearnerPlannerOptions.Default with
     InfluenceLengthMm = knobs.GetValueOrDefault("influence", LearnerPlannerOptions.Default.InfluenceLengthMm),
     ColdStartCount = (int)knobs.GetValueOrDefault("cold", LearnerPlannerOptions.Default.ColdStartCount),
     DistanceWeight = knobs.GetValueOrDefault("distance", LearnerPlannerOptions.Default.DistanceWeight),
+    MapSpreadWeight = knobs.GetValueOrDefault("spread", LearnerPlannerOptions.Default.MapSpreadWeight),
+    NonlinearityWeight = knobs.GetValueOrDefault("nonlinear", LearnerPlannerOptions.Default.NonlinearityWeight),
+    NonlinearityNeighbours = (int)knobs.GetValueOrDefault("neighbours", LearnerPlannerOptions.Default.NonlinearityNeighbours),
+    NonlinearityFloor = knobs.GetValueOrDefault("floor", LearnerPlannerOptions.Default.NonlinearityFloor),
+    ProjectionWeight = knobs.GetValueOrDefault("proj", LearnerPlannerOptions.Default.ProjectionWeight),
 };
 var clock = Stopwatch.StartNew();
 var output = Console.Out;

@@ -24,6 +24,16 @@ namespace AutonomousBeamline.Learning.Acquisition;
 /// step (never finer than the grid); fine where it matters: the <paramref name="RefinedCells"/> best lattice cells are then searched
 /// at the grid's own step (the beam footprint). A grid at least this coarse is searched whole.</param>
 /// <param name="RefinedCells">How many of the best lattice cells are searched at the grid's step.</param>
+/// <param name="MapSpreadWeight">Weight of the map's variance a spot removes (the integrated variance reduction) in the utility.</param>
+/// <param name="NonlinearityWeight">Weight of the data's own error estimate, LOLA-Voronoi style: a spot at distance d (in units)
+/// from its nearest observation is worth d·√(E² + floor²), E the <see cref="LocalNonlinearity"/> of that observation (how far its
+/// neighbours depart from a plane through it: the size of a jump or a thin feature nearby), in phase-fraction units at the
+/// current state of charge. Model-free: it finds edges from the measured values whatever the map makes of them. 0 switches it off.</param>
+/// <param name="NonlinearityNeighbours">How many nearest observations the plane of <see cref="LocalNonlinearity"/> is fitted to.</param>
+/// <param name="ProjectionWeight">How strongly the nonlinearity term prefers spots on grid columns and rows that few frames share
+/// (see <c>ProjectionFactor</c>): spread in x and y alone, not only in the plane. 0 switches it off.</param>
+/// <param name="NonlinearityFloor">The nonlinearity (shape units) a stretch with no measured departure from a plane is still
+/// credited with: with it the term is d·floor on smooth ground, farthest-point sampling, which covers what no frame has tested.</param>
 public sealed record LearnerPlannerOptions(
     int ColdStartCount = 8,
     double DistanceWeight = 0.003,
@@ -39,7 +49,12 @@ public sealed record LearnerPlannerOptions(
     double DoseRadiusMm = 0.25,
     double FrameExposureS = 5.0,
     double CoarseStepMm = 0.375,
-    int RefinedCells = 6)
+    int RefinedCells = 6,
+    double MapSpreadWeight = 1.0,
+    double NonlinearityWeight = 5.0,
+    int NonlinearityNeighbours = 8,
+    double NonlinearityFloor = 0.02,
+    double ProjectionWeight = 3.0)
 {
     public static LearnerPlannerOptions Default { get; } = new();
 
@@ -60,6 +75,11 @@ public sealed record LearnerPlannerOptions(
         if (!(FrameExposureS > 0) || !double.IsFinite(FrameExposureS)) throw new ArgumentOutOfRangeException(nameof(FrameExposureS), FrameExposureS, "must be positive");
         if (!(CoarseStepMm > 0) || !double.IsFinite(CoarseStepMm)) throw new ArgumentOutOfRangeException(nameof(CoarseStepMm), CoarseStepMm, "must be positive");
         if (RefinedCells < 1) throw new ArgumentOutOfRangeException(nameof(RefinedCells), RefinedCells, "must be >= 1");
+        if (!(MapSpreadWeight >= 0) || !double.IsFinite(MapSpreadWeight)) throw new ArgumentOutOfRangeException(nameof(MapSpreadWeight), MapSpreadWeight, "must be finite and >= 0");
+        if (!(NonlinearityWeight >= 0) || !double.IsFinite(NonlinearityWeight)) throw new ArgumentOutOfRangeException(nameof(NonlinearityWeight), NonlinearityWeight, "must be finite and >= 0");
+        if (NonlinearityNeighbours < 3) throw new ArgumentOutOfRangeException(nameof(NonlinearityNeighbours), NonlinearityNeighbours, "must be >= 3 (a plane through a point has two slopes)");
+        if (!(ProjectionWeight >= 0) || !double.IsFinite(ProjectionWeight)) throw new ArgumentOutOfRangeException(nameof(ProjectionWeight), ProjectionWeight, "must be finite and >= 0");
+        if (!(NonlinearityFloor >= 0) || !double.IsFinite(NonlinearityFloor)) throw new ArgumentOutOfRangeException(nameof(NonlinearityFloor), NonlinearityFloor, "must be finite and >= 0");
     }
 }
 
@@ -79,7 +99,8 @@ public sealed record RoiRectangle(double XMinMm, double XMaxMm, double YMinMm, d
 
 /// <summary>
 /// Chooses the next spot where a measurement teaches the map most per second of beamtime:
-/// score = (map variance the spot removes over its neighbourhood + a space-filling term) / (fixed cost + travel time),
+/// score = (map variance the spot removes over its neighbourhood + a space-filling term + the measurements' own error estimate,
+/// distance × the local nonlinearity of the nearest frame, LOLA-Voronoi style) / (fixed cost + travel time),
 /// among the spots that are neither excluded by the operator nor over their dose budget, at the cell's current state of
 /// charge only (time, and so the state of charge, cannot go back). Before a model exists it fills the electrode by
 /// farthest-point sampling. Pure and reproducible: the same observations, model, context, exclusions and seed give the
@@ -107,9 +128,15 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private readonly object _gate = new();
     private RoiRectangle[] _exclusions = [];
 
-    // Per-spot state kept in step with the observations (see Track): nearest squared in-plane distance and accumulated dose.
+    // Per-spot state kept in step with the observations (see Track): nearest squared in-plane distance, which usable observation
+    // that is (its index in _nonlinearity), and accumulated dose.
     private readonly double[] _nearestSquared;
+    private readonly int[] _nearestObservation;
     private readonly double[] _dose;
+    private LocalNonlinearity _nonlinearity;
+    // How many usable frames lie on each grid column and row (for the projection factor).
+    private readonly int[] _columnUse;
+    private readonly int[] _rowUse;
 
     // Scratch grids reused by every decision (decisions are serialised by the gate): a decision on 10,000 candidates would
     // otherwise allocate close to a megabyte and put the garbage collector on the decision path.
@@ -178,7 +205,11 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         _latticeYs = Enumerable.Range(0, _coarseNy).Select(r => _grid[_coarse[r * _coarseNx]].Y).ToArray();
         _kernel = SquaredCorrelationKernel(space.StepMm * _stride, _options.InfluenceLengthMm, Math.Max(_coarseNx, _coarseNy));
         _nearestSquared = new double[_grid.Length];
+        _nearestObservation = new int[_grid.Length];
+        _columnUse = new int[_nx];
+        _rowUse = new int[_ny];
         _dose = new double[_grid.Length];
+        _nonlinearity = new LocalNonlinearity(_options.NonlinearityNeighbours);
         _spreads = new double[_coarse.Length];
         _explained = new double[_coarse.Length];
         _variance = new double[_coarse.Length];
@@ -313,7 +344,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var (bx, by) = _grid[best];
         var cellOfBest = _cellOf[best];
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {SpreadAt(best, cellOfBest):F3} here, {Math.Sqrt(removable[cellOfBest]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
+            $"most map variance removed per second: spread {SpreadAt(best, cellOfBest):F3} here, {Math.Sqrt(removable[cellOfBest]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement{(_options.NonlinearityWeight > 0 && _nonlinearity.Count > 0 ? RoiGrid.Format($" (whose neighbours depart {_nonlinearity.At(_nearestObservation[best]):F3} from a plane)") : "")}, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
         return Build(ranked, scores, reason, map.Version);
 
         double Score(int i, int cell)
@@ -324,7 +355,8 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             var own = spread * spread * (1 - Math.Exp(-explained * explained));
             var informative = own / (own + noise);
             var distance = Math.Min(Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm, _options.MaximumDistanceUnits);
-            var utility = Math.Sqrt(Math.Max(0, removable[cell] * informative)) + _options.DistanceWeight * distance;
+            var utility = _options.MapSpreadWeight * Math.Sqrt(Math.Max(0, removable[cell] * informative)) + _options.DistanceWeight * distance
+                + NonlinearityTerm(i, distance, soc);
             return utility / (_options.CostOffsetS + _speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, x, y));
         }
 
@@ -338,6 +370,31 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         double SpreadAt(int i, int cell) => Normalised()
             ? Math.Max(0, ForestPhaseMapOptions.TwoPhaseWeight(soc) * _shapeSpread!.Spread(cell, Math.Sqrt(_nearestSquared[i])))
             : spreads[cell];
+    }
+
+    /// <summary>
+    /// The LOLA-Voronoi part of a spot's utility: its distance to the nearest observation times that observation's nonlinearity
+    /// (floored), in phase-fraction units at the current state of charge: about the error a spline through the data makes there.
+    /// </summary>
+    private double NonlinearityTerm(int i, double distanceUnits, double soc)
+    {
+        if (_options.NonlinearityWeight == 0 || _nonlinearity.Count == 0) return 0;
+        var e = _nonlinearity.At(_nearestObservation[i]);
+        var floor = _options.NonlinearityFloor;
+        return ProjectionFactor(i) * _options.NonlinearityWeight * ForestPhaseMapOptions.TwoPhaseWeight(soc) * distanceUnits * Math.Sqrt(e * e + floor * floor);
+    }
+
+    /// <summary>
+    /// 1 / (1 + w·(uses of the spot's grid column / their mean + uses of its row / their mean)): a spot in a column and a row
+    /// few frames share is preferred. Distance alone builds a lattice, which suits an interpolator but not the forest under the
+    /// map: frames on a few columns and rows give its axis-aligned splits a few positions only, and its steps fall between them.
+    /// </summary>
+    private double ProjectionFactor(int i)
+    {
+        if (_options.ProjectionWeight == 0) return 1;
+        var perColumn = Math.Max(1.0, (double)_usableTracked / _nx);
+        var perRow = Math.Max(1.0, (double)_usableTracked / _ny);
+        return 1 / (1 + _options.ProjectionWeight * (_columnUse[i % _nx] / perColumn + _rowUse[i / _nx] / perRow));
     }
 
     /// <summary>The <see cref="LearnerPlannerOptions.RefinedCells"/> lattice cells whose own point scores best.</summary>
@@ -502,14 +559,27 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             if (!double.IsFinite(o.XMm) || !double.IsFinite(o.YMm)) continue;
             var dose = o.ExposureS is { } e && double.IsFinite(e) && e >= 0 ? e : _options.FrameExposureS;
             var usable = IsUsable(o);
-            if (usable) _usableTracked++;
+            var usableIndex = _usableTracked;
+            if (usable)
+            {
+                _usableTracked++;
+                if (_options.NonlinearityWeight > 0) AddToNonlinearity(o);
+                var column = (int)Math.Round((o.XMm - Space.XMinMm) / Space.StepMm);
+                var row = (int)Math.Round((o.YMm - Space.YMinMm) / Space.StepMm);
+                if (column >= 0 && column < _nx) _columnUse[column]++;
+                if (row >= 0 && row < _ny) _rowUse[row]++;
+            }
             for (var i = 0; i < _grid.Length; i++)
             {
                 var dx = _grid[i].X - o.XMm; var dy = _grid[i].Y - o.YMm;
                 var d2 = dx * dx + dy * dy;
                 // Every frame costs dose, even one the analyser rejected; only usable ones say something about the map.
                 if (trackDose && d2 <= radiusSquared) _dose[i] += dose;
-                if (usable && d2 < _nearestSquared[i]) _nearestSquared[i] = d2;
+                if (usable && d2 < _nearestSquared[i])
+                {
+                    _nearestSquared[i] = d2;
+                    _nearestObservation[i] = usableIndex;
+                }
             }
         }
         _tracked = observations.Count;
@@ -517,9 +587,27 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         _lastTracked = observations.Count > 0 ? observations[^1] : null;
     }
 
+    /// <summary>
+    /// Adds a usable observation to the nonlinearity in shape units, (fraction − soc) / (4·soc·(1 − soc)), so that frames at
+    /// different states of charge compare (the shape the normalised maps learn); its noise is scaled the same way.
+    /// </summary>
+    private void AddToNonlinearity(Observation o)
+    {
+        var weight = Math.Max(MinimumShapeWeight, ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge));
+        var sigma = double.IsFinite(o.PhaseFractionSigma) && o.PhaseFractionSigma > 0 ? o.PhaseFractionSigma : _options.NoiseSpread;
+        _nonlinearity.Add(o.XMm, o.YMm, (o.PhaseFraction - o.StateOfCharge) / weight, sigma / weight);
+    }
+
+    // Below this two-phase weight (a nearly empty or full cell) a frame's shape is mostly its noise: the weight is held here.
+    private const double MinimumShapeWeight = 0.05;
+
     private void ResetTracking()
     {
         Array.Fill(_nearestSquared, double.PositiveInfinity);
+        Array.Fill(_nearestObservation, 0);
+        _nonlinearity = new LocalNonlinearity(_options.NonlinearityNeighbours);
+        Array.Clear(_columnUse);
+        Array.Clear(_rowUse);
         Array.Clear(_dose);
         _tracked = 0;
         _usableTracked = 0;
