@@ -343,8 +343,9 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var best = ranked[0];
         var (bx, by) = _grid[best];
         var cellOfBest = _cellOf[best];
+        // Significant digits: the spread is in the target's unit, which need not be a fraction's scale (a lattice parameter's is 1e-4 Å).
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {SpreadAt(best, cellOfBest):F3} here, {Math.Sqrt(removable[cellOfBest]):F3} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement{(_options.NonlinearityWeight > 0 && _nonlinearity.Count > 0 ? RoiGrid.Format($" (whose neighbours depart {_nonlinearity.At(_nearestObservation[best]):F3} from a plane)") : "")}, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
+            $"most map variance removed per second: spread {MapQuantity.Significant(SpreadAt(best, cellOfBest))} here, {MapQuantity.Significant(Math.Sqrt(removable[cellOfBest]))} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement{(_options.NonlinearityWeight > 0 && _nonlinearity.Count > 0 ? RoiGrid.Format($" (whose neighbours depart {_nonlinearity.At(_nearestObservation[best]):F3} from a plane)") : "")}, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
         return Build(ranked, scores, reason, map.Version);
 
         double Score(int i, int cell)
