@@ -37,7 +37,8 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
     /// <summary>What the observations' values are.</summary>
     public ObservationTarget Target => _target;
 
-    public AnalysisResult Analyze(Frame frame, FrameContext context)
+    /// <param name="denseScans">The run's dense absorption scans so far, which a sparse scan's σ learns the references' mismatch from.</param>
+    public AnalysisResult Analyze(Frame frame, FrameContext context, IReadOnlyList<DenseXasScan>? denseScans = null)
     {
         var header = frame.Header;
         double fraction, sigma;
@@ -47,7 +48,7 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
         IReadOnlyDictionary<string, double>? features;
         if (header.Kind == FrameKind.Xas)
         {
-            spectrum = (xas ?? throw new InvalidOperationException("an absorption spectrum arrived, but this run was given no XAS analyser")).Analyze(frame);
+            spectrum = (xas ?? throw new InvalidOperationException("an absorption spectrum arrived, but this run was given no XAS analyser")).Analyze(frame, denseScans);
             (fraction, sigma) = _target.From(spectrum, xas.ReferenceNames);
             (edge, whiteLine, flag) = (spectrum.EdgeEnergyEv, spectrum.WhiteLineEnergyEv, spectrum.Flag);
             features = ObservationTarget.FeaturesOf(spectrum, xas.ReferenceNames);

@@ -20,6 +20,8 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
 {
     private ImmutableList<Observation> _observations = Seeded(earlier, dose);
     private ImmutableList<XasFeatures> _scans = [];
+    // The dense (full-window) absorption scans with their spectra: what a sparse scan's σ learns the references' mismatch from.
+    private ImmutableList<DenseXasScan> _denseScans = [];
 
     /// <summary>Diffraction against absorption where both measured a spot; journalled, never pooled into the map.</summary>
     public ModalityComparison Modalities { get; init; } = new();
@@ -80,9 +82,13 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     public void Keep(Frame frame, FrameContext context, string why, bool recovered = false)
     {
         Dose(frame, context.Position);
-        var result = analysis.Analyze(frame, context);
+        var result = analysis.Analyze(frame, context, _denseScans);
         if (result.Components is { Update.Changed: true } components) recorder.Write(ComponentsUpdated.From(components, frame.Header.Frame));
-        if (result.Xas is { } spectrum) _scans = _scans.Add(spectrum);
+        if (result.Xas is { } spectrum)
+        {
+            _scans = _scans.Add(spectrum);
+            if (DenseXasScan.From(frame, spectrum) is { } dense) _denseScans = _denseScans.Add(dense);
+        }
         unusable.Record(frame.Header.Kind, result.Flag);
         var left = spots.Record(context.Position, result.Flag);
         if (result.Observation is not { } o)

@@ -172,6 +172,8 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
             ["white_line_height"] = features.WhiteLineHeight,
             ["edge_step"] = features.EdgeStep,
         };
+        // A sparse scan's σ says what of it is the references' mismatch and how many dense scans measured that (0: none yet).
+        if (features.Sparse) (values["mismatch_sigma"], values["mismatch_dense_scans"]) = (features.MismatchSigma, features.MismatchDenseScans);
         for (var i = 0; i < features.Fractions.Count && i < referenceNames.Count; i++) values[$"fraction:{referenceNames[i]}"] = features.Fractions[i];
         return Finite(values);
     }

@@ -29,6 +29,17 @@ public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, 
     /// </summary>
     public double ReferenceEdgeEv { get; init; } = double.NaN;
 
+    /// <summary>A sparse scan, fitted as a mixture of the references (<see cref="XasAnalyzerOptions.SparseEdgeStepEv"/>).</summary>
+    public bool Sparse { get; init; }
+
+    /// <summary>On a sparse scan: the part of <see cref="OxidisedFractionSigma"/> the references' mismatch adds, as the run's dense
+    /// scans measured it; NaN on a dense scan (whose σ holds its mismatch by itself).</summary>
+    public double MismatchSigma { get; init; } = double.NaN;
+
+    /// <summary>On a sparse scan: how many dense scans <see cref="MismatchSigma"/> was measured on. 0: none yet, the mismatch is
+    /// unknown and <see cref="MismatchSigma"/> is that of a fraction known only to lie in [0, 1] (1/√12).</summary>
+    public int MismatchDenseScans { get; init; }
+
     /// <summary>The data's own E0 minus the references' (NaN unless both are known): how far off the references' energy scale is.</summary>
     public double ReferenceEdgeOffsetEv => EdgeEnergyEv - ReferenceEdgeEv;
 }
@@ -78,8 +89,9 @@ public sealed record XasAnalyzerOptions(
 /// white-line position and height, and the Fe3+ fraction by linear combination of the Fe2+ and Fe3+ references, its σ owning up to
 /// references that are not quite the sample (<see cref="ReferenceCombination"/>).
 /// A scan too sparse across the edge for a derivative (<see cref="XasAnalyzerOptions.SparseEdgeStepEv"/>) is instead fitted as a
-/// background line plus a mixture of the references, and E0, white line and height are those of the fitted mixture; its fraction's σ
-/// is least squares alone (a few points per region leave no blocks to judge a mismatch by).
+/// background line plus a mixture of the references, and E0, white line and height are those of the fitted mixture. Its few points
+/// per region leave no blocks to judge a mismatch by, so its fraction's σ takes the mismatch from the run's dense scans, passed in:
+/// each is cut down to the sparse scan's energies, and the error that makes is the sparse scan's own (<see cref="SparseMismatch"/>).
 /// </summary>
 public sealed class XasEdgeAnalyzer
 {
@@ -122,7 +134,9 @@ public sealed class XasEdgeAnalyzer
     /// <summary>The names of the reference spectra, in the order of <see cref="XasFeatures.Fractions"/>.</summary>
     public IReadOnlyList<string> ReferenceNames => _model.References.Select(r => r.Name).ToArray();
 
-    public XasFeatures Analyze(Frame frame)
+    /// <param name="denseScans">The run's dense scans so far, which a sparse scan's σ learns the references' mismatch from; without
+    /// any, a sparse scan's σ says the mismatch is unknown (<see cref="XasFeatures.MismatchDenseScans"/> 0).</param>
+    public XasFeatures Analyze(Frame frame, IReadOnlyList<DenseXasScan>? denseScans = null)
     {
         ArgumentNullException.ThrowIfNull(frame);
         if (frame.Header.Kind != FrameKind.Xas) return Flagged(FlagWrongKind);
@@ -136,10 +150,11 @@ public sealed class XasEdgeAnalyzer
             energies[i] = frame.XAt(i);
             mu[i] = frame.Intensities[i];
         }
-        return Analyze(energies, mu);
+        return Analyze(energies, mu, denseScans);
     }
 
-    public XasFeatures Analyze(IReadOnlyList<double> energiesEv, IReadOnlyList<double> mu)
+    /// <param name="denseScans">As for <see cref="Analyze(Frame, IReadOnlyList{DenseXasScan}?)"/>; dense scans ignore it.</param>
+    public XasFeatures Analyze(IReadOnlyList<double> energiesEv, IReadOnlyList<double> mu, IReadOnlyList<DenseXasScan>? denseScans = null)
     {
         ArgumentNullException.ThrowIfNull(energiesEv);
         ArgumentNullException.ThrowIfNull(mu);
@@ -159,7 +174,7 @@ public sealed class XasEdgeAnalyzer
         var searchTo = _model.HighEdgeEv + _options.EdgeSearchMarginEv;
         if (e[0] > searchFrom + _options.PreEdgeEndEv || e[^1] < searchTo + _options.PostEdgeStartEv) return Flagged(FlagIncomplete);
         if (WidestStep(e, searchFrom, searchTo) > _options.SparseEdgeStepEv)
-            return _model.HasMixture ? AnalyzeByReferences(e, y, searchFrom, searchTo) : Flagged(FlagIncomplete);
+            return _model.HasMixture ? AnalyzeByReferences(e, y, searchFrom, searchTo, denseScans) : Flagged(FlagIncomplete);
 
         var slope = Derivative(e, y, _options.DerivativeHalfWindow);
         var roughEdge = ArgMaxEnergy(e, slope, searchFrom, searchTo, out _);
@@ -201,19 +216,77 @@ public sealed class XasEdgeAnalyzer
     }
 
     /// <summary>
-    /// A sparse scan: μ = a + b·(E − Ē) + c2·μ(Fe2+) + c3·μ(Fe3+) by linear least squares over every point, the line taking the
+    /// A sparse scan: its fraction by <see cref="FitMixture"/>, and E0, white line and height those of the fitted mixture. Its σ is
+    /// the fit's least-squares σ plus what the run's dense scans say the references' mismatch adds (<see cref="SparseMismatch"/>).
+    /// </summary>
+    private XasFeatures AnalyzeByReferences(double[] e, double[] y, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
+    {
+        var fit = FitMixture(e, y, searchFrom, searchTo, out var flag);
+        if (fit is null) return Flagged(flag!);
+        var fraction = Math.Clamp(fit.Value.Fraction, 0, 1);
+        var mismatch = SparseMismatch(e, fraction, searchFrom, searchTo, denseScans);
+        var sigma = Math.Sqrt(fit.Value.Sigma * fit.Value.Sigma + mismatch.Variance);
+
+        var edge = _model.EdgeEnergyEv(fraction);
+        var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
+        return new XasFeatures(edge, whiteLine, whiteLineHeight, fit.Value.Step, fraction, sigma, null)
+        {
+            Fractions = [1 - fraction, fraction], FractionSigmas = [sigma, sigma], Sparse = true,
+            MismatchSigma = Math.Sqrt(mismatch.Variance), MismatchDenseScans = mismatch.DenseScans,
+        };
+    }
+
+    /// <summary>
+    /// What the references' mismatch adds to the variance of a sparse scan's fraction, measured on the run's dense scans: each is cut
+    /// down to this scan's energies and fitted as this scan is; the difference from its own (dense) fraction is the error the
+    /// restriction to these energies makes, its variance from counting noise (the restricted fit's least-squares variance) taken
+    /// off. The dense fraction is itself off the truth by about its σ, which the sparse one inherits, so the estimate is
+    /// mean(d² − σ²_restricted)⁺ + mean(σ²_dense) over the dense scans, the nearest in fraction weighted most (the restriction's error
+    /// follows the mixture: at either end it is one reference's mismatch). Without a dense scan to learn from the mismatch is
+    /// unknown, and the variance is that of a fraction known only to lie in [0, 1] (1/12), so the σ says so rather than
+    /// being the least-squares one.
+    /// </summary>
+    private (double Variance, int DenseScans) SparseMismatch(double[] e, double fraction, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
+    {
+        double sum = 0, weights = 0;
+        var used = 0;
+        foreach (var scan in denseScans ?? [])
+        {
+            if (scan.At(e) is not { } restricted || FitMixture(e, restricted, searchFrom, searchTo, out _) is not { } fit) continue;
+            var difference = Math.Clamp(fit.Fraction, 0, 1) - scan.Features.OxidisedFraction;
+            var distance = scan.Features.OxidisedFraction - fraction;
+            var weight = 1 / (distance * distance + MismatchFractionScale * MismatchFractionScale);
+            sum += weight * (difference * difference - fit.Sigma * fit.Sigma + scan.Features.OxidisedFractionSigma * scan.Features.OxidisedFractionSigma);
+            weights += weight;
+            used++;
+        }
+        return used == 0 ? (UnknownMismatchVariance, 0) : (Math.Max(0, sum) / weights, used);
+    }
+
+    /// <summary>The variance of a fraction known only to lie in [0, 1] (uniform): a sparse scan's mismatch before any dense scan.</summary>
+    private const double UnknownMismatchVariance = 1.0 / 12;
+
+    /// <summary>Dense scans within about this much of a sparse scan's fraction weigh most in its mismatch.</summary>
+    private const double MismatchFractionScale = 0.2;
+
+    /// <summary>A sparse scan's mixture fit: the fraction (unclipped), its least-squares σ, and the edge step.</summary>
+    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step);
+
+    /// <summary>
+    /// μ = a + b·(E − Ē) + c2·μ(Fe2+) + c3·μ(Fe3+) by linear least squares over every point, the line taking the
     /// background and c2 + c3 the edge step. Every spectrum of the electrode is such a mixture, so the points need not resolve the
     /// edge's shape, only carry contrast between the references; and where the mixture's derivative maximum hops from the Fe2+ to
     /// the Fe3+ edge the hop follows from the fraction, not from which peak the points happened to sample.
     /// </summary>
-    private XasFeatures AnalyzeByReferences(double[] e, double[] y, double searchFrom, double searchTo)
+    private MixtureFit? FitMixture(double[] e, double[] y, double searchFrom, double searchTo, out string? flag)
     {
+        flag = FlagIncomplete;
         // The lines are where both references are: below the Fe2+ edge and above the Fe3+ edge by the normalisation's margins.
         var below = e.Count(x => x <= _model.LowEdgeEv + _options.PreEdgeEndEv);
         var above = e.Count(x => x >= _model.HighEdgeEv + _options.PostEdgeStartEv);
         var onEdge = e.Count(x => x >= searchFrom && x <= searchTo);
         // Three points per line (as the normalisation needs) and four across the edge, so the fit has more points than parameters everywhere it matters.
-        if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return Flagged(FlagIncomplete);
+        if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return null;
 
         var center = e.Average();
         const double backgroundScaleEv = 10;
@@ -230,7 +303,7 @@ public sealed class XasEdgeAnalyzer
         }
         double[,] inverse;
         try { inverse = LinearAlgebra.InvertSymmetricPositiveDefinite(normal, "reference fit"); }
-        catch (InvalidOperationException) { return Flagged(FlagIncomplete); }
+        catch (InvalidOperationException) { return null; }
         var coefficients = new double[4];
         for (var r = 0; r < 4; r++)
         for (var c = 0; c < 4; c++) coefficients[r] += inverse[r, c] * rhs[c];
@@ -247,24 +320,21 @@ public sealed class XasEdgeAnalyzer
         // No edge: the step is not distinguishable from zero given its own standard error. An edge the references cannot
         // reproduce (a significant step but large residuals) is a misfit instead, so the two failures are told apart.
         var stepSigma = scatter * Math.Sqrt(Math.Max(0, inverse[2, 2] + inverse[3, 3] + 2 * inverse[2, 3]));
-        if (!(step > 0) || !(step > _options.MinimumStepToNoise * stepSigma)) return Flagged(FlagFlat);
-        if (scatter > _options.MaximumReferenceMisfit * step) return Flagged(FlagReferenceMisfit);
+        flag = FlagFlat;
+        if (!(step > 0) || !(step > _options.MinimumStepToNoise * stepSigma)) return null;
+        flag = FlagReferenceMisfit;
+        if (scatter > _options.MaximumReferenceMisfit * step) return null;
 
         // f = c3 / (c2 + c3); its variance by the delta method from the coefficients' covariance σ²·(XᵀX)⁻¹.
-        var fraction = c3 / step;
         Span<double> gradient = [0, 0, -c3 / (step * step), c2 / (step * step)];
         var variance = 0.0;
         for (var r = 0; r < 4; r++)
         for (var c = 0; c < 4; c++) variance += gradient[r] * inverse[r, c] * gradient[c];
-        var sigma = scatter * Math.Sqrt(Math.Max(0, variance));
-        fraction = Math.Clamp(fraction, 0, 1);
-
-        var edge = _model.EdgeEnergyEv(fraction);
-        var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
-        return new XasFeatures(edge, whiteLine, whiteLineHeight, step, fraction, sigma, null) { Fractions = [1 - fraction, fraction], FractionSigmas = [sigma, sigma] };
+        flag = null;
+        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step);
     }
 
-    /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double})"/> reports it from dense data.</summary>
+    /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double}, IReadOnlyList{DenseXasScan}?)"/> reports it from dense data.</summary>
     private (double Energy, double Height) ModelWhiteLine(double fraction, double edge)
     {
         const double resolutionEv = 0.01;
