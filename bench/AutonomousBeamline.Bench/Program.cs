@@ -45,7 +45,7 @@ output.WriteLine($"# AutonomousBeamline benchmark ({(quick ? "quick" : "full")},
 output.WriteLine();
 
 // How the product's map is fitted frame after frame: as the trainer does (incremental: the spline updated, the forest refitted
-// after --forest-growth, default 10 %), or from scratch on every frame.
+// after --forest-growth, by default on every frame), or from scratch on every frame.
 var fitter = Option("--fitter") ?? "incremental";
 if (fitter is not ("incremental" or "scratch")) throw new ArgumentException($"--fitter expects incremental or scratch, got '{fitter}'");
 var forestGrowth = double.Parse(Option("--forest-growth") ?? HybridPhaseMapFitter.DefaultForestRefitGrowth.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
@@ -62,7 +62,7 @@ var spots = parts.Contains('e')
     : null;
 if (parts.Contains('f'))
     new ForestRefitBenchmark(80, Option("--families")?.Split(',') ?? ["blobs", "tab-crack", "electrode"], Enumerable.Range(1, int.Parse(Option("--seeds") ?? (quick ? "2" : "4"), CultureInfo.InvariantCulture)).ToArray(),
-        [0.05, HybridPhaseMapFitter.DefaultForestRefitGrowth, 0.2], output).Execute();
+        [0.05, 0.1, 0.2], output).Execute();
 var map = parts.Contains('a')
     ? new MapBenchmark(80, quick ? [1, 2] : [1, 2, 3, 4, 5], [1.0, 2.0], output).Execute()
     : null;

@@ -26,7 +26,7 @@ internal static class DecisionReplay
     public static IReadOnlyList<ReplayedDecision> Run(RecordedRun run, ExperimentConfig config)
     {
         // The map as the run's trainer made it: the run's options, from the frames that measure the run's target, fitted frame
-        // after frame as the trainer fits (the spline updated, the forest refitted after a growth of the frames).
+        // after frame as the trainer fits (the spline updated, the forest refitted).
         var options = ScienceComposition.MapOptions(config);
         var fit = PhaseMapTrainer.FrameByFrame(options);
         var target = ScienceComposition.Target(config);

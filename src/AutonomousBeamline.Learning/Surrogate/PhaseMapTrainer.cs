@@ -10,8 +10,8 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// </summary>
 /// <remarks>
 /// The default map is fitted incrementally (<see cref="HybridPhaseMapFitter"/>): every fit updates the correction spline with the
-/// new frames in O(n²), and the ML.NET forest underneath is refitted from scratch only after the frames have grown by
-/// <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/>. Every published map still has a new, higher version (the one its
+/// new frames in O(n²), and the ML.NET forest underneath, which cannot be warm-started, is refitted from scratch (see
+/// <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/> for why not less often). Every published map still has a new, higher version (the one its
 /// decisions record); its forest keeps the version of the fit that made it.
 /// </remarks>
 public sealed class PhaseMapTrainer : IDisposable
@@ -41,7 +41,7 @@ public sealed class PhaseMapTrainer : IDisposable
 
     /// <summary>
     /// The trainer's default fit, for anything that wants the maps a run's trainer made (a replay): frame after frame with the
-    /// correction spline updated and the forest refitted after <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/>
+    /// correction spline updated and the forest refitted as <see cref="HybridPhaseMapFitter.DefaultForestRefitGrowth"/> says
     /// (<see cref="HybridPhaseMapFitter"/>); the forest alone when it is not normalised. Stateful: one per sequence of fits.
     /// </summary>
     public static Func<IReadOnlyList<Observation>, int, IPhaseMap?> FrameByFrame(ForestPhaseMapOptions? options = null)
