@@ -31,7 +31,9 @@ internal static class LearningComposition
         _ => new LearnerRoiPlanner(SearchSpace(c), map, speeds, c.Experiment.Seed,
             // Each frame's fixed cost is its exposure; travel comes on top.
             new LearnerPlannerOptions(CostOffsetS: c.Acquisition.ExposureS, FrameExposureS: c.Acquisition.ExposureS,
-                DoseBudgetS: c.Acquisition.DoseBudgetS ?? double.PositiveInfinity)),
+                DoseBudgetS: c.Acquisition.DoseBudgetS ?? double.PositiveInfinity,
+                // The planner reads the values as the map does (a fraction's shape, or a target in its own unit).
+                Values: ScienceComposition.MapOptions(c).Values)),
     };
 
     /// <summary>The XAS energy planner over the configured window; null when the config has no window.</summary>

@@ -34,6 +34,10 @@ namespace AutonomousBeamline.Learning.Acquisition;
 /// (see <c>ProjectionFactor</c>): spread in x and y alone, not only in the plane. 0 switches it off.</param>
 /// <param name="NonlinearityFloor">The nonlinearity (shape units) a stretch with no measured departure from a plane is still
 /// credited with: with it the term is d·floor on smooth ground, farthest-point sampling, which covers what no frame has tested.</param>
+/// <param name="Values">How the map reads an observation's value (the map's <see cref="ForestPhaseMapOptions.Values"/>): the
+/// nonlinearity is measured on the same values. The noise, the distance weight and the floor above are on a fraction's scale;
+/// for a target in its own unit (<see cref="MapValues.Raw"/>) they are multiplied by the values' <see cref="ValueScale"/>, so
+/// the same field in Å or in eV is sampled at the same spots.</param>
 public sealed record LearnerPlannerOptions(
     int ColdStartCount = 8,
     double DistanceWeight = 0.003,
@@ -54,7 +58,8 @@ public sealed record LearnerPlannerOptions(
     double NonlinearityWeight = 5.0,
     int NonlinearityNeighbours = 8,
     double NonlinearityFloor = 0.02,
-    double ProjectionWeight = 3.0)
+    double ProjectionWeight = 3.0,
+    MapValues Values = MapValues.TwoPhaseShape)
 {
     public static LearnerPlannerOptions Default { get; } = new();
 
@@ -134,6 +139,8 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     private readonly int[] _nearestObservation;
     private readonly double[] _dose;
     private LocalNonlinearity _nonlinearity;
+    // The scale of the values tracked (see LearnerPlannerOptions.Values).
+    private ValueScale _valueScale = new();
     // How many usable frames lie on each grid column and row (for the projection factor).
     private readonly int[] _columnUse;
     private readonly int[] _rowUse;
@@ -222,6 +229,9 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
 
     public RoiSearchSpace Space { get; }
 
+    /// <summary>The planner's settings.</summary>
+    public LearnerPlannerOptions Options => _options;
+
     public DecisionSource Strategy => DecisionSource.Learner;
 
     /// <summary>The rectangles currently closed to the planner.</summary>
@@ -304,7 +314,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         var soc = Math.Clamp(context.StateOfCharge, 0, 1);
         var spreads = SpreadField(observations, map, soc, context.CRate, out var explainedDistance);
-        var noise = _options.NoiseSpread * _options.NoiseSpread;
+        var noise = _options.NoiseSpread * Scale * (_options.NoiseSpread * Scale);
 
         // Coarse first: the variance left at each lattice point once what fresh observations already explain is taken off ...
         var variance = _variance;
@@ -345,7 +355,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var cellOfBest = _cellOf[best];
         // Significant digits: the spread is in the target's unit, which need not be a fraction's scale (a lattice parameter's is 1e-4 Å).
         var reason = RoiGrid.Format(
-            $"most map variance removed per second: spread {MapQuantity.Significant(SpreadAt(best, cellOfBest))} here, {MapQuantity.Significant(Math.Sqrt(removable[cellOfBest]))} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement{(_options.NonlinearityWeight > 0 && _nonlinearity.Count > 0 ? RoiGrid.Format($" (whose neighbours depart {_nonlinearity.At(_nearestObservation[best]):F3} from a plane)") : "")}, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
+            $"most map variance removed per second: spread {MapQuantity.Significant(SpreadAt(best, cellOfBest))} here, {MapQuantity.Significant(Math.Sqrt(removable[cellOfBest]))} around, at the current SOC {soc:F2}, {Math.Sqrt(_nearestSquared[best]):F1} mm from the nearest measurement{(_options.NonlinearityWeight > 0 && _nonlinearity.Count > 0 ? RoiGrid.Format($" (whose neighbours depart {MapQuantity.Significant(_nonlinearity.At(_nearestObservation[best]))} from a plane)") : "")}, {_speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, bx, by):F1} s of travel{(_stride > 1 ? RoiGrid.Format($", refined to {Space.StepMm} mm in the best {_options.RefinedCells} of {_coarse.Length} cells") : "")}{closed}");
         return Build(ranked, scores, reason, map.Version);
 
         double Score(int i, int cell)
@@ -356,7 +366,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
             var own = spread * spread * (1 - Math.Exp(-explained * explained));
             var informative = own / (own + noise);
             var distance = Math.Min(Math.Sqrt(_nearestSquared[i]) / _options.LengthScaleMm, _options.MaximumDistanceUnits);
-            var utility = _options.MapSpreadWeight * Math.Sqrt(Math.Max(0, removable[cell] * informative)) + _options.DistanceWeight * distance
+            var utility = _options.MapSpreadWeight * Math.Sqrt(Math.Max(0, removable[cell] * informative)) + _options.DistanceWeight * Scale * distance
                 + NonlinearityTerm(i, distance, soc);
             return utility / (_options.CostOffsetS + _speeds.TravelTimeS(context.CurrentXMm, context.CurrentYMm, x, y));
         }
@@ -381,9 +391,16 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     {
         if (_options.NonlinearityWeight == 0 || _nonlinearity.Count == 0) return 0;
         var e = _nonlinearity.At(_nearestObservation[i]);
-        var floor = _options.NonlinearityFloor;
-        return ProjectionFactor(i) * _options.NonlinearityWeight * ForestPhaseMapOptions.TwoPhaseWeight(soc) * distanceUnits * Math.Sqrt(e * e + floor * floor);
+        var floor = _options.NonlinearityFloor * Scale;
+        return ProjectionFactor(i) * _options.NonlinearityWeight * ShapeWeight(soc) * distanceUnits * Math.Sqrt(e * e + floor * floor);
     }
+
+    /// <summary>The scale of the planner's fraction-scale settings: 1, or the tracked values' for a target in its own unit.</summary>
+    private double Scale => _options.Values == MapValues.Raw ? _valueScale.Scale : 1;
+
+    /// <summary>What a unit of the values the nonlinearity is measured on is worth at this state of charge: 4·soc·(1 − soc) for the two-phase shape, 1 otherwise.</summary>
+    private double ShapeWeight(double soc) =>
+        _options.Values == MapValues.TwoPhaseShape ? ForestPhaseMapOptions.TwoPhaseWeight(soc) : 1;
 
     /// <summary>
     /// 1 / (1 + w·(uses of the spot's grid column / their mean + uses of its row / their mean)): a spot in a column and a row
@@ -589,14 +606,22 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
     }
 
     /// <summary>
-    /// Adds a usable observation to the nonlinearity in shape units, (fraction − soc) / (4·soc·(1 − soc)), so that frames at
-    /// different states of charge compare (the shape the normalised maps learn); its noise is scaled the same way.
+    /// Adds a usable observation to the nonlinearity on the values the map learns (<see cref="LearnerPlannerOptions.Values"/>): for
+    /// a two-phase fraction in shape units, (fraction − soc) / (4·soc·(1 − soc)), so that frames at different states of charge
+    /// compare; its noise is scaled the same way.
     /// </summary>
     private void AddToNonlinearity(Observation o)
     {
-        var weight = Math.Max(MinimumShapeWeight, ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge));
-        var sigma = double.IsFinite(o.PhaseFractionSigma) && o.PhaseFractionSigma > 0 ? o.PhaseFractionSigma : _options.NoiseSpread;
-        _nonlinearity.Add(o.XMm, o.YMm, (o.PhaseFraction - o.StateOfCharge) / weight, sigma / weight);
+        var sigma = double.IsFinite(o.PhaseFractionSigma) && o.PhaseFractionSigma > 0 ? o.PhaseFractionSigma : double.NaN;
+        _valueScale.Add(o.PhaseFraction, sigma);
+        if (double.IsNaN(sigma)) sigma = _options.NoiseSpread * Scale;
+        var (value, weight) = _options.Values switch
+        {
+            MapValues.TwoPhaseShape => (o.PhaseFraction - o.StateOfCharge, Math.Max(MinimumShapeWeight, ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge))),
+            MapValues.DeviationFromStateOfCharge => (o.PhaseFraction - o.StateOfCharge, 1.0),
+            _ => (o.PhaseFraction, 1.0),
+        };
+        _nonlinearity.Add(o.XMm, o.YMm, value / weight, sigma / weight);
     }
 
     // Below this two-phase weight (a nearly empty or full cell) a frame's shape is mostly its noise: the weight is held here.
@@ -607,6 +632,7 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         Array.Fill(_nearestSquared, double.PositiveInfinity);
         Array.Fill(_nearestObservation, 0);
         _nonlinearity = new LocalNonlinearity(_options.NonlinearityNeighbours);
+        _valueScale = new ValueScale();
         Array.Clear(_columnUse);
         Array.Clear(_rowUse);
         Array.Clear(_dose);

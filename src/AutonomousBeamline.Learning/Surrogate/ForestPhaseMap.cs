@@ -6,9 +6,10 @@ using Microsoft.ML.Trainers.FastTree;
 namespace AutonomousBeamline.Learning.Surrogate;
 
 /// <summary>
-/// A random-forest map of the FePO4 fraction over (x, y, state of charge). The mean is the forest's average;
-/// the spread is the standard deviation across trees plus a term that grows with the distance to the nearest
-/// observation. Immutable once fitted, so it can be shared between the trainer and any number of readers.
+/// A random-forest map of the learner's target (a phase fraction, or any target in its own unit; see <see cref="MapValues"/>)
+/// over (x, y, state of charge). The mean is the forest's average; the spread is the standard deviation across trees plus a
+/// term that grows with the distance to the nearest observation, on the values' scale (<see cref="ValueScale"/>). Immutable
+/// once fitted, so it can be shared between the trainer and any number of readers.
 /// </summary>
 /// <remarks>
 /// Predictions walk the trees directly on three floats: ML.NET's own prediction engine allocates per call
@@ -21,8 +22,10 @@ public sealed class ForestPhaseMap : INormalisedPhaseMap
     private readonly float[] _points; // observations as (x, y, third input) scaled to distance units, flattened
     private readonly ForestPhaseMapOptions _options;
 
-    private ForestPhaseMap(int version, CompiledTree[] trees, float[] points, int observationCount, double defaultCRate, ForestPhaseMapOptions options)
+    private ForestPhaseMap(int version, CompiledTree[] trees, float[] points, int observationCount, double defaultCRate, ForestPhaseMapOptions options,
+        double valueScale)
     {
+        ValueScale = valueScale;
         Version = version;
         _trees = trees;
         _points = points;
@@ -41,6 +44,10 @@ public sealed class ForestPhaseMap : INormalisedPhaseMap
 
     /// <summary>True when the trees learn the state-of-charge-free shape (see <see cref="ForestPhaseMapOptions.NormaliseByTwoPhaseWeight"/>).</summary>
     public bool IsNormalised => _options.NormaliseByTwoPhaseWeight;
+
+    /// <summary>The scale the distance term is multiplied by: 1 for a fraction, the fitted values' <see cref="Surrogate.ValueScale"/>
+    /// for a target in its own unit (<see cref="MapValues.Raw"/>).</summary>
+    public double ValueScale { get; }
 
     /// <summary>|C-rate| of the newest fitted observation: the rate <see cref="Predict(double, double, double)"/> answers for.</summary>
     public double DefaultCRate { get; }
@@ -97,7 +104,8 @@ public sealed class ForestPhaseMap : INormalisedPhaseMap
             trees = model.TrainedTreeEnsemble.Trees.Select(CompiledTree.From).ToArray();
             if (trees.Length == 0) trees = [CompiledTree.Constant((float)rows.Average(r => r.Label))];
         }
-        return new ForestPhaseMap(version, trees, points, rows.Length, Math.Abs(usable[^1].CRate), options);
+        return new ForestPhaseMap(version, trees, points, rows.Length, Math.Abs(usable[^1].CRate), options,
+            Surrogate.ValueScale.For(options.Values, usable.Select(o => (o.PhaseFraction, o.PhaseFractionSigma))));
     }
 
     private static TrainingRow ToRow(Observation o, ForestPhaseMapOptions options)
@@ -131,7 +139,7 @@ public sealed class ForestPhaseMap : INormalisedPhaseMap
     {
         var (mean, treeSpread) = PredictTrees(xMm, yMm, stateOfCharge, cRate);
         var distance = Math.Min(DistanceToData(xMm, yMm, stateOfCharge, cRate), _options.MaximumDistanceUnits);
-        var scale = IsNormalised ? ForestPhaseMapOptions.TwoPhaseWeight(stateOfCharge) : 1.0;
+        var scale = IsNormalised ? ForestPhaseMapOptions.TwoPhaseWeight(stateOfCharge) : ValueScale;
         return (mean, treeSpread + scale * _options.DistanceSpreadPerUnit * distance);
     }
 

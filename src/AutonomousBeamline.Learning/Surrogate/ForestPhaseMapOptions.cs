@@ -10,8 +10,9 @@ namespace AutonomousBeamline.Learning.Surrogate;
 /// <param name="StateOfChargeScale">State-of-charge difference that counts as one unit in the distance term.</param>
 /// <param name="DistanceSpreadPerUnit">Spread added per unit of distance to the nearest observation. Tree
 /// disagreement does not grow away from the data (a tree extends its edge leaf forever), so this term is what
-/// makes an unexplored corner uncertain. 0 switches it off.</param>
-/// <param name="MaximumDistanceUnits">Caps the distance term, so the spread stays on the scale of a phase fraction.</param>
+/// makes an unexplored corner uncertain. 0 switches it off. On a fraction's scale: for a target in its own unit (<see cref="MapValues.Raw"/>)
+/// it is multiplied by the values' <see cref="ValueScale"/>.</param>
+/// <param name="MaximumDistanceUnits">Caps the distance term, so the spread stays on the scale of the values.</param>
 /// <param name="LearnDeviationFromStateOfCharge">Fit the trees to (phase fraction − cell state of charge) and add the state of
 /// charge back when predicting. In the two-phase LiFePO4 reaction the FePO4 fraction follows the local state of charge, so the
 /// cell average is the right first guess everywhere and the trees only have to learn the inhomogeneity, which piecewise-constant
@@ -39,6 +40,10 @@ public sealed record ForestPhaseMapOptions(
     double CRateScale = 1.0)
 {
     public static ForestPhaseMapOptions Default { get; } = new();
+
+    /// <summary>What the trees learn from a value: the two-phase shape, the deviation from the state of charge, or the value itself.</summary>
+    public MapValues Values => NormaliseByTwoPhaseWeight ? MapValues.TwoPhaseShape
+        : LearnDeviationFromStateOfCharge ? MapValues.DeviationFromStateOfCharge : MapValues.Raw;
 
     internal void Validate()
     {
