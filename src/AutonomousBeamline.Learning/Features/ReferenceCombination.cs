@@ -136,7 +136,7 @@ internal static class ReferenceCombination
         fractions[0] = 1 - coefficients.SubVector(0, k - 1).Sum();
         for (var a = 1; a < k; a++) fractions[a] = coefficients[a - 1];
 
-        var jackknife = blocks > 0 && noiseVariance >= 0 ? Jackknife(x, normal, inverse, residuals, k, blocks) : null;
+        var jackknife = blocks > 0 && noiseVariance >= 0 ? Jackknife(x, normal, inverse, residuals, shares.Skip(1).ToArray(), blocks) : null;
         var variances = shares.Select(g =>
         {
             // Without a jackknife: least squares from the residuals, which a mismatch inflates a little.
@@ -155,14 +155,14 @@ internal static class ReferenceCombination
     /// noise where leaving a block out makes the line extrapolate). Null when leaving a block out leaves the model undetermined.
     /// </summary>
     private static (Matrix<double> Observed, Matrix<double> PerUnitNoise)? Jackknife(Matrix<double> x, Matrix<double> normal, Matrix<double> inverse,
-        Vector<double> residuals, int k, int blocks)
+        Vector<double> residuals, IReadOnlyList<Vector<double>> shares, int blocks)
     {
         var (n, p) = (x.RowCount, x.ColumnCount);
         // How much each point tells about the shares: its influence on each share, squared, as a part of that share's total.
         var weight = new double[n];
-        for (var a = 0; a < k - 1; a++)
+        foreach (var share in shares)
         {
-            var influence = x * inverse.Row(a);
+            var influence = x * (inverse * share);
             var total = influence.DotProduct(influence);
             if (total > 0) for (var i = 0; i < n; i++) weight[i] += influence[i] * influence[i] / total;
         }
@@ -195,6 +195,26 @@ internal static class ReferenceCombination
         if (used < 2) return null;
         var factor = (used - 1.0) / used;
         return (observed * factor, perUnitNoise * factor);
+    }
+
+    /// <summary>
+    /// What a mismatch adds to the variance of g·β, β the least-squares coefficients of <paramref name="target"/> on the columns of
+    /// <paramref name="design"/>: the excess of the leave-one-block-out jackknife of g·β over what it would be for independent noise
+    /// of <paramref name="noiseVariance"/> per point alone (as for the shares in <see cref="Fit"/>), the blocks holding equal shares
+    /// of the information on g·β. 0 when the jackknife sees no more than the noise; null when leaving a block out leaves the fit
+    /// undetermined.
+    /// </summary>
+    public static double? MismatchVariance(double[,] design, double[] target, double[] gradient, int blocks, double noiseVariance)
+    {
+        var x = Matrix<double>.Build.DenseOfArray(design);
+        var normal = x.TransposeThisAndMultiply(x);
+        var inverse = Invert(normal);
+        if (inverse is null) return null;
+        var y = Vector<double>.Build.DenseOfArray(target);
+        var residuals = y - x * (inverse * x.TransposeThisAndMultiply(y));
+        var g = Vector<double>.Build.DenseOfArray(gradient);
+        if (Jackknife(x, normal, inverse, residuals, [g], blocks) is not { } jackknife) return null;
+        return Math.Max(0, g.DotProduct(jackknife.Observed * g) - noiseVariance * g.DotProduct(jackknife.PerUnitNoise * g));
     }
 
     /// <summary>

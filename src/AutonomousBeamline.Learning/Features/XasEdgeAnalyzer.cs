@@ -237,30 +237,45 @@ public sealed class XasEdgeAnalyzer
     }
 
     /// <summary>
-    /// What the references' mismatch adds to the variance of a sparse scan's fraction, measured on the run's dense scans: each is cut
-    /// down to this scan's energies and fitted as this scan is; the difference from its own (dense) fraction is the error the
-    /// restriction to these energies makes, its variance from counting noise (the restricted fit's least-squares variance) taken
-    /// off. The dense fraction is itself off the truth by about its σ, which the sparse one inherits, so the estimate is
-    /// mean(d² − σ²_restricted)⁺ + mean(σ²_dense) over the dense scans, the nearest in fraction weighted most (the restriction's error
-    /// follows the mixture: at either end it is one reference's mismatch). Without a dense scan to learn from the mismatch is
-    /// unknown, and the variance is that of a fraction known only to lie in [0, 1] (1/12), so the σ says so rather than
-    /// being the least-squares one.
+    /// What the references' mismatch adds to the variance of a sparse scan's fraction, measured on the run's dense scans, each cut
+    /// down to this scan's energies and fitted as this scan is. Two estimates, each blind where the other sees, and the larger is
+    /// taken:
+    /// <list type="bullet">
+    /// <item>the jackknife's excess over counting noise (<see cref="ReferenceCombination.MismatchVariance"/>) of that restricted
+    /// fit, with the dense scan's own noise: how far the fraction would move were the mixture fixed by fewer of these energies. It
+    /// sees what these energies see of a mismatch, and not the dense fit's own error; like the dense analyser's narrow fit, it is
+    /// blind to an energy shift, which looks like a change of the shares.</item>
+    /// <item>the restricted fit's difference d from the dense scan's own fraction, less what counting noise (the restricted fit's
+    /// least-squares variance) and the dense fraction's own error (its σ²) explain: E[d²] = E[e²] + E[e_dense²] − 2 E[e·e_dense] for
+    /// the restricted error e, so this is E[e²] when the two errors are independent and less when they go together. It sees a shift
+    /// the dense scan resolved. Adding σ²_dense instead, as if the sparse scan inherited the dense fit's error, counts the dense
+    /// error twice where the sparse energies see less of the mismatch: with white lines off, d ≈ −e_dense (correlation −0.96 over
+    /// <c>SparseScanSigmaTests</c>' runs), and the σ came out four times the error.</item>
+    /// </list>
+    /// The dense scans nearest in fraction weigh most (the restriction's error follows the mixture: at either end it is one
+    /// reference's mismatch). Without a dense scan to learn from the mismatch is unknown, and the variance is that of a fraction
+    /// known only to lie in [0, 1] (1/12), so the σ says so rather than being the least-squares one.
     /// </summary>
     private (double Variance, int DenseScans) SparseMismatch(double[] e, double fraction, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
     {
-        double sum = 0, weights = 0;
+        double jackknife = 0, difference = 0, weights = 0;
         var used = 0;
         foreach (var scan in denseScans ?? [])
         {
             if (scan.At(e) is not { } restricted || FitMixture(e, restricted, searchFrom, searchTo, out _) is not { } fit) continue;
-            var difference = Math.Clamp(fit.Fraction, 0, 1) - scan.Features.OxidisedFraction;
+            var d = Math.Clamp(fit.Fraction, 0, 1) - scan.Features.OxidisedFraction;
             var distance = scan.Features.OxidisedFraction - fraction;
             var weight = 1 / (distance * distance + MismatchFractionScale * MismatchFractionScale);
-            sum += weight * (difference * difference - fit.Sigma * fit.Sigma + scan.Features.OxidisedFractionSigma * scan.Features.OxidisedFractionSigma);
+            var excess = _options.MismatchBlocks > 0
+                ? ReferenceCombination.MismatchVariance(MixtureDesign(e), restricted, fit.Gradient, _options.MismatchBlocks,
+                    ReferenceCombination.NoiseVariance(scan.EnergiesEv, scan.Mu)) ?? 0
+                : 0;
+            jackknife += weight * excess;
+            difference += weight * (d * d - fit.Sigma * fit.Sigma - scan.Features.OxidisedFractionSigma * scan.Features.OxidisedFractionSigma);
             weights += weight;
             used++;
         }
-        return used == 0 ? (UnknownMismatchVariance, 0) : (Math.Max(0, sum) / weights, used);
+        return used == 0 ? (UnknownMismatchVariance, 0) : (Math.Max(0, Math.Max(jackknife, difference) / weights), used);
     }
 
     /// <summary>The variance of a fraction known only to lie in [0, 1] (uniform): a sparse scan's mismatch before any dense scan.</summary>
@@ -269,8 +284,25 @@ public sealed class XasEdgeAnalyzer
     /// <summary>Dense scans within about this much of a sparse scan's fraction weigh most in its mismatch.</summary>
     private const double MismatchFractionScale = 0.2;
 
-    /// <summary>A sparse scan's mixture fit: the fraction (unclipped), its least-squares σ, and the edge step.</summary>
-    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step);
+    /// <summary>A sparse scan's mixture fit: the fraction (unclipped), its least-squares σ, the edge step, and the fraction's
+    /// gradient in the coefficients of <see cref="MixtureDesign"/>.</summary>
+    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step, double[] Gradient);
+
+    /// <summary>The columns of the mixture fit at every energy: 1, (E − Ē)/10 eV, μ of the first and of the last reference.</summary>
+    private double[,] MixtureDesign(double[] e)
+    {
+        var center = e.Average();
+        const double backgroundScaleEv = 10;
+        var design = new double[e.Length, 4];
+        for (var i = 0; i < e.Length; i++)
+        {
+            design[i, 0] = 1;
+            design[i, 1] = (e[i] - center) / backgroundScaleEv;
+            design[i, 2] = _model.First.Mu(e[i]);
+            design[i, 3] = _model.Last.Mu(e[i]);
+        }
+        return design;
+    }
 
     /// <summary>
     /// μ = a + b·(E − Ē) + c2·μ(Fe2+) + c3·μ(Fe3+) by linear least squares over every point, the line taking the
@@ -288,11 +320,9 @@ public sealed class XasEdgeAnalyzer
         // Three points per line (as the normalisation needs) and four across the edge, so the fit has more points than parameters everywhere it matters.
         if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return null;
 
-        var center = e.Average();
-        const double backgroundScaleEv = 10;
+        var design = MixtureDesign(e);
         var columns = new double[e.Length][];
-        for (var i = 0; i < e.Length; i++)
-            columns[i] = [1, (e[i] - center) / backgroundScaleEv, _model.First.Mu(e[i]), _model.Last.Mu(e[i])];
+        for (var i = 0; i < e.Length; i++) columns[i] = [design[i, 0], design[i, 1], design[i, 2], design[i, 3]];
         var normal = new double[4, 4];
         var rhs = new double[4];
         for (var i = 0; i < e.Length; i++)
@@ -326,12 +356,12 @@ public sealed class XasEdgeAnalyzer
         if (scatter > _options.MaximumReferenceMisfit * step) return null;
 
         // f = c3 / (c2 + c3); its variance by the delta method from the coefficients' covariance σ²·(XᵀX)⁻¹.
-        Span<double> gradient = [0, 0, -c3 / (step * step), c2 / (step * step)];
+        double[] gradient = [0, 0, -c3 / (step * step), c2 / (step * step)];
         var variance = 0.0;
         for (var r = 0; r < 4; r++)
         for (var c = 0; c < 4; c++) variance += gradient[r] * inverse[r, c] * gradient[c];
         flag = null;
-        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step);
+        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step, gradient);
     }
 
     /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double}, IReadOnlyList{DenseXasScan}?)"/> reports it from dense data.</summary>
