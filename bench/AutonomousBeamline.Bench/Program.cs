@@ -81,9 +81,9 @@ var latency = parts.Contains('c')
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
-var (sigmaRms, xasSigmaRms) = parts.Contains('s')
+var (sigmaRms, xasSigmaRms, xasSparseSigmaRms) = parts.Contains('s')
     ? new SigmaBenchmark(quick ? 60 : 300, output).Execute()
-    : (double.NaN, double.NaN);
+    : (double.NaN, double.NaN, double.NaN);
 output.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s");
 // The last line is the machine-readable summary; a part that was not run reports null.
 var summary = new Dictionary<string, double?>
@@ -108,6 +108,7 @@ var summary = new Dictionary<string, double?>
     // The z-score RMS furthest from 1 (either way) over the mismatched rows of part s.
     ["xrd_sigma_z_rms_worst"] = Round(double.IsFinite(sigmaRms) ? sigmaRms : null, 2),
     ["xas_sigma_z_rms_worst"] = Round(double.IsFinite(xasSigmaRms) ? xasSigmaRms : null, 2),
+    ["xas_sparse_sigma_z_rms_worst"] = Round(double.IsFinite(xasSparseSigmaRms) ? xasSparseSigmaRms : null, 2),
 };
 output.WriteLine(System.Text.Json.JsonSerializer.Serialize(summary));
 

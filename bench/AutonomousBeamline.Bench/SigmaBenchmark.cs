@@ -2,6 +2,7 @@ using System.Globalization;
 using AutonomousBeamline.Core.Materials;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Simulators.Physics;
+using AutonomousBeamline.Tests.Shared;
 
 namespace AutonomousBeamline.Bench;
 
@@ -10,7 +11,9 @@ namespace AutonomousBeamline.Bench;
 /// olivines with every reflection's intensity off by a seeded random relative amount and the peak widths scaled, at a random
 /// FePO4 fraction. Absorption: each spectrum is rendered from edges off the analyser's references (<see cref="EdgeMismatch"/>,
 /// drawn anew for every spectrum, or the dry run's <see cref="PhysicsMismatch"/>) at a random fraction. The z-score is
-/// (fitted − true) / σ; an honest σ gives an RMS near 1.
+/// (fitted − true) / σ; an honest σ gives an RMS near 1. Sparse absorption scans: runs planned as a run plans them
+/// (<see cref="SparseScanRuns"/>: dense every 20th scan, one sample per run), the σ of each sparse scan taking the mismatch from
+/// the run's dense scans.
 /// </summary>
 internal sealed class SigmaBenchmark(int framesPerRow, TextWriter output)
 {
@@ -42,8 +45,36 @@ internal sealed class SigmaBenchmark(int framesPerRow, TextWriter output)
             new FeEdgeShape(8347.5, 2.2, 6.0, 0.55, 4.5, 8334.2, 0.03) { Name = "NMC-charged" }], 8300, 8420),
     ];
 
-    /// <returns>The mismatched diffraction rows' z RMS furthest from 1, and the same for the absorption rows.</returns>
-    public (double Xrd, double Xas) Execute() => (ExecuteXrd(), ExecuteXas());
+    /// <returns>The mismatched diffraction rows' z RMS furthest from 1, and the same for the dense and the sparse absorption rows.</returns>
+    public (double Xrd, double Xas, double XasSparse) Execute() => (ExecuteXrd(), ExecuteXas(), ExecuteXasSparse());
+
+    /// <summary>Scans per run of the sparse rows, as <c>SparseScanSigmaTests</c> runs them: dense scans 1 and 21.</summary>
+    private const int SparseScansPerRun = 30;
+
+    private double ExecuteXasSparse()
+    {
+        // The sample is drawn once per run, so the runs, not the scans, are the independent draws: 300 spectra per row make 60 runs.
+        var runs = Math.Max(2, framesPerRow / 5);
+        output.WriteLine($"## s. σ of the XAS fraction of sparse scans, the mismatch from the run's dense scans ({runs} runs of {SparseScansPerRun} scans per row, dense every 20th, 0.5 eV grid, 1 s/point, 0.2 % noise)");
+        output.WriteLine("| edge | sample's edges (one draw per run) | sparse scans | z RMS (σ with mismatch) | z RMS (least squares only) | fraction MAE | mean σ |");
+        output.WriteLine("|---|---|---|---|---|---|---|");
+        var worst = 1.0;
+        foreach (var edge in XasEdges)
+        {
+            var analyzer = new XasEdgeAnalyzer(edge.Materials with { References = edge.References });
+            var window = new Learning.Acquisition.EnergyWindow(edge.Name, edge.FromEv, edge.ToEv, 0.5);
+            foreach (var row in XasRows.Where(r => r.Edges is not null))
+            {
+                var scans = SparseScanRuns.Run(analyzer, window, edge.References, row.Edges!, runs, SparseScansPerRun, firstSeed: 7000);
+                var rms = SparseScanRuns.Rms(scans.Select(s => s.Z));
+                if (row.Edges != EdgeMismatch.None && Math.Abs(Math.Log(rms)) > Math.Abs(Math.Log(worst))) worst = rms;
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {edge.Name} | {row.Name} | {scans.Count} | {rms:F2} | {SparseScanRuns.Rms(scans.Select(s => s.LeastSquaresZ)):F2} | {scans.Average(s => Math.Abs(s.Fraction - s.Truth)):F4} | {scans.Average(s => s.Sigma):F4} |"));
+            }
+        }
+        output.WriteLine();
+        return worst;
+    }
 
     private double ExecuteXrd()
     {

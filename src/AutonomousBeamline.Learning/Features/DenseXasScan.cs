@@ -33,7 +33,15 @@ public sealed record DenseXasScan(double[] EnergiesEv, double[] Mu, XasFeatures 
     /// lie); null when one of them lies outside the scan.</summary>
     internal double[]? At(double[] energies)
     {
-        var values = new double[energies.Length];
+        if (Interpolation(energies) is not { } weights) return null;
+        return weights.Select(x => Mu[x.Index] + x.Weight * (Mu[x.Index + 1] - Mu[x.Index])).ToArray();
+    }
+
+    /// <summary>For each of <paramref name="energies"/>, the scan point below it and the weight of the one above (μ = (1 − w)·μ[j] +
+    /// w·μ[j + 1]); null when one of them lies outside the scan.</summary>
+    internal (int Index, double Weight)[]? Interpolation(double[] energies)
+    {
+        var weights = new (int, double)[energies.Length];
         var j = 0;
         for (var i = 0; i < energies.Length; i++)
         {
@@ -41,9 +49,8 @@ public sealed record DenseXasScan(double[] EnergiesEv, double[] Mu, XasFeatures 
             if (e < EnergiesEv[0] || e > EnergiesEv[^1]) return null;
             while (j < EnergiesEv.Length - 2 && EnergiesEv[j + 1] < e) j++;
             var (e0, e1) = (EnergiesEv[j], EnergiesEv[j + 1]);
-            var w = e1 > e0 ? (e - e0) / (e1 - e0) : 0;
-            values[i] = Mu[j] + w * (Mu[j + 1] - Mu[j]);
+            weights[i] = (j, e1 > e0 ? (e - e0) / (e1 - e0) : 0);
         }
-        return values;
+        return weights;
     }
 }

@@ -136,7 +136,7 @@ internal static class ReferenceCombination
         fractions[0] = 1 - coefficients.SubVector(0, k - 1).Sum();
         for (var a = 1; a < k; a++) fractions[a] = coefficients[a - 1];
 
-        var jackknife = blocks > 0 && noiseVariance >= 0 ? Jackknife(x, normal, inverse, residuals, k, blocks) : null;
+        var jackknife = blocks > 0 && noiseVariance >= 0 ? Jackknife(x, normal, inverse, residuals, shares.Skip(1).ToArray(), blocks) : null;
         var variances = shares.Select(g =>
         {
             // Without a jackknife: least squares from the residuals, which a mismatch inflates a little.
@@ -155,26 +155,10 @@ internal static class ReferenceCombination
     /// noise where leaving a block out makes the line extrapolate). Null when leaving a block out leaves the model undetermined.
     /// </summary>
     private static (Matrix<double> Observed, Matrix<double> PerUnitNoise)? Jackknife(Matrix<double> x, Matrix<double> normal, Matrix<double> inverse,
-        Vector<double> residuals, int k, int blocks)
+        Vector<double> residuals, IReadOnlyList<Vector<double>> shares, int blocks)
     {
         var (n, p) = (x.RowCount, x.ColumnCount);
-        // How much each point tells about the shares: its influence on each share, squared, as a part of that share's total.
-        var weight = new double[n];
-        for (var a = 0; a < k - 1; a++)
-        {
-            var influence = x * inverse.Row(a);
-            var total = influence.DotProduct(influence);
-            if (total > 0) for (var i = 0; i < n; i++) weight[i] += influence[i] * influence[i] / total;
-        }
-        var sum = weight.Sum();
-        var blockOf = new int[n];
-        var cumulative = 0.0;
-        for (var i = 0; i < n; i++)
-        {
-            cumulative += weight[i];
-            blockOf[i] = Math.Min(blocks - 1, (int)((cumulative - weight[i] / 2) / sum * blocks));
-        }
-
+        var blockOf = Blocks(x, inverse, shares, blocks);
         var observed = Matrix<double>.Build.Dense(p, p);
         var perUnitNoise = Matrix<double>.Build.Dense(p, p);
         var used = 0;
@@ -195,6 +179,95 @@ internal static class ReferenceCombination
         if (used < 2) return null;
         var factor = (used - 1.0) / used;
         return (observed * factor, perUnitNoise * factor);
+    }
+
+    /// <summary>Contiguous blocks of the rows of <paramref name="x"/> holding equal shares of the information on the
+    /// <paramref name="shares"/> (each a gradient in the coefficients): each row's influence on each, squared, as a part of its total.</summary>
+    private static int[] Blocks(Matrix<double> x, Matrix<double> inverse, IReadOnlyList<Vector<double>> shares, int blocks)
+    {
+        var n = x.RowCount;
+        var weight = new double[n];
+        foreach (var share in shares)
+        {
+            var influence = x * (inverse * share);
+            var total = influence.DotProduct(influence);
+            if (total > 0) for (var i = 0; i < n; i++) weight[i] += influence[i] * influence[i] / total;
+        }
+        var sum = weight.Sum();
+        var blockOf = new int[n];
+        var cumulative = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            cumulative += weight[i];
+            blockOf[i] = Math.Min(blocks - 1, (int)((cumulative - weight[i] / 2) / sum * blocks));
+        }
+        return blockOf;
+    }
+
+    /// <summary>
+    /// How much of one least-squares estimate's mismatch error another shares: two fits of data that are the same measurement
+    /// (the second's points a linear map <paramref name="secondFromFirst"/> of the first's), g₁·β₁ and g₂·β₂, each jackknifed
+    /// leaving out the same stretch of energies (the second's blocks hold equal shares of its information; a first point belongs to
+    /// the block whose points surround it, by <paramref name="firstBlocks"/>). Returns the two jackknife variances and their
+    /// covariance, each less what independent noise of <paramref name="noiseVariance"/> per first point alone would give it (the
+    /// changes are linear maps of the first's data, so that part is known exactly); null when leaving a block out leaves a fit
+    /// undetermined.
+    /// </summary>
+    public static (double First, double Second, double Covariance)? JointMismatch(double[,] firstDesign, double[] firstTarget, double[] firstGradient,
+        double[,] secondDesign, double[] secondTarget, double[] secondGradient, double[,] secondFromFirst, Func<int[], int[]> firstBlocks,
+        int blocks, double noiseVariance)
+    {
+        var x2 = Matrix<double>.Build.DenseOfArray(secondDesign);
+        var inverse2 = Invert(x2.TransposeThisAndMultiply(x2));
+        if (inverse2 is null) return null;
+        var g2 = Vector<double>.Build.DenseOfArray(secondGradient);
+        var blocksOfSecond = Blocks(x2, inverse2, [g2], blocks);
+        var first = BlockChanges(Matrix<double>.Build.DenseOfArray(firstDesign), firstTarget, firstGradient, firstBlocks(blocksOfSecond), blocks);
+        var second = BlockChanges(x2, secondTarget, secondGradient, blocksOfSecond, blocks);
+        if (first is null || second is null) return null;
+        var map = Matrix<double>.Build.DenseOfArray(secondFromFirst);
+        double v1 = 0, v2 = 0, c = 0;
+        var used = 0;
+        for (var b = 0; b < blocks; b++)
+        {
+            if (first[b] is not { } one || second[b] is not { } two) continue;
+            // The second's change as a map of the first's points, for the noise the two share.
+            var twoOnFirst = map.TransposeThisAndMultiply(two.Map);
+            v1 += one.Change * one.Change - noiseVariance * one.Map.DotProduct(one.Map);
+            v2 += two.Change * two.Change - noiseVariance * twoOnFirst.DotProduct(twoOnFirst);
+            c += one.Change * two.Change - noiseVariance * one.Map.DotProduct(twoOnFirst);
+            used++;
+        }
+        if (used < 2) return null;
+        var factor = (used - 1.0) / used;
+        return (v1 * factor, v2 * factor, c * factor);
+    }
+
+    /// <summary>For each block: the change of g·β when it is left out, g·(XᵀX − X_bᵀX_b)⁻¹X_bᵀr_b, and that change as a linear map of
+    /// the data (a row over the points); null for an empty block, and null in all when leaving a block out leaves the fit undetermined.</summary>
+    private static (double Change, Vector<double> Map)?[]? BlockChanges(Matrix<double> x, double[] target, double[] gradient, int[] blockOf, int blocks)
+    {
+        var normal = x.TransposeThisAndMultiply(x);
+        var inverse = Invert(normal);
+        if (inverse is null) return null;
+        var y = Vector<double>.Build.DenseOfArray(target);
+        var residuals = y - x * (inverse * x.TransposeThisAndMultiply(y));
+        var g = Vector<double>.Build.DenseOfArray(gradient);
+        var changes = new (double, Vector<double>)?[blocks];
+        for (var b = 0; b < blocks; b++)
+        {
+            var rows = Enumerable.Range(0, x.RowCount).Where(i => blockOf[i] == b).ToArray();
+            if (rows.Length == 0) continue;
+            var xb = Matrix<double>.Build.Dense(rows.Length, x.ColumnCount, (r, col) => x[rows[r], col]);
+            var without = Invert(normal - xb.TransposeThisAndMultiply(xb));
+            if (without is null) return null;
+            // g·A⁻¹X_bᵀ(I − X(XᵀX)⁻¹Xᵀ)_b y = s·y_b − (X_bᵀs)ᵀ(XᵀX)⁻¹Xᵀy with s = X_b A⁻¹ g.
+            var s = xb * (without * g);
+            var map = -(x * (inverse * xb.TransposeThisAndMultiply(s)));
+            for (var r = 0; r < rows.Length; r++) map[rows[r]] += s[r];
+            changes[b] = (s.DotProduct(Vector<double>.Build.DenseOfEnumerable(rows.Select(i => residuals[i]))), map);
+        }
+        return changes;
     }
 
     /// <summary>

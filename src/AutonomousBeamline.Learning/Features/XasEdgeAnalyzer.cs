@@ -64,7 +64,8 @@ public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, 
 /// <param name="MismatchBlocks">The fit region is cut into this many blocks holding equal shares of the information on the fractions, for the
 /// jackknife that makes a fraction's σ see references that are not quite the sample (<see cref="ReferenceCombination"/>); 0 keeps the
 /// least-squares σ alone (counting noise only). Blocks must be wider than the mismatch's correlation length along the edge (a few eV):
-/// with 12 the σ came out too small again (docs/benchmarks.md, part s).</param>
+/// with 12 the σ came out too small again (docs/benchmarks.md, part s). A sparse scan's σ jackknifes the run's dense scans, cut down
+/// to its energies, in as many blocks; 0 leaves that out too.</param>
 /// <param name="FitReferenceShifts">Offer the combination a model in which every reference may be shifted in energy (a small calibration
 /// offset), reported when the data resolve the shifts at 3σ and otherwise used to widen the σ; needs <see cref="MismatchBlocks"/> &gt; 0.</param>
 public sealed record XasAnalyzerOptions(
@@ -237,30 +238,75 @@ public sealed class XasEdgeAnalyzer
     }
 
     /// <summary>
-    /// What the references' mismatch adds to the variance of a sparse scan's fraction, measured on the run's dense scans: each is cut
-    /// down to this scan's energies and fitted as this scan is; the difference from its own (dense) fraction is the error the
-    /// restriction to these energies makes, its variance from counting noise (the restricted fit's least-squares variance) taken
-    /// off. The dense fraction is itself off the truth by about its σ, which the sparse one inherits, so the estimate is
-    /// mean(d² − σ²_restricted)⁺ + mean(σ²_dense) over the dense scans, the nearest in fraction weighted most (the restriction's error
-    /// follows the mixture: at either end it is one reference's mismatch). Without a dense scan to learn from the mismatch is
-    /// unknown, and the variance is that of a fraction known only to lie in [0, 1] (1/12), so the σ says so rather than
-    /// being the least-squares one.
+    /// What the references' mismatch adds to the variance of a sparse scan's fraction, measured on the run's dense scans, each cut
+    /// down to this scan's energies and fitted as this scan is; its error e there is this scan's. Two estimates, each blind where the
+    /// other sees, and the larger is taken:
+    /// <list type="bullet">
+    /// <item>the jackknife's excess over counting noise of that restricted fit (<see cref="SharedMismatch"/>), with the dense scan's
+    /// own noise: how far the fraction would move were the mixture fixed by fewer of these energies. It sees what these energies see
+    /// of a mismatch; like the dense analyser's narrow fit, it is blind to an energy shift, which looks like a change of the shares.</item>
+    /// <item>from the restricted fit's difference d from the dense scan's own fraction, e = d + e_dense: E[e²] = E[d²] + (2ρ − 1)·E[e²_dense]
+    /// with ρ the regression of e on e_dense, how much of the dense error the sparse energies share (<see cref="SharedMismatch"/>),
+    /// E[e²_dense] the dense fraction's σ², and the restricted fit's counting variance taken off d². It sees a shift the dense fit
+    /// resolved. ρ = 1 (the sparse scan inherits the dense error, d independent of it) was the σ before, and counted the dense
+    /// error twice where the sparse energies see little of the mismatch: with white lines off, d ≈ −e_dense (correlation −0.96 over
+    /// <c>SparseScanSigmaTests</c>' runs) and the σ came out four times the error; with widths off the two fits share their error
+    /// (ρ near 1).</item>
+    /// </list>
+    /// The dense scans nearest in fraction weigh most (the restriction's error follows the mixture: at either end it is one
+    /// reference's mismatch); a dense scan the references cannot fit as a mixture is left out. Without a dense scan to learn from
+    /// the mismatch is unknown, and the variance is that of a fraction known only to lie in [0, 1] (1/12), so the σ says so
+    /// rather than being the least-squares one.
     /// </summary>
     private (double Variance, int DenseScans) SparseMismatch(double[] e, double fraction, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
     {
-        double sum = 0, weights = 0;
+        double jackknife = 0, difference = 0, weights = 0;
         var used = 0;
         foreach (var scan in denseScans ?? [])
         {
             if (scan.At(e) is not { } restricted || FitMixture(e, restricted, searchFrom, searchTo, out _) is not { } fit) continue;
-            var difference = Math.Clamp(fit.Fraction, 0, 1) - scan.Features.OxidisedFraction;
+            // Without blocks nothing says how much is shared: ρ = 1/2 takes neither side, E[e²] = E[d²].
+            var shared = _options.MismatchBlocks > 0 ? SharedMismatch(scan, e, restricted, fit, searchFrom, searchTo) : (Jackknife: 0, Share: 0.5);
+            if (shared is not { } known) continue;
+            var (excess, share) = known;
+            var d = Math.Clamp(fit.Fraction, 0, 1) - scan.Features.OxidisedFraction;
             var distance = scan.Features.OxidisedFraction - fraction;
             var weight = 1 / (distance * distance + MismatchFractionScale * MismatchFractionScale);
-            sum += weight * (difference * difference - fit.Sigma * fit.Sigma + scan.Features.OxidisedFractionSigma * scan.Features.OxidisedFractionSigma);
+            jackknife += weight * excess;
+            difference += weight * (d * d - fit.Sigma * fit.Sigma + (2 * share - 1) * Math.Pow(scan.Features.OxidisedFractionSigma, 2));
             weights += weight;
             used++;
         }
-        return used == 0 ? (UnknownMismatchVariance, 0) : (Math.Max(0, sum) / weights, used);
+        return used == 0 ? (UnknownMismatchVariance, 0) : (Math.Max(0, Math.Max(jackknife, difference) / weights), used);
+    }
+
+    /// <summary>
+    /// A joint jackknife (<see cref="ReferenceCombination.JointMismatch"/>) of two mixture fits of one dense scan, over all its points
+    /// and over those at a sparse scan's energies <paramref name="e"/>, leaving out the same stretches of energy (a dense point goes
+    /// with the nearest sparse one), with the dense scan's own counting noise: the restricted fit's mismatch variance, and ρ, the
+    /// regression of its error on the whole fit's, clipped to [0, 1] (1/2 when the whole fit shows no mismatch beyond its noise).
+    /// Null when the references cannot fit the whole scan as a mixture or leaving a block out leaves a fit undetermined.
+    /// </summary>
+    private (double Jackknife, double Share)? SharedMismatch(DenseXasScan scan, double[] e, double[] restricted, MixtureFit fit, double searchFrom, double searchTo)
+    {
+        var energies = scan.EnergiesEv;
+        if (FitMixture(energies, scan.Mu, searchFrom, searchTo, out _) is not { } whole || scan.Interpolation(e) is not { } interpolation) return null;
+        var fromWhole = new double[e.Length, energies.Length];
+        for (var i = 0; i < e.Length; i++)
+        {
+            fromWhole[i, interpolation[i].Index] += 1 - interpolation[i].Weight;
+            if (interpolation[i].Weight > 0) fromWhole[i, interpolation[i].Index + 1] += interpolation[i].Weight;
+        }
+        int[] WholeBlocks(int[] sparseBlocks) => energies.Select(x =>
+        {
+            var nearest = 0;
+            for (var i = 1; i < e.Length; i++)
+                if (Math.Abs(e[i] - x) < Math.Abs(e[nearest] - x)) nearest = i;
+            return sparseBlocks[nearest];
+        }).ToArray();
+        if (ReferenceCombination.JointMismatch(MixtureDesign(energies), scan.Mu, whole.Gradient, MixtureDesign(e), restricted, fit.Gradient,
+                fromWhole, WholeBlocks, _options.MismatchBlocks, ReferenceCombination.NoiseVariance(energies, scan.Mu)) is not { } joint) return null;
+        return (Math.Max(0, joint.Second), joint.First > 0 ? Math.Clamp(joint.Covariance / joint.First, 0, 1) : 0.5);
     }
 
     /// <summary>The variance of a fraction known only to lie in [0, 1] (uniform): a sparse scan's mismatch before any dense scan.</summary>
@@ -269,8 +315,25 @@ public sealed class XasEdgeAnalyzer
     /// <summary>Dense scans within about this much of a sparse scan's fraction weigh most in its mismatch.</summary>
     private const double MismatchFractionScale = 0.2;
 
-    /// <summary>A sparse scan's mixture fit: the fraction (unclipped), its least-squares σ, and the edge step.</summary>
-    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step);
+    /// <summary>A sparse scan's mixture fit: the fraction (unclipped), its least-squares σ, the edge step, and the fraction's
+    /// gradient in the coefficients of <see cref="MixtureDesign"/>.</summary>
+    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step, double[] Gradient);
+
+    /// <summary>The columns of the mixture fit at every energy: 1, (E − Ē)/10 eV, μ of the first and of the last reference.</summary>
+    private double[,] MixtureDesign(double[] e)
+    {
+        var center = e.Average();
+        const double backgroundScaleEv = 10;
+        var design = new double[e.Length, 4];
+        for (var i = 0; i < e.Length; i++)
+        {
+            design[i, 0] = 1;
+            design[i, 1] = (e[i] - center) / backgroundScaleEv;
+            design[i, 2] = _model.First.Mu(e[i]);
+            design[i, 3] = _model.Last.Mu(e[i]);
+        }
+        return design;
+    }
 
     /// <summary>
     /// μ = a + b·(E − Ē) + c2·μ(Fe2+) + c3·μ(Fe3+) by linear least squares over every point, the line taking the
@@ -288,11 +351,9 @@ public sealed class XasEdgeAnalyzer
         // Three points per line (as the normalisation needs) and four across the edge, so the fit has more points than parameters everywhere it matters.
         if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return null;
 
-        var center = e.Average();
-        const double backgroundScaleEv = 10;
+        var design = MixtureDesign(e);
         var columns = new double[e.Length][];
-        for (var i = 0; i < e.Length; i++)
-            columns[i] = [1, (e[i] - center) / backgroundScaleEv, _model.First.Mu(e[i]), _model.Last.Mu(e[i])];
+        for (var i = 0; i < e.Length; i++) columns[i] = [design[i, 0], design[i, 1], design[i, 2], design[i, 3]];
         var normal = new double[4, 4];
         var rhs = new double[4];
         for (var i = 0; i < e.Length; i++)
@@ -326,12 +387,12 @@ public sealed class XasEdgeAnalyzer
         if (scatter > _options.MaximumReferenceMisfit * step) return null;
 
         // f = c3 / (c2 + c3); its variance by the delta method from the coefficients' covariance σ²·(XᵀX)⁻¹.
-        Span<double> gradient = [0, 0, -c3 / (step * step), c2 / (step * step)];
+        double[] gradient = [0, 0, -c3 / (step * step), c2 / (step * step)];
         var variance = 0.0;
         for (var r = 0; r < 4; r++)
         for (var c = 0; c < 4; c++) variance += gradient[r] * inverse[r, c] * gradient[c];
         flag = null;
-        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step);
+        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step, gradient);
     }
 
     /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double}, IReadOnlyList{DenseXasScan}?)"/> reports it from dense data.</summary>
