@@ -9,7 +9,7 @@ using AutonomousBeamline.Learning.Surrogate;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = Option("--parts") ?? "ebcrds"; // a, f and g on request
+var parts = Option("--parts") ?? "ebcrds"; // a, f, g and k on request
 // Part e's knobs: how many field seeds, which families and modes, and which surrogate is the product's map.
 var seedCount = int.Parse(Option("--seeds") ?? (quick ? "3" : "10"), CultureInfo.InvariantCulture);
 var families = Option("--families")?.Split(',') ?? [.. FieldFamilies.All];
@@ -81,6 +81,7 @@ var latency = parts.Contains('c')
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
+if (parts.Contains('k')) new DecompositionBenchmark(40, output).Execute();
 var (sigmaRms, xasSigmaRms) = parts.Contains('s')
     ? new SigmaBenchmark(quick ? 60 : 300, output).Execute()
     : (double.NaN, double.NaN);

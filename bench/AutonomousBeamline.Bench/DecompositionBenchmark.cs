@@ -1,0 +1,73 @@
+using System.Globalization;
+using AutonomousBeamline.Core.Materials;
+using AutonomousBeamline.Learning.Decomposition;
+using AutonomousBeamline.Simulators.Physics;
+using MathNet.Numerics.LinearAlgebra;
+
+namespace AutonomousBeamline.Bench;
+
+/// <summary>
+/// Part k: how many components the rank estimate counts in a window of the simulator's patterns of two phases, one
+/// frame-to-frame variation switched on at a time (per-frame strain, peak width, background level, beam and exposure).
+/// </summary>
+internal sealed class DecompositionBenchmark(int window, TextWriter output)
+{
+    private static readonly LatticePhase RockSalt = new("rock-salt", Lattice.Cubic(4.18),
+        [new Reflection(1, 1, 1, 30), new Reflection(2, 0, 0, 100), new Reflection(2, 2, 0, 55), new Reflection(3, 1, 1, 20)]);
+
+    public void Execute()
+    {
+        output.WriteLine("## k. Decomposition: components counted in a window of two-phase patterns");
+        output.WriteLine();
+        output.WriteLine($"{window} patterns of the olivines (progress uniform in 0.2–0.8), the simulator's renderer with one variation at a time.");
+        output.WriteLine();
+        output.WriteLine("| variation | rank | residual beyond it | threshold | σ̂ | singular values 1–8 |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        var none = XrdRendererOptions.Default with { StrainSigma = 0, WidthJitter = 0, BackgroundJitter = 0 };
+        Row("none (Poisson counts only)", none, false);
+        Row("per-frame strain", none with { StrainSigma = XrdRendererOptions.Default.StrainSigma }, false);
+        Row("per-frame width", none with { WidthJitter = XrdRendererOptions.Default.WidthJitter }, false);
+        Row("per-frame background", none with { BackgroundJitter = XrdRendererOptions.Default.BackgroundJitter }, false);
+        Row("beam and exposure (0.3–1 × 5–20 s)", none, true);
+        Row("all (the simulator's defaults)", XrdRendererOptions.Default, false);
+        Row("all, with beam and exposure", XrdRendererOptions.Default, true);
+        output.WriteLine();
+        output.WriteLine("The same with a third (cubic, rock-salt-like) phase growing in over the window's second half, to at most the share given.");
+        output.WriteLine();
+        output.WriteLine("| third phase's largest share | rank | residual beyond it | threshold | σ̂ | singular values 1–8 |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (var share in new[] { 0.01, 0.02, 0.05, 0.1, 0.3 })
+            Row($"{share:P0}", XrdRendererOptions.Default, true, share);
+        output.WriteLine();
+    }
+
+    private void Row(string name, XrdRendererOptions options, bool varyBeam, double third = 0)
+    {
+        var renderer = new XrdPatternRenderer(BatteryMaterials.DefaultXrdAxis, options);
+        var rng = new Random(3);
+        var rows = new List<double[]>();
+        for (var i = 0; i < window; i++)
+        {
+            var progress = 0.2 + 0.6 * rng.NextDouble();
+            var exposure = varyBeam ? 5 + 15 * rng.NextDouble() : 20;
+            var scale = varyBeam ? 0.3 + 0.7 * rng.NextDouble() : 1;
+            var share = i < window / 2 ? 0 : third * (i - window / 2 + 1) / (window / 2);
+            var frame = third > 0 ? RenderWithThird(options, progress, share, exposure, scale, rng) : renderer.Render(progress, exposure, scale, rng);
+            rows.Add(frame.Select(v => (double)v).ToArray());
+        }
+        var estimate = SignificantComponents.Estimate(Matrix<double>.Build.DenseOfRowArrays(rows), NoiseModel.Poisson);
+        var values = string.Join(", ", estimate.SingularValues.Take(8).Select(s => s.ToString("G4", CultureInfo.InvariantCulture)));
+        output.WriteLine($"| {name} | {estimate.Rank} | {estimate.ResidualLeading:G4} | {estimate.Threshold:G4} | {estimate.NoiseSigma:G3} | {values} |");
+    }
+
+    /// <summary>A pattern whose third phase has the given share of the scattering (the olivines share the rest as the progress has them).</summary>
+    private static float[] RenderWithThird(XrdRendererOptions options, double progress, double share, double exposure, double scale, Random rng)
+    {
+        var renderer = new XrdPatternRenderer(BatteryMaterials.DefaultXrdAxis, SimulatedDiffraction.Olivines with
+        {
+            Phases = [.. SimulatedDiffraction.Olivines.Phases, RockSalt],
+            Reaction = new SampleReaction([new ReactionPhase("LiFePO4", 1 - share, 0), new ReactionPhase("FePO4", 0, 1 - share), new ReactionPhase("rock-salt", share, share)]),
+        }, options);
+        return renderer.Render(progress, exposure, scale, rng);
+    }
+}
