@@ -36,8 +36,17 @@ internal sealed class DecompositionBenchmark(int window, TextWriter output)
         output.WriteLine();
         output.WriteLine("| third phase's largest share | rank | residual beyond it | threshold | σ̂ | singular values 1–8 |");
         output.WriteLine("| --- | --- | --- | --- | --- | --- |");
-        foreach (var share in new[] { 0.01, 0.02, 0.05, 0.1, 0.3 })
+        foreach (var share in new[] { 0.01, 0.02, 0.05, 0.1, 0.3, 0.5 })
             Row($"{share:P0}", XrdRendererOptions.Default, true, share);
+        output.WriteLine();
+        output.WriteLine("Three phases in every frame (the third 10–40 %, as frames a third phase has made misfits are).");
+        output.WriteLine();
+        output.WriteLine("| variation | rank | residual beyond it | threshold | σ̂ | singular values 1–8 |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        Row("none", none, false, -1);
+        Row("per-frame strain", none with { StrainSigma = XrdRendererOptions.Default.StrainSigma }, false, -1);
+        Row("per-frame width", none with { WidthJitter = XrdRendererOptions.Default.WidthJitter }, false, -1);
+        Row("all (the simulator's defaults)", XrdRendererOptions.Default, false, -1);
         output.WriteLine();
     }
 
@@ -51,13 +60,44 @@ internal sealed class DecompositionBenchmark(int window, TextWriter output)
             var progress = 0.2 + 0.6 * rng.NextDouble();
             var exposure = varyBeam ? 5 + 15 * rng.NextDouble() : 20;
             var scale = varyBeam ? 0.3 + 0.7 * rng.NextDouble() : 1;
-            var share = i < window / 2 ? 0 : third * (i - window / 2 + 1) / (window / 2);
-            var frame = third > 0 ? RenderWithThird(options, progress, share, exposure, scale, rng) : renderer.Render(progress, exposure, scale, rng);
+            var share = third < 0 ? 0.1 + 0.3 * rng.NextDouble() : i < window / 2 ? 0 : third * (i - window / 2 + 1) / (window / 2);
+            var frame = third != 0 ? RenderWithThird(options, progress, share, exposure, scale, rng) : renderer.Render(progress, exposure, scale, rng);
             rows.Add(frame.Select(v => (double)v).ToArray());
         }
         var estimate = SignificantComponents.Estimate(Matrix<double>.Build.DenseOfRowArrays(rows), NoiseModel.Poisson);
         var values = string.Join(", ", estimate.SingularValues.Take(8).Select(s => s.ToString("G4", CultureInfo.InvariantCulture)));
         output.WriteLine($"| {name} | {estimate.Rank} | {estimate.ResidualLeading:G4} | {estimate.Threshold:G4} | {estimate.NoiseSigma:G3} | {values} |");
+    }
+
+    /// <summary>
+    /// The rank estimate frame after frame over a run's diffraction patterns (its <c>frames.jsonl</c>; preflight's aside), on
+    /// windows of all of them or only of those with the given disposition: what the decomposition would have counted.
+    /// </summary>
+    public void FromRun(string framesJsonl, string? disposition)
+    {
+        output.WriteLine($"## k. Decomposition over the patterns of {framesJsonl}{(disposition is null ? "" : $" ({disposition} only)")}");
+        output.WriteLine();
+        output.WriteLine("| frame | disposition | exposure s | beam mA | total counts | rank | residual beyond k = 0, 1, … / its threshold | singular values 1–6 |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        var rows = new List<double[]>();
+        foreach (var line in File.ReadLines(framesJsonl))
+        {
+            var frame = System.Text.Json.Nodes.JsonNode.Parse(line)!;
+            var header = frame["header"]!;
+            var kept = (string?)frame["disposition"];
+            if ((string?)header["kind"] != "xrd" || kept == "preflight" || disposition is not null && kept != disposition) continue;
+            var bytes = Convert.FromBase64String((string)frame["intensities_f32le"]!);
+            var counts = new double[bytes.Length / 4];
+            for (var j = 0; j < counts.Length; j++) counts[j] = BitConverter.ToSingle(bytes, 4 * j);
+            rows.Add(counts);
+            if (rows.Count > window) rows.RemoveAt(0);
+            var estimate = SignificantComponents.Estimate(Matrix<double>.Build.DenseOfRowArrays(rows), NoiseModel.Poisson);
+            var values = string.Join(", ", estimate.SingularValues.Take(6).Select(v => v.ToString("G4", CultureInfo.InvariantCulture)));
+            var steps = string.Join(", ", estimate.Steps.Select(t => FormattableString.Invariant($"{t.Leading:G3}/{t.Threshold:G3}")));
+            output.WriteLine(FormattableString.Invariant(
+                $"| {header["frame"]} | {kept} | {header["exposure_s"]} | {(double?)header["beam_current_mA"]:0.#} | {counts.Sum():G4} | {estimate.Rank} | {steps} | {values} |"));
+        }
+        output.WriteLine();
     }
 
     /// <summary>A pattern whose third phase has the given share of the scattering (the olivines share the rest as the progress has them).</summary>

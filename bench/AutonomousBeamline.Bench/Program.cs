@@ -81,7 +81,13 @@ var latency = parts.Contains('c')
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
-if (parts.Contains('k')) new DecompositionBenchmark(40, output).Execute();
+// Part k's knobs: --frames FILE (a run's frames.jsonl: the rank frame after frame over its patterns instead of the synthetic
+// windows), --disposition D (only the patterns kept as D, e.g. flagged:reference-misfit).
+if (parts.Contains('k'))
+{
+    if (Option("--frames") is { } framesFile) new DecompositionBenchmark(40, output).FromRun(framesFile, Option("--disposition"));
+    else new DecompositionBenchmark(40, output).Execute();
+}
 var (sigmaRms, xasSigmaRms) = parts.Contains('s')
     ? new SigmaBenchmark(quick ? 60 : 300, output).Execute()
     : (double.NaN, double.NaN);

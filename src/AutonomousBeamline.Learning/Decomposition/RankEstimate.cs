@@ -17,7 +17,15 @@ public enum NoiseModel
 /// components and their perturbations (the window's own for rank 0).</param>
 /// <param name="NoiseSigma">The noise level in the (weighted) data the threshold implies: about 1 for Poisson-weighted raw counts.</param>
 /// <param name="ResidualLeading">The largest singular value of that residual, held against <see cref="Threshold"/>.</param>
-public sealed record RankEstimate(int Rank, IReadOnlyList<double> SingularValues, double Threshold, double NoiseSigma, double ResidualLeading = 0);
+public sealed record RankEstimate(int Rank, IReadOnlyList<double> SingularValues, double Threshold, double NoiseSigma, double ResidualLeading = 0)
+{
+    /// <summary>Each test made: the leading singular value of what k components and their perturbations leave (k = 0: the
+    /// window itself), against that residual's threshold. The rank is the first k whose test failed.</summary>
+    public IReadOnlyList<RankStep> Steps { get; init; } = [];
+}
+
+/// <summary>One test of the count: the residual's leading singular value and the threshold it was held against.</summary>
+public sealed record RankStep(double Leading, double Threshold);
 
 /// <summary>
 /// Counts the significant components of a stack of frames by the optimal hard threshold of Gavish and Donoho
@@ -60,28 +68,35 @@ public static class SignificantComponents
         var threshold = UnknownNoiseOmega(Beta(frames.RowCount, frames.ColumnCount)) * Median(singular);
         // ω(β)·median = λ(β)·√N·σ̂ gives the σ the threshold implies, for the record (about 1 for raw counts).
         var sigma = threshold / (KnownNoiseLambda(Beta(frames.RowCount, frames.ColumnCount)) * Math.Sqrt(Math.Max(frames.RowCount, frames.ColumnCount)));
-        if (!(singular[0] > threshold)) return new RankEstimate(0, singular, threshold, sigma, singular[0]);
+        if (!(singular[0] > threshold)) return new RankEstimate(0, singular, threshold, sigma, singular[0]) { Steps = [new(singular[0], threshold)] };
 
         // The first component is the window's leading right singular vector; each further one the leading right singular vector
         // of what the components so far and their perturbations leave (not the window's next singular vector, which may be a
         // perturbation of a component already counted, larger than a weak new phase).
-        var components = new List<Vector<double>> { Unit(weighted.TransposeThisAndMultiply(Leading(weighted).Scores)) };
-        var limit = Math.Min(singular.Length, frames.RowCount);
-        while (components.Count < limit)
+        var components = new List<Vector<double>> { weighted.TransposeThisAndMultiply(Leading(weighted).Scores) };
+        var noiseLevel = sigma;
+        var steps = new List<RankStep> { new(singular[0], threshold) };
+        while (components.Count < frames.RowCount - 1)
         {
-            var basis = Perturbations(components, channelScale, noise);
+            var (basis, tangents) = Perturbations(components, channelScale, noise, noiseLevel);
             if (basis.ColumnCount >= frames.ColumnCount - 1) break;
             var residual = weighted - weighted * basis * basis.Transpose();
             var (leading, scores, values) = Leading(residual);
-            var beta = Beta(frames.RowCount, frames.ColumnCount - basis.ColumnCount);
-            threshold = UnknownNoiseOmega(beta) * Median(values);
-            sigma = threshold / (KnownNoiseLambda(beta) * Math.Sqrt(Math.Max(frames.RowCount, frames.ColumnCount - basis.ColumnCount)));
-            if (!(leading > threshold)) return new RankEstimate(components.Count, singular, threshold, sigma, leading);
+            // Each component, a combination of the frames, takes one of the frames' dimensions with it: the noise left is
+            // (m − k) × (channels − d), and the k smallest singular values of the residual are not noise to take the median of.
+            var rows = frames.RowCount - components.Count;
+            var columns = frames.ColumnCount - basis.ColumnCount;
+            var beta = Beta(rows, columns);
+            var noiseThreshold = UnknownNoiseOmega(beta) * Median(values.Take(rows).ToArray());
+            sigma = noiseThreshold / (KnownNoiseLambda(beta) * Math.Sqrt(Math.Max(rows, columns)));
+            threshold = Math.Sqrt(noiseThreshold * noiseThreshold + Allowance(weighted, tangents, sigma));
+            steps.Add(new RankStep(leading, threshold));
+            if (!(leading > threshold)) return new RankEstimate(components.Count, singular, threshold, sigma, leading) { Steps = steps };
             // The new component as the data show it (their regression on its scores), perturbations included: its own
             // derivatives are then those of the phase, not of what is left of it beside the others'.
-            components.Add(Unit(weighted.TransposeThisAndMultiply(scores)));
+            components.Add(weighted.TransposeThisAndMultiply(scores));
         }
-        return new RankEstimate(components.Count, singular, threshold, sigma, 0);
+        return new RankEstimate(components.Count, singular, threshold, sigma, 0) { Steps = steps };
     }
 
     /// <summary>A stack's singular values (from its m × m Gram, m the frames: the channels are many) and its leading left singular vector (the frames' scores).</summary>
@@ -98,32 +113,83 @@ public static class SignificantComponents
     private static double Beta(int rows, int columns) => (double)Math.Min(rows, columns) / Math.Max(rows, columns);
 
     /// <summary>
-    /// An orthonormal basis (channels × d) of the components so far and their perturbations:
-    /// derivatives along the axis (taken on the unweighted shapes, then weighted as the data are) times 1, x, x², and with
-    /// counts the smooth background.
+    /// An orthonormal basis (channels × d) of the components so far and their perturbations: derivatives along the axis
+    /// (taken on the unweighted shapes, then weighted as the data are) times 1, x, x², and with counts the smooth background.
+    /// Also each perturbation with the share of its norm that is the component's own noise (<see cref="Allowance"/>).
     /// </summary>
-    private static Matrix<double> Perturbations(IReadOnlyList<Vector<double>> shapes, double[]? channelScale, NoiseModel noise)
+    /// <param name="components">Each component unnormalised, Wᵀu for its frames' scores u (‖u‖ = 1): its noise per channel is
+    /// the data's, σ, so its relative noise is σ over its norm.</param>
+    private static (Matrix<double> Basis, List<(Vector<double> Tangent, double NoiseShare, int Group)> Tangents) Perturbations(
+        IReadOnlyList<Vector<double>> components, double[]? channelScale, NoiseModel noise, double sigma)
     {
-        var n = shapes[0].Count;
+        var n = components[0].Count;
         var x = Enumerable.Range(0, n).Select(j => n > 1 ? 2.0 * j / (n - 1) - 1 : 0).ToArray();
+        // A fixed draw of white noise: what each perturbation does to noise of unit level (a parametric bootstrap of one draw,
+        // enough with thousands of channels; fixed so that the count is reproducible).
+        var rng = new Random(17);
+        var white = Vector<double>.Build.Dense(n, _ => MathNet.Numerics.Distributions.Normal.Sample(rng, 0, 1));
         var columns = new List<double[]>();
-        for (var r = 0; r < shapes.Count; r++)
+        var tangents = new List<(Vector<double>, double, int)>();
+        // The components' own span: a perturbation's part along it (x·c' overlaps c itself) is the components', not a perturbation's.
+        var span = Matrix<double>.Build.DenseOfColumnVectors(components.Select(c => c.L2Norm() > 0 ? c / c.L2Norm() : c))
+            .QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin).Q;
+        for (var index = 0; index < components.Count; index++)
         {
-            var shape = shapes[r].ToArray();
-            columns.Add(shapes[r].ToArray());
-            if (channelScale is not null) for (var j = 0; j < n; j++) shape[j] *= channelScale[j];
-            var first = Derivative(shape);
-            var second = Derivative(first);
-            var third = Derivative(second);
-            foreach (var d in new[] { first, second, third })
+            var component = components[index];
+            var norm = component.L2Norm();
+            if (!(norm > 0)) continue;
+            columns.Add((component / norm).ToArray());
+            for (var order = 1; order <= 3; order++)
                 for (var power = 0; power <= 2; power++)
-                    columns.Add(Weighted(d.Select((v, j) => v * Math.Pow(x[j], power)).ToArray(), channelScale));
+                {
+                    var tangent = Perturbed(component / norm, order, power, x, channelScale);
+                    var noiseOfTangent = Perturbed(white, order, power, x, channelScale);
+                    columns.Add(tangent);
+                    // The component's noise (σ/‖Wᵀu‖ a channel) through the same perturbation, against the perturbation itself.
+                    var t = Vector<double>.Build.DenseOfArray(tangent);
+                    t -= span * span.TransposeThisAndMultiply(t);
+                    var share = t.L2Norm() > 0 ? sigma / norm * Vector<double>.Build.DenseOfArray(noiseOfTangent).L2Norm() / t.L2Norm() : 0;
+                    // One group per component and order: its three (1, x, x²) move together, with the same scores.
+                    tangents.Add((t, share, 3 * index + order));
+                }
         }
         if (noise == NoiseModel.Poisson)
             for (var degree = 0; degree <= BackgroundDegree; degree++)
                 columns.Add(Weighted(x.Select(t => Math.Cos(degree * Math.Acos(Math.Clamp(t, -1, 1)))).ToArray(), channelScale));
         // An orthonormal basis of their span (thin QR; the columns are far fewer than the channels).
-        return Matrix<double>.Build.DenseOfColumnArrays(columns).QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin).Q;
+        return (Matrix<double>.Build.DenseOfColumnArrays(columns).QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin).Q, tangents);
+    }
+
+    /// <summary>The derivative of the given order of a weighted shape, taken unweighted, times x^power, weighted again.</summary>
+    private static double[] Perturbed(Vector<double> weightedShape, int order, int power, double[] x, double[]? channelScale)
+    {
+        var shape = weightedShape.ToArray();
+        if (channelScale is not null) for (var j = 0; j < shape.Length; j++) shape[j] *= channelScale[j];
+        for (var d = 0; d < order; d++) shape = Derivative(shape);
+        for (var j = 0; j < shape.Length; j++) shape[j] *= Math.Pow(x[j], power);
+        return Weighted(shape, channelScale);
+    }
+
+    /// <summary>
+    /// What the perturbations leave of the data because they are taken from noisy components: a perturbation known only
+    /// to a relative noise e keeps 1/(1 + e²) of the data's energy along it, so 1 − that share of its energy beyond the noise
+    /// stays in the residual though it is no new component. The perturbations of one component and order (its 1, x and x²)
+    /// share their frames' scores and so add up in one direction; those of different components or orders (independent
+    /// shifts and broadenings) lie along different ones, of which the largest is what the residual's leading singular value
+    /// can gain. That is added to the noise threshold in quadrature.
+    /// </summary>
+    private static double Allowance(Matrix<double> weighted, List<(Vector<double> Tangent, double NoiseShare, int Group)> tangents, double sigma)
+    {
+        var groups = new Dictionary<int, double>();
+        foreach (var (tangent, share, group) in tangents)
+        {
+            var norm = tangent.L2Norm();
+            if (!(norm > 0)) continue;
+            var along = weighted * (tangent / norm);
+            var signal = Math.Max(0, along.DotProduct(along) - weighted.RowCount * sigma * sigma);
+            groups[group] = groups.GetValueOrDefault(group) + signal * share * share / (1 + share * share);
+        }
+        return groups.Count > 0 ? groups.Values.Max() : 0;
     }
 
     /// <summary>Central differences (one-sided at the ends), per channel.</summary>

@@ -97,7 +97,7 @@ public sealed class RankEstimateTests
     [Theory]
     [InlineData(1, 0.02)]
     [InlineData(2, 0.02)]
-    [InlineData(3, 0.01)]
+    [InlineData(3, 0.05)]
     [InlineData(4, 0.3)]
     public void A_weak_third_phase_among_those_variations_is_one_more_component(int seed, double share)
     {
