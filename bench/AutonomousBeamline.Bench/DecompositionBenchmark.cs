@@ -12,6 +12,8 @@ namespace AutonomousBeamline.Bench;
 /// </summary>
 internal sealed class DecompositionBenchmark(int window, TextWriter output)
 {
+    private readonly List<double> Elapsed = [];
+
     private static readonly LatticePhase RockSalt = new("rock-salt", Lattice.Cubic(4.18),
         [new Reflection(1, 1, 1, 30), new Reflection(2, 0, 0, 100), new Reflection(2, 2, 0, 55), new Reflection(3, 1, 1, 20)]);
 
@@ -48,6 +50,8 @@ internal sealed class DecompositionBenchmark(int window, TextWriter output)
         Row("per-frame width", none with { WidthJitter = XrdRendererOptions.Default.WidthJitter }, false, -1);
         Row("all (the simulator's defaults)", XrdRendererOptions.Default, false, -1);
         output.WriteLine();
+        output.WriteLine(FormattableString.Invariant($"One estimate of a 40 × {BatteryMaterials.DefaultXrdAxis.N} window: median {BenchFrames.Percentile(Elapsed, 50):0} ms, largest {Elapsed.Max():0} ms (one thread)."));
+        output.WriteLine();
     }
 
     private void Row(string name, XrdRendererOptions options, bool varyBeam, double third = 0)
@@ -64,7 +68,9 @@ internal sealed class DecompositionBenchmark(int window, TextWriter output)
             var frame = third != 0 ? RenderWithThird(options, progress, share, exposure, scale, rng) : renderer.Render(progress, exposure, scale, rng);
             rows.Add(frame.Select(v => (double)v).ToArray());
         }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var estimate = SignificantComponents.Estimate(Matrix<double>.Build.DenseOfRowArrays(rows), NoiseModel.Poisson);
+        Elapsed.Add(clock.Elapsed.TotalMilliseconds);
         var values = string.Join(", ", estimate.SingularValues.Take(8).Select(s => s.ToString("G4", CultureInfo.InvariantCulture)));
         output.WriteLine($"| {name} | {estimate.Rank} | {estimate.ResidualLeading:G4} | {estimate.Threshold:G4} | {estimate.NoiseSigma:G3} | {values} |");
     }

@@ -64,7 +64,7 @@ public static class SignificantComponents
         ArgumentNullException.ThrowIfNull(frames);
         if (frames.RowCount == 0 || frames.ColumnCount == 0) return new RankEstimate(0, [], 0, 0);
         var (weighted, channelScale) = noise == NoiseModel.Poisson ? PoissonWeighted(frames) : (frames, null);
-        var singular = weighted.Svd(computeVectors: false).S.ToArray();
+        var (_, firstScores, singular) = Leading(weighted);
         var threshold = UnknownNoiseOmega(Beta(frames.RowCount, frames.ColumnCount)) * Median(singular);
         // ω(β)·median = λ(β)·√N·σ̂ gives the σ the threshold implies, for the record (about 1 for raw counts).
         var sigma = threshold / (KnownNoiseLambda(Beta(frames.RowCount, frames.ColumnCount)) * Math.Sqrt(Math.Max(frames.RowCount, frames.ColumnCount)));
@@ -73,7 +73,7 @@ public static class SignificantComponents
         // The first component is the window's leading right singular vector; each further one the leading right singular vector
         // of what the components so far and their perturbations leave (not the window's next singular vector, which may be a
         // perturbation of a component already counted, larger than a weak new phase).
-        var components = new List<Vector<double>> { weighted.TransposeThisAndMultiply(Leading(weighted).Scores) };
+        var components = new List<Vector<double>> { weighted.TransposeThisAndMultiply(firstScores) };
         var noiseLevel = sigma;
         var steps = new List<RankStep> { new(singular[0], threshold) };
         while (components.Count < frames.RowCount - 1)
