@@ -83,9 +83,10 @@ internal sealed class DecompositionBenchmark(int window, TextWriter output)
     {
         output.WriteLine($"## k. Decomposition over the patterns of {framesJsonl}{(disposition is null ? "" : $" ({disposition} only)")}");
         output.WriteLine();
-        output.WriteLine("| frame | disposition | exposure s | beam mA | total counts | rank | residual beyond k = 0, 1, … / its threshold | singular values 1–6 |");
-        output.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- |");
+        output.WriteLine("| frame | disposition | exposure s | beam mA | total counts | rank | residual beyond k = 0, 1, … / its threshold | singular values 1–6 | components (id@peak:share) |");
+        output.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
         var rows = new List<double[]>();
+        var decomposition = new IncrementalDecomposition(new DecompositionOptions(NoiseModel.Poisson, window));
         foreach (var line in File.ReadLines(framesJsonl))
         {
             var frame = System.Text.Json.Nodes.JsonNode.Parse(line)!;
@@ -99,9 +100,14 @@ internal sealed class DecompositionBenchmark(int window, TextWriter output)
             if (rows.Count > window) rows.RemoveAt(0);
             var estimate = SignificantComponents.Estimate(Matrix<double>.Build.DenseOfRowArrays(rows), NoiseModel.Poisson);
             var values = string.Join(", ", estimate.SingularValues.Take(6).Select(v => v.ToString("G4", CultureInfo.InvariantCulture)));
+            var update = decomposition.Add(counts);
+            var start = (double)header["x_start"]!;
+            var step = (double)header["x_step"]!;
+            var peaks = string.Join(" ", update.Components.Select(c =>
+                FormattableString.Invariant($"{c.Id}@{start + step * c.Shape.Select((v, j) => (v, j)).MaxBy(t => t.v).j:0.00}:{update.ScoreOf(c.Id)?.Fraction:0.00}")));
             var steps = string.Join(", ", estimate.Steps.Select(t => FormattableString.Invariant($"{t.Leading:G3}/{t.Threshold:G3}")));
             output.WriteLine(FormattableString.Invariant(
-                $"| {header["frame"]} | {kept} | {header["exposure_s"]} | {(double?)header["beam_current_mA"]:0.#} | {counts.Sum():G4} | {estimate.Rank} | {steps} | {values} |"));
+                $"| {header["frame"]} | {kept} | {header["exposure_s"]} | {(double?)header["beam_current_mA"]:0.#} | {counts.Sum():G4} | {estimate.Rank} | {steps} | {values} | {peaks} |"));
         }
         output.WriteLine();
     }

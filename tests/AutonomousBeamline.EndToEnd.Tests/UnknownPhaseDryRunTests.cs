@@ -78,10 +78,13 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         var updates = Updates(journal);
         Assert.NotEmpty(updates);
         Assert.Equal(3, updates.Max(u => (int)u["rank"]!));
-        Assert.Equal(3, (int)updates[^1]["rank"]!);
-        // Not asserted: which shapes MCR-ALS resolves from these frames alone. All of them hold the three phases in shares
-        // that rise together with the state of charge, and the components it gives are mixtures of them (docs/materials.md);
-        // with every frame decomposed (the next test) the third component is the unknown phase.
+        var last = updates[^1];
+        Assert.Equal(3, (int)last["rank"]!);
+        // One of them peaks where the unknown phase's strongest reflection is. (Which mixtures the others are is not asserted:
+        // every one of these frames holds all three phases, in shares that rise nearly together with the state of charge.)
+        var peaks = last["components"]!.AsArray().Select(c => (double)c!["peak_at"]!).ToList();
+        Assert.True(peaks.Any(p => Math.Abs(p - StrongestTwoTheta) < 0.05),
+            $"components peak at {string.Join(", ", peaks)}°, the unknown phase's (2 0 0) at {StrongestTwoTheta:0.000}°");
     }
 
     [Fact]
