@@ -9,7 +9,7 @@ using AutonomousBeamline.Learning.Surrogate;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 var quick = args.Contains("--quick");
-var parts = Option("--parts") ?? "ebcrds"; // a, f and g on request
+var parts = Option("--parts") ?? "ebcrds"; // a, f, g and k on request
 // Part e's knobs: how many field seeds, which families and modes, and which surrogate is the product's map.
 var seedCount = int.Parse(Option("--seeds") ?? (quick ? "3" : "10"), CultureInfo.InvariantCulture);
 var families = Option("--families")?.Split(',') ?? [.. FieldFamilies.All];
@@ -81,6 +81,13 @@ var latency = parts.Contains('c')
 var patternsPerS = parts.Contains('d')
     ? new FeatureBenchmark(quick ? 500 : 3000, output).Execute()
     : double.NaN;
+// Part k's knobs: --frames FILE (a run's frames.jsonl: the rank frame after frame over its patterns instead of the synthetic
+// windows), --disposition D (only the patterns kept as D, e.g. flagged:reference-misfit).
+if (parts.Contains('k'))
+{
+    if (Option("--frames") is { } framesFile) new DecompositionBenchmark(40, output).FromRun(framesFile, Option("--disposition"));
+    else new DecompositionBenchmark(40, output).Execute();
+}
 var (sigmaRms, xasSigmaRms, xasSparseSigmaRms) = parts.Contains('s')
     ? new SigmaBenchmark(quick ? 60 : 300, output).Execute()
     : (double.NaN, double.NaN, double.NaN);

@@ -308,6 +308,10 @@ public sealed class SimulationSection
     public SimulatedPhysicsConfig Physics { get; set; } = new();
     /// <summary>The simulated electrode's reaction; default: the first phase turns into the last.</summary>
     public List<ReactionPhaseConfig>? Reaction { get; set; }
+    /// <summary>Phases the simulator renders that the analysers are not given (as <c>materials.xrd.phases</c>: a pattern file or a
+    /// lattice with reflections): an unknown phase to rehearse the reference-free decomposition with; <c>simulation.reaction</c>
+    /// says how much of each there is.</summary>
+    public List<PhaseConfig>? Phases { get; set; }
 }
 
 public sealed class BeamDumpConfig

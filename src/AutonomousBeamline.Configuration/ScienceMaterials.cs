@@ -43,6 +43,15 @@ public static class ScienceMaterials
         return new DiffractionMaterials(phases, shape) { MaximumStrain = strains };
     }
 
+    /// <summary>The phases only the simulator renders (<c>simulation.phases</c>), built as the materials' are; none when absent.</summary>
+    /// <exception cref="ScienceConfigException">A phase cannot be built; the path names its field.</exception>
+    public static IReadOnlyList<IDiffractionPhase> SimulationOnlyPhases(ExperimentConfig c)
+    {
+        if (c.Simulation.Phases is not { } phases) return [];
+        var beam = Beam(c);
+        return phases.Select((phase, i) => Phase(phase, $"simulation.phases[{i}]", beam, c.BaseDirectory)).ToArray();
+    }
+
     /// <exception cref="ScienceConfigException">The element, the edge or a reference file cannot be used.</exception>
     public static AbsorptionMaterials Absorption(ExperimentConfig c)
     {

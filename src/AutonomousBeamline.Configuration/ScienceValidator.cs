@@ -27,17 +27,7 @@ public static class ScienceValidator
         var phaseNames = new List<string>();
         if (c.Materials.Xrd is { } xrd)
         {
-            for (var i = 0; i < xrd.Phases.Count; i++)
-            {
-                var phase = xrd.Phases[i];
-                var path = $"materials.xrd.phases[{i}]";
-                if (string.IsNullOrWhiteSpace(phase.Name)) fail(path + ".name", "is required");
-                else if (phaseNames.Contains(phase.Name)) fail(path + ".name", $"'{phase.Name}' is given twice");
-                phaseNames.Add(phase.Name);
-                if (phase.Pattern is not null && phase.Lattice is not null) fail(path, "give a pattern file or a lattice, not both");
-                if (phase.MaxStrain is { } m && !(m is >= 0 and <= 0.1)) fail(path + ".max_strain", $"must be 0 to 0.1, got {m}");
-                if (phase.PatternWavelengthAngstrom is { } w && !(w is >= 0.05 and <= 5)) fail(path + ".pattern_wavelength_angstrom", $"must be 0.05 to 5 Å, got {w}");
-            }
+            for (var i = 0; i < xrd.Phases.Count; i++) ValidatePhase(xrd.Phases[i], $"materials.xrd.phases[{i}]", phaseNames, fail);
             if (xrd.PeakShape is { } s && (!(s.FwhmDeg > 0) || s.FwhmTanThetaDeg < 0 || s.Eta is < 0 or > 1))
                 fail("materials.xrd.peak_shape", "needs fwhm_deg > 0, fwhm_tan_theta_deg >= 0 and eta in [0, 1]");
         }
@@ -61,6 +51,17 @@ public static class ScienceValidator
 
         ValidateTarget(c, phaseNames, referenceNames, fail);
         ValidateSimulation(c, phaseNames, fail);
+    }
+
+    /// <summary>A phase's own fields (a materials phase or a simulation-only one); its name joins <paramref name="names"/>.</summary>
+    private static void ValidatePhase(PhaseConfig phase, string path, List<string> names, Action<string, string> fail)
+    {
+        if (string.IsNullOrWhiteSpace(phase.Name)) fail(path + ".name", "is required");
+        else if (names.Contains(phase.Name)) fail(path + ".name", $"'{phase.Name}' is given twice");
+        names.Add(phase.Name);
+        if (phase.Pattern is not null && phase.Lattice is not null) fail(path, "give a pattern file or a lattice, not both");
+        if (phase.MaxStrain is { } m && !(m is >= 0 and <= 0.1)) fail(path + ".max_strain", $"must be 0 to 0.1, got {m}");
+        if (phase.PatternWavelengthAngstrom is { } w && !(w is >= 0.05 and <= 5)) fail(path + ".pattern_wavelength_angstrom", $"must be 0.05 to 5 Å, got {w}");
     }
 
     private static void TryBuild(Action build, Action<string, string> fail)
@@ -127,12 +128,36 @@ public static class ScienceValidator
             else if (Math.Abs(change.WavelengthAngstrom / before - 1) < 1e-3)
                 fail(path + ".wavelength_angstrom", $"{change.WavelengthAngstrom} Å is the wavelength the simulated beamline already runs at ({before} Å): nothing would change");
         }
+        // Phases only the simulator renders: the analysers' materials do not know them; their names must not be the materials'.
+        var rendered = new List<string>(phases);
+        var simulationOnly = new List<string>();
+        if (s.Phases is { } extra)
+        {
+            if (extra.Count == 0) fail("simulation.phases", "is empty: give the phases only the simulator renders, or leave it out");
+            for (var i = 0; i < extra.Count; i++)
+            {
+                var path = $"simulation.phases[{i}]";
+                if (phases.Contains(extra[i].Name))
+                    fail(path + ".name", $"'{extra[i].Name}' is a phase of materials.xrd; a simulation-only phase needs a name of its own");
+                else ValidatePhase(extra[i], path, rendered, fail);
+                simulationOnly.Add(extra[i].Name);
+                if (extra[i].MaxStrain is not null) fail(path + ".max_strain", "is the analyser's allowance; the simulator's strain is simulation.reaction's strain");
+            }
+            TryBuild(() => ScienceMaterials.SimulationOnlyPhases(c), fail);
+            if (s.Reaction is not { Count: > 0 })
+                fail("simulation.phases", "a simulation-only phase is rendered only as simulation.reaction says: give the reaction, naming it with its amount");
+        }
         if (s.Reaction is not { } reaction) return;
+        foreach (var name in simulationOnly.Where(n => !string.IsNullOrWhiteSpace(n) && reaction.All(r => r.Phase != n)))
+            fail("simulation.reaction", $"names no entry for the simulation-only phase '{name}', so it would never be rendered");
         for (var i = 0; i < reaction.Count; i++)
         {
             var r = reaction[i];
             var path = $"simulation.reaction[{i}]";
-            if (!phases.Contains(r.Phase)) fail(path + ".phase", $"'{r.Phase}' is not a configured phase ({string.Join(", ", phases)})");
+            if (!rendered.Contains(r.Phase))
+                fail(path + ".phase", $"'{r.Phase}' is neither a phase of materials.xrd ({string.Join(", ", phases)}) nor of simulation.phases"
+                    + (simulationOnly.Count > 0 ? $" ({string.Join(", ", simulationOnly)})" : ""));
+            else if (reaction.Take(i).Any(o => o.Phase == r.Phase)) fail(path + ".phase", $"'{r.Phase}' has a reaction entry already");
             if (r.Amount.Count != 2 || r.Amount.Any(a => !(a >= 0))) fail(path + ".amount", "must be [amount at 0, amount at 1], both >= 0");
             if (r.Strain.Count != 2 || r.Strain.Any(v => !(Math.Abs(v) <= 0.1))) fail(path + ".strain", "must be [strain at 0, strain at 1], each within ±0.1");
             if (r.AppearsAbove is < 0 or >= 1) fail(path + ".appears_above", $"must be 0 to below 1, got {r.AppearsAbove}");

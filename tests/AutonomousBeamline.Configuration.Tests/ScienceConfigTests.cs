@@ -155,4 +155,53 @@ public sealed class ScienceConfigTests : IDisposable
         Assert.Contains(errors, e => e.Path == "simulation.reaction[0].strain");
         Assert.Contains(errors, e => e.Path == "simulation.physics.intensity_jitter");
     }
+
+    private const string UnknownPhase = """
+        simulation:
+          phases:
+            - name: rock-salt
+              lattice: { system: cubic, a: 4.18 }
+              reflections: [[1,1,1,30], [2,0,0,100], [2,2,0,55]]
+          reaction:
+            - { phase: LiFePO4, amount: [1, 0] }
+            - { phase: FePO4, amount: [0, 1] }
+            - { phase: rock-salt, amount: [0, 0.3], appears_above: 0.5 }
+
+        """;
+
+    [Fact]
+    public void A_phase_only_the_simulator_renders_is_built_beside_the_materials_but_not_among_them()
+    {
+        var config = ConfigLoader.Parse(Base.Replace("simulation:\n", UnknownPhase), "test.yaml", baseDirectory: _dir);
+        Assert.Equal(["LiFePO4", "FePO4"], ScienceMaterials.Diffraction(config).Phases.Select(p => p.Name));
+        var extra = Assert.Single(ScienceMaterials.SimulationOnlyPhases(config));
+        Assert.Equal("rock-salt", extra.Name);
+        Assert.Equal(4.18, extra.LatticeA);
+    }
+
+    [Theory]
+    // A reaction naming a phase neither section defines, with the phases of both listed.
+    [InlineData("- { phase: rock-salt, amount: [0, 0.3], appears_above: 0.5 }", "- { phase: spinel, amount: [0, 0.3] }",
+        "simulation.reaction[2].phase", "neither a phase of materials.xrd (LiFePO4, FePO4) nor of simulation.phases (rock-salt)")]
+    // A simulation-only phase no reaction entry names would never be rendered.
+    [InlineData("    - { phase: rock-salt, amount: [0, 0.3], appears_above: 0.5 }\n", "", "simulation.reaction", "never be rendered")]
+    // The simulator's unknown phase may not take a name the analysers know.
+    [InlineData("- name: rock-salt", "- name: FePO4", "simulation.phases[0].name", "is a phase of materials.xrd")]
+    [InlineData("lattice: { system: cubic, a: 4.18 }", "lattice: { system: cubic, a: 4.18 }\n      pattern: rock-salt.xy", "simulation.phases[0]", "not both")]
+    [InlineData("reflections: [[1,1,1,30], [2,0,0,100], [2,2,0,55]]", "reflections: [[1,1,1,30], [0,0,0,100]]", "simulation.phases[0].reflections[1]", "not all 0")]
+    [InlineData("- { phase: FePO4, amount: [0, 1] }", "- { phase: LiFePO4, amount: [0, 1] }", "simulation.reaction[1].phase", "has a reaction entry already")]
+    public void A_simulation_only_phase_is_refused_by_field_when_it_cannot_be_rendered(string from, string to, string path, string message)
+    {
+        Assert.Contains(from, UnknownPhase);
+        var errors = Refused(Base.Replace("simulation:\n", UnknownPhase.Replace(from, to))).Errors;
+        Assert.Contains(errors, e => e.Path == path && e.Message.Contains(message));
+    }
+
+    [Fact]
+    public void Simulation_only_phases_need_a_reaction_to_say_how_much_of_them_there_is()
+    {
+        var yaml = UnknownPhase[..UnknownPhase.IndexOf("  reaction:", StringComparison.Ordinal)] + "\n";
+        var errors = Refused(Base.Replace("simulation:\n", yaml)).Errors;
+        Assert.Contains(errors, e => e.Path == "simulation.phases" && e.Message.Contains("give the reaction"));
+    }
 }

@@ -64,7 +64,7 @@ internal static class ScienceComposition
         return new PhysicsMismatch(p.IntensityJitter, p.WidthScale, p.EdgeShiftEv, p.WhiteLineScale, p.Seed);
     }
 
-    /// <summary>The simulated sample: the configured phases as the simulator's physics has them, and their reaction.</summary>
+    /// <summary>The simulated sample: the configured phases and the simulation-only ones, as the simulator's physics has them, and their reaction.</summary>
     /// <param name="wavelengthAngstrom">The beamline's real wavelength; <c>simulation.physics.wavelength_angstrom</c> or the configured one when null.</param>
     public static SimulatedDiffraction SimulatedSample(ExperimentConfig c, double? wavelengthAngstrom = null)
     {
@@ -76,7 +76,9 @@ internal static class ScienceComposition
             : SampleReaction.TwoPhase(names);
         var shape = materials.Shape with { FwhmDeg = materials.Shape.FwhmDeg * mismatch.WidthScale, FwhmTanThetaDeg = materials.Shape.FwhmTanThetaDeg * mismatch.WidthScale };
         var beam = (wavelengthAngstrom ?? c.Simulation.Physics.WavelengthAngstrom) is { } actual ? new XrayBeam(actual) : ScienceMaterials.Beam(c);
-        return new SimulatedDiffraction(materials.Phases.Select((p, i) => mismatch.Apply(p, i)).ToArray(), reaction, beam, shape);
+        // The simulation-only phases (simulation.phases) beside the analysers' own: rendered, never given to the analysers.
+        var phases = materials.Phases.Concat(ScienceMaterials.SimulationOnlyPhases(c)).Select((p, i) => mismatch.Apply(p, i)).ToArray();
+        return new SimulatedDiffraction(phases, reaction, beam, shape);
     }
 
     /// <summary>

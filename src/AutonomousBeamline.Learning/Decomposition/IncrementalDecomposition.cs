@@ -100,6 +100,14 @@ public sealed class IncrementalDecomposition
         if (k > 0)
         {
             var solution = McrAls.Resolve(data, start, cold ? _options.ColdIterations : _options.WarmIterations, 1e-7);
+            if (k > 1 && Unscored(solution.Scores))
+            {
+                // A component no frame of the window scores on is no component: the start led ALS to a corner where one
+                // component takes everything (a seed the others already explain). Start again from the purest channels —
+                // each component has channels where it dominates — and keep the old ids for the components most like the old.
+                solution = McrAls.Resolve(data, PurestChannels(data, k), _options.ColdIterations, 1e-7);
+                ids = MatchIds(solution.Components);
+            }
             _components = ids.Select((id, r) => new ResolvedComponent(id, solution.Components.Row(r).ToArray(),
                 _components.FirstOrDefault(c => c.Id == id)?.FirstSeenFrame ?? _frames)).ToList();
             scores = solution.Scores;
@@ -159,6 +167,45 @@ public sealed class IncrementalDecomposition
             projected -= (projected * u).OuterProduct(u);
         }
         return Matrix<double>.Build.DenseOfRowVectors(seeds);
+    }
+
+    /// <summary>True when some component's scores over the window are (numerically) all zero.</summary>
+    private static bool Unscored(Matrix<double> scores)
+    {
+        var sums = scores.ColumnSums();
+        var total = sums.Sum();
+        return sums.Any(v => !(v > 1e-9 * total));
+    }
+
+    /// <summary>
+    /// Components from the k purest channels (successive projection on the channels, each weighted by 1/√(its total) as
+    /// counts' noise asks): a channel where one component dominates follows that component's scores across the frames, so
+    /// those channels' columns are the start's scores and the shapes their non-negative fit.
+    /// </summary>
+    private static Matrix<double> PurestChannels(Matrix<double> data, int k)
+    {
+        var columns = data.Clone();
+        for (var j = 0; j < columns.ColumnCount; j++)
+        {
+            var sum = columns.Column(j).Sum();
+            columns.SetColumn(j, sum > 0 ? columns.Column(j) / Math.Sqrt(sum) : columns.Column(j) * 0);
+        }
+        var scores = SuccessiveProjection(columns.Transpose(), k).Transpose();
+        return McrAls.FitScores(data.Transpose(), scores.Transpose()).Transpose().Map(v => v + 1e-12);
+    }
+
+    /// <summary>Ids for a new set of components: each old id goes to the new component most like it (greedily, the best
+    /// matches first); the components left over are new.</summary>
+    private List<int> MatchIds(Matrix<double> components)
+    {
+        var ids = new int?[components.RowCount];
+        var pairs = _components.SelectMany(old => Enumerable.Range(0, components.RowCount)
+                .Select(r => (Old: old.Id, Row: r, Correlation: Correlation(old.Shape, components.Row(r).ToArray()))))
+            .OrderByDescending(p => p.Correlation);
+        var used = new HashSet<int>();
+        foreach (var (old, row, _) in pairs)
+            if (ids[row] is null && used.Add(old)) ids[row] = old;
+        return ids.Select(id => id ?? _nextId++).ToList();
     }
 
     /// <summary>

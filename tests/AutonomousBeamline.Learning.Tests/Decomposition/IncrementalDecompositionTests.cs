@@ -88,6 +88,31 @@ public sealed class IncrementalDecompositionTests
     }
 
     [Fact]
+    public void Frames_that_are_all_mixtures_of_three_phases_rising_together_still_give_three_scored_components()
+    {
+        // No frame is pure: A falls as B rises, and C grows with B (as a phase forming late on charge). Warm
+        // starts grown one component at a time can leave one component taking everything and the others unscored.
+        var rng = new Random(9);
+        var decomposition = new IncrementalDecomposition(new DecompositionOptions(NoiseModel.Poisson));
+        DecompositionUpdate? update = null;
+        var shares = new List<double[]>();
+        for (var i = 0; i < 30; i++)
+        {
+            var u = 0.5 + 0.4 * rng.NextDouble();
+            // How much C has formed differs from spot to spot (else its amount is a line in B's, and the rank is 2).
+            var c = 1.5 * (u - 0.45) / 0.55 * (0.3 + 1.4 * rng.NextDouble());
+            double[] f = [(1 - u) / (1 + c), u / (1 + c), c / (1 + c)];
+            update = decomposition.Add(Counts(Truth, f, 60_000, rng));
+            shares.Add(f);
+        }
+        Assert.Equal(3, update!.Rank.Rank);
+        Assert.Equal(3, update.Components.Count);
+        Assert.All(update.Components, c => Assert.True(update.ScoreOf(c.Id)!.Score > 0, $"component {c.Id} is scored on the latest frame"));
+        // C, whose peaks none of the others has, is one of them.
+        Assert.Contains(update.Components, c => IncrementalDecomposition.Correlation(c.Shape, Truth[2]) > 0.9);
+    }
+
+    [Fact]
     public void A_stream_of_pure_counting_noise_has_rank_one_its_flat_mean()
     {
         var rng = new Random(3);

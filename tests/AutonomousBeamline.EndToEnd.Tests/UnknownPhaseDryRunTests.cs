@@ -1,0 +1,111 @@
+using System.Text.Json.Nodes;
+using AutonomousBeamline.Cli;
+using AutonomousBeamline.Core.Materials;
+
+namespace AutonomousBeamline.EndToEnd.Tests;
+
+/// <summary>
+/// A phase nobody gave: the shipped olivine rehearsal, diffraction only, charged from 30 % at 2C, with a third, cubic phase
+/// that only the simulator renders (<c>simulation.phases</c>) growing in once the local state of charge passes 0.45. The
+/// references cannot explain those patterns; the reference-free decomposition finds the phase as one more component.
+/// </summary>
+public sealed class UnknownPhaseDryRunTests : IDisposable
+{
+    private const double A = 4.18;   // the unknown phase's cubic cell (Å); its strongest reflection is (2 0 0)
+    private readonly string _dir = Directory.CreateTempSubdirectory("unknown-phase-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    /// <summary>Where the unknown phase's strongest reflection, (2 0 0), lies on the simulated detector's 2θ axis at 0.5 Å.</summary>
+    private static double StrongestTwoTheta => Bragg.TwoThetaDeg(A / 2, BatteryMaterials.DefaultWavelengthAngstrom)!.Value;
+
+    private string Config(int frames, string? target = null)
+    {
+        var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml"))
+            .Replace("frames: 80", $"frames: {frames}")
+            .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0")
+            .Replace("kind: xrd+xas ", "kind: xrd ")
+            .Replace("initial_state_of_charge: 0.45", "initial_state_of_charge: 0.3")
+            .Replace("c_rate: 1.0                # + charges", "c_rate: 2.0")
+            .Replace("c_rates: [0.5, 1.0, 2.0]", "c_rates: [2.0]")
+            // The patterns the references cannot explain are the point here: the unusable-data suspender is not.
+            .Replace("  beam_settle_s: 60", "  beam_settle_s: 60\n  unusable_frames_in_a_row: 1000\n  unusable_rate_max: 1")
+            .Replace("  axis_speed_mm_per_s: 2", $$"""
+                  axis_speed_mm_per_s: 2
+                  phases:
+                    - name: rock-salt
+                      lattice: { system: cubic, a: {{A}} }
+                      reflections: [[1,1,1,35], [2,0,0,100], [2,2,0,55], [3,1,1,20]]
+                  reaction:
+                    - { phase: LiFePO4, amount: [1, 0] }
+                    - { phase: FePO4, amount: [0, 1] }
+                    - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }
+                """);
+        if (target is not null) yaml = yaml.Replace("output:\n", $"learning:\n  target: {target}\n\noutput:\n");
+        var path = Path.Combine(_dir, "unknown-phase.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    private async Task<(List<JsonObject> Journal, List<JsonNode> Frames)> Run(string config)
+    {
+        var exit = await Commands.DryRunAsync(config, Path.Combine(_dir, "runs"), seed: 5, CancellationToken.None);
+        Assert.Equal(Commands.Success, exit);
+        var runDir = Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "runs")));
+        var journal = File.ReadLines(Path.Combine(runDir, "journal.jsonl")).Select(l => (JsonObject)JsonNode.Parse(l)!).ToList();
+        var frames = File.ReadLines(Path.Combine(runDir, "frames.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+        return (journal, frames);
+    }
+
+    private static List<JsonObject> Updates(List<JsonObject> journal) =>
+        journal.Where(r => (string?)r["type"] == "components_updated" && (string?)r["kind"] == "xrd").ToList();
+
+    [Fact]
+    public async Task The_patterns_the_references_cannot_explain_are_flagged_stored_and_decomposed_into_one_more_component_at_the_unknown_peak()
+    {
+        var (journal, frames) = await Run(Config(30));
+
+        // The frames the olivines cannot explain: flagged, not counted, and on disk with their flag.
+        var misfits = journal.Where(r => (string?)r["type"] == "frame_not_counted" && ((string?)r["reason"] ?? "").Contains("reference-misfit")).ToList();
+        Assert.True(misfits.Count >= 5, $"{misfits.Count} patterns flagged reference-misfit");
+        var stored = frames.Where(f => (string?)f["disposition"] == "flagged:reference-misfit").Select(f => (long)f["header"]!["frame"]!).ToHashSet();
+        Assert.All(misfits, m => Assert.Contains((long)m["frame"]!, stored));
+        // Before the phase grows in, the references explain the patterns.
+        Assert.Contains(journal, r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xrd");
+
+        // Only those frames are decomposed (the target is the FePO4 fraction): two olivines and the unknown phase are in
+        // every one of them, and the rank reaches three, one more than the phases the references know, and no more.
+        var updates = Updates(journal);
+        Assert.NotEmpty(updates);
+        Assert.Equal(3, updates.Max(u => (int)u["rank"]!));
+        var last = updates[^1];
+        Assert.Equal(3, (int)last["rank"]!);
+        // One of them peaks where the unknown phase's strongest reflection is. (Which mixtures the others are is not asserted:
+        // every one of these frames holds all three phases, in shares that rise nearly together with the state of charge.)
+        var peaks = last["components"]!.AsArray().Select(c => (double)c!["peak_at"]!).ToList();
+        Assert.True(peaks.Any(p => Math.Abs(p - StrongestTwoTheta) < 0.05),
+            $"components peak at {string.Join(", ", peaks)}°, the unknown phase's (2 0 0) at {StrongestTwoTheta:0.000}°");
+    }
+
+    [Fact]
+    public async Task A_component_score_target_counts_two_components_before_the_unknown_phase_and_three_after_and_maps_the_third()
+    {
+        var (journal, _) = await Run(Config(30, "{ kind: component_score, component: 3 }"));
+        var updates = Updates(journal);
+        var firstMisfit = journal.Where(r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xrd"
+                                            && (double?)r["features"]?["unexplained"] > 0.35).Select(r => (long)r["frame"]!).DefaultIfEmpty(long.MaxValue).Min();
+        Assert.NotEqual(long.MaxValue, firstMisfit);
+        // Every frame is decomposed: two components (the olivines) while the references explain the patterns, three after.
+        Assert.Equal(2, updates.Where(u => (long)u["frame"]! < firstMisfit).Max(u => (int)u["rank"]!));
+        Assert.Equal(3, updates.Max(u => (int)u["rank"]!));
+        var third = updates.First(u => (int)u["rank"]! == 3);
+        Assert.True((long)third["frame"]! >= firstMisfit - 3, $"the third component appeared at frame {third["frame"]}, the first unexplained pattern is {firstMisfit}");
+        var newcomer = third["components"]!.AsArray().Single(c => (int)c!["id"]! == 3)!;
+        Assert.True(Math.Abs((double)newcomer["peak_at"]! - StrongestTwoTheta) < 0.05, $"component 3 peaks at {newcomer["peak_at"]}°, the unknown phase's (2 0 0) at {StrongestTwoTheta:0.000}°");
+
+        // The map is of component 3's share: 0 (σ 1) before it exists, its share after.
+        var observations = journal.Where(r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xrd").ToList();
+        Assert.All(observations, o => Assert.Equal("share of component 3", (string?)o["target"]));
+        Assert.Contains(observations, o => (double)o["phase_fraction"]! > 0.1);
+    }
+}
