@@ -38,11 +38,12 @@ namespace AutonomousBeamline.Learning.Acquisition;
 /// spot to its nearest frame — is wider than this many times the fill distance of a square lattice of as many frames over the
 /// electrode (spacing √(area / frames), fill distance that over √2), the decision fills it instead (the farthest spot, weighed by
 /// the projection factor), whatever the utility says. A planner that chases edges never leaves the rest of the electrode much
-/// less covered than a space-filling design would. 0 switches it off.</param>
+/// less covered than a space-filling design would. 0 (the default) switches it off: at 2, part e's worst field and the fields more
+/// than 10 % worse than random improved a little, but the pooled medians lost (docs/benchmarks.md, "Spot choice (e)").</param>
 /// <param name="SpaceFillingEvery">A mixture with space filling: every this-many-th informed decision is a farthest-spot one
-/// (weighed by the projection factor). 0 switches it off.</param>
+/// (weighed by the projection factor). 0 (the default) switches it off.</param>
 /// <param name="RandomEvery">A mixture with random spots: every this-many-th informed decision is a random allowed spot (seeded,
-/// reproducible). 0 switches it off.</param>
+/// reproducible). 0 (the default) switches it off.</param>
 public sealed record LearnerPlannerOptions(
     int ColdStartCount = 8,
     double DistanceWeight = 0.003,
@@ -64,7 +65,7 @@ public sealed record LearnerPlannerOptions(
     int NonlinearityNeighbours = 8,
     double NonlinearityFloor = 0.02,
     double ProjectionWeight = 3.0,
-    double FillGuardFactor = 2.0,
+    double FillGuardFactor = 0,
     int SpaceFillingEvery = 0,
     int RandomEvery = 0)
 {

@@ -34,7 +34,7 @@ public sealed class CoarseThenFineTests
     {
         var map = new PeakedShapeMap(7.3, 2.1);
         var space = new RoiSearchSpace(0, 10, 0, 10, 0.1);
-        var planner = new LearnerRoiPlanner(space, () => map, new AxisSpeeds(2, 2), seed: 3, new LearnerPlannerOptions(DistanceWeight: 0, FillGuardFactor: 0));
+        var planner = new LearnerRoiPlanner(space, () => map, new AxisSpeeds(2, 2), seed: 3, new LearnerPlannerOptions(DistanceWeight: 0));
         var observations = TestObservations.Random(20, (_, _, s) => s, seed: 1).Where(o => o.XMm < 10).ToList();
         var decision = planner.NextRoi(observations, new RoiContext(5, 5, 0.5, 0.5));
 
@@ -51,7 +51,7 @@ public sealed class CoarseThenFineTests
     {
         var map = new PeakedShapeMap(7.3, 2.1);
         var planner = new LearnerRoiPlanner(new RoiSearchSpace(0, 10, 0, 10, 0.1), () => map, new AxisSpeeds(2, 2), seed: 3,
-            new LearnerPlannerOptions(DistanceWeight: 0, RefinedCells: 1, FillGuardFactor: 0));
+            new LearnerPlannerOptions(DistanceWeight: 0, RefinedCells: 1));
         planner.Exclude(new RoiRectangle(6, 9, 0.5, 3.5));
         var decision = planner.NextRoi(TestObservations.Random(20, (_, _, s) => s, seed: 1), new RoiContext(5, 5, 0.5, 0.5));
         var (x, y) = (decision.Values["x_mm"], decision.Values["y_mm"]);

@@ -27,7 +27,7 @@ public sealed class LearnerConstraintsTests
     [Fact]
     public void An_excluded_rectangle_is_never_proposed_and_the_reason_says_so()
     {
-        var planner = new LearnerRoiPlanner(Space, () => PeakedMap(15, 5), Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0, FillGuardFactor: 0));
+        var planner = new LearnerRoiPlanner(Space, () => PeakedMap(15, 5), Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0));
         var observations = TestObservations.Random(20, (_, _, s) => s, seed: 1);
         Assert.Equal((15.0, 5.0), Spot(planner.NextRoi(observations, new RoiContext(10, 5, 0.5, 1))));
 
@@ -80,7 +80,7 @@ public sealed class LearnerConstraintsTests
     public void A_spot_that_used_its_dose_budget_is_not_measured_again()
     {
         // The model insists (15, 5) is the only uncertain spot, but it has had 3 x 20 s of a 60 s budget.
-        var options = new LearnerPlannerOptions(DistanceWeight: 0, FillGuardFactor: 0, DoseBudgetS: 60, DoseRadiusMm: 0.5, FrameExposureS: 20);
+        var options = new LearnerPlannerOptions(DistanceWeight: 0, DoseBudgetS: 60, DoseRadiusMm: 0.5, FrameExposureS: 20);
         var planner = new LearnerRoiPlanner(Space, () => PeakedMap(15, 5), Speeds, options: options);
         var observations = TestObservations.Random(20, (_, _, s) => s, seed: 2);
         observations.Add(TestObservations.Make(15, 5, 0.3, 0.3, 100) with { ExposureS = 20 });
@@ -113,7 +113,7 @@ public sealed class LearnerConstraintsTests
             .Returns((double x, double y, double soc) =>
                 (soc, (x, y) == (3, 3) && soc < 0.3 ? 0.5 : (x, y) == (15, 7) && soc > 0.6 ? 0.2 : 0.01));
         var observations = TestObservations.Random(20, (_, _, s) => s, seed: 3);
-        var planner = new LearnerRoiPlanner(Space, () => map.Object, Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0, FillGuardFactor: 0));
+        var planner = new LearnerRoiPlanner(Space, () => map.Object, Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0));
         Assert.Equal((15.0, 7.0), Spot(planner.NextRoi(observations, new RoiContext(10, 5, 0.7, 1))));
         map.Verify(m => m.Predict(It.IsAny<double>(), It.IsAny<double>(), It.Is<double>(s => s != 0.7)), Times.Never);
     }

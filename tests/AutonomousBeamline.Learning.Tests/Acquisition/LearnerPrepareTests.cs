@@ -7,8 +7,6 @@ public sealed class LearnerPrepareTests
 {
     private static readonly RoiSearchSpace Space = new(0, 20, 0, 10, 0.1);
     private static readonly AxisSpeeds Speeds = new(2, 2);
-    // The utility alone: the fill guard would spend some of these decisions on the holes a few random frames leave.
-    private static readonly LearnerPlannerOptions Unguarded = LearnerPlannerOptions.Default with { FillGuardFactor = 0 };
 
     private static double Truth(double x, double y, double soc) => Math.Clamp(soc + 0.2 * Math.Tanh((x - 9) / 0.7) * 4 * soc * (1 - soc), 0, 1);
 
@@ -36,14 +34,14 @@ public sealed class LearnerPrepareTests
         var observations = TestObservations.Random(60, Truth, seed: 21, noise: 0.01);
         var hybrid = HybridPhaseMap.Fit(observations, 5)!;
         var map = new CountingMap(hybrid);
-        var planner = new LearnerRoiPlanner(Space, () => map, Speeds, seed: 3, Unguarded);
+        var planner = new LearnerRoiPlanner(Space, () => map, Speeds, seed: 3);
         await Task.Run(() => planner.Prepare(map));
         Assert.Single(map.Rates);
 
         var context = new RoiContext(4, 4, 0.5, 1.0);
         var decision = planner.NextRoi(observations, context);
         Assert.Single(map.Rates);
-        var unprepared = new LearnerRoiPlanner(Space, () => hybrid, Speeds, seed: 3, Unguarded).NextRoi(observations, context);
+        var unprepared = new LearnerRoiPlanner(Space, () => hybrid, Speeds, seed: 3).NextRoi(observations, context);
         Assert.Equal(unprepared.Values, decision.Values);
         Assert.Equal(unprepared.Score, decision.Score);
     }
@@ -53,7 +51,7 @@ public sealed class LearnerPrepareTests
     {
         var observations = TestObservations.Random(60, Truth, seed: 22, noise: 0.01);
         var map = new CountingMap(HybridPhaseMap.Fit(observations, 5)!);
-        var planner = new LearnerRoiPlanner(Space, () => map, Speeds, seed: 3, Unguarded);
+        var planner = new LearnerRoiPlanner(Space, () => map, Speeds, seed: 3);
         // Before any decision a map that does not say its rate (the forest and the hybrid do) is prepared at 1C.
         planner.Prepare(map);
         Assert.Equal([1.0], map.Rates);

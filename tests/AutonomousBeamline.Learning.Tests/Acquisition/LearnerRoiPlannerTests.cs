@@ -60,8 +60,7 @@ public sealed class LearnerRoiPlannerTests
     {
         var observations = TestObservations.Random(25, (x, y, s) => s, seed: 4);
         var map = ForestPhaseMap.Fit(observations, 12)!;
-        // The utility's decision (25 random frames leave holes the fill guard would take first).
-        var planner = new LearnerRoiPlanner(Space, () => map, Speeds, seed: 2, LearnerPlannerOptions.Default with { FillGuardFactor = 0 });
+        var planner = new LearnerRoiPlanner(Space, () => map, Speeds, seed: 2);
         var rng = new Random(1);
         for (var i = 0; i < 20; i++)
         {
@@ -90,7 +89,7 @@ public sealed class LearnerRoiPlannerTests
         map.Setup(m => m.Predict(It.IsAny<double>(), It.IsAny<double>(), It.IsAny<double>()))
             .Returns((double x, double y, double _) => (0.5, Math.Abs(x - 17) < 0.5 && Math.Abs(y - 8) < 0.5 ? 0.4 : 0.01));
         var observations = TestObservations.Random(20, (_, _, s) => s, seed: 6);
-        var planner = new LearnerRoiPlanner(Space, () => map.Object, Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0, FillGuardFactor: 0));
+        var planner = new LearnerRoiPlanner(Space, () => map.Object, Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0));
         var decision = planner.NextRoi(observations, new RoiContext(0, 0, 0.5, 1));
         Assert.Equal((17.0, 8.0), Spot(decision));
         Assert.Contains("spread 0.4 here", decision.Reason); // to its significant digits, whatever the target's unit
@@ -103,7 +102,7 @@ public sealed class LearnerRoiPlannerTests
         map.Setup(m => m.Predict(It.IsAny<double>(), It.IsAny<double>(), It.IsAny<double>()))
             .Returns((double x, double y, double _) => (0.5, (x, y) is (2, 5) or (18, 5) ? 0.3 : 0.01));
         var observations = TestObservations.Random(20, (_, _, s) => s, seed: 7);
-        var planner = new LearnerRoiPlanner(Space, () => map.Object, Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0, ExplainedRadiusUnits: 1e-6, FillGuardFactor: 0));
+        var planner = new LearnerRoiPlanner(Space, () => map.Object, Speeds, options: new LearnerPlannerOptions(DistanceWeight: 0, ExplainedRadiusUnits: 1e-6));
         Assert.Equal((18.0, 5.0), Spot(planner.NextRoi(observations, new RoiContext(20, 5, 0.5, 1))));
         Assert.Equal((2.0, 5.0), Spot(planner.NextRoi(observations, new RoiContext(0, 5, 0.5, 1))));
     }

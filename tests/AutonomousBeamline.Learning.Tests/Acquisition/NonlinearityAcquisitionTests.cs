@@ -34,8 +34,8 @@ public sealed class NonlinearityAcquisitionTests
         return observations.Select(o => (o.XMm, o.YMm)).ToList();
     }
 
-    // The shipped utility (the map term sees a flat map here; the fill guard off, see below), and the LOLA-Voronoi term alone.
-    private static readonly LearnerPlannerOptions Shipped = LearnerPlannerOptions.Default with { FillGuardFactor = 0 };
+    // The shipped defaults (the map term sees a flat map here), and the LOLA-Voronoi term alone.
+    private static readonly LearnerPlannerOptions Shipped = LearnerPlannerOptions.Default;
     private static readonly LearnerPlannerOptions Lola = new(MapSpreadWeight: 0, NonlinearityWeight: 1, ProjectionWeight: 0);
 
     // A disc of radius 2.7 mm (a particle that reacts late, say) with a sharp edge: 0.4 higher inside, on a gentle tilt.
@@ -64,19 +64,6 @@ public sealed class NonlinearityAcquisitionTests
 
         var mapOnly = NearShare(Run(options with { NonlinearityWeight = 0, DistanceWeight = 0.05 }, Jump, 40).Skip(options.ColdStartCount));
         Assert.True(mapOnly < near, $"a map that does not know the jump should not find it as well: {mapOnly:P0} against {near:P0}");
-    }
-
-    [Fact]
-    public void With_the_shipped_fill_guard_the_frames_still_go_to_the_jump_more_than_space_filling_would()
-    {
-        // The guard spends the decisions that would leave a hole wider than twice a lattice's on the hole: on 40 frames over
-        // 20 x 10 mm (a quarter of part e's frames per mm²) that is many of them, so the concentration is weaker than the
-        // utility's alone (19 % of the frames in a band of 16 % at the time of writing, against at least 1.4 times the band).
-        var options = LearnerPlannerOptions.Default;
-        Assert.True(options.FillGuardFactor > 0, "the shipped planner has the guard on");
-        var near = NearShare(Run(options, Jump, 40).Skip(options.ColdStartCount));
-        var bandShare = NearShare(Space.GridPoints());
-        Assert.True(near >= 1.1 * bandShare, $"{near:P0} of the frames within 1 mm of the jump, which covers {bandShare:P0} of the electrode");
     }
 
     [Fact]
