@@ -20,13 +20,15 @@ var knobs = (Option("--learner") ?? "").Split(',', StringSplitOptions.RemoveEmpt
     .ToDictionary(kv => kv[0], kv => kv.Length == 2 && double.TryParse(kv[1], CultureInfo.InvariantCulture, out var v)
         ? v
         : throw new ArgumentException($"--learner expects name=number pairs separated by commas, got '{string.Join("=", kv)}'"));
-string[] knownKnobs = ["edge", "local", "influence", "cold", "distance", "spread", "nonlinear", "neighbours", "floor", "proj"];
+string[] knownKnobs = ["edge", "local", "influence", "cold", "distance", "spread", "nonlinear", "neighbours", "floor", "proj", "fill", "every", "random", "nugget"];
 if (knobs.Keys.FirstOrDefault(k => !knownKnobs.Contains(k)) is { } unknown)
     throw new ArgumentException($"--learner: unknown setting '{unknown}' (known: {string.Join(", ", knownKnobs)})");
 var hybridOptions = HybridPhaseMapOptions.Default with
 {
     EdgeWeight = knobs.GetValueOrDefault("edge", HybridPhaseMapOptions.Default.EdgeWeight),
     LocalLengthMm = knobs.GetValueOrDefault("local", HybridPhaseMapOptions.Default.LocalLengthMm),
+    // One nugget for the correction spline instead of the leave-one-out choice among the defaults.
+    Smoothings = knobs.TryGetValue("nugget", out var nugget) ? [nugget] : HybridPhaseMapOptions.Default.Smoothings,
 };
 var plannerOptions = LearnerPlannerOptions.Default with
 {
@@ -38,6 +40,9 @@ var plannerOptions = LearnerPlannerOptions.Default with
     NonlinearityNeighbours = (int)knobs.GetValueOrDefault("neighbours", LearnerPlannerOptions.Default.NonlinearityNeighbours),
     NonlinearityFloor = knobs.GetValueOrDefault("floor", LearnerPlannerOptions.Default.NonlinearityFloor),
     ProjectionWeight = knobs.GetValueOrDefault("proj", LearnerPlannerOptions.Default.ProjectionWeight),
+    FillGuardFactor = knobs.GetValueOrDefault("fill", LearnerPlannerOptions.Default.FillGuardFactor),
+    SpaceFillingEvery = (int)knobs.GetValueOrDefault("every", LearnerPlannerOptions.Default.SpaceFillingEvery),
+    RandomEvery = (int)knobs.GetValueOrDefault("random", LearnerPlannerOptions.Default.RandomEvery),
 };
 var clock = Stopwatch.StartNew();
 var output = Console.Out;
