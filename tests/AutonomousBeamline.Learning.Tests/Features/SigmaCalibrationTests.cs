@@ -67,6 +67,15 @@ public sealed class SigmaCalibrationTests(ITestOutputHelper output)
     /// <summary>The Fe K-edge on the planner's full grid, 7090–7180 eV at 0.5 eV.</summary>
     private static readonly double[] FeGrid = Enumerable.Range(0, 181).Select(i => 7090 + 0.5 * i).ToArray();
 
+    /// <summary>The Ni K-edge of a layered oxide (the shapes of configs/references/ni-k-*.nor) on 8300–8420 eV at 0.5 eV.</summary>
+    private static readonly double[] NiGrid = Enumerable.Range(0, 241).Select(i => 8300 + 0.5 * i).ToArray();
+
+    private static readonly FeEdgeShape[] NiReferences =
+    [
+        new(8344.5, 2.0, 7.0, 0.75, 4.0, 8333.5, 0.02) { Name = "NMC-pristine" },
+        new(8347.5, 2.2, 6.0, 0.55, 4.5, 8334.2, 0.03) { Name = "NMC-charged" },
+    ];
+
     /// <summary>
     /// Spectra rendered by the simulator from Fe K-edges off the analyser's references (<see cref="EdgeMismatch"/>, drawn anew for
     /// every spectrum), 0.2 % noise, at a random Fe3+ fraction; the z RMS of the analyser's σ and of the least-squares σ alone.
@@ -74,8 +83,15 @@ public sealed class SigmaCalibrationTests(ITestOutputHelper output)
     public static (double WithMismatch, double CountingOnly, double MeanAbsoluteError, double MeanSigma) XasZScoreRms(EdgeMismatch mismatch, int samples, int firstSeed = 0)
     {
         FeEdgeShape[] references = [BatteryMaterials.FeKEdge.Reduced, BatteryMaterials.FeKEdge.Oxidised];
-        var honest = new XasEdgeAnalyzer();
-        var countingOnly = new XasEdgeAnalyzer(options: XasAnalyzerOptions.Default with { MismatchBlocks = 0 });
+        return XasZScoreRms(BatteryMaterials.FeKAbsorption, FeGrid, rng => mismatch.Apply(references, rng), samples, firstSeed);
+    }
+
+    /// <summary>The same for any edge: <paramref name="sample"/> draws the sample's two edges for each spectrum.</summary>
+    private static (double WithMismatch, double CountingOnly, double MeanAbsoluteError, double MeanSigma) XasZScoreRms(AbsorptionMaterials materials,
+        double[] grid, Func<Random, IReadOnlyList<IAbsorptionReference>> sample, int samples, int firstSeed)
+    {
+        var honest = new XasEdgeAnalyzer(materials);
+        var countingOnly = new XasEdgeAnalyzer(materials, XasAnalyzerOptions.Default with { MismatchBlocks = 0 });
         var z = new List<double>();
         var zCounting = new List<double>();
         var errors = new List<double>();
@@ -83,12 +99,12 @@ public sealed class SigmaCalibrationTests(ITestOutputHelper output)
         for (var seed = firstSeed; seed < firstSeed + samples; seed++)
         {
             var rng = new Random(seed);
-            var sample = mismatch.Apply(references, rng);
-            var renderer = new XasSpectrumRenderer(sample[0], sample[1], 0.002);
+            var edges = sample(rng);
+            var renderer = new XasSpectrumRenderer(edges[0], edges[1], 0.002);
             var truth = 0.1 + 0.8 * rng.NextDouble();
-            var mu = renderer.Render(FeGrid, truth, 1, 1, rng).Select(v => (double)v).ToArray();
-            var a = honest.Analyze(FeGrid, mu);
-            var b = countingOnly.Analyze(FeGrid, mu);
+            var mu = renderer.Render(grid, truth, 1, 1, rng).Select(v => (double)v).ToArray();
+            var a = honest.Analyze(grid, mu);
+            var b = countingOnly.Analyze(grid, mu);
             if (!a.Usable || !b.Usable) throw new InvalidOperationException($"seed {seed}: spectrum flagged {a.Flag ?? b.Flag}");
             z.Add((a.OxidisedFraction - truth) / a.OxidisedFractionSigma);
             zCounting.Add((b.OxidisedFraction - truth) / b.OxidisedFractionSigma);
@@ -119,5 +135,35 @@ public sealed class SigmaCalibrationTests(ITestOutputHelper output)
         var (rms, counting, error, sigma) = XasZScoreRms(EdgeMismatch.None, 150, firstSeed: 1000);
         output.WriteLine($"matched references: z RMS {rms:F2} (least squares alone: {counting:F2}); fraction MAE {error:F4}, mean σ {sigma:F4}");
         Assert.InRange(rms, 0.7, 1.5);
+    }
+
+    /// <summary>
+    /// The dry run's mismatch (config <c>simulation.physics</c>): one scale of the structure above the step for both edges
+    /// (10–20 %, either sign) and one shift of both (up to ±0.2 eV), drawn anew for every spectrum.
+    /// </summary>
+    [Theory]
+    [InlineData("Fe")]
+    public void Xas_z_scores_have_an_rms_near_one_when_both_references_are_off_alike(string element) => AssertCommonMismatchNearOne(element);
+
+    /// <summary>On the Ni K-edge the σ is too large (z RMS 0.62): a mismatch common to both references moves the shares less than
+    /// the jackknife, which watches how far they would move were the line fixed by less of the spectrum, fears.</summary>
+    [Theory(Skip = "not met yet: 0.62 on the Ni K-edge (σ too large), docs/materials.md \"Not yet\"")]
+    [InlineData("Ni")]
+    public void Xas_z_scores_not_yet_near_one_when_both_references_are_off_alike(string element) => AssertCommonMismatchNearOne(element);
+
+    private void AssertCommonMismatchNearOne(string element)
+    {
+        var (materials, grid, references) = element == "Fe"
+            ? (BatteryMaterials.FeKAbsorption, FeGrid, new[] { BatteryMaterials.FeKEdge.Reduced, BatteryMaterials.FeKEdge.Oxidised })
+            : (new AbsorptionMaterials(EdgeTable.Get("Ni", EdgeKind.K), NiReferences), NiGrid, NiReferences);
+        var (rms, counting, error, sigma) = XasZScoreRms(materials, grid, rng =>
+        {
+            var physics = new PhysicsMismatch(EdgeShiftEv: 0.4 * (rng.NextDouble() - 0.5),
+                WhiteLineScale: 1 + (rng.NextDouble() < 0.5 ? -1 : 1) * (0.1 + 0.1 * rng.NextDouble()));
+            return [physics.Apply(references[0]), physics.Apply(references[1])];
+        }, 150, firstSeed: 2000);
+        output.WriteLine($"{element} K, both edges off alike: z RMS {rms:F2} (least squares alone: {counting:F2}); fraction MAE {error:F4}, mean σ {sigma:F4}");
+        Assert.InRange(rms, 0.7, 1.5);
+        Assert.True(counting > 1.5, "least squares alone must be what is too confident here, or the case tests nothing");
     }
 }
