@@ -56,17 +56,13 @@ public sealed record EnergyPlannerOptions(
     double MaximumTrendEv = 0.5,
     double NeighbourhoodHalfWidthEv = 5.0,
     double NeighbourhoodStepEv = 2.5,
-    double JumpThresholdEv = 1.5,
-    double ReferenceOffsetToleranceEv = 0.1,
-    int ReferenceOffsetScans = 2)
+    double JumpThresholdEv = 1.5)
 {
     public static EnergyPlannerOptions Default { get; } = new();
 
     internal void Validate()
     {
         if (FullRangeEvery < 1) throw new ArgumentOutOfRangeException(nameof(FullRangeEvery), FullRangeEvery, "must be >= 1");
-        if (ReferenceOffsetScans < 1) throw new ArgumentOutOfRangeException(nameof(ReferenceOffsetScans), ReferenceOffsetScans, "must be >= 1");
-        if (!(ReferenceOffsetToleranceEv > 0)) throw new ArgumentOutOfRangeException(nameof(ReferenceOffsetToleranceEv), ReferenceOffsetToleranceEv, "must be positive");
         foreach (var (name, value) in new[] { (nameof(EdgeHalfWidthEv), EdgeHalfWidthEv), (nameof(JumpThresholdEv), JumpThresholdEv), (nameof(NeighbourhoodHalfWidthEv), NeighbourhoodHalfWidthEv), (nameof(NeighbourhoodStepEv), NeighbourhoodStepEv), (nameof(WhiteLineHalfWidthEv), WhiteLineHalfWidthEv),
                      (nameof(WhiteLineStepEv), WhiteLineStepEv), (nameof(ShoulderStepEv), ShoulderStepEv), (nameof(LineStepEv), LineStepEv) })
             if (!(value > 0) || !double.IsFinite(value)) throw new ArgumentOutOfRangeException(name, value, "must be positive");
@@ -115,7 +111,7 @@ public sealed class EnergyRangePlanner
             : previousScans.Count % _options.FullRangeEvery == 0 ? RoiGrid.Format($"calibration scan (every {_options.FullRangeEvery})")
             : lastLost ? RoiGrid.Format($"the last scan was flagged '{previousScans[^1].Flag}'")
             : usable.Length == 0 ? "no edge found yet"
-            : ReferencesOffTheData(usable) is { } off ? off : null;
+            : CorrectionNotTrusted(previousScans[^1]) is { } untrusted ? untrusted : null;
 
         var edge = usable.Length == 0 ? double.NaN : PredictEdge(usable, out _);
         var targeted = double.IsNaN(edge) ? null : Targeted(edge, usable[^1]);
@@ -156,20 +152,17 @@ public sealed class EnergyRangePlanner
     }
 
     /// <summary>
-    /// A targeted scan's E0 comes from the references (the mixture the sparse points fit), so it is only as right as their
-    /// energy scale. The dense scans tell: their E0 is the data's own derivative. When the dense scans' E0 sits off the
-    /// references' by more than the tolerance, and by more than twice its standard error, the references' scale disagrees
-    /// with the monochromator's, and only dense scans give the edge; the reason says by how much.
+    /// A targeted scan's E0 comes from the references (the mixture the sparse points fit), corrected for their energy scale by the
+    /// offsets the dense scans measured (<see cref="EdgeCorrection"/>). The correction cannot be trusted when no dense scan has
+    /// measured the edge the last targeted scan's fraction sits on (its σ is still the prior's: the first time the charge crosses
+    /// the edge hop); the next scan is then dense, which measures it, and the reason says so. Not while that fraction ± 2σ straddles
+    /// the hop: a dense scan there is left out of the correction, so it would buy nothing. A measured correction whose σ is merely
+    /// large (noisy dense scans) does not make scans dense: another dense scan would be as noisy.
     /// </summary>
-    private string? ReferencesOffTheData(XasFeatures[] usable)
+    private static string? CorrectionNotTrusted(XasFeatures last)
     {
-        var offsets = usable.Select(f => f.ReferenceEdgeOffsetEv).Where(double.IsFinite).ToArray();
-        if (offsets.Length < _options.ReferenceOffsetScans) return null;
-        var mean = offsets.Average();
-        var standardError = offsets.Length > 1
-            ? Math.Sqrt(offsets.Sum(o => (o - mean) * (o - mean)) / (offsets.Length - 1) / offsets.Length) : double.PositiveInfinity;
-        if (Math.Abs(mean) <= _options.ReferenceOffsetToleranceEv || Math.Abs(mean) <= 2 * standardError) return null;
-        return RoiGrid.Format($"the references put the edge {-mean:+0.00;-0.00} ± {standardError:0.00} eV from the data's own derivative over {offsets.Length} dense scans: only dense scans give E0 until the references are recalibrated");
+        if (!last.Usable || !last.Sparse || last.EdgeCorrection is not { Unmeasured: true, AtTheHop: false } c) return null;
+        return RoiGrid.Format($"the last targeted scan's E0 correction for the references' energy scale is not measured on its edge yet ({c.Note}): a dense scan measures it");
     }
 
     /// <summary>The next E0: the last one plus the last per-scan drift (capped), since the edge follows the state of charge smoothly.</summary>

@@ -34,15 +34,21 @@ internal sealed class EdgeReferences
     public IAbsorptionReference First => References[0];
     public IAbsorptionReference Last => References[^1];
 
-    public double Mu(double energyEv, double fraction)
+    public double Mu(double energyEv, double fraction) => Mu(energyEv, fraction, 0, 0);
+
+    /// <summary>The mixture with the first reference moved up in energy by <paramref name="firstShiftEv"/> and the last by <paramref name="lastShiftEv"/>.</summary>
+    public double Mu(double energyEv, double fraction, double firstShiftEv, double lastShiftEv)
     {
         var f = Math.Clamp(fraction, 0, 1);
-        return (1 - f) * First.Mu(energyEv) + f * Last.Mu(energyEv);
+        return (1 - f) * First.Mu(energyEv - firstShiftEv) + f * Last.Mu(energyEv - lastShiftEv);
     }
 
     /// <summary>The mixture's E0 (maximum of dμ/dE) on a fine grid, as a dense scan's analysis would find it.</summary>
-    public double EdgeEnergyEv(double fraction, double resolutionEv = 0.001) =>
-        MaximumSlope(e => Mu(e, fraction), LowEdgeEv - 5, HighEdgeEv + 5, resolutionEv);
+    public double EdgeEnergyEv(double fraction, double resolutionEv = 0.001) => EdgeEnergyEv(fraction, 0, 0, resolutionEv);
+
+    /// <summary>The E0 of the mixture with its references moved (<see cref="Mu(double, double, double, double)"/>).</summary>
+    public double EdgeEnergyEv(double fraction, double firstShiftEv, double lastShiftEv, double resolutionEv = 0.001) =>
+        MaximumSlope(e => Mu(e, fraction, firstShiftEv, lastShiftEv), LowEdgeEv - 5, HighEdgeEv + 5, resolutionEv);
 
     private double EdgeOf(IAbsorptionReference reference) => reference switch
     {

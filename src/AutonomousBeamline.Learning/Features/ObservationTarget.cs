@@ -174,6 +174,9 @@ public sealed record ObservationTarget(TargetKind Kind, string? Of, bool Normali
         };
         // A sparse scan's σ says what of it is the references' mismatch and how many dense scans measured that (0: none yet).
         if (features.Sparse) (values["mismatch_sigma"], values["mismatch_dense_scans"]) = (features.MismatchSigma, features.MismatchDenseScans);
+        // Beside the data, what corrected a sparse scan's E0 for the references' energy scale, and what a dense scan measured of it.
+        if (features.EdgeCorrection is { } c) (values["edge_correction_ev"], values["edge_correction_sigma_ev"], values["edge_correction_dense_scans"]) = (c.OffsetEv, c.SigmaEv, c.DenseScans);
+        values["reference_edge_offset_ev"] = features.ReferenceEdgeOffsetEv;
         for (var i = 0; i < features.Fractions.Count && i < referenceNames.Count; i++) values[$"fraction:{referenceNames[i]}"] = features.Fractions[i];
         return Finite(values);
     }

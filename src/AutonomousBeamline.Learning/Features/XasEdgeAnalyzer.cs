@@ -12,7 +12,7 @@ namespace AutonomousBeamline.Learning.Features;
 /// <param name="WhiteLineHeight">Normalised μ at the white line (1 is the edge step).</param>
 /// <param name="EdgeStep">Post-edge minus pre-edge line at E0, in the frame's units.</param>
 /// <param name="OxidisedFraction">The last reference's share (Fe3+, FePO4, by default) from the linear combination fit, clipped to [0, 1]; NaN without references.</param>
-public sealed record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, double WhiteLineHeight, double EdgeStep,
+public sealed partial record XasFeatures(double EdgeEnergyEv, double WhiteLineEnergyEv, double WhiteLineHeight, double EdgeStep,
     double OxidisedFraction, double OxidisedFractionSigma, string? Flag)
 {
     public bool Usable => Flag is null;
@@ -177,29 +177,46 @@ public sealed class XasEdgeAnalyzer
         if (WidestStep(e, searchFrom, searchTo) > _options.SparseEdgeStepEv)
             return _model.HasMixture ? AnalyzeByReferences(e, y, searchFrom, searchTo, denseScans) : Flagged(FlagIncomplete);
 
+        if (DerivativeEdge(e, y, searchFrom, searchTo, out var failure) is not { } found) return Flagged(failure!);
+        var (edge, normalised, step) = found;
+
+        var whiteLineEnergy = ArgMaxEnergy(e, normalised, edge, edge + 20, out var whiteLineHeight) ?? double.NaN;
+
+        var (fractions, sigmas) = LinearCombination(e, normalised, edge);
+        // The check a sparse scan cannot make: the data's own edge against the one the references give this mixture.
+        // The references' mixture goes through the same estimator on the same energies, so the estimator's own bias cancels.
+        var referenceEdge = _model.HasMixture && fractions.Length > 0 && double.IsFinite(fractions[^1])
+            ? MixtureEdge(e, Math.Clamp(fractions[^1], 0, 1), searchFrom, searchTo) : double.NaN;
+        return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step,
+            fractions.Length > 0 ? fractions[^1] : double.NaN, sigmas.Length > 0 ? sigmas[^1] : double.NaN, null)
+        { Fractions = fractions, FractionSigmas = sigmas, ReferenceEdgeEv = referenceEdge };
+    }
+
+    /// <summary>The references' mixture at <paramref name="fraction"/>, noise-free on <paramref name="e"/>, through <see cref="DerivativeEdge"/>.</summary>
+    private double MixtureEdge(double[] e, double fraction, double searchFrom, double searchTo) =>
+        DerivativeEdge(e, e.Select(x => _model.Mu(x, fraction)).ToArray(), searchFrom, searchTo, out _)?.Edge ?? double.NaN;
+
+    /// <summary>E0 from the data's own derivative: its maximum in [from, to] on the raw then the normalised μ, refined by the
+    /// inflection of a cubic; with the normalised μ and the edge step. Null (and the flag) when the scan has no edge there.</summary>
+    private (double Edge, double[] Normalised, double Step)? DerivativeEdge(double[] e, double[] y, double searchFrom, double searchTo, out string? flag)
+    {
+        flag = FlagIncomplete;
         var slope = Derivative(e, y, _options.DerivativeHalfWindow);
         var roughEdge = ArgMaxEnergy(e, slope, searchFrom, searchTo, out _);
-        if (roughEdge is null) return Flagged(FlagIncomplete);
+        if (roughEdge is null) return null;
 
         var normalisation = Normalise(e, y, roughEdge.Value);
-        if (normalisation is null) return Flagged(FlagIncomplete);
+        if (normalisation is null) return null;
         var (normalised, step, preEdgeScatter) = normalisation.Value;
-        if (!(step > _options.MinimumStepToNoise * preEdgeScatter) || !(step > 0)) return Flagged(FlagFlat);
+        if (!(step > _options.MinimumStepToNoise * preEdgeScatter) || !(step > 0)) { flag = FlagFlat; return null; }
 
         // Refine on the normalised data: same positions, but the parabola now sees a well-scaled derivative.
         var normalisedSlope = Derivative(e, normalised, _options.DerivativeHalfWindow);
         var edge = ArgMaxEnergy(e, normalisedSlope, searchFrom, searchTo, out _) ?? roughEdge.Value;
         edge = InflectionOfCubic(e, normalised, edge, _options.EdgeFitHalfWidthEv) ?? edge;
 
-        var whiteLineEnergy = ArgMaxEnergy(e, normalised, edge, edge + 20, out var whiteLineHeight) ?? double.NaN;
-
-        var (fractions, sigmas) = LinearCombination(e, normalised, edge);
-        // The check a sparse scan cannot make: the data's own edge against the one the references give this mixture.
-        var referenceEdge = _model.HasMixture && fractions.Length > 0 && double.IsFinite(fractions[^1])
-            ? _model.EdgeEnergyEv(Math.Clamp(fractions[^1], 0, 1)) : double.NaN;
-        return new XasFeatures(edge, whiteLineEnergy, whiteLineHeight, step,
-            fractions.Length > 0 ? fractions[^1] : double.NaN, sigmas.Length > 0 ? sigmas[^1] : double.NaN, null)
-        { Fractions = fractions, FractionSigmas = sigmas, ReferenceEdgeEv = referenceEdge };
+        flag = null;
+        return (edge, normalised, step);
     }
 
     /// <summary>The largest energy gap that overlaps [from, to] (the gaps into and out of it included); infinity when the scan does not reach it.</summary>
@@ -222,7 +239,10 @@ public sealed class XasEdgeAnalyzer
     /// </summary>
     private XasFeatures AnalyzeByReferences(double[] e, double[] y, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
     {
-        var fit = FitMixture(e, y, searchFrom, searchTo, out var flag);
+        // The references moved by the energy offsets the run's dense scans measured (a shift looks like a change of fraction).
+        Func<double[], double[], double?> edgeOf = (x, mu) => DerivativeEdge(x, mu, searchFrom, searchTo, out _)?.Edge;
+        var offsets = ReferenceEdgeCorrection.ResolvedOffsets(_model, denseScans, edgeOf);
+        var fit = FitMixture(e, y, searchFrom, searchTo, out var flag, offsets);
         if (fit is null) return Flagged(flag!);
         var fraction = Math.Clamp(fit.Value.Fraction, 0, 1);
         var mismatch = SparseMismatch(e, fraction, searchFrom, searchTo, denseScans);
@@ -230,8 +250,12 @@ public sealed class XasEdgeAnalyzer
 
         var edge = _model.EdgeEnergyEv(fraction);
         var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
-        return new XasFeatures(edge, whiteLine, whiteLineHeight, fit.Value.Step, fraction, sigma, null)
+        // The references' energy scale as the run's dense scans measured it against the data's own derivative, at this fraction.
+        var correction = ReferenceEdgeCorrection.At(fraction, sigma, _model, denseScans, edgeOf);
+        var moved = correction?.OffsetEv ?? 0;
+        return new XasFeatures(edge + moved, whiteLine + moved, whiteLineHeight, fit.Value.Step, fraction, sigma, null)
         {
+            EdgeCorrection = correction,
             Fractions = [1 - fraction, fraction], FractionSigmas = [sigma, sigma], Sparse = true,
             MismatchSigma = Math.Sqrt(mismatch.Variance), MismatchDenseScans = mismatch.DenseScans,
         };
@@ -319,8 +343,9 @@ public sealed class XasEdgeAnalyzer
     /// gradient in the coefficients of <see cref="MixtureDesign"/>.</summary>
     private readonly record struct MixtureFit(double Fraction, double Sigma, double Step, double[] Gradient);
 
-    /// <summary>The columns of the mixture fit at every energy: 1, (E − Ē)/10 eV, μ of the first and of the last reference.</summary>
-    private double[,] MixtureDesign(double[] e)
+    /// <summary>The columns of the mixture fit at every energy: 1, (E − Ē)/10 eV, μ of the first and of the last reference (each moved
+    /// by its offset, when the dense scans have measured one: <see cref="ReferenceEdgeCorrection"/>).</summary>
+    private double[,] MixtureDesign(double[] e, (double First, double Last) offsetsEv = default)
     {
         var center = e.Average();
         const double backgroundScaleEv = 10;
@@ -329,8 +354,8 @@ public sealed class XasEdgeAnalyzer
         {
             design[i, 0] = 1;
             design[i, 1] = (e[i] - center) / backgroundScaleEv;
-            design[i, 2] = _model.First.Mu(e[i]);
-            design[i, 3] = _model.Last.Mu(e[i]);
+            design[i, 2] = _model.First.Mu(e[i] - offsetsEv.First);
+            design[i, 3] = _model.Last.Mu(e[i] - offsetsEv.Last);
         }
         return design;
     }
@@ -341,7 +366,7 @@ public sealed class XasEdgeAnalyzer
     /// edge's shape, only carry contrast between the references; and where the mixture's derivative maximum hops from the Fe2+ to
     /// the Fe3+ edge the hop follows from the fraction, not from which peak the points happened to sample.
     /// </summary>
-    private MixtureFit? FitMixture(double[] e, double[] y, double searchFrom, double searchTo, out string? flag)
+    private MixtureFit? FitMixture(double[] e, double[] y, double searchFrom, double searchTo, out string? flag, (double First, double Last) offsetsEv = default)
     {
         flag = FlagIncomplete;
         // The lines are where both references are: below the Fe2+ edge and above the Fe3+ edge by the normalisation's margins.
@@ -351,7 +376,7 @@ public sealed class XasEdgeAnalyzer
         // Three points per line (as the normalisation needs) and four across the edge, so the fit has more points than parameters everywhere it matters.
         if (below < MinimumPointsPerLine || above < MinimumPointsPerLine || onEdge < 4) return null;
 
-        var design = MixtureDesign(e);
+        var design = MixtureDesign(e, offsetsEv);
         var columns = new double[e.Length][];
         for (var i = 0; i < e.Length; i++) columns[i] = [design[i, 0], design[i, 1], design[i, 2], design[i, 3]];
         var normal = new double[4, 4];

@@ -156,18 +156,21 @@ public sealed class EnergyRangePlannerTests
     }
 
     [Fact]
-    public void Dense_scans_whose_edge_sits_off_the_references_keep_every_scan_dense_and_say_by_how_much()
+    public void A_targeted_scan_whose_edge_correction_no_dense_scan_has_measured_makes_the_next_scan_dense()
     {
         var planner = new EnergyRangePlanner(new EnergyWindow("fe", 7090, 7180, 0.5));
-        // Two dense scans (the first and a calibration one) whose own E0 is 0.25 eV above the references' for their mixture.
-        XasFeatures Dense(double edge, double offset) => new XasFeatures(edge, edge + 6, 1.5, 1, 0.3, 0.01, null) { ReferenceEdgeEv = edge - offset };
-        var off = planner.NextScan([Dense(7123.0, 0.26), Dense(7123.2, 0.24)]);
-        Assert.True(off.FullRange);
-        Assert.Contains("the references put the edge -0.25", off.Decision.Reason);
-        Assert.Contains("only dense scans give E0", off.Decision.Reason);
+        var dense = new XasFeatures(7123.0, 7129, 1.5, 1, 0.3, 0.01, null);
+        XasFeatures Sparse(EdgeCorrection? correction) => new XasFeatures(7126.0, 7131, 1.5, 1, 0.6, 0.01, null) { Sparse = true, EdgeCorrection = correction };
 
-        // Within the tolerance, or not clearly outside it given the scatter: targeted scans as usual.
-        Assert.False(planner.NextScan([Dense(7123.0, 0.05), Dense(7123.2, -0.03)]).FullRange);
-        Assert.False(planner.NextScan([Dense(7123.0, 0.6), Dense(7123.2, -0.1)]).FullRange);
+        // Past the edge hop, on the Fe3+ edge, which the first dense scan (on the Fe2+ edge) did not measure: σ still the prior's.
+        var unmeasured = planner.NextScan([dense, Sparse(new EdgeCorrection(0, 0.99, 1, "FePO4 +0.000 ± 1.000 eV"))]);
+        Assert.True(unmeasured.FullRange);
+        Assert.Contains("not measured on its edge yet (FePO4 +0.000 ± 1.000 eV)", unmeasured.Decision.Reason);
+
+        // Measured (even with a σ above 0.1 eV: another dense scan would be as noisy), astride the hop (a dense scan there would be
+        // left out of the correction), or a caller that keeps no dense scans: targeted scans as usual.
+        Assert.False(planner.NextScan([dense, Sparse(new EdgeCorrection(0.2, 0.15, 1, "measured"))]).FullRange);
+        Assert.False(planner.NextScan([dense, Sparse(new EdgeCorrection(0, 0.99, 1, "at the hop") { AtTheHop = true })]).FullRange);
+        Assert.False(planner.NextScan([dense, Sparse(null)]).FullRange);
     }
 }
