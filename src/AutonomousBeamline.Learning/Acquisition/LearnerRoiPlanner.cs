@@ -679,13 +679,8 @@ public sealed class LearnerRoiPlanner : IRoiPlanner
         var sigma = double.IsFinite(o.PhaseFractionSigma) && o.PhaseFractionSigma > 0 ? o.PhaseFractionSigma : double.NaN;
         _valueScale.Add(o.PhaseFraction, sigma);
         if (double.IsNaN(sigma)) sigma = _options.NoiseSpread * Scale;
-        var (value, weight) = _options.Values switch
-        {
-            MapValues.TwoPhaseShape => (o.PhaseFraction - o.StateOfCharge, Math.Max(MinimumShapeWeight, ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge))),
-            MapValues.DeviationFromStateOfCharge => (o.PhaseFraction - o.StateOfCharge, 1.0),
-            _ => (o.PhaseFraction, 1.0),
-        };
-        _nonlinearity.Add(o.XMm, o.YMm, value / weight, sigma / weight);
+        var (value, weight) = _options.Values.Read(o.PhaseFraction, o.StateOfCharge, MinimumShapeWeight);
+        _nonlinearity.Add(o.XMm, o.YMm, value, sigma / weight);
     }
 
     // Below this two-phase weight (a nearly empty or full cell) a frame's shape is mostly its noise: the weight is held here.

@@ -110,22 +110,14 @@ public sealed class ForestPhaseMap : INormalisedPhaseMap
 
     private static TrainingRow ToRow(Observation o, ForestPhaseMapOptions options)
     {
-        if (options.NormaliseByTwoPhaseWeight)
-        {
-            var weight = ForestPhaseMapOptions.TwoPhaseWeight(o.StateOfCharge);
-            // The measurement noise is the same in fraction units, so after dividing by the weight it grows as 1/weight: weight by its square.
-            return new TrainingRow
-            {
-                Features = [(float)o.XMm, (float)o.YMm, (float)Math.Abs(o.CRate)],
-                Label = (float)((o.PhaseFraction - o.StateOfCharge) / weight),
-                Weight = (float)(weight * weight),
-            };
-        }
+        var (label, weight) = options.Values.Read(o.PhaseFraction, o.StateOfCharge);
         return new TrainingRow
         {
-            Features = [(float)o.XMm, (float)o.YMm, (float)o.StateOfCharge],
-            Label = (float)(options.LearnDeviationFromStateOfCharge ? o.PhaseFraction - o.StateOfCharge : o.PhaseFraction),
-            Weight = 1,
+            // A normalised map's shape holds at every state of charge; its third input is the rate instead.
+            Features = [(float)o.XMm, (float)o.YMm, (float)(options.NormaliseByTwoPhaseWeight ? Math.Abs(o.CRate) : o.StateOfCharge)],
+            Label = (float)label,
+            // The measurement noise is the same in fraction units, so after dividing by the weight it grows as 1/weight: weight by its square.
+            Weight = (float)(weight * weight),
         };
     }
 

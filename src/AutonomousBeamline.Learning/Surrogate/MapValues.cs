@@ -13,6 +13,27 @@ public enum MapValues
     Raw,
 }
 
+/// <summary>How a map reads an observation's value (<see cref="MapValues"/>): the forest learns it so, the planner measures the
+/// values' nonlinearity on it.</summary>
+public static class MapValuesReading
+{
+    /// <summary>The value as the map learns it, and the weight it was divided by (4·soc·(1 − soc) for the two-phase shape,
+    /// floored at <paramref name="minimumWeight"/>; 1 otherwise): a σ in fraction units becomes σ / weight.</summary>
+    public static (double Value, double Weight) Read(this MapValues values, double value, double stateOfCharge, double minimumWeight = 0)
+    {
+        switch (values)
+        {
+            case MapValues.TwoPhaseShape:
+                var weight = Math.Max(minimumWeight, ForestPhaseMapOptions.TwoPhaseWeight(stateOfCharge));
+                return ((value - stateOfCharge) / weight, weight);
+            case MapValues.DeviationFromStateOfCharge:
+                return (value - stateOfCharge, 1);
+            default:
+                return (value, 1);
+        }
+    }
+}
+
 /// <summary>
 /// The scale of a map's values, for the terms of the map and the planner written on a fraction's scale (a spread per unit of
 /// distance, a noise floor, a space-filling weight): 1 for a fraction (its whole range), and for a target in its own unit the
