@@ -27,7 +27,10 @@ public sealed class TerminationSignalTests : IDisposable
         using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(3));
 
         var beamline = Path.Combine(AppContext.BaseDirectory, "beamline.dll");
-        using var child = Process.Start(new ProcessStartInfo("dotnet", ["exec", beamline, "dry-run", config, "--out", runs, "--pace", "100"])
+        // Through env, which gives the signals their default disposition and then becomes the dry run (same pid): a test
+        // host started in the background by a non-interactive shell inherits SIGINT ignored, and an ignored SIGINT stays
+        // ignored in every child (as nohup and shells intend), so without this Ctrl-C would never reach the run.
+        using var child = Process.Start(new ProcessStartInfo("env", ["--default-signal=INT,TERM", "dotnet", "exec", beamline, "dry-run", config, "--out", runs, "--pace", "100"])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         })!;
