@@ -19,6 +19,11 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
     /// <summary>Where the unknown phase's strongest reflection, (2 0 0), lies on the simulated detector's 2θ axis at 0.5 Å.</summary>
     private static double StrongestTwoTheta => Bragg.TwoThetaDeg(A / 2, BatteryMaterials.DefaultWavelengthAngstrom)!.Value;
 
+    /// <summary>Where an olivine's (2 1 1) lies at 0.5 Å: the channel its component peaks at (the strongest of its
+    /// overlapping reflections on this axis).</summary>
+    private static double OlivineTwoTheta(OrthorhombicLattice lattice) =>
+        Bragg.TwoThetaDeg(lattice.DSpacing(2, 1, 1), BatteryMaterials.DefaultWavelengthAngstrom)!.Value;
+
     private string Config(int frames, string? target = null)
     {
         var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml"))
@@ -73,18 +78,20 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         // Before the phase grows in, the references explain the patterns.
         Assert.Contains(journal, r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xrd");
 
-        // Only those frames are decomposed (the target is the FePO4 fraction): two olivines and the unknown phase are in
-        // every one of them, and the rank reaches three, one more than the phases the references know, and no more.
+        // The rank reaches three, one more than the phases the references know, and no more.
         var updates = Updates(journal);
         Assert.NotEmpty(updates);
         Assert.Equal(3, updates.Max(u => (int)u["rank"]!));
         var last = updates[^1];
         Assert.Equal(3, (int)last["rank"]!);
-        // One of them peaks where the unknown phase's strongest reflection is. (Which mixtures the others are is not asserted:
-        // every one of these frames holds all three phases, in shares that rise nearly together with the state of charge.)
+        // Each phase is a component of its own: one peaks at LiFePO4's (2 1 1), one at FePO4's, one at the unknown phase's
+        // (2 0 0) — not mixtures, which the unexplained frames alone gave (all three phases rising together in them).
         var peaks = last["components"]!.AsArray().Select(c => (double)c!["peak_at"]!).ToList();
-        Assert.True(peaks.Any(p => Math.Abs(p - StrongestTwoTheta) < 0.05),
-            $"components peak at {string.Join(", ", peaks)}°, the unknown phase's (2 0 0) at {StrongestTwoTheta:0.000}°");
+        var shares = last["components"]!.AsArray().Select(c => (double)c!["fraction"]!).ToList();
+        var expected = new[] { OlivineTwoTheta(BatteryMaterials.LiFePO4Lattice), OlivineTwoTheta(BatteryMaterials.FePO4Lattice), StrongestTwoTheta };
+        Assert.All(expected, e => Assert.True(peaks.Any(p => Math.Abs(p - e) < 0.05),
+            $"components peak at {string.Join(", ", peaks.Select(p => p.ToString("0.000")))}° (shares {string.Join(", ", shares.Select(f => f.ToString("0.00")))}), "
+            + $"the phases' peaks at {string.Join(", ", expected.Select(x => x.ToString("0.000")))}°"));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
+using AutonomousBeamline.Control.Steps;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Acquisition;
 using AutonomousBeamline.Learning.Decomposition;
@@ -68,10 +69,13 @@ public sealed record ObservationMade(Observation Observation) : JournalRecord;
 /// <param name="Frames">How many frames of the kind the decomposition has taken.</param>
 /// <param name="Frame">The frame that made the change.</param>
 /// <param name="Components">Each component: id, where it peaks on the frames' axis, its share of that frame, the first frame it was seen in.</param>
-public sealed record ComponentsUpdated(FrameKind Kind, int Version, int Rank, long Frames, long Frame, IReadOnlyList<ComponentSummary> Components) : JournalRecord
+/// <param name="StartedBy">What started the kind's decomposition; null in journals written before it was recorded.</param>
+/// <param name="SeedFrames">How many earlier, explained frames the stream was seeded with when it started (counted in <paramref name="Frames"/>).</param>
+public sealed record ComponentsUpdated(FrameKind Kind, int Version, int Rank, long Frames, long Frame, IReadOnlyList<ComponentSummary> Components,
+    DecompositionStart? StartedBy = null, int SeedFrames = 0) : JournalRecord
 {
-    public static ComponentsUpdated From(FrameComponents c, long frame) =>
-        new(c.Kind, c.Update.Version, c.Update.Rank.Rank, c.Update.FrameCount, frame, c.Summaries);
+    public static ComponentsUpdated From(FrameComponents c, DecompositionStream? stream, long frame) =>
+        new(c.Kind, c.Update.Version, c.Update.Rank.Rank, c.Update.FrameCount, frame, c.Summaries, stream?.StartedBy, stream?.SeedFrames ?? 0);
 }
 
 /// <summary>A new observation against the map published before it (which had not been fitted on it): the held-out check

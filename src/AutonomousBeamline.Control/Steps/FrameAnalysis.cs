@@ -11,7 +11,9 @@ namespace AutonomousBeamline.Control.Steps;
 /// <summary>What a frame said: an observation, or the analysis' reason for not using it.</summary>
 /// <param name="Xas">The spectrum's features (usable or not), for the energy planner.</param>
 /// <param name="Components">What the reference-free decomposition made of the frame, when it was decomposed.</param>
-public sealed record AnalysisResult(Observation? Observation, string? Flag, XasFeatures? Xas, FrameComponents? Components = null);
+/// <param name="Stream">How the decomposition stream of the frame's kind began, when the frame was decomposed.</param>
+public sealed record AnalysisResult(Observation? Observation, string? Flag, XasFeatures? Xas, FrameComponents? Components = null,
+    DecompositionStream? Stream = null);
 
 /// <summary>The cell and the sample when a frame was taken, as the observation records them.</summary>
 /// <param name="StateOfChargeAt">The charge-counted state of charge at a moment (the middle of the exposure).</param>
@@ -21,8 +23,9 @@ public sealed record FrameContext(long Sequence, SpotMm Position, double CRate, 
 /// <param name="target">What the observation's value is (config <c>learning.target</c>); the FePO4 fraction when null.</param>
 /// <param name="roi">Where the sample may be: a frame whose header places it outside is no observation (a wrong or hostile
 /// header must not put a point on the map where no frame was taken). Null: not checked.</param>
-/// <param name="decomposition">Decomposes, without references, every sound frame of a component-score target's kind, and any
-/// frame the references leave unexplained (rather than only flagging it). Null: no decomposition.</param>
+/// <param name="decomposition">Decomposes, without references, every sound frame of a component-score target's kind; of any
+/// other kind, every sound frame from the first the references leave unexplained on, seeded with the explained ones before it
+/// (<see cref="DecompositionFeed"/>). Null: no decomposition.</param>
 public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRoles axes, ObservationTarget? target = null, RoiPlan? roi = null,
     IFrameDecomposition? decomposition = null)
 {
@@ -33,6 +36,7 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
     private const double PositionToleranceMm = 0.05;
 
     private readonly ObservationTarget _target = target ?? ObservationTarget.Default;
+    private readonly DecompositionFeed? _feed = decomposition is null ? null : new DecompositionFeed(decomposition, target ?? ObservationTarget.Default);
 
     /// <summary>What the observations' values are.</summary>
     public ObservationTarget Target => _target;
@@ -62,7 +66,7 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
         }
         // A frame the references leave unexplained may still become a component-score observation, so its position is checked too.
         if (flag is (null or XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit) && OutsideRoi(header.Positions)) flag = FlagOutsideRoi;
-        var components = Decompose(frame, flag);
+        var (components, stream) = _feed?.Offer(frame, flag) ?? (null, null);
         if (_target.Kind == TargetKind.ComponentScore && header.Kind == _target.MeasuredBy)
         {
             // The references' verdict does not matter to a reference-free target; a frame the decomposition could not take does.
@@ -70,7 +74,7 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             if (flag is null && components is null) flag = FlagNotDecomposed;
             if (flag is null) (fraction, sigma) = _target.From(components!.Update);
         }
-        if (flag is not null) return new AnalysisResult(null, flag, spectrum, components);
+        if (flag is not null) return new AnalysisResult(null, flag, spectrum, components, stream);
 
         var midExposure = header.TStart + TimeSpan.FromSeconds((header.ExposureS ?? 0) / 2);
         var observation = new Observation
@@ -95,20 +99,11 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
             TargetUnit = header.Kind == _target.MeasuredBy ? _target.UnitOf(header.XUnit) : null,
             Features = features.Count > 0 ? features : null,
         };
-        return new AnalysisResult(observation, null, spectrum, components);
+        return new AnalysisResult(observation, null, spectrum, components, stream);
     }
 
     /// <summary>The flag of a component-score frame the decomposition could not take (on another axis or grid than the stream's).</summary>
     public const string FlagNotDecomposed = "not-decomposed";
-
-    /// <summary>Decomposes a sound frame of a component-score target's kind, or one the references leave unexplained.</summary>
-    private FrameComponents? Decompose(Frame frame, string? flag)
-    {
-        if (decomposition is null || frame.Header.Kind == FrameKind.Xas && flag is XasEdgeAnalyzer.FlagIncomplete) return null;
-        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
-        var scored = _target.Kind == TargetKind.ComponentScore && frame.Header.Kind == _target.MeasuredBy && flag is null;
-        return unexplained || scored ? decomposition.Decompose(frame) : null;
-    }
 
     private bool OutsideRoi(IReadOnlyDictionary<string, double> positions)
     {

@@ -83,7 +83,7 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     {
         Dose(frame, context.Position);
         var result = analysis.Analyze(frame, context, _denseScans);
-        if (result.Components is { Update.Changed: true } components) recorder.Write(ComponentsUpdated.From(components, frame.Header.Frame));
+        if (result.Components is { Update.Changed: true } components) recorder.Write(ComponentsUpdated.From(components, result.Stream, frame.Header.Frame));
         if (result.Xas is { } spectrum)
         {
             _scans = _scans.Add(spectrum);

@@ -15,6 +15,14 @@ public interface IFrameDecomposition
 {
     /// <summary>Null when the frame cannot join its stream (another axis or grid than the stream's first frame, e.g. a sparse scan).</summary>
     FrameComponents? Decompose(Frame frame);
+
+    /// <summary>
+    /// Feeds <paramref name="earlier"/> frames to the stream of <paramref name="first"/>'s kind, ahead of it, without
+    /// publishing (<see cref="IncrementalDecomposition.Seed"/>: the <see cref="Decompose"/> of <paramref name="first"/> that
+    /// follows publishes what they and it resolve). A kind with no stream yet starts one on <paramref name="first"/>'s axis;
+    /// an earlier frame on another axis, or of another kind, is left out. Returns how many joined.
+    /// </summary>
+    int Seed(Frame first, IReadOnlyList<Frame> earlier);
 }
 
 /// <summary>
@@ -30,27 +38,65 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
     public FrameComponents? Decompose(Frame frame)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        var h = frame.Header;
-        var values = frame.Intensities;
-        if (values.Length < 2 || values.Any(v => !double.IsFinite(v))) return null;
-        if (frame.X is null && (h.XStart is null || h.XStep is null)) return null;
-        var axis = Enumerable.Range(0, values.Length).Select(frame.XAt).ToArray();
-        if (!_streams.TryGetValue(h.Kind, out var stream))
-        {
-            var noise = h.Kind == FrameKind.Xas ? NoiseModel.Gaussian : NoiseModel.Poisson;
-            stream = (new IncrementalDecomposition(new DecompositionOptions(noise, window, maxComponents)), axis);
-            _streams[h.Kind] = stream;
-        }
-        var tolerance = 1e-6 * Math.Max(Math.Abs(stream.Axis[^1] - stream.Axis[0]) / stream.Axis.Length, 1e-12);
-        if (axis.Length != stream.Axis.Length || axis.Where((x, i) => Math.Abs(x - stream.Axis[i]) > tolerance).Any()) return null;
-        if (stream.Stream.Options.Noise == NoiseModel.Poisson && values.Any(v => v < 0)) return null;
-        var update = stream.Stream.Add(values.Select(v => (double)v).ToArray());
+        if (Joining(frame) is not { } joining) return null;
+        var (stream, values) = joining;
+        var update = stream.Add(values);
         var summaries = update.Components.Select(c =>
         {
             var peak = 0;
             for (var j = 1; j < c.Shape.Count; j++) if (c.Shape[j] > c.Shape[peak]) peak = j;
             return new ComponentSummary(c.Id, frame.XAt(peak), update.ScoreOf(c.Id)?.Fraction ?? 0, c.FirstSeenFrame);
         }).ToList();
-        return new FrameComponents(h.Kind, update, summaries);
+        return new FrameComponents(frame.Header.Kind, update, summaries);
+    }
+
+    public int Seed(Frame first, IReadOnlyList<Frame> earlier)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(earlier);
+        // The stream takes first's axis (when it has none yet) before any earlier frame could give it another.
+        if (Usable(first) is not { } axis) return 0;
+        StreamOf(first.Header.Kind, axis);
+        var joined = 0;
+        foreach (var frame in earlier.Where(f => f.Header.Kind == first.Header.Kind))
+        {
+            if (Joining(frame) is not { } joining) continue;
+            joining.Stream.Seed(joining.Values);
+            joined++;
+        }
+        return joined;
+    }
+
+    /// <summary>The frame's axis, or null when it holds no finite values on a described axis.</summary>
+    private static double[]? Usable(Frame frame)
+    {
+        var h = frame.Header;
+        var values = frame.Intensities;
+        if (values.Length < 2 || values.Any(v => !double.IsFinite(v))) return null;
+        if (frame.X is null && (h.XStart is null || h.XStep is null)) return null;
+        return Enumerable.Range(0, values.Length).Select(frame.XAt).ToArray();
+    }
+
+    private (IncrementalDecomposition Stream, double[] Axis) StreamOf(FrameKind kind, double[] axis)
+    {
+        if (!_streams.TryGetValue(kind, out var stream))
+        {
+            var noise = kind == FrameKind.Xas ? NoiseModel.Gaussian : NoiseModel.Poisson;
+            stream = (new IncrementalDecomposition(new DecompositionOptions(noise, window, maxComponents)), axis);
+            _streams[kind] = stream;
+        }
+        return stream;
+    }
+
+    /// <summary>The frame's stream and values, or null when the frame cannot join it (another axis or grid, negative counts).</summary>
+    private (IncrementalDecomposition Stream, double[] Values)? Joining(Frame frame)
+    {
+        if (Usable(frame) is not { } axis) return null;
+        var stream = StreamOf(frame.Header.Kind, axis);
+        var tolerance = 1e-6 * Math.Max(Math.Abs(stream.Axis[^1] - stream.Axis[0]) / stream.Axis.Length, 1e-12);
+        if (axis.Length != stream.Axis.Length || axis.Where((x, i) => Math.Abs(x - stream.Axis[i]) > tolerance).Any()) return null;
+        var values = frame.Intensities;
+        if (stream.Stream.Options.Noise == NoiseModel.Poisson && values.Any(v => v < 0)) return null;
+        return (stream.Stream, values.Select(v => (double)v).ToArray());
     }
 }

@@ -75,7 +75,18 @@ public sealed class IncrementalDecomposition
     public int Version => _version;
     public long FrameCount => _frames;
 
-    public DecompositionUpdate Add(IReadOnlyList<double> frame)
+    /// <summary>
+    /// Takes an earlier frame the stream was not fed at the time (seeding it ahead of the frame that started it): resolved as
+    /// <see cref="Add"/> would have resolved it, so the components grow in one by one from the residual as they do in a
+    /// stream fed from its first frame, but nothing is published — the next <see cref="Add"/> publishes what the seeds and
+    /// it resolve, as one version. (Resolving all seeds at once from a cold start was tried: on the unknown-phase dry run
+    /// its three components came out as one olivine mixture each, one taking every frame.)
+    /// </summary>
+    public void Seed(IReadOnlyList<double> frame) => Update(frame, publish: false);
+
+    public DecompositionUpdate Add(IReadOnlyList<double> frame) => Update(frame, publish: true)!;
+
+    private void Check(IReadOnlyList<double> frame)
     {
         ArgumentNullException.ThrowIfNull(frame);
         if (frame.Count == 0) throw new ArgumentException("a frame with no channels cannot be decomposed");
@@ -87,10 +98,20 @@ public sealed class IncrementalDecomposition
             if (_options.Noise == NoiseModel.Poisson && frame[j] < 0)
                 throw new ArgumentException($"channel {j} of the frame is negative ({frame[j]}), which counts cannot be: decompose it with the Gaussian noise model");
         }
+    }
+
+    private void Enqueue(IReadOnlyList<double> frame)
+    {
         _channels = frame.Count;
         _frames++;
         _window.Enqueue(frame.ToArray());
         if (_window.Count > _options.Window) _window.Dequeue();
+    }
+
+    private DecompositionUpdate? Update(IReadOnlyList<double> frame, bool publish)
+    {
+        Check(frame);
+        Enqueue(frame);
 
         var data = Matrix<double>.Build.DenseOfRowArrays(_window);
         var rank = SignificantComponents.Estimate(data, _options.Noise);
@@ -100,7 +121,7 @@ public sealed class IncrementalDecomposition
         if (k > 0)
         {
             var solution = McrAls.Resolve(data, start, cold ? _options.ColdIterations : _options.WarmIterations, 1e-7);
-            if (k > 1 && Unscored(solution.Scores))
+            if (k > 1 && (Unscored(solution.Scores) || Duplicated(solution.Components)))
             {
                 // A component no frame of the window scores on is no component: the start led ALS to a corner where one
                 // component takes everything (a seed the others already explain). Start again from the purest channels —
@@ -113,6 +134,7 @@ public sealed class IncrementalDecomposition
             scores = solution.Scores;
         }
         else _components = [];
+        if (!publish) return null;
 
         var changed = Changed();
         if (changed) { _version++; _published = _components; }
@@ -168,6 +190,19 @@ public sealed class IncrementalDecomposition
         }
         return Matrix<double>.Build.DenseOfRowVectors(seeds);
     }
+
+    /// <summary>True when two components have (nearly) one shape: two of the k independent directions the rank counted
+    /// cannot be one shape twice, so ALS has settled with a component split in two and another one missing.</summary>
+    private static bool Duplicated(Matrix<double> components)
+    {
+        for (var a = 0; a < components.RowCount; a++)
+            for (var b = a + 1; b < components.RowCount; b++)
+                if (Correlation(components.Row(a).ToArray(), components.Row(b).ToArray()) > DuplicateCorrelation) return true;
+        return false;
+    }
+
+    /// <summary>Above this correlation two components count as one shape (distinct phases' patterns correlate far less).</summary>
+    private const double DuplicateCorrelation = 0.9;
 
     /// <summary>True when some component's scores over the window are (numerically) all zero.</summary>
     private static bool Unscored(Matrix<double> scores)

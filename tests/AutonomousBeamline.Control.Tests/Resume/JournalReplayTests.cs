@@ -102,4 +102,30 @@ public sealed class JournalReplayTests
         Assert.True(JournalReplay.Rebuild(ended, _ => [], Plan).Ended);
         Assert.False(JournalReplay.Rebuild([.. ended, At(20, new RunResumeStarted("x", RoiStrategy.Learner, "r"))], _ => [], Plan).Ended);
     }
+
+    [Fact]
+    public void A_journal_written_before_components_updated_said_what_started_the_decomposition_still_replays()
+    {
+        // Lines as journals held them before started_by and seed_frames: read by the storage adapter, then replayed.
+        var dir = Directory.CreateTempSubdirectory("old-components-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "journal.jsonl");
+            File.WriteAllLines(path,
+            [
+                """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"run_start","experiment":"x","strategy":"learner","run_id":"r"}""",
+                """{"seq":2,"t":"2026-11-24T21:00:05.000Z","type":"observation","sequence":1,"frame":1,"time":"2026-11-24T21:00:05\u002B00:00","kind":"xrd","x_mm":1.5,"y_mm":2,"state_of_charge":0.3,"c_rate":1,"phase_fraction":0.31,"phase_fraction_sigma":0.001,"beam_current_ma":199.5,"source":"learner","exposure_s":20}""",
+                """{"seq":3,"t":"2026-11-24T21:00:09.000Z","type":"components_updated","kind":"xrd","version":1,"rank":3,"frames":11,"frame":2,"components":[{"id":1,"peak_at":9.54,"fraction":0.42,"first_seen_frame":1},{"id":2,"peak_at":13.74,"fraction":0.33,"first_seen_frame":11}]}""",
+                """{"seq":4,"t":"2026-11-24T21:00:10.000Z","type":"cell","voltage_v":3.41,"current_a":0.0012,"state_of_charge":0.35,"step":"charge","cycle":1}""",
+            ]);
+            var journal = Storage.JournalFile.Read(path);
+
+            Assert.Empty(journal.Warnings);
+            var components = Assert.IsType<ComponentsUpdated>(journal.Entries[2].Record);
+            Assert.Equal((null, 0, 3, 2), (components.StartedBy, components.SeedFrames, components.Rank, components.Components.Count));
+            var resume = JournalReplay.Rebuild(journal.Entries, _ => [new StoredFrame(FrameFate.Observation, null, 1, 20, null)], Plan);
+            Assert.Equal((1, 0.35, 4L), (resume.Observations.Count, resume.StateOfCharge, resume.LastSequence));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

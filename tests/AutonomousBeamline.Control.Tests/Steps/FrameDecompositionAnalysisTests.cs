@@ -63,6 +63,34 @@ public sealed class FrameDecompositionAnalysisTests
     }
 
     [Fact]
+    public void The_first_unexplained_frame_is_decomposed_with_the_explained_frames_before_it_and_explained_frames_after_it_too()
+    {
+        var analyzer = new FakeAnalyzer();
+        var analysis = new FrameAnalysis(analyzer, null, Axes, decomposition: new FrameDecomposition());
+        var rng = new Random(6);
+        for (var i = 0; i < 12; i++)
+        {
+            var explained = analysis.Analyze(Mixture(i, i / 14.0, rng), Context(i));
+            Assert.Equal(((FrameComponents?)null, (DecompositionStream?)null), (explained.Components, explained.Stream));
+        }
+
+        analyzer.FlagEverything = XrdPhaseAnalyzer.FlagMisfit;
+        var first = analysis.Analyze(Mixture(12, 12 / 14.0, rng), Context(12));
+
+        Assert.Equal(new DecompositionStream(DecompositionStart.ReferenceMisfit, 12), first.Stream);
+        Assert.Equal(13, first.Components!.Update.FrameCount);
+        Assert.True(first.Components.Update.Changed);
+        // The seeds' variation resolves both patterns in the first published model.
+        Assert.Equal([60 * 0.01 + 5, 130 * 0.01 + 5], first.Components.Summaries.Select(c => Math.Round(c.PeakAt, 2)).Order());
+
+        analyzer.FlagEverything = null;
+        var after = analysis.Analyze(Mixture(13, 1, rng), Context(13));
+        Assert.NotNull(after.Observation);
+        Assert.Equal(14, after.Components!.Update.FrameCount);
+        Assert.Equal(first.Stream, after.Stream);
+    }
+
+    [Fact]
     public void A_frame_no_reference_explains_whose_header_puts_it_outside_the_roi_is_no_component_score_observation()
     {
         var target = ObservationTarget.Parse("component_score", null, null, component: 1);

@@ -3,6 +3,9 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
+using AutonomousBeamline.Control.Steps;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Decomposition;
 
 namespace AutonomousBeamline.Storage.Tests;
 
@@ -132,6 +135,25 @@ public sealed class JournalGoldenLineTests : IDisposable
         Assert.Empty(today.Warnings);
         var older = Assert.IsType<Suspended>(Assert.Single(today.Entries).Record);
         Assert.Equal(("beam below threshold", null, 12.5), (older.Reason, older.Suspender, older.BeamCurrentMa!.Value));
+    }
+
+    [Fact]
+    public async Task Components_updated_says_what_started_the_decomposition_and_an_older_line_without_it_still_reads()
+    {
+        var record = new ComponentsUpdated(FrameKind.Xrd, 1, 3, 14, 15, [new ComponentSummary(1, 9.54, 0.42, 2), new ComponentSummary(4, 13.74, 0.06, 14)],
+            DecompositionStart.ReferenceMisfit, 13);
+        var lines = await JournalFiles.WriteAsync(_folder, record, record with { StartedBy = DecompositionStart.ComponentScoreTarget, SeedFrames = 0 });
+        var (written, scored) = (lines[0], lines[1]);
+        AssertSameJson(
+            """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"components_updated","kind":"xrd","version":1,"rank":3,"frames":14,"frame":15,"components":[{"id":1,"peak_at":9.54,"fraction":0.42,"first_seen_frame":2},{"id":4,"peak_at":13.74,"fraction":0.06,"first_seen_frame":14}],"started_by":"reference_misfit","seed_frames":13}""",
+            written, "components_updated");
+        Assert.Equal("component_score_target", (string?)JsonNode.Parse(scored)!["started_by"]);
+
+        var older = JournalFiles.Read(_folder,
+            """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"components_updated","kind":"xrd","version":1,"rank":3,"frames":14,"frame":15,"components":[{"id":1,"peak_at":9.54,"fraction":0.42,"first_seen_frame":2}]}""");
+        Assert.Empty(older.Warnings);
+        var read = Assert.IsType<ComponentsUpdated>(Assert.Single(older.Entries).Record);
+        Assert.Equal(((DecompositionStart?)null, 0, 14L), (read.StartedBy, read.SeedFrames, read.Frames));
     }
 
     private static void AssertSameJson(string expected, string actual, string what) =>

@@ -2,6 +2,7 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
+using AutonomousBeamline.Control.Steps;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Decomposition;
 
@@ -47,7 +48,8 @@ public static class SampleRecords
         new ObservationRecovered(8, 13, "stored before the crash, journalled after it"),
         new MapIntervalChecked(9, 4, 0.43, 0.41, 0.015, true),
         new FrameNotCounted(14, FrameKind.Xas, "flat"),
-        new ComponentsUpdated(FrameKind.Xrd, 3, 3, 41, 57, [new ComponentSummary(1, 12.25, 0.1, 1), new ComponentSummary(3, 17.5, 0.65, 22)]),
+        new ComponentsUpdated(FrameKind.Xrd, 3, 3, 41, 57, [new ComponentSummary(1, 12.25, 0.1, 1), new ComponentSummary(3, 17.5, 0.65, 22)],
+            DecompositionStart.ReferenceMisfit, 39),
         new FrameNotCounted(15, null, "beam 12.5 mA below threshold during the exposure"),
         new FrameRejected("truncated payload", "r16", 16),
         new FrameRejected("for no pending request", null, null),

@@ -1,0 +1,72 @@
+using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Decomposition;
+using AutonomousBeamline.Learning.Features;
+
+namespace AutonomousBeamline.Control.Steps;
+
+/// <summary>What started a kind's reference-free decomposition (journalled as <c>components_updated.started_by</c>).</summary>
+public enum DecompositionStart
+{
+    /// <summary>The map's target is a component's share: every sound frame of the target's kind is decomposed from the first.</summary>
+    ComponentScoreTarget,
+    /// <summary>The first frame of the kind the references left unexplained, with the recent explained frames as seeds.</summary>
+    ReferenceMisfit,
+}
+
+/// <summary>How a kind's decomposition stream began.</summary>
+/// <param name="SeedFrames">The earlier, explained frames it was seeded with when it began (0 for a component-score target).</param>
+public sealed record DecompositionStream(DecompositionStart StartedBy, int SeedFrames);
+
+/// <summary>
+/// Decides which frames the reference-free decomposition is fed. A component-score target's kind: every sound frame
+/// (explained or not). Any other kind: nothing while the references explain its frames, but the latest explained ones are
+/// kept in a ring; the first frame they leave unexplained starts the kind's stream, seeded with that ring, and from then on
+/// every sound frame of the kind is decomposed, explained ones too. Unexplained frames alone would not do: in them every
+/// phase rises nearly together with the state of charge, so the components come out as mixtures; the explained frames'
+/// variation is what separates the shapes. Not thread-safe: the run's loop is the one caller.
+/// </summary>
+public sealed class DecompositionFeed(IFrameDecomposition decomposition, ObservationTarget target, int seedCapacity = DecompositionFeed.SeedCapacity)
+{
+    /// <summary>The most explained frames a stream is seeded with: one short of the decomposition's 40-frame window, so the
+    /// unexplained frame that starts it is in the window too.</summary>
+    public const int SeedCapacity = 39;
+
+    private readonly Dictionary<FrameKind, Queue<Frame>> _explained = [];
+    private readonly Dictionary<FrameKind, DecompositionStream> _streams = [];
+
+    /// <summary>The explained frames kept for a kind whose stream has not started (for the tests of the ring's bound).</summary>
+    public int Kept(FrameKind kind) => _explained.TryGetValue(kind, out var ring) ? ring.Count : 0;
+
+    /// <summary>The frame decomposed (with how its stream began), or nothing when it is not fed to the decomposition.</summary>
+    /// <param name="flag">The analysis' flag of the frame: null when the references explain it.</param>
+    public (FrameComponents? Components, DecompositionStream? Stream) Offer(Frame frame, string? flag)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var kind = frame.Header.Kind;
+        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
+        // Sound: explained, or unexplained by the references only. Any other flag (no signal, saturated, outside the ROI, an
+        // incomplete scan) says the frame itself is bad.
+        if (flag is not null && !unexplained) return (null, null);
+        if (!_streams.TryGetValue(kind, out var stream) && target.Kind == TargetKind.ComponentScore && kind == target.MeasuredBy)
+            _streams[kind] = stream = new DecompositionStream(DecompositionStart.ComponentScoreTarget, 0);
+        if (stream is not null) return (decomposition.Decompose(frame), stream);
+        if (!unexplained)
+        {
+            Remember(kind, frame);
+            return (null, null);
+        }
+        var seeds = _explained.Remove(kind, out var ring) ? ring.ToList() : [];
+        stream = new DecompositionStream(DecompositionStart.ReferenceMisfit, decomposition.Seed(frame, seeds));
+        _streams[kind] = stream;
+        return (decomposition.Decompose(frame), stream);
+    }
+
+    private void Remember(FrameKind kind, Frame frame)
+    {
+        if (seedCapacity == 0) return;
+        if (!_explained.TryGetValue(kind, out var ring)) _explained[kind] = ring = new Queue<Frame>(seedCapacity);
+        ring.Enqueue(frame);
+        while (ring.Count > seedCapacity) ring.Dequeue();
+    }
+}
