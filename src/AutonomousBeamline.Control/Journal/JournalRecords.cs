@@ -1,7 +1,6 @@
 using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
-using AutonomousBeamline.Control.Steps;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Acquisition;
 using AutonomousBeamline.Learning.Decomposition;
@@ -59,6 +58,19 @@ public sealed record DecisionMade(Decision Decision) : JournalRecord;
 
 /// <summary>A usable frame became an observation (written flat: the observation's own fields).</summary>
 public sealed record ObservationMade(Observation Observation) : JournalRecord;
+
+/// <summary>What started a kind's reference-free decomposition (journalled as <c>components_updated.started_by</c>).</summary>
+public enum DecompositionStart
+{
+    /// <summary>The map's target is a component's share: every sound frame of the target's kind is decomposed from the first.</summary>
+    ComponentScoreTarget,
+    /// <summary>The first frame of the kind the references left unexplained, with the recent explained frames as seeds.</summary>
+    ReferenceMisfit,
+}
+
+/// <summary>How a kind's decomposition stream began.</summary>
+/// <param name="SeedFrames">The earlier, explained frames it was seeded with when it began (0 for a component-score target).</param>
+public sealed record DecompositionStream(DecompositionStart StartedBy, int SeedFrames);
 
 /// <summary>
 /// The reference-free decomposition of one kind of frame changed: its rank, or a component's shape (see

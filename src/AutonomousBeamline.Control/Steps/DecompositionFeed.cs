@@ -1,22 +1,10 @@
+using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Decomposition;
 using AutonomousBeamline.Learning.Features;
 
 namespace AutonomousBeamline.Control.Steps;
-
-/// <summary>What started a kind's reference-free decomposition (journalled as <c>components_updated.started_by</c>).</summary>
-public enum DecompositionStart
-{
-    /// <summary>The map's target is a component's share: every sound frame of the target's kind is decomposed from the first.</summary>
-    ComponentScoreTarget,
-    /// <summary>The first frame of the kind the references left unexplained, with the recent explained frames as seeds.</summary>
-    ReferenceMisfit,
-}
-
-/// <summary>How a kind's decomposition stream began.</summary>
-/// <param name="SeedFrames">The earlier, explained frames it was seeded with when it began (0 for a component-score target).</param>
-public sealed record DecompositionStream(DecompositionStart StartedBy, int SeedFrames);
 
 /// <summary>
 /// Decides which frames the reference-free decomposition is fed. A component-score target's kind: every sound frame

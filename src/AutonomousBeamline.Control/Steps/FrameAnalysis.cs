@@ -1,3 +1,4 @@
+using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.Status;
 using AutonomousBeamline.Core.Devices;

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Steps;
 using AutonomousBeamline.Control.Tests.Support;
 using AutonomousBeamline.Core.Devices;

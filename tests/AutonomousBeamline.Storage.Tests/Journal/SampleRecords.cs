@@ -2,7 +2,6 @@ using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Operator;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
-using AutonomousBeamline.Control.Steps;
 using AutonomousBeamline.Core.Domain;
 using AutonomousBeamline.Learning.Decomposition;
 
