@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Time;
 using System.Text.RegularExpressions;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
@@ -64,7 +65,7 @@ public sealed partial class BeamlineRecovery(RunDevices devices, IRunJournal jou
             })
             .Build();
 
-        await Task.Delay(waited, time, ct).ConfigureAwait(false);
+        await time.SleepAsync(waited, ct).ConfigureAwait(false);
         try
         {
             await pipeline.ExecuteAsync(async token =>

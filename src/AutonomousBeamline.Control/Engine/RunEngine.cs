@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Decisions;
 using AutonomousBeamline.Control.Journal;
@@ -251,7 +252,7 @@ public sealed class RunEngine : IExperimentOperations
         {
             if ((Course(during) ?? done()) is { } next) return next;
             await _crew.Suspenders.CheckAsync(onlyFatal: true, _ct);
-            await Task.Delay(poll, _time, _ct);
+            await _time.SleepAsync(poll, _ct);
         }
     }
 

@@ -1,3 +1,4 @@
+using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Journal;
@@ -98,7 +99,7 @@ public sealed class SuspenderSet
                 throw new RunEndedBySuspenderException(Unusable.Name, FormattableString.Invariant(
                     $"{unusable.Reading.Reason}; nobody resumed within {_operatorWait.TotalSeconds:0} s (acquisition.unusable_operator_wait_s), so the run ends with the cell in its safe state"));
             // A level that clears by itself is polled at the beam's period; a hold only an operator clears, every second.
-            await Task.Delay(tripped.Any(s => s.Severity == SuspenderSeverity.Suspend) ? _levelPoll : HeldPoll, _time, ct).ConfigureAwait(false);
+            await _time.SleepAsync(tripped.Any(s => s.Severity == SuspenderSeverity.Suspend) ? _levelPoll : HeldPoll, ct).ConfigureAwait(false);
         }
         foreach (var suspender in tripped) await suspender.AfterResumeAsync(ct).ConfigureAwait(false);
         var byOperator = tripped.All(s => s.Severity == SuspenderSeverity.WaitForOperator);

@@ -44,6 +44,15 @@ namespace AutonomousBeamline.Core.Time;
 /// past it (alone, it freezes the run): an actor paces itself with a sleep between rounds instead.
 /// </para>
 /// <para>
+/// A sleep that a time-out must be able to end is armed after it listens to the time-out's token: <see cref="SleepAsync"/>
+/// (and <see cref="Clock.SleepAsync"/>) register on the token first, then arm. <c>Task.Delay(delay, clock, token)</c>
+/// arms its timer first and registers afterwards, and arming is what lets time jump: the jump may stop at the time-out and
+/// its callback cancel the token before the delay has registered, the clock then sees every actor still asleep and runs
+/// on to the delay's end, and the delay completes as though no time-out had fired (a watchdog test failed about once in
+/// a dozen runs on a loaded machine this way). The run's own code sleeps with <see cref="Clock.SleepAsync"/> for this
+/// reason; Polly's retry pauses are <c>Task.Delay</c>s on the caller's token, which no time-out of the run races.
+/// </para>
+/// <para>
 /// With a <see cref="Pace"/>, the end of every sleep (an actor's timer or <see cref="SleepAsync"/>) is held back in
 /// wall time until the pace allows it; its actor is awake meanwhile, so the clock cannot run on. Passive timers are
 /// not held: they fire when time passes them.

@@ -61,7 +61,8 @@ public sealed class StepRunnerTests
     {
         using var actor = _clock.JoinActor();
         var failed = await Assert.ThrowsAsync<StepFailedException>(() => _runner.RunAsync(Step(1, StepErrorAction.Recover, watchdogS: 30), "acquire",
-            async ct => { await Task.Delay(TimeSpan.FromMinutes(10), _clock, ct); return 1; }, CancellationToken.None));
+            // SleepAsync listens to the watchdog's token before it arms (a Task.Delay arms first: VirtualTimeProvider's remarks).
+            async ct => { await _clock.SleepAsync(TimeSpan.FromMinutes(10), ct); return 1; }, CancellationToken.None));
 
         Assert.IsType<TimeoutException>(failed.InnerException);
         Assert.Contains("watchdog of 30 s", failed.Message);

@@ -69,7 +69,8 @@ public class PollyOnTheVirtualClockTests
         DateTimeOffset? timedOutAt = null;
         var actor = clock.StartActor(async () =>
         {
-            try { await pipeline.ExecuteAsync(async ct => await Task.Delay(TimeSpan.FromHours(1), clock, ct)); }
+            // SleepAsync listens to the time-out's token before it arms (a Task.Delay arms first: VirtualTimeProvider's remarks).
+            try { await pipeline.ExecuteAsync(async ct => await clock.SleepAsync(TimeSpan.FromHours(1), ct)); }
             catch (TimeoutRejectedException) { timedOutAt = clock.GetUtcNow(); }
         });
 

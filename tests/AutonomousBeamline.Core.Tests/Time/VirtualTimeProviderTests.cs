@@ -314,7 +314,8 @@ public class VirtualTimeProviderTests
             actor = clock.StartActor(async () =>
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), clock);
-                try { await Task.Delay(TimeSpan.FromHours(1), clock, timeout.Token); }
+                // SleepAsync listens to the time-out's token before it arms (a Task.Delay arms first: the class remarks).
+                try { await clock.SleepAsync(TimeSpan.FromHours(1), timeout.Token); }
                 catch (OperationCanceledException) { timedOutAt = clock.GetUtcNow(); }
             });
             other = clock.StartActor(() => clock.SleepAsync(TimeSpan.FromSeconds(30)));
