@@ -62,6 +62,52 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         return (journal, frames);
     }
 
+    private async Task<(List<JsonObject> Before, List<JsonObject> After)> RunCutAndResume(long lastFrameBeforeCrash)
+    {
+        var (full, _) = await Run(Config(30));
+        var runDir = Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "runs")));
+        CrashedRunFolder.CutAfterFrame(runDir, lastFrameBeforeCrash);
+        var before = File.ReadLines(Path.Combine(runDir, "journal.jsonl")).Select(l => (JsonObject)JsonNode.Parse(l)!).ToList();
+        Assert.Equal(Commands.Success, await Commands.DryRunAsync("unused", null, null, CancellationToken.None, resumeDir: runDir));
+        var after = File.ReadLines(Path.Combine(runDir, "journal.jsonl")).Skip(before.Count).Select(l => (JsonObject)JsonNode.Parse(l)!).ToList();
+        Assert.Contains(after, r => (string?)r["type"] == "run_resume");
+        return (before, after);
+    }
+
+    [Fact]
+    public async Task A_run_resumed_after_its_decomposition_began_goes_on_with_the_same_components_under_the_same_ids()
+    {
+        // Frame 20: the references stopped explaining the patterns at about frame 15 (docs/materials.md), so the stream has begun.
+        var (before, after) = await RunCutAndResume(20);
+        var last = Updates(before)[^1];
+        var next = Updates(after)[0];
+        Assert.Equal((int)last["version"]! + 1, (int)next["version"]!);
+        Assert.Equal((string?)last["started_by"], (string?)next["started_by"]);
+        Assert.Equal((int)last["seed_frames"]!, (int)next["seed_frames"]!);
+        Assert.True((long)next["frames"]! > (long)last["frames"]!, $"the resumed stream counts {next["frames"]} frames, the one before the crash {last["frames"]}");
+        // Each component journalled before the crash is there after it, under its id, peaking where it peaked.
+        var afterById = next["components"]!.AsArray().ToDictionary(c => (int)c!["id"]!, c => (double)c!["peak_at"]!);
+        foreach (var component in last["components"]!.AsArray())
+        {
+            var id = (int)component!["id"]!;
+            Assert.True(afterById.TryGetValue(id, out var peak), $"component {id} (peak {component["peak_at"]}°) is gone after the resume: {next["components"]!.ToJsonString()}");
+            Assert.Equal((double)component["peak_at"]!, peak, 0.05);
+        }
+    }
+
+    [Fact]
+    public async Task A_run_resumed_before_its_decomposition_began_seeds_it_with_the_explained_patterns_from_before_the_crash()
+    {
+        var (before, after) = await RunCutAndResume(10);
+        Assert.Empty(Updates(before));
+        var first = Updates(after)[0];
+        Assert.Equal("reference_misfit", (string?)first["started_by"]);
+        // Seeded with every explained pattern before the stream began, those before the crash included.
+        var explained = before.Concat(after).Count(r => (string?)r["type"] == "observation" && (string?)r["kind"] == "xrd" && (long)r["frame"]! < (long)first["frame"]!);
+        Assert.True(explained > 10, $"{explained} explained patterns");
+        Assert.Equal(Math.Min(explained, 39), (int)first["seed_frames"]!);
+    }
+
     private static List<JsonObject> Updates(List<JsonObject> journal) =>
         journal.Where(r => (string?)r["type"] == "components_updated" && (string?)r["kind"] == "xrd").ToList();
 

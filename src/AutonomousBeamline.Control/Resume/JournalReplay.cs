@@ -3,6 +3,7 @@ using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.Status;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Learning.Decomposition;
 
 namespace AutonomousBeamline.Control.Resume;
 
@@ -29,6 +30,13 @@ public sealed record ResumeState
     public IReadOnlySet<FrameKind> ReferencesChecked { get; init; } = new HashSet<FrameKind>();
     /// <summary>Frames stored as observations whose observation record the crash cut off: to be analysed again.</summary>
     public IReadOnlyList<(long Sequence, Frame Frame)> UnjournalledFrames { get; init; } = [];
+    /// <summary>Reads the frame file again, in order, decoding the run's frames before the crash (the unjournalled ones left
+    /// out): what the analysis remembers of them is rebuilt from these (<see cref="Steps.ObservationKeeper.Restore"/>).</summary>
+    public Func<IEnumerable<StoredFrame>> EarlierFrames { get; init; } = () => [];
+    /// <summary>Per kind of frame, what its reference-free decomposition last published, as the journal recorded it.</summary>
+    public IReadOnlyDictionary<FrameKind, PublishedComponents> Components { get; init; } = new Dictionary<FrameKind, PublishedComponents>();
+    /// <summary>Per kind of frame, how its decomposition stream began, where the journal recorded it.</summary>
+    public IReadOnlyDictionary<FrameKind, DecompositionStream> DecompositionsBegan { get; init; } = new Dictionary<FrameKind, DecompositionStream>();
 }
 
 /// <summary>
@@ -56,6 +64,8 @@ public static class JournalReplay
         long lastSequence = 0;
         var ended = false;
         var referencesChecked = new HashSet<FrameKind>();
+        var components = new Dictionary<FrameKind, PublishedComponents>();
+        var began = new Dictionary<FrameKind, DecompositionStream>();
 
         foreach (var entry in journal)
         {
@@ -80,6 +90,11 @@ public static class JournalReplay
                 case CRateRequested r: cRate = r.CRate; break;
                 case BudgetChanged or ApprovalWindowChanged or KnobLockChanged or IExcludesRegion: knobs = KnobChange.Replay(entry.Record, knobs); break;
                 case ReferenceChecked { Conclusive: true, Explained: true } r: referencesChecked.Add(r.Kind); break;
+                case ComponentsUpdated c:
+                    var lastId = Math.Max(components.GetValueOrDefault(c.Kind)?.LastId ?? 0, c.Components.Select(x => x.Id).DefaultIfEmpty(0).Max());
+                    components[c.Kind] = new PublishedComponents(c.Version, lastId, c.Components);
+                    if (c.StartedBy is { } startedBy) began[c.Kind] = new DecompositionStream(startedBy, c.SeedFrames);
+                    break;
                 case RunEnded: ended = true; break;
                 case RunResumeStarted: ended = false; break;
             }
@@ -89,7 +104,8 @@ public static class JournalReplay
         // were never counted against the budget); only frames stored as observations whose record the crash cut off are
         // decoded, to be analysed again.
         var journalled = observations.Select(o => o.Sequence).ToHashSet();
-        var stored = scanFrames((fate, sequence) => fate == FrameFate.Observation && sequence is { } q && !journalled.Contains(q))
+        bool Unjournalled(FrameFate fate, long? sequence) => fate == FrameFate.Observation && sequence is { } q && !journalled.Contains(q);
+        var stored = scanFrames(Unjournalled)
             .Where(f => f.Fate != FrameFate.Preflight).ToList();
         var rejected = stored.Count(f => f.Fate != FrameFate.Observation);
         return new ResumeState
@@ -113,6 +129,10 @@ public static class JournalReplay
             Ended = ended,
             ReferencesChecked = referencesChecked,
             UnjournalledFrames = stored.Where(f => f.Frame is not null).Select(f => (f.ObservationSequence!.Value, f.Frame!)).ToList(),
+            EarlierFrames = () => scanFrames((fate, sequence) => fate == FrameFate.Flagged || fate == FrameFate.Observation && !Unjournalled(fate, sequence))
+                .Where(f => !Unjournalled(f.Fate, f.ObservationSequence)),
+            Components = components,
+            DecompositionsBegan = began,
         };
     }
 }

@@ -50,6 +50,56 @@ public sealed class DecompositionFeed(IFrameDecomposition decomposition, Observa
         return (decomposition.Decompose(frame), stream);
     }
 
+    /// <summary>
+    /// A resumed run's earlier frame, offered again in the order the run took them, to bring back what the feed held: the
+    /// explained frames kept for a kind whose stream had not started, and, for a stream that had, the frames it was fed.
+    /// Nothing is decomposed until <see cref="EndRecall"/>. Only before the resumed run's first <see cref="Offer"/>.
+    /// </summary>
+    /// <param name="flag">The flag the frame was stored with (null for an observation).</param>
+    public void Recall(Frame frame, string? flag)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        if (_streams.Count > 0) throw new InvalidOperationException("earlier frames are recalled before the resumed run offers any");
+        var kind = frame.Header.Kind;
+        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
+        if (flag is not null && !unexplained) return;
+        if (_recalled.TryGetValue(kind, out var fed))
+        {
+            fed.Frames.Add(frame);
+            return;
+        }
+        if (target.Kind == TargetKind.ComponentScore && kind == target.MeasuredBy)
+        {
+            _recalled[kind] = (new DecompositionStream(DecompositionStart.ComponentScoreTarget, 0), frame, [frame]);
+            return;
+        }
+        if (!unexplained)
+        {
+            Remember(kind, frame);
+            return;
+        }
+        var seeds = _explained.Remove(kind, out var ring) ? ring.ToList() : [];
+        _recalled[kind] = (new DecompositionStream(DecompositionStart.ReferenceMisfit, seeds.Count), frame, [.. seeds, frame]);
+    }
+
+    /// <summary>Restores the streams <see cref="Recall"/> found started; the explained frames kept for the others are already in place.</summary>
+    /// <param name="published">What each stream had last published, from the journal.</param>
+    /// <param name="began">How each stream began, as the journal recorded it: how many seeds joined is known only from the
+    /// stream's own count then (a seed on another axis does not join); where the journal has no record, the ring's count.</param>
+    public void EndRecall(IReadOnlyDictionary<FrameKind, PublishedComponents> published, IReadOnlyDictionary<FrameKind, DecompositionStream> began)
+    {
+        ArgumentNullException.ThrowIfNull(published);
+        ArgumentNullException.ThrowIfNull(began);
+        foreach (var (kind, (stream, starter, fed)) in _recalled)
+        {
+            decomposition.Restore(starter, fed, published.GetValueOrDefault(kind));
+            _streams[kind] = began.GetValueOrDefault(kind) ?? stream;
+        }
+        _recalled.Clear();
+    }
+
+    private readonly Dictionary<FrameKind, (DecompositionStream Stream, Frame Starter, List<Frame> Frames)> _recalled = [];
+
     private void Remember(FrameKind kind, Frame frame)
     {
         if (seedCapacity == 0) return;

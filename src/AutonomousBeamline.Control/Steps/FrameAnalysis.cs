@@ -103,6 +103,25 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
         return new AnalysisResult(observation, null, spectrum, components, stream);
     }
 
+    /// <summary>
+    /// A resumed run's earlier frame, taken again for what the analysis remembers of it (and nothing else: no observation, no
+    /// record): its place in the reference-free decomposition (<see cref="DecompositionFeed.Recall"/>) and, for an absorption
+    /// spectrum, its features, which the caller keeps as the planner's and the sparse scans' memory. Frames in the order the
+    /// run took them, then <see cref="EndRecall"/>.
+    /// </summary>
+    /// <param name="storedFlag">The flag the frame was stored with: null for an observation.</param>
+    /// <returns>The spectrum's features; null for a diffraction pattern.</returns>
+    public XasFeatures? Recall(Frame frame, string? storedFlag, IReadOnlyList<DenseXasScan> denseScans)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        _feed?.Recall(frame, storedFlag);
+        return frame.Header.Kind == FrameKind.Xas && xas is not null ? xas.Analyze(frame, denseScans) : null;
+    }
+
+    /// <inheritdoc cref="DecompositionFeed.EndRecall"/>
+    public void EndRecall(IReadOnlyDictionary<FrameKind, PublishedComponents> published, IReadOnlyDictionary<FrameKind, DecompositionStream> began) =>
+        _feed?.EndRecall(published, began);
+
     /// <summary>The flag of a component-score frame the decomposition could not take (on another axis or grid than the stream's).</summary>
     public const string FlagNotDecomposed = "not-decomposed";
 

@@ -38,6 +38,29 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
     /// <summary>Every absorption scan's features so far, for the energy planner.</summary>
     public IReadOnlyList<XasFeatures> Scans => _scans;
 
+    /// <summary>
+    /// A resumed run's memory of its earlier frames, brought back before it takes or recovers any: every absorption scan
+    /// (the energy planner's) and the dense ones (what sparse scans' σ and edge correction learn from), and what the
+    /// reference-free decomposition held. Without it a resumed run would plan its scans and seed its decomposition as if
+    /// nothing had been measured. Nothing is written: these frames have their records already.
+    /// </summary>
+    /// <param name="earlier">The run's stored frames before the crash, in order (those whose records the crash cut off excluded:
+    /// they are kept again).</param>
+    public void Restore(IEnumerable<StoredFrame> earlier, IReadOnlyDictionary<FrameKind, Learning.Decomposition.PublishedComponents> published,
+        IReadOnlyDictionary<FrameKind, DecompositionStream> began)
+    {
+        ArgumentNullException.ThrowIfNull(earlier);
+        foreach (var stored in earlier)
+        {
+            // Frames without beam and preflight's were never analysed as the run's.
+            if (stored.Frame is not { } frame || stored.Fate is not (FrameFate.Observation or FrameFate.Flagged)) continue;
+            if (analysis.Recall(frame, stored.Fate == FrameFate.Observation ? null : stored.Flag, _denseScans) is not { } spectrum) continue;
+            _scans = _scans.Add(spectrum);
+            if (DenseXasScan.From(frame, spectrum) is { } dense) _denseScans = _denseScans.Add(dense);
+        }
+        analysis.EndRecall(published, began);
+    }
+
     /// <summary>A frame whose own header shows the beam below <paramref name="thresholdMa"/>: stored, never an observation.</summary>
     public void KeepWithoutBeam(Frame frame, double thresholdMa, SpotMm at)
     {

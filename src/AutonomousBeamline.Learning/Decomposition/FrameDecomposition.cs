@@ -10,6 +10,11 @@ public sealed record ComponentSummary(int Id, double PeakAt, double Fraction, lo
 /// <summary>What decomposing one frame gave: the update, and the components summarised on the frame's own axis.</summary>
 public sealed record FrameComponents(FrameKind Kind, DecompositionUpdate Update, IReadOnlyList<ComponentSummary> Summaries);
 
+/// <summary>What a kind's stream had last published before a crash, as the journal kept it.</summary>
+/// <param name="Version">The last published model version.</param>
+/// <param name="LastId">The highest component id the stream ever gave (ids are never reused).</param>
+public sealed record PublishedComponents(int Version, int LastId, IReadOnlyList<ComponentSummary> Components);
+
 /// <summary>Decomposes frames without references, one stream per kind of frame (the run's loop is the one caller).</summary>
 public interface IFrameDecomposition
 {
@@ -23,6 +28,14 @@ public interface IFrameDecomposition
     /// an earlier frame on another axis, or of another kind, is left out. Returns how many joined.
     /// </summary>
     int Seed(Frame first, IReadOnlyList<Frame> earlier);
+
+    /// <summary>
+    /// Brings back after a crash the stream of <paramref name="starter"/>'s kind: <paramref name="fed"/> are the frames the
+    /// stream was offered before the crash, in order (its seeds included, <paramref name="starter"/> among them). The stream
+    /// takes the axis it took then, counts the frames that joined it, resolves the latest of them and recognises the
+    /// components <paramref name="published"/> by where they peak. Nothing is published until the next <see cref="Decompose"/>.
+    /// </summary>
+    void Restore(Frame starter, IEnumerable<Frame> fed, PublishedComponents? published);
 }
 
 /// <summary>
@@ -42,11 +55,7 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
         var (stream, values) = joining;
         var update = stream.Add(values);
         var summaries = update.Components.Select(c =>
-        {
-            var peak = 0;
-            for (var j = 1; j < c.Shape.Count; j++) if (c.Shape[j] > c.Shape[peak]) peak = j;
-            return new ComponentSummary(c.Id, frame.XAt(peak), update.ScoreOf(c.Id)?.Fraction ?? 0, c.FirstSeenFrame);
-        }).ToList();
+            new ComponentSummary(c.Id, frame.XAt(PeakChannel(c.Shape)), update.ScoreOf(c.Id)?.Fraction ?? 0, c.FirstSeenFrame)).ToList();
         return new FrameComponents(frame.Header.Kind, update, summaries);
     }
 
@@ -65,6 +74,57 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
             joined++;
         }
         return joined;
+    }
+
+    public void Restore(Frame starter, IEnumerable<Frame> fed, PublishedComponents? published)
+    {
+        ArgumentNullException.ThrowIfNull(starter);
+        ArgumentNullException.ThrowIfNull(fed);
+        var kind = starter.Header.Kind;
+        if (_streams.ContainsKey(kind)) throw new InvalidOperationException($"the {kind.Name()} stream has taken frames already: only a new one can be restored");
+        // As then: the starter gives the axis; when it has none usable, the first frame that has one.
+        if (Usable(starter) is { } first) StreamOf(kind, first);
+        var latest = new Queue<double[]>(window);
+        long taken = 0;
+        foreach (var frame in fed.Where(f => f.Header.Kind == kind))
+        {
+            if (Joining(frame) is not { } joining) continue;
+            taken++;
+            latest.Enqueue(joining.Values);
+            if (latest.Count > window) latest.Dequeue();
+        }
+        if (taken == 0 || !_streams.TryGetValue(kind, out var stream)) return;
+        var axis = stream.Axis;
+        stream.Stream.Restore(latest.ToList(), taken, published?.Version ?? 0, (published?.LastId ?? 0) + 1,
+            components => Recognise(components, axis, published?.Components ?? []));
+    }
+
+    /// <summary>
+    /// Each resolved component's earlier id: the published component peaking nearest it, within three channels of the axis
+    /// (nearest pairs first, each earlier id given once). A resolved shape peaks where its phase's strongest line is, which a
+    /// refit on nearly the same window does not move by more than a channel or two; a component that moved further is news.
+    /// </summary>
+    private static IReadOnlyList<(int Id, long FirstSeenFrame)?> Recognise(IReadOnlyList<ResolvedComponent> components, double[] axis,
+        IReadOnlyList<ComponentSummary> published)
+    {
+        var step = Math.Abs(axis[^1] - axis[0]) / Math.Max(1, axis.Length - 1);
+        var peaks = components.Select(c => axis[PeakChannel(c.Shape)]).ToArray();
+        var result = new (int Id, long FirstSeenFrame)?[components.Count];
+        var used = new HashSet<int>();
+        var pairs = published.SelectMany(p => peaks.Select((x, r) => (Earlier: p, Row: r, Distance: Math.Abs(x - p.PeakAt))))
+            .Where(p => p.Distance <= RecogniseChannels * step).OrderBy(p => p.Distance);
+        foreach (var (earlier, row, _) in pairs)
+            if (result[row] is null && used.Add(earlier.Id)) result[row] = (earlier.Id, earlier.FirstSeenFrame);
+        return result;
+    }
+
+    private const int RecogniseChannels = 3;
+
+    private static int PeakChannel(IReadOnlyList<double> shape)
+    {
+        var peak = 0;
+        for (var j = 1; j < shape.Count; j++) if (shape[j] > shape[peak]) peak = j;
+        return peak;
     }
 
     /// <summary>The frame's axis, or null when it holds no finite values on a described axis.</summary>

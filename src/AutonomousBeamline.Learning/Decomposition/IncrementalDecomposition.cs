@@ -86,6 +86,37 @@ public sealed class IncrementalDecomposition
 
     public DecompositionUpdate Add(IReadOnlyList<double> frame) => Update(frame, publish: true)!;
 
+    /// <summary>
+    /// Brings back, after a crash, a stream that had taken <paramref name="framesTaken"/> frames and published
+    /// <paramref name="version"/> models: the latest frames (at most a window) are resolved as <see cref="Seed"/> resolves
+    /// them, then <paramref name="relabel"/> gives each resolved component the id it had before the crash (null: a component
+    /// the journal did not know, which gets a new id from <paramref name="nextId"/> on). The shapes themselves were not
+    /// kept, only where they peaked, so ids are recognised, not restored; the next <see cref="Add"/> publishes version + 1,
+    /// so the journal shows what the resumed stream holds.
+    /// </summary>
+    /// <param name="relabel">For the resolved components (in order), each one's earlier id and the frame it was first seen in.</param>
+    public void Restore(IReadOnlyList<IReadOnlyList<double>> latest, long framesTaken, int version, int nextId,
+        Func<IReadOnlyList<ResolvedComponent>, IReadOnlyList<(int Id, long FirstSeenFrame)?>> relabel)
+    {
+        ArgumentNullException.ThrowIfNull(latest);
+        ArgumentNullException.ThrowIfNull(relabel);
+        if (_frames > 0) throw new InvalidOperationException("only a stream that has taken no frame yet can be restored");
+        if (framesTaken < latest.Count) throw new ArgumentException($"a stream cannot have taken {framesTaken} frames and kept {latest.Count}", nameof(framesTaken));
+        if (version < 0 || nextId < 1) throw new ArgumentException($"version {version} and next id {nextId} cannot be a stream's");
+        foreach (var frame in latest.Skip(Math.Max(0, latest.Count - _options.Window))) Update(frame, publish: false);
+        var earlier = relabel(_components);
+        if (earlier.Count != _components.Count) throw new ArgumentException($"relabel gave {earlier.Count} ids for {_components.Count} components", nameof(relabel));
+        var taken = earlier.Where(e => e is not null).Select(e => e!.Value.Id).ToList();
+        if (taken.Count != taken.Distinct().Count()) throw new ArgumentException("relabel gave one id to two components", nameof(relabel));
+        _nextId = Math.Max(nextId, taken.Count == 0 ? 1 : taken.Max() + 1);
+        _components = _components.Select((c, r) => earlier[r] is { } e
+            ? c with { Id = e.Id, FirstSeenFrame = e.FirstSeenFrame }
+            : c with { Id = _nextId++, FirstSeenFrame = framesTaken }).ToList();
+        _frames = framesTaken;
+        _version = version;
+        _published = [];
+    }
+
     private void Check(IReadOnlyList<double> frame)
     {
         ArgumentNullException.ThrowIfNull(frame);

@@ -34,6 +34,85 @@ public sealed class DecompositionFeedTests
             Seeded.Add((first.Header.Frame, earlier.Select(f => f.Header.Frame).ToList()));
             return earlier.Count(Joins);
         }
+
+        public List<(long Starter, List<long> Fed, PublishedComponents? Published)> Restored { get; } = [];
+
+        public void Restore(Frame starter, IEnumerable<Frame> fed, PublishedComponents? published) =>
+            Restored.Add((starter.Header.Frame, fed.Select(f => f.Header.Frame).ToList(), published));
+    }
+
+    private static readonly Dictionary<FrameKind, PublishedComponents> NothingPublished = [];
+    private static readonly Dictionary<FrameKind, DecompositionStream> NothingBegan = [];
+
+    [Fact]
+    public void A_resumed_feed_keeps_the_explained_frames_of_a_kind_whose_stream_had_not_started()
+    {
+        var decomposition = new RecordingDecomposition();
+        var feed = new DecompositionFeed(decomposition, ObservationTarget.Default);
+        for (var n = 1; n <= 45; n++) feed.Recall(FrameOf(n), n % 10 == 0 ? XrdPhaseAnalyzer.FlagFlat : null);
+        feed.EndRecall(NothingPublished, NothingBegan);
+        Assert.Empty(decomposition.Restored);
+        Assert.Equal(DecompositionFeed.SeedCapacity, feed.Kept(FrameKind.Xrd));
+
+        // The first unexplained frame after the resume seeds the stream with the frames from before it, as if there had been no crash.
+        var (_, stream) = feed.Offer(FrameOf(46), XrdPhaseAnalyzer.FlagMisfit);
+        var seeded = Assert.Single(decomposition.Seeded);
+        Assert.Equal(Enumerable.Range(1, 45).Where(n => n % 10 != 0).TakeLast(39).Select(n => (long)n), seeded.Earlier);
+        Assert.Equal(new DecompositionStream(DecompositionStart.ReferenceMisfit, 39), stream);
+    }
+
+    [Fact]
+    public void A_resumed_feed_restores_a_started_stream_with_every_frame_it_was_fed_and_then_decomposes_each_new_frame()
+    {
+        var decomposition = new RecordingDecomposition();
+        var feed = new DecompositionFeed(decomposition, ObservationTarget.Default);
+        for (var n = 1; n <= 5; n++) feed.Recall(FrameOf(n), null);
+        feed.Recall(FrameOf(6), XrdPhaseAnalyzer.FlagMisfit);
+        feed.Recall(FrameOf(7), XrdPhaseAnalyzer.FlagSaturated);
+        feed.Recall(FrameOf(8), null);
+        feed.Recall(FrameOf(9, FrameKind.Xas), null);
+        var published = new PublishedComponents(4, 3, [new ComponentSummary(3, 9.5, 0.4, 6)]);
+        var began = new DecompositionStream(DecompositionStart.ReferenceMisfit, 5);
+        feed.EndRecall(new Dictionary<FrameKind, PublishedComponents> { [FrameKind.Xrd] = published },
+            new Dictionary<FrameKind, DecompositionStream> { [FrameKind.Xrd] = began });
+
+        var restored = Assert.Single(decomposition.Restored);
+        Assert.Equal(6, restored.Starter);
+        Assert.Equal([1L, 2, 3, 4, 5, 6, 8], restored.Fed);
+        Assert.Same(published, restored.Published);
+        Assert.Empty(decomposition.Seeded);
+        Assert.Equal(1, feed.Kept(FrameKind.Xas));
+
+        var (components, stream) = feed.Offer(FrameOf(10), null);
+        Assert.NotNull(components);
+        Assert.Equal([10L], decomposition.Decomposed);
+        Assert.Equal(began, stream);
+    }
+
+    [Fact]
+    public void A_resumed_component_score_target_restores_its_stream_from_the_first_sound_frame()
+    {
+        var decomposition = new RecordingDecomposition();
+        var target = ObservationTarget.Parse("component_score", null, null, component: 1);
+        var feed = new DecompositionFeed(decomposition, target);
+        feed.Recall(FrameOf(1), XrdPhaseAnalyzer.FlagFlat);
+        feed.Recall(FrameOf(2), null);
+        feed.Recall(FrameOf(3), XrdPhaseAnalyzer.FlagMisfit);
+        feed.EndRecall(NothingPublished, NothingBegan);
+
+        var restored = Assert.Single(decomposition.Restored);
+        Assert.Equal(2, restored.Starter);
+        Assert.Equal([2L, 3], restored.Fed);
+        Assert.Null(restored.Published);
+        Assert.Equal(new DecompositionStream(DecompositionStart.ComponentScoreTarget, 0), feed.Offer(FrameOf(4), null).Stream);
+    }
+
+    [Fact]
+    public void Frames_are_recalled_only_before_the_resumed_run_offers_any()
+    {
+        var feed = new DecompositionFeed(new RecordingDecomposition(), ObservationTarget.Default);
+        feed.Offer(FrameOf(1), XrdPhaseAnalyzer.FlagMisfit);
+        Assert.Throws<InvalidOperationException>(() => feed.Recall(FrameOf(2), null));
     }
 
     private static Frame FrameOf(long number, FrameKind kind = FrameKind.Xrd) => new(new FrameHeader

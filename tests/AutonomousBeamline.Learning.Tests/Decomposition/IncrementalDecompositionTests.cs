@@ -11,14 +11,7 @@ public sealed class IncrementalDecompositionTests
 {
     private const int Channels = 300;
 
-    private static double[] Peaks(params (double Centre, double Width, double Height)[] peaks)
-    {
-        var shape = new double[Channels];
-        for (var j = 0; j < Channels; j++)
-            foreach (var (c, w, h) in peaks) shape[j] += h * Math.Exp(-0.5 * Math.Pow((j - c) / w, 2));
-        var area = shape.Sum();
-        return shape.Select(v => v / area).ToArray();
-    }
+    private static double[] Peaks(params (double Centre, double Width, double Height)[] peaks) => SyntheticPatterns.Peaks(Channels, peaks);
 
     // Overlapping on purpose: A and B share the region around channel 100, C sits between peaks of the others.
     private static readonly double[][] Truth =
