@@ -108,6 +108,56 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         Assert.Equal(Math.Min(explained, 39), (int)first["seed_frames"]!);
     }
 
+    /// <summary>
+    /// Another chemistry: the spinel rehearsal (LiMn2O4 to λ-MnO2 at 24.8 keV, diffraction only), charged from 30 % at 2C, with
+    /// a rock-salt phase growing in above a local state of charge of 0.45. λ-MnO2 is LiMn2O4 with a 2 % smaller cell, so its
+    /// pattern lies largely within LiMn2O4's own peak shifts: a new component seeded from what the spinels leave took one of
+    /// their shifted peaks for the new phase (a third component at LiMn2O4's (1 1 1), 6.01° against 6.02°).
+    /// </summary>
+    [Fact]
+    public async Task An_unknown_phase_in_the_spinel_rehearsal_is_resolved_as_a_component_of_its_own()
+    {
+        const double rockSalt = 4.44;
+        var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run-lmo.yaml"))
+            .Replace("frames: 80", "frames: 40")
+            .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0")
+            .Replace("kind: xrd+xas ", "kind: xrd ")
+            .Replace("file: references/", $"file: {DryRunTests.RepoFile("configs/references")}/")
+            .Replace("initial_state_of_charge: 0.05", "initial_state_of_charge: 0.3")
+            .Replace("c_rate: 1.0                # + charges", "c_rate: 2.0")
+            .Replace("c_rates: [0.5, 1.0, 2.0]", "c_rates: [2.0]")
+            .Replace("  beam_settle_s: 60", "  beam_settle_s: 60\n  unusable_frames_in_a_row: 1000\n  unusable_rate_max: 1")
+            .Replace("  axis_speed_mm_per_s: 2", $$"""
+                  axis_speed_mm_per_s: 2
+                  phases:
+                    - name: rock-salt
+                      lattice: { system: cubic, a: {{rockSalt}} }
+                      reflections: [[1,1,1,60], [2,0,0,100], [2,2,0,55]]
+                  reaction:
+                    - { phase: LiMn2O4, amount: [1, 0] }
+                    - { phase: lambda-MnO2, amount: [0, 1] }
+                    - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }
+                """);
+        var config = Path.Combine(_dir, "unknown-phase-lmo.yaml");
+        File.WriteAllText(config, yaml);
+        var (journal, _) = await Run(config);
+
+        var wavelength = XrayBeam.FromEnergyKev(24.8).WavelengthAngstrom;
+        double TwoTheta(double d) => Bragg.TwoThetaDeg(d, wavelength)!.Value;
+        var expected = new[] { TwoTheta(8.24 / Math.Sqrt(3)), TwoTheta(8.05 / Math.Sqrt(3)), TwoTheta(rockSalt / 2) };
+        var updates = Updates(journal);
+        var resolved = updates.FirstOrDefault(u => (int)u["rank"]! >= 3);
+        Assert.NotNull(resolved);
+        var peaks = resolved["components"]!.AsArray().Select(c => (double)c!["peak_at"]!).ToList();
+        Assert.All(expected, e => Assert.True(peaks.Any(p => Math.Abs(p - e) < 0.05),
+            $"components peak at {string.Join(", ", peaks.Select(p => p.ToString("0.000")))}°, the spinels' (1 1 1) and the rock salt's (2 0 0) at "
+            + $"{string.Join(", ", expected.Select(x => x.ToString("0.000")))}°"));
+        // Once found, the new phase keeps its component.
+        var newcomer = resolved["components"]!.AsArray().Single(c => Math.Abs((double)c!["peak_at"]! - expected[2]) < 0.05)!;
+        Assert.All(updates.SkipWhile(u => u != resolved), u => Assert.Contains(u["components"]!.AsArray(),
+            c => (int)c!["id"]! == (int)newcomer["id"]! && Math.Abs((double)c["peak_at"]! - expected[2]) < 0.05));
+    }
+
     private static List<JsonObject> Updates(List<JsonObject> journal) =>
         journal.Where(r => (string?)r["type"] == "components_updated" && (string?)r["kind"] == "xrd").ToList();
 

@@ -193,8 +193,13 @@ public sealed class IncrementalDecomposition
             return (Matrix<double>.Build.DenseOfRowVectors(keep.Select(old.Row)), keep.Select(r => ids[r]).ToList(), false);
         }
         if (k == previous.Count) return (old, ids, false);
+        // What the old components leave, beyond their own frame-to-frame perturbations: the raw residual's leading direction is
+        // the perturbations' where the old phases' strongest peaks shift or broaden (a lobe of a derivative), which a weak new
+        // phase does not outweigh; seeded from it, ALS settles on a mixture of the new phase and an old one's shifted peak.
         var residual = data - McrAls.FitScores(data, old) * old;
-        var added = LeadingResidualDirections(residual, k - previous.Count);
+        var span = SignificantComponents.PerturbationSpan(previous.Select(c => c.Shape).ToList(), _options.Noise);
+        var beyond = span.ColumnCount < data.ColumnCount - 1 ? residual - residual * span * span.Transpose() : residual;
+        var added = LeadingResidualDirections(residual, beyond, k - previous.Count);
         ids.AddRange(Enumerable.Range(0, added.RowCount).Select(_ => _nextId++));
         return (old.Stack(added), ids, true);
     }
@@ -275,16 +280,19 @@ public sealed class IncrementalDecomposition
     }
 
     /// <summary>
-    /// Seeds for components the old ones cannot explain: the residual's leading right singular vectors, each turned to point
-    /// mostly positive and clipped. A new phase shows weakly in any one frame (a few per cent of it, as much as the counting
-    /// noise) but coherently across the window, which is what the SVD of the residual picks up.
+    /// Seeds for components the old ones cannot explain. Their frames' scores are the leading left singular vectors of what the
+    /// old components leave beyond their perturbations (<paramref name="beyond"/>), where a new phase's growth across the
+    /// window shows and an old phase's shifting peaks do not; each shape is the whole residual regressed on those scores (a
+    /// phase like an old one shifted, as a delithiated spinel is, lies largely inside the old one's perturbations, so the part
+    /// beyond them would be a poor shape), turned to point mostly positive and clipped. A new phase shows weakly in any one
+    /// frame (a few per cent of it, as much as the counting noise) but coherently across the window, which is what the SVD picks up.
     /// </summary>
-    private static Matrix<double> LeadingResidualDirections(Matrix<double> residual, int count)
+    private static Matrix<double> LeadingResidualDirections(Matrix<double> residual, Matrix<double> beyond, int count)
     {
-        var v = residual.Svd(computeVectors: true).VT;
-        var seeds = Enumerable.Range(0, Math.Min(count, v.RowCount)).Select(r =>
+        var u = beyond.Svd(computeVectors: true).U;
+        var seeds = Enumerable.Range(0, Math.Min(count, u.ColumnCount)).Select(r =>
         {
-            var direction = v.Row(r);
+            var direction = residual.TransposeThisAndMultiply(u.Column(r));
             if (direction.Sum() < 0) direction = -direction;
             var positive = direction.PointwiseMaximum(0);
             return positive.Map(x => x + Math.Max(positive.Maximum(), 1e-12) * 1e-3);

@@ -99,6 +99,18 @@ public static class SignificantComponents
         return new RankEstimate(components.Count, singular, threshold, sigma, 0) { Steps = steps };
     }
 
+    /// <summary>
+    /// An orthonormal basis (channels × d) of <paramref name="shapes"/> and what moves each from frame to frame without making
+    /// it another phase: the perturbations the count allows (derivatives times 1, x, x²; with counts the smooth background),
+    /// on the raw channels. What a window leaves beyond this span is what a new component must explain.
+    /// </summary>
+    public static Matrix<double> PerturbationSpan(IReadOnlyList<IReadOnlyList<double>> shapes, NoiseModel noise)
+    {
+        ArgumentNullException.ThrowIfNull(shapes);
+        if (shapes.Count == 0) throw new ArgumentException("a perturbation span needs at least one shape", nameof(shapes));
+        return Perturbations(shapes.Select(s => Vector<double>.Build.DenseOfEnumerable(s)).ToList(), null, noise, 0).Basis;
+    }
+
     /// <summary>A stack's singular values (from its m × m Gram, m the frames: the channels are many) and its leading left singular vector (the frames' scores).</summary>
     private static (double Value, Vector<double> Scores, double[] Values) Leading(Matrix<double> stack)
     {
