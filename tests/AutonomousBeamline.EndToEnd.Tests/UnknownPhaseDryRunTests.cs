@@ -24,28 +24,39 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
     private static double OlivineTwoTheta(OrthorhombicLattice lattice) =>
         Bragg.TwoThetaDeg(lattice.DSpacing(2, 1, 1), BatteryMaterials.DefaultWavelengthAngstrom)!.Value;
 
-    private string Config(int frames, string? target = null)
+    /// <summary>
+    /// A shipped rehearsal as the unknown-phase runs take it: <paramref name="frames"/> frames, diffraction only, charged at 2C
+    /// from 30 %, the unusable-data suspender out of the way (the patterns the references cannot explain are the point here),
+    /// and a cubic rock-salt phase that only the simulator renders growing in above a local state of charge of 0.45 as the
+    /// rehearsal's first phase turns into its second.
+    /// </summary>
+    private static string WithUnknownPhase(string shippedConfig, int frames, double a, string reflections, string first, string second, string initialSoc)
     {
-        var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run.yaml"))
+        return File.ReadAllText(DryRunTests.RepoFile(shippedConfig))
             .Replace("frames: 80", $"frames: {frames}")
             .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0")
             .Replace("kind: xrd+xas ", "kind: xrd ")
-            .Replace("initial_state_of_charge: 0.45", "initial_state_of_charge: 0.3")
+            .Replace("file: references/", $"file: {DryRunTests.RepoFile("configs/references")}/")
+            .Replace($"initial_state_of_charge: {initialSoc}", "initial_state_of_charge: 0.3")
             .Replace("c_rate: 1.0                # + charges", "c_rate: 2.0")
             .Replace("c_rates: [0.5, 1.0, 2.0]", "c_rates: [2.0]")
-            // The patterns the references cannot explain are the point here: the unusable-data suspender is not.
             .Replace("  beam_settle_s: 60", "  beam_settle_s: 60\n  unusable_frames_in_a_row: 1000\n  unusable_rate_max: 1")
             .Replace("  axis_speed_mm_per_s: 2", $$"""
                   axis_speed_mm_per_s: 2
                   phases:
                     - name: rock-salt
-                      lattice: { system: cubic, a: {{A}} }
-                      reflections: [[1,1,1,35], [2,0,0,100], [2,2,0,55], [3,1,1,20]]
+                      lattice: { system: cubic, a: {{a}} }
+                      reflections: {{reflections}}
                   reaction:
-                    - { phase: LiFePO4, amount: [1, 0] }
-                    - { phase: FePO4, amount: [0, 1] }
+                    - { phase: {{first}}, amount: [1, 0] }
+                    - { phase: {{second}}, amount: [0, 1] }
                     - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }
                 """);
+    }
+
+    private string Config(int frames, string? target = null)
+    {
+        var yaml = WithUnknownPhase("configs/dry-run.yaml", frames, A, "[[1,1,1,35], [2,0,0,100], [2,2,0,55], [3,1,1,20]]", "LiFePO4", "FePO4", "0.45");
         if (target is not null) yaml = yaml.Replace("output:\n", $"learning:\n  target: {target}\n\noutput:\n");
         var path = Path.Combine(_dir, "unknown-phase.yaml");
         File.WriteAllText(path, yaml);
@@ -118,26 +129,7 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
     public async Task An_unknown_phase_in_the_spinel_rehearsal_is_resolved_as_a_component_of_its_own()
     {
         const double rockSalt = 4.44;
-        var yaml = File.ReadAllText(DryRunTests.RepoFile("configs/dry-run-lmo.yaml"))
-            .Replace("frames: 80", "frames: 40")
-            .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0")
-            .Replace("kind: xrd+xas ", "kind: xrd ")
-            .Replace("file: references/", $"file: {DryRunTests.RepoFile("configs/references")}/")
-            .Replace("initial_state_of_charge: 0.05", "initial_state_of_charge: 0.3")
-            .Replace("c_rate: 1.0                # + charges", "c_rate: 2.0")
-            .Replace("c_rates: [0.5, 1.0, 2.0]", "c_rates: [2.0]")
-            .Replace("  beam_settle_s: 60", "  beam_settle_s: 60\n  unusable_frames_in_a_row: 1000\n  unusable_rate_max: 1")
-            .Replace("  axis_speed_mm_per_s: 2", $$"""
-                  axis_speed_mm_per_s: 2
-                  phases:
-                    - name: rock-salt
-                      lattice: { system: cubic, a: {{rockSalt}} }
-                      reflections: [[1,1,1,60], [2,0,0,100], [2,2,0,55]]
-                  reaction:
-                    - { phase: LiMn2O4, amount: [1, 0] }
-                    - { phase: lambda-MnO2, amount: [0, 1] }
-                    - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }
-                """);
+        var yaml = WithUnknownPhase("configs/dry-run-lmo.yaml", 40, rockSalt, "[[1,1,1,60], [2,0,0,100], [2,2,0,55]]", "LiMn2O4", "lambda-MnO2", "0.05");
         var config = Path.Combine(_dir, "unknown-phase-lmo.yaml");
         File.WriteAllText(config, yaml);
         var (journal, _) = await Run(config);
