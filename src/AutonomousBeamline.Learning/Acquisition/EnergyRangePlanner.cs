@@ -153,7 +153,7 @@ public sealed class EnergyRangePlanner
 
     /// <summary>
     /// A targeted scan's E0 comes from the references (the mixture the sparse points fit), corrected for their energy scale by the
-    /// offsets the dense scans measured (<see cref="EdgeCorrection"/>). The correction cannot be trusted when no dense scan has
+    /// offsets the scan fits itself with what the dense scans measured as the prior (<see cref="EdgeCorrection"/>). The correction cannot be trusted when no dense scan has
     /// measured the edge the last targeted scan's fraction sits on (its σ is still the prior's: the first time the charge crosses
     /// the edge hop); the next scan is then dense, which measures it, and the reason says so. Not while that fraction ± 2σ straddles
     /// the hop: a dense scan there is left out of the correction, so it would buy nothing. A measured correction whose σ is merely

@@ -12,8 +12,9 @@ public sealed partial record XasFeatures
 }
 
 /// <summary>
-/// What a sparse scan's E0 got for the references' energy scale: <see cref="OffsetEv"/>, the data's own derivative E0 minus the
-/// references' at this scan's fraction as the run's dense scans measured it, was added to the references' E0 of the fitted mixture.
+/// What a sparse scan's E0 got for the references' energy scale: <see cref="OffsetEv"/>, how far the references' E0 of the fitted mixture
+/// moves with the references moved by their energy offsets (the scan's own fit of them, its prior what the run's dense scans measured
+/// as the data's own derivative E0 minus the references'), was added to it.
 /// </summary>
 /// <param name="OffsetEv">The correction added (0 before any dense scan).</param>
 /// <param name="SigmaEv">Its standard error: large where the dense scans so far say little about this fraction's edge (an edge no
@@ -62,7 +63,7 @@ internal static class ReferenceEdgeCorrection
     private const double MinimumSeparationEv = 1.0;
 
     /// <summary>A reference's offset is applied when it exceeds this many of its standard errors.</summary>
-    private const double ResolvedSigmas = 2.0;
+    public const double ResolvedSigmas = 2.0;
 
     /// <summary>A dense scan's fraction ± this many σ must stay on one side of the hop.</summary>
     private const double HopSigmas = 2.0;
@@ -90,24 +91,40 @@ internal static class ReferenceEdgeCorrection
         return (posterior.Resolved[0], posterior.Resolved[1]);
     }
 
-    /// <param name="fraction">The sparse scan's fitted fraction (clipped to [0, 1]), fitted with the references moved by <see cref="ResolvedOffsets"/>.</param>
+    /// <summary>What the run's dense scans say of the first and last references' energy offsets, as a prior for a sparse scan's own
+    /// fit of them: the posterior mean and its (Birge-scaled) covariance; before any dense scan, 0 ± <see cref="PriorSigmaEv"/> each.</summary>
+    public static (double[] MeanEv, double[,] Covariance) ShiftPrior(EdgeReferences model, IReadOnlyList<DenseXasScan>? denseScans, Func<double[], double[], double?> edgeOf)
+    {
+        var posterior = Fit(model, denseScans, edgeOf);
+        return (posterior.Offsets.ToArray(), posterior.Covariance.ToArray());
+    }
+
+    /// <param name="fraction">The sparse scan's fitted fraction (clipped to [0, 1]), fitted with the references moved by
+    /// <paramref name="appliedOffsetsEv"/>.</param>
     /// <param name="fractionSigma">Its σ: within this many of the hop (<see cref="HopSigmas"/>) a dense scan could not measure the correction either.</param>
     /// <param name="denseScans">The run's dense scans so far (empty before the first; null when the caller keeps none).</param>
     /// <param name="edgeOf">The analyser's derivative E0 of a spectrum (energies, μ), null where it finds none.</param>
-    /// <returns>The correction: the E0 of the mixture with its references moved by the resolved offsets, minus the unmoved one's;
-    /// null when the caller keeps no dense scans (null, not an empty list): then nothing is corrected and nothing claimed.</returns>
-    public static EdgeCorrection? At(double fraction, double fractionSigma, EdgeReferences model, IReadOnlyList<DenseXasScan>? denseScans, Func<double[], double[], double?> edgeOf)
+    /// <param name="appliedOffsetsEv">The offsets the sparse scan's fit moved the references by: its own fit of them, with
+    /// <see cref="ShiftPrior"/> as the prior (the analyser's <c>FitSparseShifts</c>); null, the dense scans' <see cref="ResolvedOffsets"/>.</param>
+    /// <returns>The correction: the E0 of the mixture with its references moved by those offsets, minus the unmoved one's, with the σ
+    /// the dense scans alone give it (which says whether they have measured this edge); null when the caller keeps no dense scans
+    /// (null, not an empty list): then nothing is corrected and nothing claimed.</returns>
+    public static EdgeCorrection? At(double fraction, double fractionSigma, EdgeReferences model, IReadOnlyList<DenseXasScan>? denseScans, Func<double[], double[], double?> edgeOf,
+        (double First, double Last)? appliedOffsetsEv = null)
     {
         if (denseScans is null) return null;
         var p = Fit(model, denseScans, edgeOf);
         var fine = FineSensitivity(model, fraction);
         var here = Vector<double>.Build.DenseOfArray(fine.Select(v => double.IsFinite(v) ? v : 0).ToArray());
-        var offset = p.Resolved.All(v => v == 0) ? 0 : model.EdgeEnergyEv(fraction, p.Resolved[0], p.Resolved[1]) - model.EdgeEnergyEv(fraction);
+        var applied = appliedOffsetsEv ?? (p.Resolved[0], p.Resolved[1]);
+        var offset = applied is (0, 0) ? 0 : model.EdgeEnergyEv(fraction, applied.First, applied.Last) - model.EdgeEnergyEv(fraction);
         // Every moved E0 hopped (the fraction sits on the hop): what the offsets do here is not known.
         var sigma = fine.All(double.IsFinite) ? Math.Sqrt(Math.Max(0, here.DotProduct(p.Covariance * here))) : double.PositiveInfinity;
         var note = p.Used == 0
             ? Inv($"no dense scan yet{p.LeftOut}")
             : Inv($"the references' edges off by {model.First.Name} {p.Offsets[0]:+0.000;-0.000} ± {Math.Sqrt(p.Covariance[0, 0]):0.000} eV, {model.Last.Name} {p.Offsets[1]:+0.000;-0.000} ± {Math.Sqrt(p.Covariance[1, 1]):0.000} eV (prior ± {PriorSigmaEv:0.#} eV; moved by those beyond {ResolvedSigmas:0}σ) over {p.Used} dense scan(s); here ∂E0/∂shift = {here[0]:0.00}, {here[1]:0.00}{p.LeftOut}");
+        if (appliedOffsetsEv is { } own)
+            note += Inv($"; this scan's own fit (the above its prior) moved {model.First.Name} by {own.First:+0.000;-0.000} eV, {model.Last.Name} by {own.Last:+0.000;-0.000} eV (0: not resolved at {ResolvedSigmas:0}σ)");
         return new EdgeCorrection(offset, sigma, p.Used, note) { AtTheHop = StraddlesHop(model, fraction, fractionSigma) };
     }
 

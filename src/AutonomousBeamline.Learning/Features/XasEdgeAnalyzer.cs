@@ -68,6 +68,9 @@ public sealed partial record XasFeatures(double EdgeEnergyEv, double WhiteLineEn
 /// to its energies, in as many blocks; 0 leaves that out too.</param>
 /// <param name="FitReferenceShifts">Offer the combination a model in which every reference may be shifted in energy (a small calibration
 /// offset), reported when the data resolve the shifts at 3σ and otherwise used to widen the σ; needs <see cref="MismatchBlocks"/> &gt; 0.</param>
+/// <param name="FitSparseShifts">A sparse scan fits the first and last references' energy offsets itself, with what the run's dense
+/// scans measured of them as the prior (wide, ± 1 eV, on an edge they have not measured), and E0 moves with the fitted offsets; false
+/// moves the references only by the offsets the dense scans resolve (docs/materials.md, "sparse scans").</param>
 public sealed record XasAnalyzerOptions(
     double PreEdgeEndEv = -15,
     double PostEdgeStartEv = 35,
@@ -80,7 +83,8 @@ public sealed record XasAnalyzerOptions(
     double SparseEdgeStepEv = 0.75,
     double MaximumReferenceMisfit = 0.05,
     int MismatchBlocks = 8,
-    bool FitReferenceShifts = true)
+    bool FitReferenceShifts = true,
+    bool FitSparseShifts = true)
 {
     public static XasAnalyzerOptions Default { get; } = new();
 }
@@ -239,19 +243,23 @@ public sealed class XasEdgeAnalyzer
     /// </summary>
     private XasFeatures AnalyzeByReferences(double[] e, double[] y, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
     {
-        // The references moved by the energy offsets the run's dense scans measured (a shift looks like a change of fraction).
+        // The references moved by their energy offsets (a shift looks like a change of fraction): fitted on this scan with what the
+        // run's dense scans measured as the prior, or (without the fit, or when it fails) the dense scans' resolved offsets alone.
         Func<double[], double[], double?> edgeOf = (x, mu) => DerivativeEdge(x, mu, searchFrom, searchTo, out _)?.Edge;
-        var offsets = ReferenceEdgeCorrection.ResolvedOffsets(_model, denseScans, edgeOf);
+        var fitted = _options.FitSparseShifts && denseScans is not null
+            ? FitShifts(e, y, searchFrom, searchTo, ReferenceEdgeCorrection.ShiftPrior(_model, denseScans, edgeOf)) : null;
+        var offsets = fitted?.Applied ?? ReferenceEdgeCorrection.ResolvedOffsets(_model, denseScans, edgeOf);
         var fit = FitMixture(e, y, searchFrom, searchTo, out var flag, offsets);
         if (fit is null) return Flagged(flag!);
         var fraction = Math.Clamp(fit.Value.Fraction, 0, 1);
-        var mismatch = SparseMismatch(e, fraction, searchFrom, searchTo, denseScans);
-        var sigma = Math.Sqrt(fit.Value.Sigma * fit.Value.Sigma + mismatch.Variance);
+        var mismatch = SparseMismatch(e, fraction, searchFrom, searchTo, denseScans, offsets);
+        var shiftVariance = fitted is { } own ? ShiftVariance(e, y, searchFrom, searchTo, offsets, own.Covariance) : 0;
+        var sigma = Math.Sqrt(fit.Value.Sigma * fit.Value.Sigma + mismatch.Variance + shiftVariance);
 
         var edge = _model.EdgeEnergyEv(fraction);
         var (whiteLine, whiteLineHeight) = ModelWhiteLine(fraction, edge);
-        // The references' energy scale as the run's dense scans measured it against the data's own derivative, at this fraction.
-        var correction = ReferenceEdgeCorrection.At(fraction, sigma, _model, denseScans, edgeOf);
+        // E0 moves with the references' offsets the fit used (the dense scans' measurement against the data's own derivative, and this scan's fit).
+        var correction = ReferenceEdgeCorrection.At(fraction, sigma, _model, denseScans, edgeOf, fitted?.Applied);
         var moved = correction?.OffsetEv ?? 0;
         return new XasFeatures(edge + moved, whiteLine + moved, whiteLineHeight, fit.Value.Step, fraction, sigma, null)
         {
@@ -282,15 +290,16 @@ public sealed class XasEdgeAnalyzer
     /// the mismatch is unknown, and the variance is that of a fraction known only to lie in [0, 1] (1/12), so the σ says so
     /// rather than being the least-squares one.
     /// </summary>
-    private (double Variance, int DenseScans) SparseMismatch(double[] e, double fraction, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans)
+    private (double Variance, int DenseScans) SparseMismatch(double[] e, double fraction, double searchFrom, double searchTo, IReadOnlyList<DenseXasScan>? denseScans,
+        (double First, double Last) offsetsEv = default)
     {
         double jackknife = 0, difference = 0, weights = 0;
         var used = 0;
         foreach (var scan in denseScans ?? [])
         {
-            if (scan.At(e) is not { } restricted || FitMixture(e, restricted, searchFrom, searchTo, out _) is not { } fit) continue;
+            if (scan.At(e) is not { } restricted || FitMixture(e, restricted, searchFrom, searchTo, out _, offsetsEv) is not { } fit) continue;
             // Without blocks nothing says how much is shared: ρ = 1/2 takes neither side, E[e²] = E[d²].
-            var shared = _options.MismatchBlocks > 0 ? SharedMismatch(scan, e, restricted, fit, searchFrom, searchTo) : (Jackknife: 0, Share: 0.5);
+            var shared = _options.MismatchBlocks > 0 ? SharedMismatch(scan, e, restricted, fit, searchFrom, searchTo, offsetsEv) : (Jackknife: 0, Share: 0.5);
             if (shared is not { } known) continue;
             var (excess, share) = known;
             var d = Math.Clamp(fit.Fraction, 0, 1) - scan.Features.OxidisedFraction;
@@ -311,10 +320,11 @@ public sealed class XasEdgeAnalyzer
     /// regression of its error on the whole fit's, clipped to [0, 1] (1/2 when the whole fit shows no mismatch beyond its noise).
     /// Null when the references cannot fit the whole scan as a mixture or leaving a block out leaves a fit undetermined.
     /// </summary>
-    private (double Jackknife, double Share)? SharedMismatch(DenseXasScan scan, double[] e, double[] restricted, MixtureFit fit, double searchFrom, double searchTo)
+    private (double Jackknife, double Share)? SharedMismatch(DenseXasScan scan, double[] e, double[] restricted, MixtureFit fit, double searchFrom, double searchTo,
+        (double First, double Last) offsetsEv)
     {
         var energies = scan.EnergiesEv;
-        if (FitMixture(energies, scan.Mu, searchFrom, searchTo, out _) is not { } whole || scan.Interpolation(e) is not { } interpolation) return null;
+        if (FitMixture(energies, scan.Mu, searchFrom, searchTo, out _, offsetsEv) is not { } whole || scan.Interpolation(e) is not { } interpolation) return null;
         var fromWhole = new double[e.Length, energies.Length];
         for (var i = 0; i < e.Length; i++)
         {
@@ -328,7 +338,7 @@ public sealed class XasEdgeAnalyzer
                 if (Math.Abs(e[i] - x) < Math.Abs(e[nearest] - x)) nearest = i;
             return sparseBlocks[nearest];
         }).ToArray();
-        if (ReferenceCombination.JointMismatch(MixtureDesign(energies), scan.Mu, whole.Gradient, MixtureDesign(e), restricted, fit.Gradient,
+        if (ReferenceCombination.JointMismatch(MixtureDesign(energies, offsetsEv), scan.Mu, whole.Gradient, MixtureDesign(e, offsetsEv), restricted, fit.Gradient,
                 fromWhole, WholeBlocks, _options.MismatchBlocks, ReferenceCombination.NoiseVariance(energies, scan.Mu)) is not { } joint) return null;
         return (Math.Max(0, joint.Second), joint.First > 0 ? Math.Clamp(joint.Covariance / joint.First, 0, 1) : 0.5);
     }
@@ -341,7 +351,105 @@ public sealed class XasEdgeAnalyzer
 
     /// <summary>A sparse scan's mixture fit: the fraction (unclipped), its least-squares σ, the edge step, and the fraction's
     /// gradient in the coefficients of <see cref="MixtureDesign"/>.</summary>
-    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step, double[] Gradient);
+    private readonly record struct MixtureFit(double Fraction, double Sigma, double Step, double[] Gradient, double Rss);
+
+    /// <summary>A sparse scan's own fit of the references' offsets: their posterior mean and its covariance.</summary>
+    private readonly record struct ShiftFit(double FirstEv, double LastEv, double[,] Covariance);
+
+    /// <summary>
+    /// The first and last references' energy offsets a sparse scan's mixture fit moves them by (<see cref="XasAnalyzerOptions.FitSparseShifts"/>):
+    /// the scan's own fit of them (<see cref="MinimiseShifts"/>) with the dense scans' posterior (<see cref="ReferenceEdgeCorrection.ShiftPrior"/>)
+    /// as the prior, each applied where that fit resolves it at <see cref="ReferenceEdgeCorrection.ResolvedSigmas"/> σ and 0 otherwise, as
+    /// the dense scans' own offsets are. The sparse points do carry the edge (2.5 eV steps across both references' edges, a point on it
+    /// and three over the white line), so a scan on an edge no dense scan has measured yet, or measured badly (near the hop), corrects
+    /// its offset itself. Null when the mixture cannot be fitted at the prior's mean.
+    /// </summary>
+    private ((double First, double Last) Applied, double[,] Covariance)? FitShifts(double[] e, double[] y, double searchFrom, double searchTo, (double[] MeanEv, double[,] Covariance) prior)
+    {
+        if (MinimiseShifts(e, y, searchFrom, searchTo, prior.MeanEv, prior.Covariance) is not { } fit) return null;
+        static double Resolved(double value, double variance) => Math.Abs(value) > ReferenceEdgeCorrection.ResolvedSigmas * Math.Sqrt(variance) ? value : 0;
+        return ((Resolved(fit.FirstEv, fit.Covariance[0, 0]), Resolved(fit.LastEv, fit.Covariance[1, 1])), fit.Covariance);
+    }
+
+    /// <summary>
+    /// The variance the offsets' own uncertainty adds to a sparse scan's fraction: gᵀ C g, g the fraction's change per eV of each
+    /// offset (differences of ± 0.05 eV about those applied) and C the offsets' posterior covariance. A shift looks like a change of
+    /// fraction, so the fraction fitted at one offset is only as sure as that offset is.
+    /// </summary>
+    private double ShiftVariance(double[] e, double[] y, double searchFrom, double searchTo, (double First, double Last) at, double[,] covariance)
+    {
+        const double d = 0.05;
+        double FractionAt(double first, double last) => FitMixture(e, y, searchFrom, searchTo, out _, (first, last))?.Fraction ?? double.NaN;
+        var g1 = (FractionAt(at.First + d, at.Last) - FractionAt(at.First - d, at.Last)) / (2 * d);
+        var g2 = (FractionAt(at.First, at.Last + d) - FractionAt(at.First, at.Last - d)) / (2 * d);
+        // Only an offset that was applied: one left at 0 (unresolved) is the dense scans' case, whose error the mismatch measures.
+        if (at.First == 0) g1 = 0;
+        if (at.Last == 0) g2 = 0;
+        var variance = g1 * g1 * covariance[0, 0] + 2 * g1 * g2 * covariance[0, 1] + g2 * g2 * covariance[1, 1];
+        return double.IsFinite(variance) ? Math.Max(0, variance) : 0;
+    }
+
+    /// <summary>
+    /// The minimum over the offsets t of J(t) = RSS(t)/s² + (t − δ)ᵀΣ⁻¹(t − δ), RSS(t) the residuals of the mixture fit with the
+    /// references moved by t (the line and the two shares fitted anew at each t) and s² = RSS(δ)/(n − 6), the residual variance per
+    /// point at the prior's mean (noise and whatever else of the sample the references miss, which should weigh the data down too).
+    /// J is −2 log of the posterior, so the covariance is twice the inverse of its Hessian. Newton's method on differences of
+    /// ± 0.02 eV, each step halved until it lowers J. Null when the mixture cannot be fitted at the prior's mean or the Hessian at
+    /// the minimum is not positive definite.
+    /// <para>Measured on part b with its seeds widened to 24 charges a row (a local edit, one shot): estimating s² again at the minimum and minimising once more cost the
+    /// 0.1 s dwell row 0.015 eV (0.059 → 0.074) and gained the mismatched rows 0–0.02 eV.</para>
+    /// </summary>
+    private ShiftFit? MinimiseShifts(double[] e, double[] y, double searchFrom, double searchTo, double[] mean, double[,] covariance)
+    {
+        var c = covariance;
+        var det = c[0, 0] * c[1, 1] - c[0, 1] * c[1, 0];
+        if (!(det > 0)) return null;
+        double[,] precision = { { c[1, 1] / det, -c[0, 1] / det }, { -c[1, 0] / det, c[0, 0] / det } };
+        if (FitMixture(e, y, searchFrom, searchTo, out _, (mean[0], mean[1])) is not { } start) return null;
+        // The line, the two shares and the two offsets; a floor keeps noise-free data from an infinite weight.
+        const int parameters = 6;
+        var variance = Math.Max(start.Rss / Math.Max(1, e.Length - parameters), Math.Pow(1e-4 * start.Step, 2));
+        double Objective(double t1, double t2)
+        {
+            if (FitMixture(e, y, searchFrom, searchTo, out _, (t1, t2)) is not { } fit) return double.PositiveInfinity;
+            var (d1, d2) = (t1 - mean[0], t2 - mean[1]);
+            return fit.Rss / variance + d1 * d1 * precision[0, 0] + 2 * d1 * d2 * precision[0, 1] + d2 * d2 * precision[1, 1];
+        }
+        const double h = 0.02, maximumStepEv = 0.5;
+        (double H11, double H22, double H12, double G1, double G2) Derivatives(double x1, double x2, double value)
+        {
+            var (p1, m1, p2, m2) = (Objective(x1 + h, x2), Objective(x1 - h, x2), Objective(x1, x2 + h), Objective(x1, x2 - h));
+            var (pp, pm, mp, mm) = (Objective(x1 + h, x2 + h), Objective(x1 + h, x2 - h), Objective(x1 - h, x2 + h), Objective(x1 - h, x2 - h));
+            return ((p1 - 2 * value + m1) / (h * h), (p2 - 2 * value + m2) / (h * h), (pp - pm - mp + mm) / (4 * h * h), (p1 - m1) / (2 * h), (p2 - m2) / (2 * h));
+        }
+        var (x1, x2) = (mean[0], mean[1]);
+        var value = Objective(x1, x2);
+        for (var iteration = 0; iteration < 12; iteration++)
+        {
+            var (h11, h22, h12, g1, g2) = Derivatives(x1, x2, value);
+            if (!double.IsFinite(g1 + g2 + h11 + h22 + h12)) break;
+            var hessianDet = h11 * h22 - h12 * h12;
+            // Newton where J is convex here, otherwise a gradient step scaled by the curvature.
+            var (s1, s2) = h11 > 0 && hessianDet > 0
+                ? (-(h22 * g1 - h12 * g2) / hessianDet, -(h11 * g2 - h12 * g1) / hessianDet)
+                : (-g1 / Math.Max(Math.Abs(h11), 1), -g2 / Math.Max(Math.Abs(h22), 1));
+            var length = Math.Sqrt(s1 * s1 + s2 * s2);
+            if (length > maximumStepEv) (s1, s2) = (s1 * maximumStepEv / length, s2 * maximumStepEv / length);
+            var moved = false;
+            for (var halving = 0; halving < 6; halving++)
+            {
+                var next = Objective(x1 + s1, x2 + s2);
+                if (next < value) { (x1, x2, value, moved) = (x1 + s1, x2 + s2, next, true); break; }
+                (s1, s2) = (s1 / 2, s2 / 2);
+            }
+            if (!moved || Math.Sqrt(s1 * s1 + s2 * s2) < 1e-3) break;
+        }
+        var (a11, a22, a12, _, _) = Derivatives(x1, x2, value);
+        var (b11, b22, b12) = (a11 / 2, a22 / 2, a12 / 2);
+        var information = b11 * b22 - b12 * b12;
+        if (!(b11 > 0) || !(information > 0)) return null;
+        return new ShiftFit(x1, x2, new[,] { { b22 / information, -b12 / information }, { -b12 / information, b11 / information } });
+    }
 
     /// <summary>The columns of the mixture fit at every energy: 1, (E − Ē)/10 eV, μ of the first and of the last reference (each moved
     /// by its offset, when the dense scans have measured one: <see cref="ReferenceEdgeCorrection"/>).</summary>
@@ -417,7 +525,7 @@ public sealed class XasEdgeAnalyzer
         for (var r = 0; r < 4; r++)
         for (var c = 0; c < 4; c++) variance += gradient[r] * inverse[r, c] * gradient[c];
         flag = null;
-        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step, gradient);
+        return new MixtureFit(c3 / step, scatter * Math.Sqrt(Math.Max(0, variance)), step, gradient, rss);
     }
 
     /// <summary>The fitted mixture's normalised maximum within 20 eV above E0, as <see cref="Analyze(IReadOnlyList{double}, IReadOnlyList{double}, IReadOnlyList{DenseXasScan}?)"/> reports it from dense data.</summary>

@@ -19,6 +19,9 @@ public sealed class ReferenceEdgeCorrectionTests(ITestOutputHelper output)
     /// <summary>A targeted scan's energies, as the planner lays them around an edge near 7118 eV.</summary>
     private static readonly double[] SparseEnergies = [7094, 7100, 7106, 7108, 7110.5, 7113, 7115.5, 7118, 7120.5, 7123, 7126, 7129, 7160, 7166, 7172, 7178];
 
+    /// <summary>The same around the Fe3+ edge near 7125 eV, as the planner lays them past the edge hop.</summary>
+    private static readonly double[] SparseEnergiesAboveHop = [7094, 7100, 7106, 7109, 7115, 7120, 7122.5, 7125, 7127.5, 7130, 7133, 7136, 7161, 7167, 7173, 7179];
+
     /// <summary>The sample's edges: the Fe2+ edge moved by <paramref name="reducedShiftEv"/>, the Fe3+ by <paramref name="oxidisedShiftEv"/>,
     /// their white lines 10–20 % off (drawn from <paramref name="rng"/>).</summary>
     private static FeKEdgeModel Sample(double reducedShiftEv, double oxidisedShiftEv, Random rng)
@@ -147,6 +150,42 @@ public sealed class ReferenceEdgeCorrectionTests(ITestOutputHelper output)
         Assert.InRange(high.EdgeCorrection!.OffsetEv, -0.4, -0.1);
         Assert.InRange(low.EdgeEnergyEv - sample.EdgeEnergyEv(0.2), -0.1, 0.1);
         Assert.InRange(high.EdgeEnergyEv - sample.EdgeEnergyEv(0.75), -0.1, 0.1);
+    }
+
+    /// <summary>A sparse scan past the hop, on the edge no dense scan has measured yet (the run's one dense scan sits at f = 0.1), fits
+    /// that reference's offset itself: its points cross both edges, so its E0 lands within 0.1 eV where the dense scans' offsets alone
+    /// (the option off) leave the Fe3+ reference's −0.25 eV in it. The dense scans' σ still says the edge is unmeasured, so the
+    /// planner still takes the dense scan that measures it.</summary>
+    [Theory]
+    [InlineData(0.25, -0.25)]
+    [InlineData(0.3, 0.3)]
+    public void A_sparse_scan_fits_the_offset_of_an_edge_no_dense_scan_has_measured(double reducedShiftEv, double oxidisedShiftEv)
+    {
+        var own = new List<double>();
+        var denseOnly = new List<double>();
+        var withoutFit = new XasEdgeAnalyzer(BatteryMaterials.FeKAbsorption with { References = [References.Reduced, References.Oxidised] },
+            XasAnalyzerOptions.Default with { FitSparseShifts = false });
+        for (var seed = 1; seed <= 4; seed++)
+        {
+            var sample = Sample(reducedShiftEv, oxidisedShiftEv, new Random(seed));
+            var first = DenseScan(sample, 0.1, 100 + seed);
+            var dense = new[] { DenseXasScan.From(first.Energies, first.Mu, first.Features)! };
+            foreach (var fraction in new[] { 0.65, 0.75, 0.85 })
+            {
+                var truth = sample.EdgeEnergyEv(fraction);
+                var mu = new XasSpectrumRenderer(sample).Render(SparseEnergiesAboveHop, fraction, 1.0, 1.0, new Random(10 * seed + (int)(10 * fraction))).Select(v => (double)v).ToArray();
+                var fitted = new XasEdgeAnalyzer(References).Analyze(SparseEnergiesAboveHop, mu, dense);
+                var unfitted = withoutFit.Analyze(SparseEnergiesAboveHop, mu, dense);
+                Assert.True(fitted.Sparse && fitted.Usable && unfitted.Usable, fitted.Flag ?? unfitted.Flag);
+                Assert.True(fitted.EdgeCorrection!.Unmeasured, fitted.EdgeCorrection.Note);
+                Assert.Contains("this scan's own fit", fitted.EdgeCorrection.Note);
+                own.Add(Math.Abs(fitted.EdgeEnergyEv - truth));
+                denseOnly.Add(Math.Abs(unfitted.EdgeEnergyEv - truth));
+            }
+        }
+        output.WriteLine($"sparse E0 MAE {own.Average():F3} eV with its own offsets, {denseOnly.Average():F3} eV with the dense scans' alone, over {own.Count} scans");
+        Assert.True(own.Average() < 0.1, $"MAE {own.Average():F3} eV with the scan's own offsets");
+        Assert.True(denseOnly.Average() > 0.15, $"the dense scans' offsets alone give {denseOnly.Average():F3} eV: the case must show the unmeasured edge, or it tests nothing");
     }
 
     [Fact]
