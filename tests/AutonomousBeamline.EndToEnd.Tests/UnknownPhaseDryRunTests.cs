@@ -30,13 +30,23 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
     /// and a cubic rock-salt phase that only the simulator renders growing in above a local state of charge of 0.45 as the
     /// rehearsal's first phase turns into its second.
     /// </summary>
-    private static string WithUnknownPhase(string shippedConfig, int frames, double a, string reflections, string first, string second, string initialSoc)
+    /// <param name="first">With <paramref name="second"/>: the reaction the simulator renders (the rehearsal's first phase turning
+    /// into its second, the rock salt growing in); null where the rehearsal has a reaction of its own, which the caller extends.</param>
+    private static string WithUnknownPhase(string shippedConfig, int frames, double a, string reflections, string? first, string? second, string initialSoc)
     {
+        var reaction = first is null || second is null ? "" : $$"""
+
+                  reaction:
+                    - { phase: {{first}}, amount: [1, 0] }
+                    - { phase: {{second}}, amount: [0, 1] }
+                    - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }
+                """;
         return File.ReadAllText(DryRunTests.RepoFile(shippedConfig))
             .Replace("frames: 80", $"frames: {frames}")
             .Replace("endpoint: tcp://127.0.0.1:5560", "endpoint: tcp://127.0.0.1:0")
             .Replace("kind: xrd+xas ", "kind: xrd ")
             .Replace("file: references/", $"file: {DryRunTests.RepoFile("configs/references")}/")
+            .Replace("pattern: references/", $"pattern: {DryRunTests.RepoFile("configs/references")}/")
             .Replace($"initial_state_of_charge: {initialSoc}", "initial_state_of_charge: 0.3")
             .Replace("c_rate: 1.0                # + charges", "c_rate: 2.0")
             .Replace("c_rates: [0.5, 1.0, 2.0]", "c_rates: [2.0]")
@@ -47,11 +57,7 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
                     - name: rock-salt
                       lattice: { system: cubic, a: {{a}} }
                       reflections: {{reflections}}
-                  reaction:
-                    - { phase: {{first}}, amount: [1, 0] }
-                    - { phase: {{second}}, amount: [0, 1] }
-                    - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }
-                """);
+                """ + reaction);
     }
 
     private string Config(int frames, string? target = null)
@@ -148,6 +154,31 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         var newcomer = resolved["components"]!.AsArray().Single(c => Math.Abs((double)c!["peak_at"]! - expected[2]) < 0.05)!;
         Assert.All(updates.SkipWhile(u => u != resolved), u => Assert.Contains(u["components"]!.AsArray(),
             c => (int)c!["id"]! == (int)newcomer["id"]! && Math.Abs((double)c["peak_at"]! - expected[2]) < 0.05));
+    }
+
+    /// <summary>
+    /// A solid solution: the layered-oxide rehearsal (NMC811, whose (0 0 3) moves continuously as the cell charges) with the rock
+    /// salt growing in. Not met yet (docs/materials.md, "Not yet"): over a 40-pattern window the (0 0 3) moves by about its own
+    /// width, each position counts as a component (6–8), and the rock salt gets none of its own.
+    /// </summary>
+    [Fact(Skip = "not met yet: an unknown phase beside a solid solution (docs/materials.md, \"Not yet\"); run without Skip it fails as measured")]
+    public async Task An_unknown_phase_beside_a_solid_solution_is_resolved_as_a_component_of_its_own()
+    {
+        const double rockSalt = 4.18;
+        var yaml = WithUnknownPhase("configs/dry-run-nmc.yaml", 40, rockSalt, "[[1,1,1,60], [2,0,0,100], [2,2,0,55]]", null, null, "0.05")
+            .Replace("strain: [0, -0.015] }", "strain: [0, -0.015] }\n    - { phase: rock-salt, amount: [0, 1.5], appears_above: 0.45 }\n   ");
+        var config = Path.Combine(_dir, "unknown-phase-nmc.yaml");
+        File.WriteAllText(config, yaml);
+        var (journal, _) = await Run(config);
+
+        var strongest = Bragg.TwoThetaDeg(rockSalt / 2, BatteryMaterials.DefaultWavelengthAngstrom)!.Value;
+        var updates = Updates(journal);
+        Assert.NotEmpty(updates);
+        var last = updates[^1];
+        var peaks = last["components"]!.AsArray().Select(c => (double)c!["peak_at"]!).ToList();
+        Assert.True(peaks.Any(p => Math.Abs(p - strongest) < 0.05),
+            $"components peak at {string.Join(", ", peaks.Select(p => p.ToString("0.000")))}°, the rock salt's (2 0 0) at {strongest:0.000}°");
+        Assert.InRange((int)last["rank"]!, 2, 3);
     }
 
     private static List<JsonObject> Updates(List<JsonObject> journal) =>
