@@ -82,12 +82,20 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
         ArgumentNullException.ThrowIfNull(fed);
         var kind = starter.Header.Kind;
         if (_streams.ContainsKey(kind)) throw new InvalidOperationException($"the {kind.Name()} stream has taken frames already: only a new one can be restored");
-        // As then: the starter gives the axis; when it has none usable, the first frame that has one.
-        if (Usable(starter) is { } first) StreamOf(kind, first);
+        // As then: the starter gives the axis. When it has none usable, no seed joined (Seed refused them all) and the starter
+        // itself did not join: the stream began with the first usable frame after it.
+        var starterAxis = Usable(starter);
+        if (starterAxis is not null) StreamOf(kind, starterAxis);
+        var pastStarter = starterAxis is not null;
         var latest = new Queue<double[]>(window);
         long taken = 0;
         foreach (var frame in fed.Where(f => f.Header.Kind == kind))
         {
+            if (!pastStarter)
+            {
+                pastStarter = ReferenceEquals(frame, starter);
+                continue;
+            }
             if (Joining(frame) is not { } joining) continue;
             taken++;
             latest.Enqueue(joining.Values);
@@ -100,19 +108,20 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
     }
 
     /// <summary>
-    /// Each resolved component's earlier id: the published component peaking nearest it, within three channels of the axis
+    /// Each resolved component's earlier id: the published component peaking nearest it, within three of the axis' steps there
     /// (nearest pairs first, each earlier id given once). A resolved shape peaks where its phase's strongest line is, which a
     /// refit on nearly the same window does not move by more than a channel or two; a component that moved further is news.
     /// </summary>
     private static IReadOnlyList<(int Id, long FirstSeenFrame)?> Recognise(IReadOnlyList<ResolvedComponent> components, double[] axis,
         IReadOnlyList<ComponentSummary> published)
     {
-        var step = Math.Abs(axis[^1] - axis[0]) / Math.Max(1, axis.Length - 1);
-        var peaks = components.Select(c => axis[PeakChannel(c.Shape)]).ToArray();
+        var channels = components.Select(c => PeakChannel(c.Shape)).ToArray();
+        // The axis' own step where each component peaks: an absorption grid may be fine at the edge and coarse beyond it.
+        var steps = channels.Select(j => Math.Abs(axis[Math.Min(axis.Length - 1, j + 1)] - axis[Math.Max(0, j - 1)]) / Math.Max(1, Math.Min(axis.Length - 1, j + 1) - Math.Max(0, j - 1))).ToArray();
         var result = new (int Id, long FirstSeenFrame)?[components.Count];
         var used = new HashSet<int>();
-        var pairs = published.SelectMany(p => peaks.Select((x, r) => (Earlier: p, Row: r, Distance: Math.Abs(x - p.PeakAt))))
-            .Where(p => p.Distance <= RecogniseChannels * step).OrderBy(p => p.Distance);
+        var pairs = published.SelectMany(p => channels.Select((j, r) => (Earlier: p, Row: r, Distance: Math.Abs(axis[j] - p.PeakAt))))
+            .Where(p => p.Distance <= RecogniseChannels * steps[p.Row]).OrderBy(p => p.Distance);
         foreach (var (earlier, row, _) in pairs)
             if (result[row] is null && used.Add(earlier.Id)) result[row] = (earlier.Id, earlier.FirstSeenFrame);
         return result;

@@ -1,4 +1,5 @@
 using MathNet.Numerics.LinearAlgebra;
+using MathNet.Numerics.LinearAlgebra.Factorization;
 
 namespace AutonomousBeamline.Learning.Decomposition;
 
@@ -289,10 +290,12 @@ public sealed class IncrementalDecomposition
     /// </summary>
     private static Matrix<double> LeadingResidualDirections(Matrix<double> residual, Matrix<double> beyond, int count)
     {
-        var u = beyond.Svd(computeVectors: true).U;
-        var seeds = Enumerable.Range(0, Math.Min(count, u.ColumnCount)).Select(r =>
+        // The left singular vectors from the frames × frames Gram (the channels are many; the right ones are not needed).
+        var evd = (beyond * beyond.Transpose()).Evd(Symmetricity.Symmetric);
+        var order = Enumerable.Range(0, evd.EigenValues.Count).OrderByDescending(i => evd.EigenValues[i].Real).ToArray();
+        var seeds = Enumerable.Range(0, Math.Min(count, order.Length)).Select(r =>
         {
-            var direction = residual.TransposeThisAndMultiply(u.Column(r));
+            var direction = residual.TransposeThisAndMultiply(evd.EigenVectors.Column(order[r]));
             if (direction.Sum() < 0) direction = -direction;
             var positive = direction.PointwiseMaximum(0);
             return positive.Map(x => x + Math.Max(positive.Maximum(), 1e-12) * 1e-3);

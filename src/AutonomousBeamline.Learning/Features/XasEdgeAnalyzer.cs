@@ -380,13 +380,21 @@ public sealed class XasEdgeAnalyzer
     {
         const double d = 0.05;
         double FractionAt(double first, double last) => FitMixture(e, y, searchFrom, searchTo, out _, (first, last))?.Fraction ?? double.NaN;
-        var g1 = (FractionAt(at.First + d, at.Last) - FractionAt(at.First - d, at.Last)) / (2 * d);
-        var g2 = (FractionAt(at.First, at.Last + d) - FractionAt(at.First, at.Last - d)) / (2 * d);
+        var centre = FractionAt(at.First, at.Last);
+        // A central difference, or a one-sided one where the fit fails on one side (never a silent 0: that would understate σ).
+        double Slope(double plus, double minus) =>
+            double.IsFinite(plus) && double.IsFinite(minus) ? (plus - minus) / (2 * d)
+            : double.IsFinite(plus) ? (plus - centre) / d
+            : double.IsFinite(minus) ? (centre - minus) / d
+            : double.NaN;
+        var g1 = Slope(FractionAt(at.First + d, at.Last), FractionAt(at.First - d, at.Last));
+        var g2 = Slope(FractionAt(at.First, at.Last + d), FractionAt(at.First, at.Last - d));
         // Only an offset that was applied: one left at 0 (unresolved) is the dense scans' case, whose error the mismatch measures.
         if (at.First == 0) g1 = 0;
         if (at.Last == 0) g2 = 0;
         var variance = g1 * g1 * covariance[0, 0] + 2 * g1 * g2 * covariance[0, 1] + g2 * g2 * covariance[1, 1];
-        return double.IsFinite(variance) ? Math.Max(0, variance) : 0;
+        // No slope at all: the fraction is known only to lie in [0, 1] as far as the offsets go.
+        return double.IsFinite(variance) ? Math.Max(0, variance) : 1.0 / 12;
     }
 
     /// <summary>
@@ -447,7 +455,8 @@ public sealed class XasEdgeAnalyzer
         var (a11, a22, a12, _, _) = Derivatives(x1, x2, value);
         var (b11, b22, b12) = (a11 / 2, a22 / 2, a12 / 2);
         var information = b11 * b22 - b12 * b12;
-        if (!(b11 > 0) || !(information > 0)) return null;
+        // A fit that failed near the minimum makes a difference infinite: no covariance then, rather than a NaN one.
+        if (!double.IsFinite(b11) || !double.IsFinite(b22) || !double.IsFinite(b12) || !(b11 > 0) || !(information > 0)) return null;
         return new ShiftFit(x1, x2, new[,] { { b22 / information, -b12 / information }, { -b12 / information, b11 / information } });
     }
 

@@ -100,6 +100,48 @@ public sealed class FrameDecompositionRestoreTests
         Assert.Equal(10, after.Summaries.MaxBy(s => s.PeakAt)!.Id);
     }
 
+    /// <summary>The same charge on an explicit axis: fine (0.001° a channel) over the first 200 channels, coarse (0.1°) beyond.</summary>
+    private static Frame OnUnevenAxis(Frame frame)
+    {
+        var x = Enumerable.Range(0, Channels).Select(j => (float)(j < 200 ? Start + 0.001 * j : Start + 0.2 + 0.1 * (j - 200))).ToArray();
+        return new Frame(frame.Header with { XMode = "explicit", XStart = null, XStep = null }, frame.Intensities, x);
+    }
+
+    [Fact]
+    public void Ids_are_recognised_within_the_axis_own_step_where_a_component_peaks()
+    {
+        var frames = Charge(40, seed: 7).Select(OnUnevenAxis).ToList();
+        var (_, published) = Feed(new FrameDecomposition(), frames);
+        var a = published.Components.MinBy(c => c.PeakAt)!;
+        var b = published.Components.MaxBy(c => c.PeakAt)!;
+        // B's record peaks 0.02° from where B peaks: within three of the coarse channels' mean step (0.07°), but twenty of the fine
+        // channels' where B peaks; so it is another component, and B gets a new id.
+        var journal = new PublishedComponents(3, 4, [a with { Id = 2 }, b with { Id = 4, PeakAt = b.PeakAt + 0.02 }]);
+        Assert.True(b.PeakAt < Start + 0.2, "B should peak on the fine part of the axis");
+
+        var restored = new FrameDecomposition();
+        restored.Restore(frames[0], frames, journal);
+        var after = restored.Decompose(OnUnevenAxis(Charge(41, seed: 8)[40]))!;
+
+        Assert.Equal(2, after.Summaries.MinBy(s => s.PeakAt)!.Id);
+        Assert.Equal(5, after.Summaries.MaxBy(s => s.PeakAt)!.Id);
+    }
+
+    [Fact]
+    public void A_starter_without_a_usable_axis_took_no_seeds_then_and_takes_none_now()
+    {
+        var frames = Charge(12, seed: 9);
+        var unusable = new Frame(frames[5].Header, frames[5].Intensities.Select(_ => float.NaN).ToArray(), null);
+        var fed = frames.Take(5).Append(unusable).Concat(frames.Skip(6).Take(5)).ToList();
+
+        var restored = new FrameDecomposition();
+        restored.Restore(unusable, fed, null);
+        var after = restored.Decompose(frames[11])!;
+
+        // The five frames after the starter, and this one; not the five seeds before it.
+        Assert.Equal(6, after.Update.FrameCount);
+    }
+
     [Fact]
     public void Only_a_stream_that_has_taken_no_frame_is_restored()
     {
