@@ -1,7 +1,7 @@
-using AutonomousBeamline.Core.Time;
 using System.Text.RegularExpressions;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Time;
 using Polly;
 using Polly.Retry;
 

@@ -1,4 +1,3 @@
-using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Decisions;
 using AutonomousBeamline.Control.Journal;
@@ -10,6 +9,7 @@ using AutonomousBeamline.Control.Steps;
 using AutonomousBeamline.Control.Suspenders;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Domain;
+using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Learning;
 using static AutonomousBeamline.Control.StateMachine.RunTrigger;
 

@@ -129,7 +129,8 @@ public static class JournalReplay
             Ended = ended,
             ReferencesChecked = referencesChecked,
             UnjournalledFrames = stored.Where(f => f.Frame is not null).Select(f => (f.ObservationSequence!.Value, f.Frame!)).ToList(),
-            EarlierFrames = () => scanFrames((fate, sequence) => fate == FrameFate.Flagged || fate == FrameFate.Observation && !Unjournalled(fate, sequence))
+            // Frames the analysis took: observations (those whose record the crash cut off are kept again, so left out) and flagged ones.
+            EarlierFrames = () => scanFrames((fate, sequence) => fate is FrameFate.Observation or FrameFate.Flagged && !Unjournalled(fate, sequence))
                 .Where(f => !Unjournalled(f.Fate, f.ObservationSequence)),
             Components = components,
             DecompositionsBegan = began,

@@ -30,56 +30,22 @@ public sealed class DecompositionFeed(IFrameDecomposition decomposition, Observa
     /// <param name="flag">The analysis' flag of the frame: null when the references explain it.</param>
     public (FrameComponents? Components, DecompositionStream? Stream) Offer(Frame frame, string? flag)
     {
-        ArgumentNullException.ThrowIfNull(frame);
-        var kind = frame.Header.Kind;
-        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
-        // Sound: explained, or unexplained by the references only. Any other flag (no signal, saturated, outside the ROI, an
-        // incomplete scan) says the frame itself is bad.
-        if (flag is not null && !unexplained) return (null, null);
-        if (!_streams.TryGetValue(kind, out var stream) && target.Kind == TargetKind.ComponentScore && kind == target.MeasuredBy)
-            _streams[kind] = stream = new DecompositionStream(DecompositionStart.ComponentScoreTarget, 0);
-        if (stream is not null) return (decomposition.Decompose(frame), stream);
-        if (!unexplained)
-        {
-            Remember(kind, frame);
-            return (null, null);
-        }
-        var seeds = _explained.Remove(kind, out var ring) ? ring.ToList() : [];
-        stream = new DecompositionStream(DecompositionStart.ReferenceMisfit, decomposition.Seed(frame, seeds));
-        _streams[kind] = stream;
-        return (decomposition.Decompose(frame), stream);
+        if (_recalling is not null) throw new InvalidOperationException("a resumed feed's recall must end (EndRecall) before it is offered frames");
+        _offered = true;
+        return Route(frame, flag, decomposition);
     }
 
     /// <summary>
     /// A resumed run's earlier frame, offered again in the order the run took them, to bring back what the feed held: the
     /// explained frames kept for a kind whose stream had not started, and, for a stream that had, the frames it was fed.
-    /// Nothing is decomposed until <see cref="EndRecall"/>. Only before the resumed run's first <see cref="Offer"/>.
+    /// The frame takes the way <see cref="Offer"/> sent it, but to a stand-in that only records; nothing is decomposed until
+    /// <see cref="EndRecall"/>. Only before the resumed run's first <see cref="Offer"/>.
     /// </summary>
     /// <param name="flag">The flag the frame was stored with (null for an observation).</param>
     public void Recall(Frame frame, string? flag)
     {
-        ArgumentNullException.ThrowIfNull(frame);
-        if (_streams.Count > 0) throw new InvalidOperationException("earlier frames are recalled before the resumed run offers any");
-        var kind = frame.Header.Kind;
-        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
-        if (flag is not null && !unexplained) return;
-        if (_recalled.TryGetValue(kind, out var fed))
-        {
-            fed.Frames.Add(frame);
-            return;
-        }
-        if (target.Kind == TargetKind.ComponentScore && kind == target.MeasuredBy)
-        {
-            _recalled[kind] = (new DecompositionStream(DecompositionStart.ComponentScoreTarget, 0), frame, [frame]);
-            return;
-        }
-        if (!unexplained)
-        {
-            Remember(kind, frame);
-            return;
-        }
-        var seeds = _explained.Remove(kind, out var ring) ? ring.ToList() : [];
-        _recalled[kind] = (new DecompositionStream(DecompositionStart.ReferenceMisfit, seeds.Count), frame, [.. seeds, frame]);
+        if (_offered) throw new InvalidOperationException("earlier frames are recalled before the resumed run offers any");
+        Route(frame, flag, _recalling ??= new RecordingDecomposition());
     }
 
     /// <summary>Restores the streams <see cref="Recall"/> found started; the explained frames kept for the others are already in place.</summary>
@@ -90,15 +56,63 @@ public sealed class DecompositionFeed(IFrameDecomposition decomposition, Observa
     {
         ArgumentNullException.ThrowIfNull(published);
         ArgumentNullException.ThrowIfNull(began);
-        foreach (var (kind, (stream, starter, fed)) in _recalled)
+        foreach (var (kind, (starter, fed)) in _recalling?.Streams ?? [])
         {
             decomposition.Restore(starter, fed, published.GetValueOrDefault(kind));
-            _streams[kind] = began.GetValueOrDefault(kind) ?? stream;
+            if (began.TryGetValue(kind, out var journalled)) _streams[kind] = journalled;
         }
-        _recalled.Clear();
+        _recalling = null;
     }
 
-    private readonly Dictionary<FrameKind, (DecompositionStream Stream, Frame Starter, List<Frame> Frames)> _recalled = [];
+    private RecordingDecomposition? _recalling;
+    private bool _offered;
+
+    private (FrameComponents? Components, DecompositionStream? Stream) Route(Frame frame, string? flag, IFrameDecomposition to)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var kind = frame.Header.Kind;
+        var unexplained = flag is XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit;
+        // Sound: explained, or unexplained by the references only. Any other flag (no signal, saturated, outside the ROI, an
+        // incomplete scan) says the frame itself is bad.
+        if (flag is not null && !unexplained) return (null, null);
+        if (!_streams.TryGetValue(kind, out var stream) && target.Kind == TargetKind.ComponentScore && kind == target.MeasuredBy)
+            _streams[kind] = stream = new DecompositionStream(DecompositionStart.ComponentScoreTarget, 0);
+        if (stream is not null) return (to.Decompose(frame), stream);
+        if (!unexplained)
+        {
+            Remember(kind, frame);
+            return (null, null);
+        }
+        var seeds = _explained.Remove(kind, out var ring) ? ring.ToList() : [];
+        stream = new DecompositionStream(DecompositionStart.ReferenceMisfit, to.Seed(frame, seeds));
+        _streams[kind] = stream;
+        return (to.Decompose(frame), stream);
+    }
+
+    /// <summary>Stands in for the decomposition while a resumed feed recalls: per kind, the frame that started the stream and
+    /// every frame it was given (seeds first), in order, for <see cref="IFrameDecomposition.Restore"/>.</summary>
+    private sealed class RecordingDecomposition : IFrameDecomposition
+    {
+        public Dictionary<FrameKind, (Frame Starter, List<Frame> Fed)> Streams { get; } = [];
+
+        public FrameComponents? Decompose(Frame frame)
+        {
+            var kind = frame.Header.Kind;
+            if (!Streams.TryGetValue(kind, out var stream)) Streams[kind] = stream = (frame, []);
+            stream.Fed.Add(frame);
+            return null;
+        }
+
+        /// <returns>The seeds offered: how many joined is the real decomposition's to say (the journal's record of it wins).</returns>
+        public int Seed(Frame first, IReadOnlyList<Frame> earlier)
+        {
+            Streams[first.Header.Kind] = (first, earlier.Where(f => f.Header.Kind == first.Header.Kind).ToList());
+            return earlier.Count;
+        }
+
+        public void Restore(Frame starter, IEnumerable<Frame> fed, PublishedComponents? published) =>
+            throw new InvalidOperationException("a recording stands in for a decomposition; it restores nothing");
+    }
 
     private void Remember(FrameKind kind, Frame frame)
     {

@@ -1,10 +1,10 @@
-using AutonomousBeamline.Core.Time;
 using AutonomousBeamline.Control.Cycling;
 using AutonomousBeamline.Control.Engine;
 using AutonomousBeamline.Control.Journal;
 using AutonomousBeamline.Control.Plan;
 using AutonomousBeamline.Control.StateMachine;
 using AutonomousBeamline.Core.Devices;
+using AutonomousBeamline.Core.Time;
 
 namespace AutonomousBeamline.Control.Suspenders;
 

@@ -117,7 +117,7 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
     {
         var channels = components.Select(c => PeakChannel(c.Shape)).ToArray();
         // The axis' own step where each component peaks: an absorption grid may be fine at the edge and coarse beyond it.
-        var steps = channels.Select(j => Math.Abs(axis[Math.Min(axis.Length - 1, j + 1)] - axis[Math.Max(0, j - 1)]) / Math.Max(1, Math.Min(axis.Length - 1, j + 1) - Math.Max(0, j - 1))).ToArray();
+        var steps = channels.Select(j => LocalStep(axis, j)).ToArray();
         var result = new (int Id, long FirstSeenFrame)?[components.Count];
         var used = new HashSet<int>();
         var pairs = published.SelectMany(p => channels.Select((j, r) => (Earlier: p, Row: r, Distance: Math.Abs(axis[j] - p.PeakAt))))
@@ -128,6 +128,13 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
     }
 
     private const int RecogniseChannels = 3;
+
+    /// <summary>The axis' step about channel <paramref name="j"/>: the mean of its two neighbouring steps (one at an end).</summary>
+    private static double LocalStep(double[] axis, int j)
+    {
+        var (lo, hi) = (Math.Max(0, j - 1), Math.Min(axis.Length - 1, j + 1));
+        return hi > lo ? Math.Abs(axis[hi] - axis[lo]) / (hi - lo) : 0;
+    }
 
     private static int PeakChannel(IReadOnlyList<double> shape)
     {

@@ -65,6 +65,9 @@ internal static class ReferenceEdgeCorrection
     /// <summary>A reference's offset is applied when it exceeds this many of its standard errors.</summary>
     public const double ResolvedSigmas = 2.0;
 
+    /// <summary>The offset as applied: itself when it is resolved (beyond <see cref="ResolvedSigmas"/> σ), else 0.</summary>
+    public static double Applied(double offsetEv, double variance) => Math.Abs(offsetEv) > ResolvedSigmas * Math.Sqrt(variance) ? offsetEv : 0;
+
     /// <summary>A dense scan's fraction ± this many σ must stay on one side of the hop.</summary>
     private const double HopSigmas = 2.0;
 
@@ -151,7 +154,7 @@ internal static class ReferenceEdgeCorrection
         if (used.Length > 2) covariance *= Math.Max(1, chi2 / (used.Length - 2));
         // An offset the dense scans do not resolve at 2σ is not applied (as the reference check before this asked): the data
         // E0 it rests on has an error of its own, which would otherwise move every later scan.
-        var resolved = Vector<double>.Build.Dense(2, j => Math.Abs(offsets[j]) > ResolvedSigmas * Math.Sqrt(covariance[j, j]) ? offsets[j] : 0);
+        var resolved = Vector<double>.Build.Dense(2, j => Applied(offsets[j], covariance[j, j]));
         return new Posterior(offsets, covariance, resolved, used.Length, leftOut);
     }
 

@@ -367,8 +367,7 @@ public sealed class XasEdgeAnalyzer
     private ((double First, double Last) Applied, double[,] Covariance)? FitShifts(double[] e, double[] y, double searchFrom, double searchTo, (double[] MeanEv, double[,] Covariance) prior)
     {
         if (MinimiseShifts(e, y, searchFrom, searchTo, prior.MeanEv, prior.Covariance) is not { } fit) return null;
-        static double Resolved(double value, double variance) => Math.Abs(value) > ReferenceEdgeCorrection.ResolvedSigmas * Math.Sqrt(variance) ? value : 0;
-        return ((Resolved(fit.FirstEv, fit.Covariance[0, 0]), Resolved(fit.LastEv, fit.Covariance[1, 1])), fit.Covariance);
+        return ((ReferenceEdgeCorrection.Applied(fit.FirstEv, fit.Covariance[0, 0]), ReferenceEdgeCorrection.Applied(fit.LastEv, fit.Covariance[1, 1])), fit.Covariance);
     }
 
     /// <summary>
