@@ -90,6 +90,26 @@ public sealed record ComponentsUpdated(FrameKind Kind, int Version, int Rank, lo
         new(c.Kind, c.Update.Version, c.Update.Rank.Rank, c.Update.FrameCount, frame, c.Summaries, stream?.StartedBy, stream?.SeedFrames ?? 0);
 }
 
+/// <summary>
+/// The decomposition of a kind's frames cut one reflection into several components (<see cref="MovingPatterns"/>): a phase whose
+/// peaks move continuously (a solid solution) across the window, each position a component of its own. Their scores follow
+/// where the peaks are, not how much of any phase there is, and an unknown phase beside them may get no component at all.
+/// Written when such a set of components first appears or changes.
+/// </summary>
+/// <param name="Reason">Why the components are not phases: <see cref="OneMovingPattern"/>.</param>
+/// <param name="Components">The components' ids, smallest d-spacing of their strongest peak first.</param>
+/// <param name="PeaksFrom">Where the first component's strongest peak is, on the frames' axis.</param>
+/// <param name="PeaksTo">Where the last one's is.</param>
+/// <param name="StrainSpan">The relative change of the d-spacing from the first peak to the last.</param>
+public sealed record DecompositionUnresolved(FrameKind Kind, long Frame, string Reason, IReadOnlyList<int> Components, double PeaksFrom, double PeaksTo,
+    double StrainSpan) : JournalRecord
+{
+    public const string OneMovingPattern = "one-moving-pattern";
+
+    public static DecompositionUnresolved From(FrameKind kind, long frame, MovingPattern moving) =>
+        new(kind, frame, OneMovingPattern, moving.Ids, moving.PeaksFrom, moving.PeaksTo, moving.StrainSpan);
+}
+
 /// <summary>A new observation against the map published before it (which had not been fitted on it): the held-out check
 /// of the map's 90 % interval, mean ± 1.645·spread, that the dashboard and the report sum up.</summary>
 /// <param name="Observation">The observation's sequence number.</param>

@@ -100,13 +100,35 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
         recorder.Report(FormattableString.Invariant($"left the spot ({spot.X:0.###}, {spot.Y:0.###}) mm: its frames keep flagging '{flag}'"));
     }
 
+    // Per kind, the components already said to be pieces of one moving reflection: a chain is said again only when it holds
+    // one not said before (ALS re-cuts the pieces from frame to frame; the news is a reflection cut further, not the re-cut).
+    private readonly Dictionary<FrameKind, HashSet<int>> _movingSaid = [];
+
+    /// <summary>Says so, loudly, when the decomposition has cut one moving reflection into components: they are not phases.</summary>
+    private void Unresolved(Learning.Decomposition.FrameComponents components, long frame)
+    {
+        if (!_movingSaid.TryGetValue(components.Kind, out var said)) _movingSaid[components.Kind] = said = [];
+        foreach (var moving in components.Moving)
+        {
+            if (moving.Ids.All(said.Contains)) continue;
+            said.UnionWith(moving.Ids);
+            recorder.Write(DecompositionUnresolved.From(components.Kind, frame, moving));
+            recorder.Report(FormattableString.Invariant(
+                $"the {components.Kind.Name()} decomposition cut one reflection into components {string.Join(", ", moving.Ids)} (their strongest peaks overlap from {moving.PeaksFrom:0.###} to {moving.PeaksTo:0.###}, {moving.StrainSpan:P1} in d): a phase whose peaks move (a solid solution) is not resolved this way, their shares are no phase amounts, and a phase the references do not know may get no component of its own"));
+        }
+    }
+
     /// <param name="why">The reason of the decision the frame carried out, for the progress line.</param>
     /// <param name="recovered">A frame stored before a crash whose observation record was lost: already in the frame file.</param>
     public void Keep(Frame frame, FrameContext context, string why, bool recovered = false)
     {
         Dose(frame, context.Position);
         var result = analysis.Analyze(frame, context, _denseScans);
-        if (result.Components is { Update.Changed: true } components) recorder.Write(ComponentsUpdated.From(components, result.Stream, frame.Header.Frame));
+        if (result.Components is { Update.Changed: true } components)
+        {
+            recorder.Write(ComponentsUpdated.From(components, result.Stream, frame.Header.Frame));
+            Unresolved(components, frame.Header.Frame);
+        }
         if (result.Xas is { } spectrum)
         {
             _scans = _scans.Add(spectrum);

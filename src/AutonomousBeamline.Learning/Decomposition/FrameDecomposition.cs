@@ -8,7 +8,12 @@ namespace AutonomousBeamline.Learning.Decomposition;
 public sealed record ComponentSummary(int Id, double PeakAt, double Fraction, long FirstSeenFrame);
 
 /// <summary>What decomposing one frame gave: the update, and the components summarised on the frame's own axis.</summary>
-public sealed record FrameComponents(FrameKind Kind, DecompositionUpdate Update, IReadOnlyList<ComponentSummary> Summaries);
+/// <param name="Moving">Components that are one diffraction pattern at successive positions (<see cref="MovingPatterns"/>),
+/// looked for when the update is a new version; their scores are no amount of anything.</param>
+public sealed record FrameComponents(FrameKind Kind, DecompositionUpdate Update, IReadOnlyList<ComponentSummary> Summaries)
+{
+    public IReadOnlyList<MovingPattern> Moving { get; init; } = [];
+}
 
 /// <summary>What a kind's stream had last published before a crash, as the journal kept it.</summary>
 /// <param name="Version">The last published model version.</param>
@@ -56,7 +61,11 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
         var update = stream.Add(values);
         var summaries = update.Components.Select(c =>
             new ComponentSummary(c.Id, frame.XAt(PeakChannel(c.Shape)), update.ScoreOf(c.Id)?.Fraction ?? 0, c.FirstSeenFrame)).ToList();
-        return new FrameComponents(frame.Header.Kind, update, summaries);
+        // Only a new version can have cut a pattern anew; the search costs a few tens of milliseconds, too much for every frame.
+        var moving = update.Changed && frame.Header.Kind == FrameKind.Xrd
+            ? MovingPatterns.Find(update.Components, _streams[frame.Header.Kind].Axis, frame.Header.XName ?? "", frame.Header.XUnit ?? "")
+            : [];
+        return new FrameComponents(frame.Header.Kind, update, summaries) { Moving = moving };
     }
 
     public int Seed(Frame first, IReadOnlyList<Frame> earlier)

@@ -29,6 +29,7 @@ internal static class JournalRecordTypes
         Fields<ObservationRecovered>("observation_recovered"),
         Fields<FrameNotCounted>("frame_not_counted"),
         Fields<ComponentsUpdated>("components_updated"),
+        Fields<DecompositionUnresolved>("decomposition_unresolved"),
         Fields<FrameRejected>("frame_rejected"),
         Fields<StepAttemptFailed>("step_attempt_failed"),
         Fields<Suspended>("suspend"),

@@ -137,6 +137,16 @@ public sealed class JournalGoldenLineTests : IDisposable
     }
 
     [Fact]
+    public async Task Decomposition_unresolved_names_the_components_and_where_their_peaks_lie()
+    {
+        var lines = await JournalFiles.WriteAsync(_folder,
+            new DecompositionUnresolved(FrameKind.Xrd, 30, DecompositionUnresolved.OneMovingPattern, [5, 8, 2], 6.06, 6.075, 0.0025));
+        AssertSameJson(
+            """{"seq":1,"t":"2026-11-24T21:00:00.000Z","type":"decomposition_unresolved","kind":"xrd","frame":30,"reason":"one-moving-pattern","components":[5,8,2],"peaks_from":6.06,"peaks_to":6.075,"strain_span":0.0025}""",
+            lines[0], "decomposition_unresolved");
+    }
+
+    [Fact]
     public async Task Components_updated_says_what_started_the_decomposition_and_an_older_line_without_it_still_reads()
     {
         var record = new ComponentsUpdated(FrameKind.Xrd, 1, 3, 14, 15, [new ComponentSummary(1, 9.54, 0.42, 2), new ComponentSummary(4, 13.74, 0.06, 14)],

@@ -49,6 +49,7 @@ public static class SampleRecords
         new FrameNotCounted(14, FrameKind.Xas, "flat"),
         new ComponentsUpdated(FrameKind.Xrd, 3, 3, 41, 57, [new ComponentSummary(1, 12.25, 0.1, 1), new ComponentSummary(3, 17.5, 0.65, 22)],
             DecompositionStart.ReferenceMisfit, 39),
+        new DecompositionUnresolved(FrameKind.Xrd, 58, DecompositionUnresolved.OneMovingPattern, [4, 2, 5], 6.06, 6.105, 0.0074),
         new FrameNotCounted(15, null, "beam 12.5 mA below threshold during the exposure"),
         new FrameRejected("truncated payload", "r16", 16),
         new FrameRejected("for no pending request", null, null),
