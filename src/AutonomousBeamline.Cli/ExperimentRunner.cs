@@ -103,7 +103,7 @@ internal static class ExperimentRunner
                 Calibration = () => trainer.Calibration,
                 // A reference-free target does not stand on the references, so their preflight check would only stop a run it can do.
                 ReferenceCheck = target.Kind == TargetKind.ComponentScore ? null : ScienceComposition.ReferenceCheck(xrd, xas),
-                Decomposition = ScienceComposition.Decomposition(),
+                Decomposition = ScienceComposition.Decomposition(xrd),
                 EnergyPlanner = LearningComposition.EnergyPlanner(config),
                 CRatePlanner = LearningComposition.CRatePlanner(config),
             };

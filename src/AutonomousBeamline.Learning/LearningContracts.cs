@@ -30,10 +30,24 @@ public sealed record XrdFeatures(double PhaseFraction, double PhaseFractionSigma
 /// <param name="LatticeA">Its refined cell length a (Å), for a phase given as a lattice; null for a measured pattern.</param>
 public sealed record PhaseResult(string Name, double Fraction, double FractionSigma, double Strain, double StrainSigma, double PeakPosition, double? LatticeA);
 
+/// <summary>What the references explain of one diffraction pattern, channel by channel, in the pattern's counts.</summary>
+/// <param name="Fitted">The whole fit: every phase at its fitted amount, shift and width, and the background.</param>
+/// <param name="Phases">The phases' part of it alone (the fit less its background): the pattern's diffracted signal the
+/// references account for.</param>
+public sealed record ReferenceExplanation(double[] Fitted, double[] Phases);
+
 /// <summary>Turns a fresh diffraction frame into features. Pure: no I/O.</summary>
 public interface IXrdAnalyzer
 {
     XrdFeatures Analyze(Frame frame);
+
+    /// <summary>True when a reference phase may move far (a solid solution, allowed a lattice change well beyond jitter): a
+    /// decomposition of fixed shapes cannot follow such a phase, so it is given what the references leave instead.</summary>
+    bool FollowsMovingPhases => false;
+
+    /// <summary>What the references explain of the frame; null when they explain nothing of it (no phase fits, or the frame
+    /// is not one the analyser can fit) or the analyser cannot say.</summary>
+    ReferenceExplanation? Explain(Frame frame) => null;
 }
 
 /// <summary>The electrode rectangle the planner may choose from, on a grid of <see cref="StepMm"/>.</summary>

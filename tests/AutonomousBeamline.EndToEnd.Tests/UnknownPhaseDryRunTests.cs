@@ -69,10 +69,10 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         return path;
     }
 
-    private async Task<(List<JsonObject> Journal, List<JsonNode> Frames)> Run(string config)
+    private async Task<(List<JsonObject> Journal, List<JsonNode> Frames)> Run(string config, int expectedExit = Commands.Success)
     {
         var exit = await Commands.DryRunAsync(config, Path.Combine(_dir, "runs"), seed: 5, CancellationToken.None);
-        Assert.Equal(Commands.Success, exit);
+        Assert.Equal(expectedExit, exit);
         var runDir = Assert.Single(Directory.GetDirectories(Path.Combine(_dir, "runs")));
         var journal = File.ReadLines(Path.Combine(runDir, "journal.jsonl")).Select(l => (JsonObject)JsonNode.Parse(l)!).ToList();
         var frames = File.ReadLines(Path.Combine(runDir, "frames.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
@@ -160,10 +160,11 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
 
     /// <summary>
     /// A solid solution: the layered-oxide rehearsal (NMC811, whose (0 0 3) moves continuously as the cell charges) with the rock
-    /// salt growing in. Not met yet (docs/materials.md, "Not yet"): over a 40-pattern window the (0 0 3) moves by about its own
-    /// width, each position counts as a component (6–8), and the rock salt gets none of its own.
+    /// salt growing in. Decomposing the patterns themselves, the (0 0 3) moving by about its own width across the window took one
+    /// component per position (6–8) and left the rock salt none; what the references leave (they follow the moving phase) holds
+    /// the rock salt at one place, beside their small mismatch.
     /// </summary>
-    [Fact(Skip = "not met yet: an unknown phase beside a solid solution (docs/materials.md, \"Not yet\"); run without Skip it fails as measured")]
+    [Fact]
     public async Task An_unknown_phase_beside_a_solid_solution_is_resolved_as_a_component_of_its_own()
     {
         var (journal, _) = await Run(SolidSolutionWithRockSalt());
@@ -176,6 +177,13 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
         Assert.True(peaks.Any(p => Math.Abs(p - strongest) < 0.05),
             $"components peak at {string.Join(", ", peaks.Select(p => p.ToString("0.000")))}°, the rock salt's (2 0 0) at {strongest:0.000}°");
         Assert.InRange((int)last["rank"]!, 2, 3);
+        // Its share is of the diffracted signal (the references' fitted peaks and the components), not of what they leave: the
+        // rock salt has 1.5 times NMC811's amount in the simulator where it has grown in, so a sizeable share; the components
+        // at NMC811's own peaks (the references' mismatch) take almost none.
+        var rockSaltShare = last["components"]!.AsArray().Where(c => Math.Abs((double)c!["peak_at"]! - strongest) < 0.05).Max(c => (double)c!["fraction"]!);
+        Assert.InRange(rockSaltShare, 0.2, 0.8);
+        Assert.All(last["components"]!.AsArray().Where(c => Math.Abs((double)c!["peak_at"]! - strongest) >= 0.05), c => Assert.InRange((double)c!["fraction"]!, 0, 0.05));
+        NoneSaidUnresolved(journal);
     }
 
     private const double NmcRockSalt = 4.18;
@@ -194,13 +202,19 @@ public sealed class UnknownPhaseDryRunTests : IDisposable
     }
 
     /// <summary>
-    /// What the layered-oxide rehearsal does today (the case above, not met): the decomposition cuts NMC811's moving (0 0 3) into
-    /// one component per position, and the run says so instead of publishing them as phases without a word.
+    /// The same rehearsal with materials that do not say NMC811's lattice moves (no <c>max_strain</c>): the references cannot
+    /// follow it, the patterns themselves are decomposed, the moving (0 0 3) is cut into one component per position, and the
+    /// run says so instead of publishing those pieces as phases without a word.
     /// </summary>
     [Fact]
-    public async Task A_solid_solution_the_decomposition_cuts_into_pieces_is_said_to_be_one_moving_reflection()
+    public async Task A_moving_phase_the_materials_do_not_say_moves_is_said_to_be_cut_into_pieces()
     {
-        var (journal, _) = await Run(SolidSolutionWithRockSalt());
+        var config = SolidSolutionWithRockSalt();
+        File.WriteAllText(config, string.Join('\n', File.ReadLines(config).Where(l => !l.Contains("max_strain:", StringComparison.Ordinal))));
+        // The references cannot follow the moving phase, so nearly every pattern is unexplained, and the run stops once the
+        // operator has not come (unusable data); the decomposition has spoken before that.
+        var (journal, _) = await Run(config, Commands.RunFailed);
+        Assert.Contains(journal, r => (string?)r["type"] == "suspend" && (string?)r["suspender"] == "unusable data");
 
         var unresolved = journal.Where(r => (string?)r["type"] == "decomposition_unresolved").ToList();
         Assert.NotEmpty(unresolved);

@@ -1,6 +1,7 @@
 using AutonomousBeamline.Configuration;
 using AutonomousBeamline.Core.Devices;
 using AutonomousBeamline.Core.Materials;
+using AutonomousBeamline.Learning;
 using AutonomousBeamline.Learning.Decomposition;
 using AutonomousBeamline.Learning.Features;
 using AutonomousBeamline.Learning.Surrogate;
@@ -20,8 +21,10 @@ internal static class ScienceComposition
             c.Acquisition.Kind == "xas" ? Core.Domain.FrameKind.Xas : Core.Domain.FrameKind.Xrd);
 
     /// <summary>The reference-free decomposition: always there, fed only a component-score target's frames and the frames the
-    /// references leave unexplained (docs/materials.md).</summary>
-    public static IFrameDecomposition Decomposition() => new FrameDecomposition(maxComponents: ScienceValidator.MaxComponents);
+    /// references leave unexplained (docs/materials.md). Where the diffraction references follow a moving phase, the patterns
+    /// reach it as what those references leave, weighted to one noise level (Gaussian, not counts).</summary>
+    public static IFrameDecomposition Decomposition(IXrdAnalyzer xrd) => new FrameDecomposition(maxComponents: ScienceValidator.MaxComponents,
+        noise: xrd.FollowsMovingPhases ? new Dictionary<Core.Domain.FrameKind, NoiseModel> { [Core.Domain.FrameKind.Xrd] = NoiseModel.Gaussian } : null);
 
     /// <summary>The map's options for the configured target (<see cref="ObservationTarget.MapOptions"/>).</summary>
     public static ForestPhaseMapOptions MapOptions(ExperimentConfig c) => Target(c).MapOptions(c.Experiment.Seed);

@@ -67,7 +67,12 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
         }
         // A frame the references leave unexplained may still become a component-score observation, so its position is checked too.
         if (flag is (null or XrdPhaseAnalyzer.FlagMisfit or XasEdgeAnalyzer.FlagReferenceMisfit) && OutsideRoi(header.Positions)) flag = FlagOutsideRoi;
-        var (components, stream) = _feed?.Offer(frame, flag) ?? (null, null);
+        var (components, stream) = (default(FrameComponents), default(DecompositionStream));
+        if (_feed is not null && ForDecomposition(frame, flag) is ({ } decomposed, var explained))
+        {
+            (components, stream) = _feed.Offer(decomposed, flag);
+            if (components is not null && explained is not null) components = ReferenceResidual.InSharesOfTheSignal(components, explained);
+        }
         if (_target.Kind == TargetKind.ComponentScore && header.Kind == _target.MeasuredBy)
         {
             // The references' verdict does not matter to a reference-free target; a frame the decomposition could not take does.
@@ -114,13 +119,27 @@ public sealed class FrameAnalysis(IXrdAnalyzer xrd, XasEdgeAnalyzer? xas, AxisRo
     public XasFeatures? Recall(Frame frame, string? storedFlag, IReadOnlyList<DenseXasScan> denseScans)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        _feed?.Recall(frame, storedFlag);
+        if (_feed is not null && ForDecomposition(frame, storedFlag).Decomposed is { } decomposed) _feed.Recall(decomposed, storedFlag);
         return frame.Header.Kind == FrameKind.Xas && xas is not null ? xas.Analyze(frame, denseScans) : null;
     }
 
     /// <inheritdoc cref="DecompositionFeed.EndRecall"/>
     public void EndRecall(IReadOnlyDictionary<FrameKind, PublishedComponents> published, IReadOnlyDictionary<FrameKind, DecompositionStream> began) =>
         _feed?.EndRecall(published, began);
+
+    /// <summary>
+    /// The frame as the decomposition takes it. A diffraction pattern whose references follow a moving phase (a solid
+    /// solution) goes as what the references leave (<see cref="ReferenceResidual"/>), with the fit its shares are read back
+    /// against; a pattern nothing of the references fits then has no residual and is not decomposed. Any other frame goes as
+    /// it is.
+    /// </summary>
+    private (Frame? Decomposed, ReferenceExplanation? Explained) ForDecomposition(Frame frame, string? flag)
+    {
+        if (frame.Header.Kind != FrameKind.Xrd || !xrd.FollowsMovingPhases) return (frame, null);
+        // A frame flagged for itself (no beam, saturated, outside the ROI) is not decomposed anyway: it needs no fit.
+        if (flag is not (null or XrdPhaseAnalyzer.FlagMisfit)) return (frame, null);
+        return xrd.Explain(frame) is { } explained ? (ReferenceResidual.Of(frame, explained), explained) : (null, null);
+    }
 
     /// <summary>The flag of a component-score frame the decomposition could not take (on another axis or grid than the stream's).</summary>
     public const string FlagNotDecomposed = "not-decomposed";

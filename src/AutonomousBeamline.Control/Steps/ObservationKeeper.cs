@@ -114,7 +114,7 @@ public sealed class ObservationKeeper(FrameAnalysis analysis, IFrameStore frames
             said.UnionWith(moving.Ids);
             recorder.Write(DecompositionUnresolved.From(components.Kind, frame, moving));
             recorder.Report(FormattableString.Invariant(
-                $"the {components.Kind.Name()} decomposition cut one reflection into components {string.Join(", ", moving.Ids)} (their strongest peaks overlap from {moving.PeaksFrom:0.###} to {moving.PeaksTo:0.###}, {moving.StrainSpan:P1} in d): a phase whose peaks move (a solid solution) is not resolved this way, their shares are no phase amounts, and a phase the references do not know may get no component of its own"));
+                $"the {components.Kind.Name()} decomposition cut one reflection into components {string.Join(", ", moving.Ids)} (their strongest peaks overlap from {moving.PeaksFrom:0.###} to {moving.PeaksTo:0.###}, {moving.StrainSpan:P1} in d): a phase whose peaks move (a solid solution) is not resolved this way, their shares are no phase amounts, and a phase the references do not know may get no component of its own; give a reference phase whose lattice changes its max_strain (materials), and the decomposition is given what the references leave"));
         }
     }
 

@@ -49,7 +49,9 @@ public interface IFrameDecomposition
 /// sparse scan, a detector re-described mid-run) is left out rather than interpolated, since resampling would correlate
 /// the noise the rank estimate assumes independent.
 /// </summary>
-public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) : IFrameDecomposition
+/// <param name="noise">A kind's noise model where it is not the default: Gaussian for diffraction patterns given as what their
+/// references leave, weighted to one noise level (<see cref="ReferenceResidual"/>).</param>
+public sealed class FrameDecomposition(int window = 40, int maxComponents = 8, IReadOnlyDictionary<FrameKind, NoiseModel>? noise = null) : IFrameDecomposition
 {
     private readonly Dictionary<FrameKind, (IncrementalDecomposition Stream, double[] Axis)> _streams = [];
 
@@ -61,8 +63,9 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
         var update = stream.Add(values);
         var summaries = update.Components.Select(c =>
             new ComponentSummary(c.Id, frame.XAt(PeakChannel(c.Shape)), update.ScoreOf(c.Id)?.Fraction ?? 0, c.FirstSeenFrame)).ToList();
-        // Only a new version can have cut a pattern anew; the search costs a few tens of milliseconds, too much for every frame.
-        var moving = update.Changed && frame.Header.Kind == FrameKind.Xrd
+        // Only a new version can have cut a reflection anew. Patterns only: what references leave has their mismatch at their own
+        // (moving) peaks, in pieces too, but no phase of its own there.
+        var moving = update.Changed && frame.Header.Kind == FrameKind.Xrd && stream.Options.Noise == NoiseModel.Poisson
             ? MovingPatterns.Find(update.Components, _streams[frame.Header.Kind].Axis, frame.Header.XName ?? "", frame.Header.XUnit ?? "")
             : [];
         return new FrameComponents(frame.Header.Kind, update, summaries) { Moving = moving };
@@ -166,8 +169,8 @@ public sealed class FrameDecomposition(int window = 40, int maxComponents = 8) :
     {
         if (!_streams.TryGetValue(kind, out var stream))
         {
-            var noise = kind == FrameKind.Xas ? NoiseModel.Gaussian : NoiseModel.Poisson;
-            stream = (new IncrementalDecomposition(new DecompositionOptions(noise, window, maxComponents)), axis);
+            var model = noise is not null && noise.TryGetValue(kind, out var given) ? given : kind == FrameKind.Xas ? NoiseModel.Gaussian : NoiseModel.Poisson;
+            stream = (new IncrementalDecomposition(new DecompositionOptions(model, window, maxComponents)), axis);
             _streams[kind] = stream;
         }
         return stream;

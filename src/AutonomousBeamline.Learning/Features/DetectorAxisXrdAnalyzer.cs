@@ -45,4 +45,12 @@ public sealed class DetectorAxisXrdAnalyzer(DiffractionMaterials materials, XrdA
         if (AxisOf(frame) is not { } axis || For(axis) is not { } analyzer) return new XrdFeatures(double.NaN, double.NaN, XrdPhaseAnalyzer.FlagWrongAxis);
         return analyzer.Analyze(frame);
     }
+
+    public bool FollowsMovingPhases => Materials.MaximumStrain.Values.Any(m => m > XrdPhaseAnalyzer.SolidSolutionStrain);
+
+    public ReferenceExplanation? Explain(Frame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        return frame.Header.Kind == FrameKind.Xrd && AxisOf(frame) is { } axis && For(axis) is { } analyzer ? analyzer.Explain(frame) : null;
+    }
 }

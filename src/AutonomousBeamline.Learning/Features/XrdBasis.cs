@@ -129,6 +129,27 @@ internal sealed class XrdBasis
         }
     }
 
+    /// <summary>The fitted pattern, channel by channel: every column times its coefficient, and the same without the background.</summary>
+    public (double[] Fitted, double[] Phases) Model(LinearFit fit)
+    {
+        var fitted = new double[_columns[0].Length];
+        var phases = new double[fitted.Length];
+        for (var c = 0; c < Count; c++)
+        {
+            var beta = fit.Beta[c];
+            if (beta == 0) continue;
+            var column = _columns[c];
+            var into = _kinds[c].Kind == ColumnKind.Background ? null : phases;
+            for (var k = 0; k < fitted.Length; k++)
+            {
+                var v = beta * column[k];
+                fitted[k] += v;
+                if (into is not null) into[k] += v;
+            }
+        }
+        return (fitted, phases);
+    }
+
     private static double ResidualVarianceOf(double[] beta, double[] projections, double yy, int n, int parameters)
     {
         var explained = 0.0;

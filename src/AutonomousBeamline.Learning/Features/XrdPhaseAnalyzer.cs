@@ -61,8 +61,9 @@ public sealed class XrdPhaseAnalyzer : IXrdAnalyzer
     public const double DefaultMaximumStrain = 0.003;
     // The linearised shift is trusted up to this; beyond it the basis is rebuilt at the new strain.
     private const double RebuildStrain = 5e-4;
-    // A phase allowed more than this gets a coarse search of its shift before the fit.
-    private const double SearchAboveStrain = 0.004;
+    /// <summary>A phase allowed more than this lattice change is a solid solution: its shift is searched coarsely before the
+    /// fit, and its peaks may move across a run by more than their width.</summary>
+    public const double SolidSolutionStrain = 0.004;
     // A phase below this share of the pattern does not move the basis (its shift is too uncertain to follow).
     private const double MinimumFractionToShift = 0.05;
     private const double StrainStep = 2e-4, WidthStep = 0.02;
@@ -120,52 +121,10 @@ public sealed class XrdPhaseAnalyzer : IXrdAnalyzer
     public XrdFeatures Analyze(Frame frame)
     {
         ArgumentNullException.ThrowIfNull(frame);
-        var header = frame.Header;
-        var raw = frame.Intensities;
-        if (header.Kind != FrameKind.Xrd) return Flagged(FlagWrongKind);
-        if (raw.Length != header.N || raw.Length != Axis.N) return Flagged(FlagWrongLength);
-        if (frame.X is not null || header.XStart is not { } start || header.XStep is not { } step
-            || Math.Abs(start - Axis.Start) > 1e-6 * Math.Max(1, Math.Abs(Axis.Start))
-            || Math.Abs(step - Axis.Step) > 1e-6 * Axis.Step)
-            return Flagged(FlagWrongAxis);
+        var (y, rejected) = Counts(frame);
+        if (rejected is not null) return Flagged(rejected);
 
-        var y = new double[raw.Length];
-        double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
-        for (var k = 0; k < raw.Length; k++)
-        {
-            double v = raw[k];
-            if (!double.IsFinite(v)) return Flagged(FlagNonFinite);
-            y[k] = v;
-            sum += v;
-            min = Math.Min(min, v);
-            max = Math.Max(max, v);
-        }
-        if (max >= _options.SaturationCounts) return Flagged(FlagSaturated);
-        if (sum / y.Length < _options.EmptyMeanCounts) return Flagged(FlagEmpty);
-        if (max - min <= 0) return Flagged(FlagFlat);
-
-        var strains = new double[_phases.Count];
-        var basis = _nominal;
-        if (_options.ModelPeakShifts && SearchShifts(y, strains)) basis = Build(strains);
-        var fit = basis.Fit(y);
-        for (var iteration = 0; _options.ModelPeakShifts && iteration < _options.ShiftIterations && fit is not null; iteration++)
-        {
-            var moved = false;
-            var shifts = new double[_phases.Count];
-            var shares = basis.Fractions(fit);
-            for (var p = 0; p < _phases.Count; p++)
-            {
-                // Only a shift the data resolve moves the basis: a nearly absent phase's shift is noise.
-                var (shift, sigma) = basis.ShiftWithSigma(fit, p);
-                if (shares[p].Value < MinimumFractionToShift || !(Math.Abs(shift) > 3 * sigma)) continue;
-                shifts[p] = Math.Clamp(strains[p] + shift, -_maxStrain[p], _maxStrain[p]) - strains[p];
-                moved |= Math.Abs(shifts[p]) > RebuildStrain;
-            }
-            if (!moved) break;
-            for (var p = 0; p < _phases.Count; p++) strains[p] += shifts[p];
-            basis = Build(strains);
-            fit = basis.Fit(y);
-        }
+        var (basis, fit, strains) = FitPattern(y);
         if (fit is null) return Flagged(FlagFlat);
 
         var noise = NoiseVariance(y);
@@ -197,6 +156,81 @@ public sealed class XrdPhaseAnalyzer : IXrdAnalyzer
         return new XrdFeatures(reported.Fraction, reported.FractionSigma, flag) { Phases = phases, Unexplained = unexplained };
     }
 
+    /// <summary>True when some phase is allowed a lattice change beyond <see cref="SolidSolutionStrain"/>.</summary>
+    public bool FollowsMovingPhases => _maxStrain.Any(m => m > SolidSolutionStrain);
+
+    /// <summary>The fit of the frame's pattern as <see cref="Analyze"/> makes it; null for a frame it would flag before fitting
+    /// or on which no phase fits.</summary>
+    public ReferenceExplanation? Explain(Frame frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var (y, rejected) = Counts(frame);
+        if (rejected is not null) return null;
+        var (basis, fit, _) = FitPattern(y);
+        if (fit is null || !(basis.TotalAmount(fit).Total > 0)) return null;
+        var (fitted, phases) = basis.Model(fit);
+        return new ReferenceExplanation(fitted, phases);
+    }
+
+    /// <summary>The frame's counts, or why the frame cannot be fitted (the flag): another kind or axis, or counts that carry no
+    /// usable pattern (not finite, saturated, empty, flat).</summary>
+    private (double[] Counts, string? Flag) Counts(Frame frame)
+    {
+        var header = frame.Header;
+        var raw = frame.Intensities;
+        if (header.Kind != FrameKind.Xrd) return ([], FlagWrongKind);
+        if (raw.Length != header.N || raw.Length != Axis.N) return ([], FlagWrongLength);
+        if (frame.X is not null || header.XStart is not { } start || header.XStep is not { } step
+            || Math.Abs(start - Axis.Start) > 1e-6 * Math.Max(1, Math.Abs(Axis.Start))
+            || Math.Abs(step - Axis.Step) > 1e-6 * Axis.Step)
+            return ([], FlagWrongAxis);
+
+        var y = new double[raw.Length];
+        double sum = 0, min = double.PositiveInfinity, max = double.NegativeInfinity;
+        for (var k = 0; k < raw.Length; k++)
+        {
+            double v = raw[k];
+            if (!double.IsFinite(v)) return ([], FlagNonFinite);
+            y[k] = v;
+            sum += v;
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+        }
+        if (max >= _options.SaturationCounts) return ([], FlagSaturated);
+        if (sum / y.Length < _options.EmptyMeanCounts) return ([], FlagEmpty);
+        if (max - min <= 0) return ([], FlagFlat);
+        return (y, null);
+    }
+
+
+    /// <summary>The pattern's fit: each solid solution's shift searched, then re-linearised until the shifts settle.</summary>
+    private (XrdBasis Basis, LinearFit? Fit, double[] Strains) FitPattern(double[] y)
+    {
+        var strains = new double[_phases.Count];
+        var basis = _nominal;
+        if (_options.ModelPeakShifts && SearchShifts(y, strains)) basis = Build(strains);
+        var fit = basis.Fit(y);
+        for (var iteration = 0; _options.ModelPeakShifts && iteration < _options.ShiftIterations && fit is not null; iteration++)
+        {
+            var moved = false;
+            var shifts = new double[_phases.Count];
+            var shares = basis.Fractions(fit);
+            for (var p = 0; p < _phases.Count; p++)
+            {
+                // Only a shift the data resolve moves the basis: a nearly absent phase's shift is noise.
+                var (shift, sigma) = basis.ShiftWithSigma(fit, p);
+                if (shares[p].Value < MinimumFractionToShift || !(Math.Abs(shift) > 3 * sigma)) continue;
+                shifts[p] = Math.Clamp(strains[p] + shift, -_maxStrain[p], _maxStrain[p]) - strains[p];
+                moved |= Math.Abs(shifts[p]) > RebuildStrain;
+            }
+            if (!moved) break;
+            for (var p = 0; p < _phases.Count; p++) strains[p] += shifts[p];
+            basis = Build(strains);
+            fit = basis.Fit(y);
+        }
+        return (basis, fit, strains);
+    }
+
     private static XrdFeatures Flagged(string flag) => new(double.NaN, double.NaN, flag);
 
     /// <summary>
@@ -220,7 +254,7 @@ public sealed class XrdPhaseAnalyzer : IXrdAnalyzer
         var any = false;
         for (var p = 0; p < _phases.Count; p++)
         {
-            if (_maxStrain[p] <= SearchAboveStrain) continue;
+            if (_maxStrain[p] <= SolidSolutionStrain) continue;
             var steps = (int)Math.Ceiling(_maxStrain[p] / StrainStep / 2);
             double best = double.NegativeInfinity, bestStrain = 0;
             for (var s = -steps; s <= steps; s++)

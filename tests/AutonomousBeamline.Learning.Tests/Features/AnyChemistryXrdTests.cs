@@ -102,6 +102,34 @@ public sealed class AnyChemistryXrdTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_moving_phase_s_explanation_follows_it_so_that_what_it_leaves_is_a_new_phase_at_its_own_place()
+    {
+        var axis = TestChemistries.TwoThetaAt17Kev;
+        var beam = TestChemistries.At17Kev;
+        var moving = Analyzer(axis, beam, [TestChemistries.Nmc], new Dictionary<string, double> { ["NMC811"] = 0.03 });
+        Assert.True(moving.FollowsMovingPhases);
+        Assert.False(Analyzer(axis, beam, [TestChemistries.Nmc]).FollowsMovingPhases);
+
+        // The charged end (the lattice 1.5 % smaller), with a stranger the references do not have: the fit takes NMC811 where it
+        // moved to, and leaves the stranger's strongest peak where it is.
+        var reaction = new SampleReaction([new ReactionPhase("NMC811", 1, 1, 0, -0.015), new ReactionPhase("rock-salt", 0, 0.5, 0, 0)]);
+        var renderer = Renderer(axis, [TestChemistries.Nmc, TestChemistries.RockSalt], reaction, beam);
+        var frame = FrameFactory.Xrd(renderer.Render(1.0, 2, 1, new Random(3)), axis, 2);
+        var explained = moving.Explain(frame)!;
+        Assert.Equal(axis.N, explained.Fitted.Length);
+        var residual = frame.Intensities.Select((v, i) => v - explained.Fitted[i]).ToArray();
+        var strongest = Enumerable.Range(0, axis.N).MaxBy(i => residual[i]);
+        var rockSalt = Bragg.TwoThetaDeg(TestChemistries.RockSalt.StrongestDSpacing, beam.WavelengthAngstrom)!.Value;
+        Assert.Equal(rockSalt, axis[strongest], 1);
+        // The phases' part is the fit less its background: its peaks, far above the fit's floor between them.
+        Assert.True(explained.Phases.Max() > 10 * Math.Abs(explained.Phases.Min()));
+        Assert.All(explained.Fitted.Zip(explained.Phases), p => Assert.True(p.First >= p.Second - 1e-6 * explained.Phases.Max()));
+
+        // A frame the analyser flags before any fit has no explanation.
+        Assert.Null(moving.Explain(frame with { Header = frame.Header with { XStart = axis.Start + 1 } }));
+    }
+
+    [Fact]
     public void A_reference_pattern_file_from_another_beamtime_fits_frames_at_this_beamline()
     {
         // The references were measured in 2θ at 0.5 Å; this beamline runs at 17 keV. Resampled through d, they still fit.
